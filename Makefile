@@ -1,0 +1,76 @@
+# bitfarm - build farm and bitstream cache for FPGAs.
+#   make            build bin/bitfarm, bin/submit, bin/bitfarm-broker, bin/bitfarm-worker
+#   make test       unit + integration tests; ends with "N passed, N failed"
+#   make asan       the same tests under AddressSanitizer + UBSan
+#   make demo       build the bundled example on the local farm, twice
+#   make install    PREFIX=/usr/local DESTDIR=
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= gcc
+PKGS    := libczmq libzmq jansson libcrypto sqlite3
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wwrite-strings -MMD -MP \
+           $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRC := $(wildcard src/common/*.c src/cache/*.c) \
+           $(filter-out %/main.c,$(wildcard src/broker/*.c src/worker/*.c src/client/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/schema.o
+BINS    := $(BUILD)/bin/bitfarm $(BUILD)/bin/bitfarm-broker $(BUILD)/bin/bitfarm-worker
+UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+all: $(BINS) $(BUILD)/bin/submit
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/schema.c: scripts/embed-sql $(wildcard schema/*/*.sql)
+	@mkdir -p $(dir $@)
+	{ scripts/embed-sql bf_schema_jobs $(sort $(wildcard schema/jobs/*.sql)); \
+	  scripts/embed-sql bf_schema_cache $(sort $(wildcard schema/cache/*.sql)); } > $@
+
+$(BUILD)/schema.o: $(BUILD)/schema.c
+	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -include src/common/bf_db.h -c -o $@ $<
+
+$(BUILD)/libbitfarm.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/bitfarm: $(BUILD)/src/client/main.o $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bin/bitfarm-broker: $(BUILD)/src/broker/main.o $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bin/bitfarm-worker: $(BUILD)/src/worker/main.o $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bin/submit: $(BUILD)/bin/bitfarm
+	ln -sf bitfarm $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+
+test: all $(UNIT)
+	BUILD=$(BUILD) tests/run
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
+
+demo: all
+	BITFARM_BIN=$(BUILD)/bin examples/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf bitfarm $(DESTDIR)$(PREFIX)/bin/submit
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all test asan demo install clean
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/*/main.d

@@ -1,0 +1,82 @@
+/*  bf_db - see bf_db.h. */
+#include "bf_db.h"
+#include "bf_error.h"
+#include "bf_log.h"
+
+#include <stdlib.h>
+
+int
+bf_db_exec (sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = bf_error_set (BF_EIO, "database error: %s", msg ? msg : sqlite3_errmsg (db));
+        sqlite3_free (msg);
+        return rc;
+    }
+    return BF_OK;
+}
+
+sqlite3_stmt *
+bf_db_prepare (sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) != SQLITE_OK) {
+        bf_err ("cannot prepare '%s': %s", sql, sqlite3_errmsg (db));
+        abort ();
+    }
+    return st;
+}
+
+int
+bf_db_open (sqlite3 **out, const char *path, const char *const *migrations)
+{
+    sqlite3 *db = NULL;
+    int rc = BF_OK;
+    *out = NULL;
+    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                         | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rc = bf_error_set (BF_EIO, "cannot open database '%s': %s", path,
+                           db ? sqlite3_errmsg (db) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout (db, 10000);
+    if ((rc = bf_db_exec (db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                              "PRAGMA foreign_keys=ON;")) != BF_OK)
+        goto out;
+    int known = 0;
+    while (migrations[known])
+        known++;
+    if ((rc = bf_db_exec (db, "BEGIN IMMEDIATE")) != BF_OK)
+        goto out;
+    sqlite3_stmt *st = bf_db_prepare (db, "PRAGMA user_version");
+    int version = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int (st, 0) : 0;
+    sqlite3_finalize (st);
+    if (version > known) {
+        bf_db_exec (db, "ROLLBACK");
+        rc = bf_error_set (BF_EIO, "database '%s' has schema version %d, newer than this "
+                           "bitfarm (%d); upgrade bitfarm", path, version, known);
+        goto out;
+    }
+    for (int i = version; i < known; i++) {
+        if ((rc = bf_db_exec (db, migrations[i])) != BF_OK) {
+            bf_db_exec (db, "ROLLBACK");
+            goto out;
+        }
+        char *sql = sqlite3_mprintf ("PRAGMA user_version=%d", i + 1);
+        rc = bf_db_exec (db, sql);
+        sqlite3_free (sql);
+        if (rc != BF_OK) {
+            bf_db_exec (db, "ROLLBACK");
+            goto out;
+        }
+    }
+    if ((rc = bf_db_exec (db, "COMMIT")) != BF_OK)
+        goto out;
+    *out = db;
+    db = NULL;   /* transferred */
+out:
+    if (db)
+        sqlite3_close (db);
+    return rc;
+}

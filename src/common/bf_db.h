@@ -1,0 +1,34 @@
+/*  bf_db - open a SQLite database and bring its schema up to date.
+
+    Migrations are the SQL files under schema/<name>/NNN_*.sql, compiled in
+    by scripts/embed-sql.  Migration i (0-based) takes the database from
+    PRAGMA user_version i to i+1, in one transaction.  A database newer than
+    this program knows is refused, never touched.
+    Connections use WAL, synchronous=FULL (a commit is on disk before it is
+    acknowledged), foreign keys on and a busy timeout, so several processes
+    may share one file on a local disk (not NFS: SQLite's locking is unsafe
+    there).
+    Thread-safety: a sqlite3 handle from bf_db_open belongs to one thread.
+*/
+#ifndef BF_DB_H_INCLUDED
+#define BF_DB_H_INCLUDED
+
+#include <sqlite3.h>
+
+extern const char *const bf_schema_jobs[];
+extern const char *const bf_schema_cache[];
+
+/*  Opens (creating) path and applies the migrations in the NULL-terminated
+    array.  *out receives the handle; close it with sqlite3_close.  Returns
+    BF_OK, or BF_EIO with a detail (including "database 'x' has schema
+    version 7, newer than this bitfarm (2)"). */
+int bf_db_open (sqlite3 **out, const char *path, const char *const *migrations);
+
+/*  Executes SQL text with no results; returns BF_OK or BF_EIO with a detail. */
+int bf_db_exec (sqlite3 *db, const char *sql);
+
+/*  Prepares a statement; logs and aborts on failure, because every
+    statement is a constant of this program (a programming error). */
+sqlite3_stmt *bf_db_prepare (sqlite3 *db, const char *sql);
+
+#endif

@@ -1,0 +1,382 @@
+/*  bf_manifest - see bf_manifest.h. */
+#include "bf_manifest.h"
+#include "bf_error.h"
+#include "bf_proto.h"
+#include "bf_sha256.h"
+#include "bf_util.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    uint64_t bitstream_size;   /* bytes; 0 = not checked */
+} s_device_t;
+
+/*  Sizes are those icepack writes for each die (project IceStorm); devices
+    sharing a die share a size. */
+static const s_device_t s_devices[] = {
+    { "lp384", 0 },      { "lp1k", 32220 },  { "lp4k", 135100 }, { "lp8k", 135100 },
+    { "hx1k", 32220 },   { "hx4k", 135100 }, { "hx8k", 135100 }, { "up3k", 104090 },
+    { "up5k", 104090 },  { "u1k", 0 },       { "u2k", 0 },       { "u4k", 0 },
+};
+
+bool
+bf_manifest_device (const char *device, uint64_t *bitstream_size_out)
+{
+    for (size_t i = 0; i < sizeof s_devices / sizeof s_devices[0]; i++)
+        if (strcmp (device, s_devices[i].name) == 0) {
+            if (bitstream_size_out)
+                *bitstream_size_out = s_devices[i].bitstream_size;
+            return true;
+        }
+    return false;
+}
+
+bool
+bf_manifest_valid_path (const char *path)
+{
+    size_t len = strlen (path);
+    if (len == 0 || len > BF_MAX_PATH || path[0] == '/')
+        return false;
+    const char *seg = path;
+    for (const char *p = path;; p++) {
+        if (*p == '/' || *p == '\0') {
+            size_t sl = (size_t) (p - seg);
+            if (sl == 0 || (sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+                return false;
+            if (*p == '\0')
+                break;
+            seg = p + 1;
+            continue;
+        }
+        unsigned char c = (unsigned char) *p;
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+static bool
+s_valid_dir (const char *path)
+{
+    return strcmp (path, ".") == 0 || bf_manifest_valid_path (path);
+}
+
+bool
+bf_manifest_valid_ident (const char *name)
+{
+    size_t len = strlen (name);
+    if (len == 0 || len > BF_MAX_NAME || !(isalpha ((unsigned char) name[0]) || name[0] == '_'))
+        return false;
+    for (size_t i = 1; i < len; i++)
+        if (!(isalnum ((unsigned char) name[i]) || name[i] == '_' || name[i] == '$'))
+            return false;
+    return true;
+}
+
+bool
+bf_manifest_valid_define_value (const char *value)
+{
+    size_t len = strlen (value);
+    if (len > BF_MAX_VALUE)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) value[i];
+        if (!(isalnum (c) || strchr ("_.'+-", c)))
+            return false;
+    }
+    return true;
+}
+
+bool
+bf_manifest_valid_param_value (const char *value)
+{
+    /* A Verilog number: 42, -3, 8'hff, 4'b10_x1; or a string "abc.hex". */
+    size_t len = strlen (value);
+    if (len == 0 || len > BF_MAX_VALUE)
+        return false;
+    if (value[0] == '"') {
+        if (len < 2 || value[len - 1] != '"')
+            return false;
+        for (size_t i = 1; i + 1 < len; i++) {
+            unsigned char c = (unsigned char) value[i];
+            if (!(isalnum (c) || strchr ("_.-/ ", c)))
+                return false;
+        }
+        return true;
+    }
+    const char *p = value;
+    if (*p == '-')
+        p++;
+    const char *digits = p;
+    while (isdigit ((unsigned char) *p))
+        p++;
+    if (*p == '\0')
+        return p > digits;
+    if (*p != '\'')
+        return false;
+    p++;
+    if (*p == 's' || *p == 'S')
+        p++;
+    if (!strchr ("bodhBODH", *p) || *p == '\0')
+        return false;
+    p++;
+    if (*p == '\0')
+        return false;
+    for (; *p; p++)
+        if (!(isxdigit ((unsigned char) *p) || strchr ("xXzZ_", *p)))
+            return false;
+    return true;
+}
+
+/* ---------------------------------------------------------------------- */
+
+typedef struct {
+    json_t *seen;       /* lower-cased path -> true, for duplicates */
+    uint64_t total;
+    size_t count;
+} s_ctx_t;
+
+static int
+s_file (json_t **out, json_t *in, const char *field, s_ctx_t *ctx, bool with_lang)
+{
+    if (!json_is_object (in))
+        return bf_error_set (BF_EINVAL, "%s: each entry must be an object", field);
+    const char *path, *sha;
+    int64_t size;
+    if (bf_body_str (&path, in, "path", BF_MAX_PATH + 16, true) != BF_OK
+        || bf_body_str (&sha, in, "sha256", 64, true) != BF_OK
+        || bf_body_int (&size, in, "size", 0, BF_MAX_FILE_SIZE, true) != BF_OK)
+        return bf_error_set (BF_EINVAL, "%s: %s", field, bf_error_last ());
+    if (!bf_manifest_valid_path (path))
+        return bf_error_set (BF_EINVAL, "bad file name '%s' (must be relative, without '..', "
+                             "'.', empty parts or control characters, at most %d bytes)",
+                             path, BF_MAX_PATH);
+    if (!bf_sha256_is_hex (sha))
+        return bf_error_set (BF_EINVAL, "bad sha256 for '%s'", path);
+    char lower[BF_MAX_PATH + 1];
+    size_t i = 0;
+    for (; path[i]; i++)
+        lower[i] = (char) tolower ((unsigned char) path[i]);
+    lower[i] = '\0';
+    if (json_object_get (ctx->seen, lower))
+        return bf_error_set (BF_EINVAL, "duplicate file name '%s' (names may not differ only in case)", path);
+    json_object_set_new (ctx->seen, lower, json_true ());
+    if (++ctx->count > BF_MAX_FILES)
+        return bf_error_set (BF_ETOOBIG, "too many files (limit %d)", BF_MAX_FILES);
+    ctx->total += (uint64_t) size;
+    if (ctx->total > BF_MAX_TOTAL_SIZE)
+        return bf_error_set (BF_ETOOBIG, "inputs too big (limit %u bytes in all)", BF_MAX_TOTAL_SIZE);
+    json_t *f = json_pack ("{s:s, s:s, s:I}", "path", path, "sha256", sha, "size", (json_int_t) size);
+    if (with_lang) {
+        const char *lang = "verilog";
+        int rc = bf_body_str (&lang, in, "lang", 16, false);
+        if (rc == BF_EINVAL || (strcmp (lang, "verilog") && strcmp (lang, "systemverilog"))) {
+            json_decref (f);
+            return bf_error_set (BF_EINVAL, "bad lang for '%s' (want verilog or systemverilog)", path);
+        }
+        json_object_set_new (f, "lang", json_string (lang));
+    }
+    *out = f;
+    return BF_OK;
+}
+
+static int
+s_cmp_path (const void *a, const void *b)
+{
+    json_t *ja = *(json_t *const *) a, *jb = *(json_t *const *) b;
+    return strcmp (json_string_value (json_object_get (ja, "path")),
+                   json_string_value (json_object_get (jb, "path")));
+}
+
+static int
+s_files (json_t *norm, json_t *in, const char *field, s_ctx_t *ctx, bool sources)
+{
+    json_t *arr = json_object_get (in, field);
+    if (!arr) {
+        if (sources)
+            return bf_error_set (BF_EINVAL, "no source files (give at least one .v or .sv)");
+        json_object_set_new (norm, field, json_array ());
+        return BF_OK;
+    }
+    if (!json_is_array (arr))
+        return bf_error_set (BF_EINVAL, "field '%s' must be an array", field);
+    if (sources && json_array_size (arr) == 0)
+        return bf_error_set (BF_EINVAL, "no source files (give at least one .v or .sv)");
+    if (json_array_size (arr) > BF_MAX_FILES)
+        return bf_error_set (BF_ETOOBIG, "too many files (limit %d)", BF_MAX_FILES);
+    size_t n = json_array_size (arr);
+    json_t **items = xcalloc (n, sizeof *items);
+    int rc = BF_OK;
+    for (size_t i = 0; i < n && rc == BF_OK; i++)
+        rc = s_file (&items[i], json_array_get (arr, i), field, ctx, sources);
+    if (rc == BF_OK && !sources)
+        qsort (items, n, sizeof *items, s_cmp_path);
+    json_t *out = json_array ();
+    for (size_t i = 0; i < n; i++)
+        if (items[i])
+            json_array_append_new (out, items[i]);
+    free (items);
+    json_object_set_new (norm, field, out);
+    return rc;
+}
+
+static int
+s_names (json_t *norm, json_t *in, const char *field, bool (*valid_value) (const char *))
+{
+    json_t *obj = json_object_get (in, field);
+    json_t *out = json_object ();
+    json_object_set_new (norm, field, out);
+    if (!obj)
+        return BF_OK;
+    if (!json_is_object (obj))
+        return bf_error_set (BF_EINVAL, "field '%s' must be an object of NAME: VALUE", field);
+    if (json_object_size (obj) > BF_MAX_DEFINES)
+        return bf_error_set (BF_ETOOBIG, "too many %s (limit %d)", field, BF_MAX_DEFINES);
+    const char *name;
+    json_t *v;
+    json_object_foreach (obj, name, v) {
+        if (!bf_manifest_valid_ident (name))
+            return bf_error_set (BF_EINVAL, "bad %s name '%s' (want [A-Za-z_][A-Za-z0-9_$]*)", field, name);
+        if (!json_is_string (v) || !valid_value (json_string_value (v)))
+            return bf_error_set (BF_EINVAL, "bad value for %s '%s'", field, name);
+        json_object_set (out, name, v);
+    }
+    return BF_OK;
+}
+
+int
+bf_manifest_normalize (json_t **out, json_t *in)
+{
+    json_t *norm = json_object ();
+    s_ctx_t ctx = { .seen = json_object () };
+    int rc = BF_OK;
+    const char *s;
+    int64_t n;
+    if (!json_is_object (in)) {
+        rc = bf_error_set (BF_EINVAL, "manifest must be a JSON object");
+        goto out;
+    }
+    if ((rc = bf_body_int (&n, in, "version", 0, 1 << 30, true)) != BF_OK)
+        goto out;
+    if (n != BF_MANIFEST_VERSION) {
+        rc = bf_error_set (BF_EINVAL, "unsupported manifest version %lld (this broker speaks %d)",
+                           (long long) n, BF_MANIFEST_VERSION);
+        goto out;
+    }
+    json_object_set_new (norm, "version", json_integer (BF_MANIFEST_VERSION));
+    s = "ice40";
+    if (bf_body_str (&s, in, "flow", 32, false) == BF_EINVAL || strcmp (s, "ice40") != 0) {
+        rc = bf_error_set (BF_EINVAL, "unknown flow '%s' (known: ice40)", s);
+        goto out;
+    }
+    json_object_set_new (norm, "flow", json_string (s));
+    if ((rc = bf_body_str (&s, in, "top", BF_MAX_NAME, true)) != BF_OK)
+        goto out;
+    if (!bf_manifest_valid_ident (s)) {
+        rc = bf_error_set (BF_EINVAL, "bad top module name '%s'", s);
+        goto out;
+    }
+    json_object_set_new (norm, "top", json_string (s));
+    if ((rc = bf_body_str (&s, in, "device", 16, true)) != BF_OK)
+        goto out;
+    if (!bf_manifest_device (s, NULL)) {
+        rc = bf_error_set (BF_EINVAL, "unknown device '%s' (known: lp384 lp1k lp4k lp8k hx1k "
+                           "hx4k hx8k up3k up5k u1k u2k u4k)", s);
+        goto out;
+    }
+    json_object_set_new (norm, "device", json_string (s));
+    if ((rc = bf_body_str (&s, in, "package", 16, true)) != BF_OK)
+        goto out;
+    for (const char *p = s; *p || p == s; p++)
+        if (!*p || !(islower ((unsigned char) *p) || isdigit ((unsigned char) *p))) {
+            rc = bf_error_set (BF_EINVAL, "bad package '%s' (want [a-z0-9]+)", s);
+            goto out;
+        }
+    json_object_set_new (norm, "package", json_string (s));
+    s = ".";
+    if (bf_body_str (&s, in, "workdir", BF_MAX_PATH, false) == BF_EINVAL || !s_valid_dir (s)) {
+        rc = bf_error_set (BF_EINVAL, "bad workdir '%s'", s);
+        goto out;
+    }
+    json_object_set_new (norm, "workdir", json_string (s));
+    if ((rc = s_files (norm, in, "sources", &ctx, true)) != BF_OK)
+        goto out;
+    if ((rc = s_files (norm, in, "data", &ctx, false)) != BF_OK)
+        goto out;
+    json_t *pcf = json_object_get (in, "pcf");
+    if (pcf && !json_is_null (pcf)) {
+        json_t *f = NULL;
+        if ((rc = s_file (&f, pcf, "pcf", &ctx, false)) != BF_OK)
+            goto out;
+        json_object_set_new (norm, "pcf", f);
+    }
+    if ((rc = s_names (norm, in, "defines", bf_manifest_valid_define_value)) != BF_OK)
+        goto out;
+    if ((rc = s_names (norm, in, "params", bf_manifest_valid_param_value)) != BF_OK)
+        goto out;
+    json_t *inc = json_object_get (in, "includes");
+    json_t *incs = json_array ();
+    json_object_set_new (norm, "includes", incs);
+    if (inc) {
+        if (!json_is_array (inc) || json_array_size (inc) > BF_MAX_DEFINES) {
+            rc = bf_error_set (BF_EINVAL, "field 'includes' must be an array of at most %d dirs",
+                               BF_MAX_DEFINES);
+            goto out;
+        }
+        size_t i;
+        json_t *v;
+        json_array_foreach (inc, i, v) {
+            if (!json_is_string (v) || !s_valid_dir (json_string_value (v))) {
+                rc = bf_error_set (BF_EINVAL, "bad include dir '%s'",
+                                   json_is_string (v) ? json_string_value (v) : "?");
+                goto out;
+            }
+            json_array_append (incs, v);
+        }
+    }
+    rc = bf_body_int (&n, in, "freq_khz", 1, BF_FREQ_KHZ_MAX, false);
+    if (rc == BF_EINVAL)
+        goto out;
+    if (rc == BF_OK)
+        json_object_set_new (norm, "freq_khz", json_integer (n));
+    n = 1;
+    rc = bf_body_int (&n, in, "seed", 0, BF_SEED_MAX, false);
+    if (rc == BF_EINVAL)
+        goto out;
+    json_object_set_new (norm, "seed", json_integer (n));
+    rc = BF_OK;
+out:
+    json_decref (ctx.seen);
+    if (rc != BF_OK) {
+        json_decref (norm);
+        norm = NULL;
+    }
+    *out = norm;
+    return rc;
+}
+
+int
+bf_manifest_each_input (json_t *manifest, bf_manifest_input_fn *fn, void *arg)
+{
+    static const char *fields[] = { "sources", "data" };
+    for (int k = 0; k < 2; k++) {
+        size_t i;
+        json_t *f;
+        json_array_foreach (json_object_get (manifest, fields[k]), i, f) {
+            int rc = fn (arg, json_string_value (json_object_get (f, "path")),
+                         json_string_value (json_object_get (f, "sha256")),
+                         (uint64_t) json_integer_value (json_object_get (f, "size")));
+            if (rc != BF_OK)
+                return rc;
+        }
+    }
+    json_t *pcf = json_object_get (manifest, "pcf");
+    if (pcf)
+        return fn (arg, json_string_value (json_object_get (pcf, "path")),
+                   json_string_value (json_object_get (pcf, "sha256")),
+                   (uint64_t) json_integer_value (json_object_get (pcf, "size")));
+    return BF_OK;
+}

@@ -1,0 +1,74 @@
+/*  bf_manifest - the build manifest: every input of a build, by relative
+    path and SHA-256, plus the flow options.  It is what a client sends, what
+    the broker stores with a job and what the cache key is computed from
+    (docs/protocol.md, "Manifest").
+
+    The manifest is a JSON object.  bf_manifest_normalize checks one that
+    came from outside against the limits below and returns its normal form:
+        {
+          "version": 1, "flow": "ice40",
+          "top": "top", "device": "up5k", "package": "sg48",
+          "workdir": ".",                     relative dir the tools run in
+          "sources": [ {"path","sha256","size","lang"} ... ]   in read order
+          "data":    [ {"path","sha256","size"} ... ]         sorted by path
+          "pcf":     {"path","sha256","size"}                 optional
+          "defines": {"NAME": "VALUE"},  "params": {"NAME": "VALUE"},
+          "includes": ["dir", ...],                           in search order
+          "freq_khz": 12000,                                  optional
+          "seed": 1
+        }
+    lang is "verilog" (.v) or "systemverilog" (.sv); "data" holds files that
+    are uploaded but not read as sources (`include files, $readmemh data).
+    Thread-safety: no shared state.
+*/
+#ifndef BF_MANIFEST_H_INCLUDED
+#define BF_MANIFEST_H_INCLUDED
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BF_MANIFEST_VERSION   1
+#define BF_MAX_FILES          1000            /* inputs per manifest */
+#define BF_MAX_FILE_SIZE      (16u << 20)     /* bytes per input */
+#define BF_MAX_TOTAL_SIZE     (64u << 20)     /* bytes of all inputs */
+#define BF_MAX_PATH           255             /* bytes of a relative path */
+#define BF_MAX_NAME           128             /* top, define and param names */
+#define BF_MAX_VALUE          256             /* define and param values */
+#define BF_MAX_DEFINES        64              /* defines, params, include dirs each */
+#define BF_SEED_MAX           2147483647
+#define BF_FREQ_KHZ_MAX       1000000         /* 1 GHz */
+
+/*  The exact tool flow a manifest is built with.  It is part of the cache
+    key: change it whenever any flag the worker passes to a tool changes. */
+#define BF_FLOW_ICE40 \
+    "ice40/1: yosys -s build.ys {read_verilog [-sv] -DNAME=VALUE -IDIR FILE; " \
+    "chparam -set NAME VALUE TOP; synth_ice40 -top TOP -json netlist.json}; " \
+    "nextpnr-ice40 --DEVICE --package PKG --json netlist.json [--pcf FILE] --asc top.asc " \
+    "--report report.json --seed SEED [--freq MHZ]; icepack top.asc top.bin"
+
+/*  Checks a manifest from outside and returns its normal form as a new
+    JSON object in *out (caller json_decref's it).  Returns BF_OK, or
+    BF_EINVAL / BF_ETOOBIG with a one-line detail naming the field and
+    value (bf_error_last). */
+int bf_manifest_normalize (json_t **out, json_t *in);
+
+/*  Validators for names that reach tool command lines, used by the client
+    before it sends and by the broker on receipt.  Each returns true when
+    the value is acceptable. */
+bool bf_manifest_valid_path (const char *path);
+bool bf_manifest_valid_ident (const char *name);
+bool bf_manifest_valid_define_value (const char *value);
+bool bf_manifest_valid_param_value (const char *value);
+
+/*  Known iCE40 devices ("hx1k", "up5k", ...).  For a known device, returns
+    true and (when out is not NULL) its configuration bitstream size in
+    bytes, or 0 where it is not known. */
+bool bf_manifest_device (const char *device, uint64_t *bitstream_size_out);
+
+/*  Calls fn for every input (sources, data, pcf) of a normalized manifest.
+    Stops early and returns fn's value when it is not BF_OK. */
+typedef int (bf_manifest_input_fn) (void *arg, const char *path, const char *sha256, uint64_t size);
+int bf_manifest_each_input (json_t *manifest, bf_manifest_input_fn *fn, void *arg);
+
+#endif

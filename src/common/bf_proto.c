@@ -1,0 +1,181 @@
+/*  bf_proto - see bf_proto.h and docs/protocol.md. */
+#include "bf_proto.h"
+#include "bf_error.h"
+#include "bf_util.h"
+
+#include <string.h>
+
+static bool
+s_command_ok (const char *s, size_t len)
+{
+    if (len == 0 || len > BF_COMMAND_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 'A' || s[i] > 'Z')
+            return false;
+    return true;
+}
+
+int
+bf_msg_decode (bf_msg_t **out, zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
+    *msg_p = NULL;
+    bf_msg_t *self = NULL;
+    int rc = BF_OK;
+    if (!msg)
+        return bf_error_set (BF_EPROTO, "empty message");
+    if (zmsg_size (msg) < 4) {
+        rc = bf_error_set (BF_EPROTO, "message has %zu frames, expected at least 4", zmsg_size (msg));
+        goto out;
+    }
+    if (zmsg_size (msg) > 4 + BF_BLOBS_MAX) {
+        rc = bf_error_set (BF_ETOOBIG, "message has %zu blob frames, limit %d",
+                           zmsg_size (msg) - 4, BF_BLOBS_MAX);
+        goto out;
+    }
+    if (zmsg_content_size (msg) > BF_MSG_MAX) {
+        rc = bf_error_set (BF_ETOOBIG, "message of %zu bytes, limit %u", zmsg_content_size (msg),
+                           BF_MSG_MAX);
+        goto out;
+    }
+    zframe_t *f = zmsg_pop (msg);
+    size_t fsize = zframe_size (f);
+    zframe_destroy (&f);
+    if (fsize != 0) {
+        rc = bf_error_set (BF_EPROTO, "frame 0 must be empty");
+        goto out;
+    }
+    self = xcalloc (1, sizeof *self);
+    f = zmsg_pop (msg);
+    if (zframe_size (f) != 5 || (memcmp (zframe_data (f), BF_PROTO_CLIENT, 5) != 0
+                                 && memcmp (zframe_data (f), BF_PROTO_WORKER, 5) != 0)) {
+        zframe_destroy (&f);
+        rc = bf_error_set (BF_EPROTO, "unknown protocol in frame 1 (want '%s' or '%s')",
+                           BF_PROTO_CLIENT, BF_PROTO_WORKER);
+        goto out;
+    }
+    memcpy (self->proto, zframe_data (f), 5);
+    zframe_destroy (&f);
+    f = zmsg_pop (msg);
+    if (!s_command_ok ((const char *) zframe_data (f), zframe_size (f))) {
+        zframe_destroy (&f);
+        rc = bf_error_set (BF_EPROTO, "malformed command in frame 2");
+        goto out;
+    }
+    memcpy (self->command, zframe_data (f), zframe_size (f));
+    zframe_destroy (&f);
+    f = zmsg_pop (msg);
+    if (zframe_size (f) > BF_BODY_MAX) {
+        rc = bf_error_set (BF_ETOOBIG, "body of %zu bytes, limit %u", zframe_size (f), BF_BODY_MAX);
+        zframe_destroy (&f);
+        goto out;
+    }
+    json_error_t jerr;
+    self->body = json_loadb ((const char *) zframe_data (f), zframe_size (f),
+                             JSON_REJECT_DUPLICATES, &jerr);
+    zframe_destroy (&f);
+    if (!self->body || !json_is_object (self->body)) {
+        rc = bf_error_set (BF_EPROTO, "body is not a JSON object%s%s",
+                           self->body ? "" : ": ", self->body ? "" : jerr.text);
+        goto out;
+    }
+    self->blobs = msg;
+    msg = NULL;   /* transferred */
+out:
+    zmsg_destroy (&msg);
+    if (rc != BF_OK)
+        bf_msg_destroy (&self);
+    *out = self;
+    return rc;
+}
+
+zmsg_t *
+bf_msg_encode (const char *proto, const char *command, json_t *body, zmsg_t **blobs_p)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, "", 0);
+    zmsg_addstr (msg, proto);
+    zmsg_addstr (msg, command);
+    char *text = json_dumps (body, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        text = xstrdup ("{}");
+    zmsg_addmem (msg, text, strlen (text));
+    free (text);
+    if (blobs_p && *blobs_p) {
+        zframe_t *f;
+        while ((f = zmsg_pop (*blobs_p)))
+            zmsg_append (msg, &f);
+        zmsg_destroy (blobs_p);
+    }
+    return msg;
+}
+
+void
+bf_msg_destroy (bf_msg_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bf_msg_t *self = *self_p;
+    json_decref (self->body);
+    zmsg_destroy (&self->blobs);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+bf_body_str (const char **out, json_t *body, const char *key, size_t max_len, bool required)
+{
+    json_t *v = json_object_get (body, key);
+    if (!v) {
+        if (required)
+            return bf_error_set (BF_EINVAL, "missing field '%s'", key);
+        return BF_ENOTFOUND;
+    }
+    if (!json_is_string (v) || json_string_length (v) > max_len
+        || strlen (json_string_value (v)) != json_string_length (v))
+        return bf_error_set (BF_EINVAL, "field '%s' must be a string of at most %zu bytes", key,
+                             max_len);
+    *out = json_string_value (v);
+    return BF_OK;
+}
+
+int
+bf_body_int (int64_t *out, json_t *body, const char *key, int64_t min, int64_t max, bool required)
+{
+    json_t *v = json_object_get (body, key);
+    if (!v) {
+        if (required)
+            return bf_error_set (BF_EINVAL, "missing field '%s'", key);
+        return BF_ENOTFOUND;
+    }
+    if (!json_is_integer (v) || json_integer_value (v) < min || json_integer_value (v) > max)
+        return bf_error_set (BF_EINVAL, "field '%s' must be an integer from %lld to %lld", key,
+                             (long long) min, (long long) max);
+    *out = json_integer_value (v);
+    return BF_OK;
+}
+
+int
+bf_body_bool (bool *out, json_t *body, const char *key, bool required)
+{
+    json_t *v = json_object_get (body, key);
+    if (!v) {
+        if (required)
+            return bf_error_set (BF_EINVAL, "missing field '%s'", key);
+        return BF_ENOTFOUND;
+    }
+    if (!json_is_boolean (v))
+        return bf_error_set (BF_EINVAL, "field '%s' must be a boolean", key);
+    *out = json_is_true (v);
+    return BF_OK;
+}
+
+void
+bf_socket_policy (zsock_t *sock)
+{
+    zsock_set_maxmsgsize (sock, (int64_t) BF_MSG_MAX);
+    zsock_set_linger (sock, 0);
+    if (zsock_type (sock) == ZMQ_ROUTER)
+        zsock_set_router_mandatory (sock, 1);
+}

@@ -1,0 +1,65 @@
+/*  bf_proto - the bitfarm wire protocol codec (docs/protocol.md).
+
+    A bitfarm message is one ZeroMQ multipart message:
+        Frame 0: empty (the REQ-compatible delimiter, as in 7/MDP)
+        Frame 1: protocol and version: "BFC01" (client) or "BFW01" (worker)
+        Frame 2: command: 1..15 uppercase ASCII letters
+        Frame 3: body: one JSON object, UTF-8, at most BF_BODY_MAX bytes
+        Frames 4..: zero or more binary blobs (file contents), at most
+                    BF_BLOBS_MAX of them and BF_MSG_MAX bytes in all
+    A ROUTER peer sees the sender's routing id before frame 0; that frame is
+    popped by the caller before decoding.
+    The codec never asserts on input: every malformed message gives
+    BF_EPROTO with a one-line detail naming the problem.
+    Thread-safety: the functions keep no state; a bf_msg_t belongs to one
+    thread at a time.
+*/
+#ifndef BF_PROTO_H_INCLUDED
+#define BF_PROTO_H_INCLUDED
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BF_PROTO_CLIENT "BFC01"
+#define BF_PROTO_WORKER "BFW01"
+#define BF_BODY_MAX     (1u << 20)           /* 1 MiB of JSON per message */
+#define BF_BLOBS_MAX    4096                 /* blob frames per message */
+#define BF_MSG_MAX      (96u << 20)          /* 96 MiB per message, also ZMQ_MAXMSGSIZE */
+#define BF_COMMAND_MAX  15
+
+typedef struct {
+    char proto[8];                      /* BF_PROTO_CLIENT or BF_PROTO_WORKER */
+    char command[BF_COMMAND_MAX + 1];
+    json_t *body;                       /* a JSON object; owned */
+    zmsg_t *blobs;                      /* the blob frames, possibly empty; owned */
+} bf_msg_t;
+
+/*  Decodes *msg_p (starting at the empty delimiter frame) into a new
+    bf_msg_t in *out.  Takes ownership of *msg_p and sets it to NULL, in
+    every case.  Returns BF_OK, or BF_EPROTO / BF_ETOOBIG with a detail. */
+int bf_msg_decode (bf_msg_t **out, zmsg_t **msg_p);
+
+/*  Builds a message [empty, proto, command, body, blobs...].  body is
+    borrowed (serialized compactly, keys sorted); blobs, if not NULL, is
+    taken over and set to NULL.  Returns a new zmsg_t that the caller sends
+    or destroys. */
+zmsg_t *bf_msg_encode (const char *proto, const char *command, json_t *body, zmsg_t **blobs_p);
+
+/*  Frees a decoded message; accepts NULL; sets *self_p to NULL. */
+void bf_msg_destroy (bf_msg_t **self_p);
+
+/*  Body field accessors.  Each validates type and bounds and, on failure,
+    records a detail naming the field ("field 'top' must be a string of at
+    most 128 bytes") and returns BF_EINVAL.  A missing optional field leaves
+    *out untouched and returns BF_ENOTFOUND. */
+int bf_body_str (const char **out, json_t *body, const char *key, size_t max_len, bool required);
+int bf_body_int (int64_t *out, json_t *body, const char *key, int64_t min, int64_t max, bool required);
+int bf_body_bool (bool *out, json_t *body, const char *key, bool required);
+
+/*  Applies the project's socket policy: ZMQ_MAXMSGSIZE = BF_MSG_MAX,
+    linger 0, ZMQ_ROUTER_MANDATORY on ROUTER sockets. */
+void bf_socket_policy (zsock_t *sock);
+
+#endif

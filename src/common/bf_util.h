@@ -1,0 +1,66 @@
+/*  bf_util - small system helpers shared by every component.
+
+    Memory: the x* allocators log and abort on out-of-memory, the one policy
+    for the daemons (as tmux and OpenSSH do); they never return NULL.
+    Files: every read takes an explicit maximum size; every write that must
+    survive a crash goes through bf_file_write_atomic (temp file, fsync,
+    rename, fsync of the directory; git's lockfile.h).
+    System calls are retried on EINTR and files are opened O_CLOEXEC.
+    All functions are thread-safe.
+*/
+#ifndef BF_UTIL_H_INCLUDED
+#define BF_UTIL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc (size_t size);
+void *xcalloc (size_t n, size_t size);
+void *xrealloc (void *ptr, size_t size);
+char *xstrdup (const char *s);
+/*  printf into a fresh heap string; caller frees. */
+char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/*  Milliseconds since the Unix epoch (wall clock) and since an arbitrary
+    point (monotonic). */
+int64_t bf_now_ms (void);
+int64_t bf_mono_ms (void);
+
+/*  Formats a wall-clock time in ms as RFC 3339 UTC with milliseconds into
+    buf (at least 32 bytes).  Returns buf. */
+char *bf_time_iso (char *buf, size_t len, int64_t ms);
+
+/*  Creates path and its parents with the given mode; existing directories
+    are fine.  Returns BF_OK or BF_EIO with a detail. */
+int bf_mkdir_p (const char *path, unsigned mode);
+
+/*  Reads a whole file into a fresh NUL-terminated heap buffer; *len_out gets
+    the size in bytes (without the NUL).  Files over max_bytes give
+    BF_ETOOBIG; missing ones BF_ENOTFOUND; other failures BF_EIO.
+    The caller frees *out. */
+int bf_file_read (char **out, size_t *len_out, const char *path, size_t max_bytes);
+
+/*  Writes len bytes to path atomically: a unique temp file beside it,
+    fsync, rename over path, fsync of the directory.  A crash at any point
+    leaves either the old file or the whole new one.  mode is applied to the
+    new file.  Returns BF_OK or BF_EIO. */
+int bf_file_write_atomic (const char *path, const void *data, size_t len, unsigned mode);
+
+/*  write(2) all of len bytes, retrying on EINTR and short writes.
+    Returns 0 or -1 with errno set. */
+int bf_write_all (int fd, const void *data, size_t len);
+
+/*  Fills out with 2*nbytes lowercase hex characters of cryptographically
+    random data plus a NUL (out must hold 2*nbytes+1).  Returns BF_OK or
+    BF_ERROR when the system's random source fails. */
+int bf_random_hex (char *out, size_t nbytes);
+
+/*  Removes path recursively (like rm -rf); missing is fine.
+    Returns BF_OK or BF_EIO. */
+int bf_remove_tree (const char *path);
+
+/*  True when s starts with prefix. */
+bool bf_starts_with (const char *s, const char *prefix);
+
+#endif
