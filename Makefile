@@ -13,7 +13,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wwrite-strings -MMD -MP \
            $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC := $(wildcard src/common/*.c src/cache/*.c) \

@@ -51,8 +51,10 @@ bf_manifest_valid_path (const char *path)
             seg = p + 1;
             continue;
         }
+        /* Portable file name characters plus a few: nothing a yosys script,
+           a shell or a terminal would read as syntax. */
         unsigned char c = (unsigned char) *p;
-        if (c < 0x20 || c == 0x7f || c == '\\')
+        if (!(isalnum (c) || strchr ("._-+@,=~", c)))
             return false;
     }
     return true;
@@ -102,7 +104,7 @@ bf_manifest_valid_param_value (const char *value)
             return false;
         for (size_t i = 1; i + 1 < len; i++) {
             unsigned char c = (unsigned char) value[i];
-            if (!(isalnum (c) || strchr ("_.-/ ", c)))
+            if (!(isalnum (c) || strchr ("_.-/", c)))
                 return false;
         }
         return true;
@@ -151,8 +153,8 @@ s_file (json_t **out, json_t *in, const char *field, s_ctx_t *ctx, bool with_lan
         || bf_body_int (&size, in, "size", 0, BF_MAX_FILE_SIZE, true) != BF_OK)
         return bf_error_set (BF_EINVAL, "%s: %s", field, bf_error_last ());
     if (!bf_manifest_valid_path (path))
-        return bf_error_set (BF_EINVAL, "bad file name '%s' (must be relative, without '..', "
-                             "'.', empty parts or control characters, at most %d bytes)",
+        return bf_error_set (BF_EINVAL, "bad file name '%s' (must be relative, without '.' or '..' "
+                             "parts, of the characters A-Za-z0-9._-+@,=~/ and at most %d bytes)",
                              path, BF_MAX_PATH);
     if (!bf_sha256_is_hex (sha))
         return bf_error_set (BF_EINVAL, "bad sha256 for '%s'", path);

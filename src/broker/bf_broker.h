@@ -1,0 +1,37 @@
+/*  bf_broker - the broker: one ROUTER socket that clients and workers
+    talk to (docs/protocol.md), the durable job table (bf_jobs) and the
+    bitstream cache (bf_cache) under one state directory:
+        STATE/jobs.db        jobs and known toolchains
+        STATE/cache/         the farm's cache (bf_cache.h)
+        STATE/logs/ID.log    live logs of running jobs
+    The broker is single-threaded: bf_broker_run polls the socket and does
+    all database work on the calling thread.
+*/
+#ifndef BF_BROKER_H_INCLUDED
+#define BF_BROKER_H_INCLUDED
+
+#include <stdint.h>
+
+typedef struct {
+    const char *listen;          /* ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:5555 */
+    const char *state_dir;       /* created if missing */
+    int heartbeat_ms;            /* heartbeat interval; default 1000 */
+    int liveness;                /* heartbeats missed before a worker is lost; default 3 */
+    int64_t job_timeout_ms;      /* default wall-clock limit of a job; default 3600000 */
+} bf_broker_config_t;
+
+typedef struct _bf_broker_t bf_broker_t;
+
+/*  Opens the state and binds the endpoint.  BF_OK with *out set, or
+    BF_EIO / BF_EINVAL with a detail (bf_error_last). */
+int bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config);
+
+/*  Serves until SIGINT/SIGTERM (zsys_interrupted).  Returns BF_OK. */
+int bf_broker_run (bf_broker_t *self);
+
+/*  The endpoint actually bound (useful with tcp://127.0.0.1:*). */
+const char *bf_broker_endpoint (bf_broker_t *self);
+
+void bf_broker_destroy (bf_broker_t **self_p);
+
+#endif

@@ -1,0 +1,102 @@
+/*  bitfarm-broker - the bitfarm broker daemon.  See --help. */
+#include "bf_broker.h"
+#include "../common/bf_error.h"
+#include "../common/bf_log.h"
+#include "../common/bf_opt.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char s_usage[] =
+    "usage: bitfarm-broker --listen ENDPOINT --state-dir DIR [options]\n"
+    "\n"
+    "The bitfarm broker: accepts jobs from clients, keeps them in SQLite,\n"
+    "dispatches them to workers and keeps the farm's bitstream cache.\n"
+    "\n"
+    "  --listen ENDPOINT     ZeroMQ endpoint to bind: tcp://HOST:PORT or ipc://PATH\n"
+    "  --state-dir DIR       jobs.db, cache/ and logs/ live here (created if missing)\n"
+    "  --heartbeat DURATION  heartbeat interval (default 1s; 10ms..60s)\n"
+    "  --liveness N          heartbeats missed before a worker is lost (default 3; 1..100)\n"
+    "  --job-timeout DURATION  wall-clock limit of a job (default 1h; 1s..7d)\n"
+    "  --pid-file PATH       write the process id here\n"
+    "  --log-file PATH       append the log here instead of stderr\n"
+    "  --log-level LEVEL     debug, info (default), warn or error\n"
+    "  --version             print the version and exit\n"
+    "  -h, --help            print this help and exit\n"
+    "\n"
+    "Exit status: 0 after SIGINT/SIGTERM, 1 when the broker cannot start,\n"
+    "2 for a usage error.\n";
+
+int
+main (int argc, char **argv)
+{
+    bf_broker_config_t cfg = { .heartbeat_ms = 1000, .liveness = 3,
+                               .job_timeout_ms = 3600 * 1000 };
+    const char *pid_file = NULL, *log_file = NULL;
+    bf_log_level_t level = BF_LOG_INFO;
+    static const struct option opts[] = {
+        { "listen", required_argument, 0, 'l' },   { "state-dir", required_argument, 0, 's' },
+        { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
+        { "job-timeout", required_argument, 0, 'T' }, { "pid-file", required_argument, 0, 'p' },
+        { "log-file", required_argument, 0, 'f' }, { "log-level", required_argument, 0, 'v' },
+        { "version", no_argument, 0, 'V' },        { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 }
+    };
+    int c;
+    int64_t n;
+    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+        int rc = BF_OK;
+        switch (c) {
+            case 'l': cfg.listen = optarg; break;
+            case 's': cfg.state_dir = optarg; break;
+            case 'H':
+                rc = bf_opt_duration_ms (&n, "--heartbeat", optarg, 10, 60000);
+                cfg.heartbeat_ms = (int) n;
+                break;
+            case 'L':
+                rc = bf_opt_int (&n, "--liveness", optarg, 1, 100);
+                cfg.liveness = (int) n;
+                break;
+            case 'T':
+                rc = bf_opt_duration_ms (&cfg.job_timeout_ms, "--job-timeout", optarg, 1000,
+                                         7LL * 86400000);
+                break;
+            case 'p': pid_file = optarg; break;
+            case 'f': log_file = optarg; break;
+            case 'v': rc = bf_log_parse_level (optarg, &level); break;
+            case 'V': puts ("bitfarm-broker 0.1.0"); return 0;
+            case 'h': fputs (s_usage, stdout); return 0;
+            default: fputs (s_usage, stderr); return 2;
+        }
+        if (rc != BF_OK) {
+            fprintf (stderr, "bitfarm-broker: %s\n", bf_error_last ());
+            return 2;
+        }
+    }
+    if (!cfg.listen || !cfg.state_dir || optind < argc) {
+        fprintf (stderr, "bitfarm-broker: --listen and --state-dir are required\n%s", s_usage);
+        return 2;
+    }
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    bf_log_init ("broker", level);
+    if (log_file && bf_log_open (log_file) != BF_OK) {
+        fprintf (stderr, "bitfarm-broker: %s\n", bf_error_last ());
+        return 1;
+    }
+    bf_broker_t *broker = NULL;
+    if (bf_broker_new (&broker, &cfg) != BF_OK) {
+        bf_err ("%s", bf_error_last ());
+        fprintf (stderr, "bitfarm-broker: %s\n", bf_error_last ());
+        return 1;
+    }
+    if (pid_file && bf_opt_write_pidfile (pid_file) != BF_OK)
+        bf_warn ("%s", bf_error_last ());
+    bf_broker_run (broker);
+    bf_broker_destroy (&broker);
+    if (pid_file)
+        remove (pid_file);
+    return 0;
+}

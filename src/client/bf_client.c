@@ -1,0 +1,219 @@
+/*  bf_client - see bf_client.h. */
+#include "bf_client.h"
+#include "../common/bf_error.h"
+#include "../common/bf_manifest.h"
+#include "../common/bf_sha256.h"
+#include "../common/bf_util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_UPLOAD_BATCH (32u << 20)   /* bytes per UPLOAD message */
+
+struct _bf_client_t {
+    char *endpoint;
+    int timeout_ms;
+    zsock_t *dealer;
+};
+
+static int
+s_connect (bf_client_t *self)
+{
+    zsock_destroy (&self->dealer);
+    self->dealer = zsock_new (ZMQ_DEALER);
+    bf_socket_policy (self->dealer);
+    if (zsock_connect (self->dealer, "%s", self->endpoint) < 0)
+        return bf_error_set (BF_EINVAL, "cannot connect to '%s': %s", self->endpoint,
+                             zmq_strerror (errno));
+    return BF_OK;
+}
+
+int
+bf_client_new (bf_client_t **out, const char *endpoint, int timeout_ms)
+{
+    bf_client_t *self = xcalloc (1, sizeof *self);
+    self->endpoint = xstrdup (endpoint);
+    self->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    int rc = s_connect (self);
+    if (rc != BF_OK) {
+        bf_client_destroy (&self);
+        *out = NULL;
+        return rc;
+    }
+    *out = self;
+    return BF_OK;
+}
+
+void
+bf_client_destroy (bf_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zsock_destroy (&(*self_p)->dealer);
+    free ((*self_p)->endpoint);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int
+bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, json_t *body,
+                   zmsg_t **blobs_p)
+{
+    *reply = NULL;
+    zmsg_t *msg = bf_msg_encode (BF_PROTO_CLIENT, command, body, blobs_p);
+    if (zmsg_send (&msg, self->dealer) != 0) {
+        zmsg_destroy (&msg);
+        return bf_error_set (BF_EIO, "cannot send to broker at '%s': %s", self->endpoint,
+                             zmq_strerror (errno));
+    }
+    zpoller_t *poller = zpoller_new (self->dealer, NULL);
+    void *which = zpoller_wait (poller, self->timeout_ms);
+    bool interrupted = zpoller_terminated (poller);
+    zpoller_destroy (&poller);
+    if (!which) {
+        /* Forget the request: a late reply must not answer the next one. */
+        s_connect (self);
+        if (interrupted)
+            return bf_error_set (BF_ETIMEDOUT, "interrupted");
+        return bf_error_set (BF_ETIMEDOUT, "no answer from broker at '%s' within %d ms "
+                             "(is bitfarm-broker running?)", self->endpoint, self->timeout_ms);
+    }
+    zmsg_t *raw = zmsg_recv (self->dealer);
+    bf_msg_t *m = NULL;
+    int rc = bf_msg_decode (&m, &raw);
+    if (rc != BF_OK)
+        return bf_error_set (BF_EPROTO, "bad reply from broker: %s", bf_error_last ());
+    if (strcmp (m->command, "ERROR") == 0) {
+        const char *text = json_string_value (json_object_get (m->body, "error"));
+        rc = bf_error_set (BF_ERROR, "%s", text ? text : "broker error");
+        bf_msg_destroy (&m);
+        return rc;
+    }
+    *reply = m;
+    return BF_OK;
+}
+
+static int
+s_upload (bf_client_t *self, const bf_design_t *design, json_t *missing, uint64_t *uploaded)
+{
+    size_t i = 0, n = json_array_size (missing);
+    while (i < n) {
+        json_t *digests = json_array ();
+        zmsg_t *blobs = zmsg_new ();
+        size_t batch = 0;
+        for (; i < n && (batch == 0 || batch < S_UPLOAD_BATCH); i++) {
+            const char *digest = json_string_value (json_array_get (missing, i));
+            const char *path = digest ? bf_design_path (design, digest) : NULL;
+            if (!path) {
+                json_decref (digests);
+                zmsg_destroy (&blobs);
+                return bf_error_set (BF_EPROTO, "broker asked for an input we did not offer");
+            }
+            char *data = NULL;
+            size_t len = 0;
+            int rc = bf_file_read (&data, &len, path, BF_MAX_FILE_SIZE);
+            if (rc != BF_OK) {
+                json_decref (digests);
+                zmsg_destroy (&blobs);
+                return rc;
+            }
+            char now[BF_SHA256_HEX_LEN + 1];
+            bf_sha256_hex (now, data, len);
+            if (strcmp (now, digest) != 0) {
+                free (data);
+                json_decref (digests);
+                zmsg_destroy (&blobs);
+                return bf_error_set (BF_EINVAL, "'%s' changed while it was being submitted", path);
+            }
+            zmsg_addmem (blobs, data, len);
+            json_array_append_new (digests, json_string (digest));
+            batch += len;
+            if (uploaded)
+                *uploaded += len;
+            free (data);
+        }
+        json_t *body = json_pack ("{s:o}", "digests", digests);
+        bf_msg_t *reply = NULL;
+        int rc = bf_client_request (self, &reply, "UPLOAD", body, &blobs);
+        json_decref (body);
+        bf_msg_destroy (&reply);
+        if (rc != BF_OK)
+            return rc;
+    }
+    return BF_OK;
+}
+
+int
+bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design, int priority,
+                  uint64_t *uploaded)
+{
+    *job = NULL;
+    if (uploaded)
+        *uploaded = 0;
+    json_t *body = json_pack ("{s:O, s:i}", "manifest", bf_design_manifest (design), "priority",
+                              priority);
+    int rc = BF_OK;
+    for (int round = 0; round < 3; round++) {
+        bf_msg_t *reply = NULL;
+        if ((rc = bf_client_request (self, &reply, "SUBMIT", body, NULL)) != BF_OK)
+            break;
+        if (strcmp (reply->command, "OK") == 0) {
+            *job = json_incref (reply->body);
+            bf_msg_destroy (&reply);
+            break;
+        }
+        if (strcmp (reply->command, "NEED") != 0) {
+            rc = bf_error_set (BF_EPROTO, "unexpected reply '%s' to SUBMIT", reply->command);
+            bf_msg_destroy (&reply);
+            break;
+        }
+        rc = s_upload (self, design, json_object_get (reply->body, "missing"), uploaded);
+        bf_msg_destroy (&reply);
+        if (rc != BF_OK)
+            break;
+        rc = bf_error_set (BF_EIO, "broker kept asking for inputs after they were uploaded");
+    }
+    json_decref (body);
+    return *job ? BF_OK : rc;
+}
+
+int
+bf_client_status (bf_client_t *self, json_t **job, const char *id)
+{
+    json_t *body = json_pack ("{s:s}", "id", id);
+    bf_msg_t *reply = NULL;
+    int rc = bf_client_request (self, &reply, "STATUS", body, NULL);
+    json_decref (body);
+    if (rc == BF_OK)
+        *job = json_incref (reply->body);
+    bf_msg_destroy (&reply);
+    return rc;
+}
+
+int
+bf_client_fetch (bf_client_t *self, char **data, size_t *len, const char *id, const char *what)
+{
+    json_t *body = json_pack ("{s:s, s:s}", "id", id, "what", what);
+    bf_msg_t *reply = NULL;
+    int rc = bf_client_request (self, &reply, "FETCH", body, NULL);
+    json_decref (body);
+    if (rc != BF_OK)
+        return rc;
+    zframe_t *f = zmsg_pop (reply->blobs);
+    const char *sha = json_string_value (json_object_get (reply->body, "sha256"));
+    char actual[BF_SHA256_HEX_LEN + 1] = "";
+    if (f)
+        bf_sha256_hex (actual, zframe_data (f), zframe_size (f));
+    if (!f || !sha || strcmp (actual, sha) != 0)
+        rc = bf_error_set (BF_ECORRUPT, "the %s received does not match its digest", what);
+    else {
+        *data = xmalloc (zframe_size (f) + 1);
+        memcpy (*data, zframe_data (f), zframe_size (f));
+        (*data)[zframe_size (f)] = '\0';
+        *len = zframe_size (f);
+    }
+    zframe_destroy (&f);
+    bf_msg_destroy (&reply);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/*  bf_client - the C client library: talks to a broker over ZeroMQ
+    (docs/protocol.md, client commands).
+
+    Each request waits at most the client's timeout for the answer; a
+    broker that is not there gives BF_ETIMEDOUT with a one-line detail
+    instead of hanging.  Errors the broker reports come back as BF_ERROR
+    with the broker's message as the detail (bf_error_last).
+    Thread-safety: a bf_client_t belongs to one thread.
+*/
+#ifndef BF_CLIENT_H_INCLUDED
+#define BF_CLIENT_H_INCLUDED
+
+#include <jansson.h>
+#include <stdint.h>
+#include "bf_design.h"
+#include "../common/bf_proto.h"
+
+typedef struct _bf_client_t bf_client_t;
+
+/*  Connects to endpoint (nothing is sent yet).  timeout_ms bounds each
+    request.  BF_OK or BF_EINVAL for an endpoint ZeroMQ rejects. */
+int bf_client_new (bf_client_t **out, const char *endpoint, int timeout_ms);
+void bf_client_destroy (bf_client_t **self_p);
+
+/*  Sends one request and waits for its reply.  body is borrowed; *blobs_p
+    (may be NULL) is taken.  On BF_OK, *reply is a decoded "OK" or "NEED"
+    message (caller destroys it).  An "ERROR" reply gives BF_ERROR with the
+    broker's text; no reply within the timeout gives BF_ETIMEDOUT. */
+int bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, json_t *body,
+                       zmsg_t **blobs_p);
+
+/*  Submits a design: sends its manifest, uploads only the inputs the
+    broker lacks, and returns the job (a new JSON object, as `status
+    --json`) in *job.  *uploaded (may be NULL) receives the number of bytes
+    uploaded.  priority: -1000..1000, higher first. */
+int bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design, int priority,
+                      uint64_t *uploaded);
+
+/*  Fetches a job's "bitstream", "report" or "log" into a heap buffer
+    (caller frees *data).  BF_OK or an error with a detail. */
+int bf_client_fetch (bf_client_t *self, char **data, size_t *len, const char *id,
+                     const char *what);
+
+/*  The job's status (a new JSON object) for a full id or unique prefix. */
+int bf_client_status (bf_client_t *self, json_t **job, const char *id);
+
+#endif

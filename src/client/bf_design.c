@@ -1,0 +1,342 @@
+/*  bf_design - see bf_design.h. */
+#include "bf_design.h"
+#include "../common/bf_error.h"
+#include "../common/bf_manifest.h"
+#include "../common/bf_sha256.h"
+#include "../common/bf_util.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct _bf_design_t {
+    json_t *manifest;
+    json_t *paths;            /* digest -> local absolute path */
+};
+
+typedef struct {
+    char *abs;                /* resolved absolute path */
+    char *given;              /* as the user named it */
+    int kind;                 /* 0 verilog, 1 systemverilog, 2 data, 3 pcf */
+} s_input_t;
+
+typedef struct {
+    s_input_t *v;
+    int n, cap;
+} s_inputs_t;
+
+static const char *
+s_ext (const char *path)
+{
+    const char *dot = strrchr (path, '.');
+    const char *slash = strrchr (path, '/');
+    return dot && (!slash || dot > slash) ? dot : "";
+}
+
+static int
+s_kind (const char *path)
+{
+    const char *e = s_ext (path);
+    if (strcmp (e, ".v") == 0)
+        return 0;
+    if (strcmp (e, ".sv") == 0)
+        return 1;
+    return 2;
+}
+
+static int
+s_add (s_inputs_t *in, const char *given, int kind)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath (given, real) || stat (real, &st) < 0)
+        return bf_error_set (BF_ENOTFOUND, "cannot open '%s': %s", given, strerror (errno));
+    if (!S_ISREG (st.st_mode))
+        return bf_error_set (BF_EINVAL, "not a regular file '%s'", given);
+    for (int i = 0; i < in->n; i++)
+        if (strcmp (in->v[i].abs, real) == 0) {
+            if (kind == 3)
+                in->v[i].kind = 3;
+            return BF_OK;   /* named twice: keep the first */
+        }
+    if (in->n == in->cap) {
+        in->cap = in->cap * 2 + 16;
+        in->v = xrealloc (in->v, (size_t) in->cap * sizeof *in->v);
+    }
+    in->v[in->n].abs = xstrdup (real);
+    in->v[in->n].given = xstrdup (given);
+    in->v[in->n].kind = kind;
+    in->n++;
+    return BF_OK;
+}
+
+/*  The longest common directory of a and b (both absolute). */
+static void
+s_common (char *acc, const char *dir)
+{
+    size_t i = 0, last = 0;
+    while (acc[i] && dir[i] && acc[i] == dir[i]) {
+        if (acc[i] == '/')
+            last = i;
+        i++;
+    }
+    if ((acc[i] == '\0' && (dir[i] == '/' || dir[i] == '\0')))
+        return;   /* acc is an ancestor of dir, or equal */
+    if (acc[i] == '/' && dir[i] == '\0') {
+        acc[i] = '\0';
+        return;
+    }
+    acc[last == 0 ? 1 : last] = '\0';
+}
+
+static bool
+s_under (const char *path, const char *root)
+{
+    size_t n = strlen (root);
+    if (strcmp (root, "/") == 0)
+        return true;
+    return strncmp (path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static const char *
+s_rel (const char *path, const char *root)
+{
+    if (strcmp (path, root) == 0)
+        return ".";
+    if (strcmp (root, "/") == 0)
+        return path + 1;
+    return path + strlen (root) + 1;
+}
+
+/*  Finds `$readmemh("x")`, `$readmemb("x")` and `include "x" in a file and
+    adds the files they name that exist, relative to the current directory,
+    the file's own directory or an include dir. */
+static void
+s_scan (s_inputs_t *in, int idx, const bf_design_opts_t *opts)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (bf_file_read (&text, &len, in->v[idx].abs, BF_MAX_FILE_SIZE) != BF_OK)
+        return;
+    char *dircopy = xstrdup (in->v[idx].abs);
+    const char *srcdir = dirname (dircopy);
+    static const char *keys[] = { "$readmemh", "$readmemb", "`include" };
+    for (int k = 0; k < 3; k++) {
+        for (char *p = strstr (text, keys[k]); p; p = strstr (p + 1, keys[k])) {
+            char *q = p + strlen (keys[k]);
+            while (*q == ' ' || *q == '\t' || *q == '(')
+                q++;
+            if (*q != '"')
+                continue;
+            char *end = strchr (q + 1, '"');
+            if (!end || end - q - 1 <= 0 || end - q - 1 >= PATH_MAX / 2)
+                continue;
+            char name[PATH_MAX / 2];
+            memcpy (name, q + 1, (size_t) (end - q - 1));
+            name[end - q - 1] = '\0';
+            if (strchr (name, '\n'))
+                continue;
+            char cand[PATH_MAX];
+            bool found = false;
+            if (name[0] == '/')
+                continue;   /* absolute: would not resolve on a worker; leave it to the tool */
+            if (access (name, R_OK) == 0) {
+                snprintf (cand, sizeof cand, "%s", name);
+                found = true;
+            }
+            if (!found) {
+                snprintf (cand, sizeof cand, "%s/%s", srcdir, name);
+                found = access (cand, R_OK) == 0;
+            }
+            for (int i = 0; !found && i < opts->nincludes; i++) {
+                snprintf (cand, sizeof cand, "%s/%s", opts->includes[i], name);
+                found = access (cand, R_OK) == 0;
+            }
+            if (found)
+                s_add (in, cand, 2);
+        }
+    }
+    free (dircopy);
+    free (text);
+}
+
+static int
+s_split (json_t *obj, const char *spec, const char *what, bool need_value)
+{
+    const char *eq = strchr (spec, '=');
+    if (need_value && !eq)
+        return bf_error_set (BF_EINVAL, "bad %s '%s' (want NAME=VALUE)", what, spec);
+    char name[256];
+    size_t nlen = eq ? (size_t) (eq - spec) : strlen (spec);
+    if (nlen >= sizeof name)
+        return bf_error_set (BF_EINVAL, "bad %s '%.64s' (name too long)", what, spec);
+    memcpy (name, spec, nlen);
+    name[nlen] = '\0';
+    json_object_set_new (obj, name, json_string (eq ? eq + 1 : ""));
+    return BF_OK;
+}
+
+int
+bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
+{
+    *out = NULL;
+    s_inputs_t in = { 0 };
+    json_t *m = json_object ();
+    json_t *paths = json_object ();
+    int rc = BF_OK;
+    char **incs = NULL;
+    if (opts->nfiles == 0) {
+        rc = bf_error_set (BF_EINVAL, "no source files given");
+        goto out;
+    }
+    for (int i = 0; i < opts->nfiles && rc == BF_OK; i++)
+        rc = s_add (&in, opts->files[i], s_kind (opts->files[i]));
+    if (rc == BF_OK && opts->pcf)
+        rc = s_add (&in, opts->pcf, 3);
+    if (rc != BF_OK)
+        goto out;
+    int nsrc = in.n;
+    for (int i = 0; i < nsrc; i++)
+        if (in.v[i].kind != 3)
+            s_scan (&in, i, opts);
+    for (int i = nsrc; i < in.n; i++)
+        s_scan (&in, i, opts);   /* files that were `included may include more */
+
+    /* The root of the layout. */
+    char cwd[PATH_MAX];
+    if (!getcwd (cwd, sizeof cwd)) {
+        rc = bf_error_set (BF_EIO, "cannot get the current directory: %s", strerror (errno));
+        goto out;
+    }
+    incs = xcalloc ((size_t) opts->nincludes + 1, sizeof *incs);
+    char root[PATH_MAX];
+    char *d0 = xstrdup (in.v[0].abs);
+    snprintf (root, sizeof root, "%s", dirname (d0));
+    free (d0);
+    for (int i = 1; i < in.n; i++) {
+        char *d = xstrdup (in.v[i].abs);
+        s_common (root, dirname (d));
+        free (d);
+    }
+    for (int i = 0; i < opts->nincludes; i++) {
+        char real[PATH_MAX];
+        if (!realpath (opts->includes[i], real)) {
+            rc = bf_error_set (BF_ENOTFOUND, "cannot open include dir '%s': %s",
+                               opts->includes[i], strerror (errno));
+            goto out;
+        }
+        incs[i] = xstrdup (real);
+        s_common (root, real);
+    }
+    /* When the current directory holds the inputs, it is the root; when it
+       lies inside the root, the tools run there; otherwise it plays no part. */
+    if (s_under (root, cwd))
+        snprintf (root, sizeof root, "%s", cwd);
+    const char *workdir = s_under (cwd, root) ? s_rel (cwd, root) : ".";
+
+    json_object_set_new (m, "version", json_integer (BF_MANIFEST_VERSION));
+    json_object_set_new (m, "flow", json_string ("ice40"));
+    json_object_set_new (m, "top", json_string (opts->top ? opts->top : ""));
+    json_object_set_new (m, "device", json_string (opts->device ? opts->device : ""));
+    json_object_set_new (m, "package", json_string (opts->package ? opts->package : ""));
+    json_object_set_new (m, "workdir", json_string (workdir));
+    json_t *sources = json_array (), *data = json_array ();
+    json_object_set_new (m, "sources", sources);
+    json_object_set_new (m, "data", data);
+    for (int i = 0; i < in.n; i++) {
+        char digest[BF_SHA256_HEX_LEN + 1];
+        uint64_t size = 0;
+        if ((rc = bf_sha256_file (digest, &size, in.v[i].abs)) != BF_OK)
+            goto out;
+        if (size > BF_MAX_FILE_SIZE) {
+            rc = bf_error_set (BF_ETOOBIG, "file too big '%s' (%llu bytes, limit %u)",
+                               in.v[i].given, (unsigned long long) size, BF_MAX_FILE_SIZE);
+            goto out;
+        }
+        json_t *f = json_pack ("{s:s, s:s, s:I}", "path", s_rel (in.v[i].abs, root), "sha256",
+                               digest, "size", (json_int_t) size);
+        json_object_set_new (paths, digest, json_string (in.v[i].abs));
+        if (in.v[i].kind <= 1) {
+            json_object_set_new (f, "lang", json_string (in.v[i].kind ? "systemverilog" : "verilog"));
+            json_array_append_new (sources, f);
+        }
+        else if (in.v[i].kind == 3)
+            json_object_set_new (m, "pcf", f);
+        else
+            json_array_append_new (data, f);
+    }
+    json_t *defs = json_object (), *params = json_object (), *incl = json_array ();
+    json_object_set_new (m, "defines", defs);
+    json_object_set_new (m, "params", params);
+    json_object_set_new (m, "includes", incl);
+    for (int i = 0; i < opts->ndefines; i++)
+        if ((rc = s_split (defs, opts->defines[i], "define", false)) != BF_OK)
+            goto out;
+    for (int i = 0; i < opts->nparams; i++)
+        if ((rc = s_split (params, opts->params[i], "param", true)) != BF_OK)
+            goto out;
+    for (int i = 0; i < opts->nincludes; i++)
+        json_array_append_new (incl, json_string (s_rel (incs[i], root)));
+    if (opts->freq_mhz) {
+        char *end = NULL;
+        double mhz = strtod (opts->freq_mhz, &end);
+        if (end == opts->freq_mhz || *end || !(mhz > 0) || mhz * 1000 > BF_FREQ_KHZ_MAX) {
+            rc = bf_error_set (BF_EINVAL, "invalid value '%s' for --freq (want MHz, 0.001..1000)",
+                               opts->freq_mhz);
+            goto out;
+        }
+        json_object_set_new (m, "freq_khz", json_integer ((json_int_t) llround (mhz * 1000)));
+    }
+    if (opts->seed >= 0)
+        json_object_set_new (m, "seed", json_integer (opts->seed));
+    json_t *norm = NULL;
+    if ((rc = bf_manifest_normalize (&norm, m)) != BF_OK)
+        goto out;
+    bf_design_t *self = xcalloc (1, sizeof *self);
+    self->manifest = norm;
+    self->paths = paths;
+    paths = NULL;   /* transferred */
+    *out = self;
+out:
+    for (int i = 0; i < in.n; i++) {
+        free (in.v[i].abs);
+        free (in.v[i].given);
+    }
+    free (in.v);
+    if (incs)
+        for (int i = 0; i < opts->nincludes; i++)
+            free (incs[i]);
+    free (incs);
+    json_decref (m);
+    json_decref (paths);
+    return rc;
+}
+
+void
+bf_design_destroy (bf_design_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    json_decref ((*self_p)->manifest);
+    json_decref ((*self_p)->paths);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+json_t *
+bf_design_manifest (const bf_design_t *self)
+{
+    return self->manifest;
+}
+
+const char *
+bf_design_path (const bf_design_t *self, const char *digest)
+{
+    return json_string_value (json_object_get (self->paths, digest));
+}

@@ -1,0 +1,48 @@
+/*  bf_design - turns a user's files and flow options into a manifest
+    (bf_manifest.h) with relative paths, plus the local path of every input
+    so it can be uploaded.
+
+    The root of the relative layout is the current directory when it holds
+    every input, and otherwise the deepest directory that does.  When the
+    current directory lies inside the root, the tools run in its place
+    inside the layout, so `$readmemh` and `include paths resolve as
+    they do in the user's tree.  Files named in `$readmemh("...")`,
+    `$readmemb("...")` and `include "..." that exist are added as data
+    inputs automatically.
+    Thread-safety: a bf_design_t belongs to one thread.
+*/
+#ifndef BF_DESIGN_H_INCLUDED
+#define BF_DESIGN_H_INCLUDED
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct {
+    const char **files;       /* source and data files as given */
+    int nfiles;
+    const char *pcf;          /* may be NULL */
+    const char *top, *device, *package;
+    const char **defines;     /* "NAME=VALUE" or "NAME" */
+    int ndefines;
+    const char **includes;    /* include directories */
+    int nincludes;
+    const char **params;      /* "NAME=VALUE" */
+    int nparams;
+    const char *freq_mhz;     /* may be NULL */
+    int64_t seed;             /* -1: default */
+} bf_design_opts_t;
+
+typedef struct _bf_design_t bf_design_t;
+
+/*  Reads and hashes every input.  Errors (BF_EINVAL, BF_ENOTFOUND,
+    BF_ETOOBIG) carry a one-line detail naming the file or option. */
+int bf_design_new (bf_design_t **out, const bf_design_opts_t *opts);
+void bf_design_destroy (bf_design_t **self_p);
+
+/*  The normalized manifest (borrowed; valid while the design lives). */
+json_t *bf_design_manifest (const bf_design_t *self);
+
+/*  The local path of the input with this digest, or NULL (borrowed). */
+const char *bf_design_path (const bf_design_t *self, const char *digest);
+
+#endif

@@ -1,0 +1,37 @@
+/*  bf_localfarm - the per-user local farm: one broker and one worker on an
+    ipc:// endpoint, started on first use and reused after that, so one
+    person on one machine needs no set-up.
+
+    Everything lives under $XDG_CACHE_HOME/bitfarm (default
+    ~/.cache/bitfarm):
+        broker.sock            the broker's ipc endpoint
+        broker.pid worker.pid  the daemons' process ids
+        broker.log worker.log  their logs
+        state/                 the broker's state directory (jobs, cache)
+        work/                  the worker's work directory
+        farm.lock              taken while starting, so two clients
+                               starting at once start one farm
+    The daemons are found beside the running program (/proc/self/exe),
+    else in PATH.
+*/
+#ifndef BF_LOCALFARM_H_INCLUDED
+#define BF_LOCALFARM_H_INCLUDED
+
+#include <stdbool.h>
+
+/*  The local farm's directory into a new heap string (caller frees). */
+char *bf_localfarm_dir (void);
+
+/*  Makes sure the local farm runs and writes its endpoint into a new heap
+    string *endpoint (caller frees).  *started (may be NULL) tells whether
+    this call started a daemon.  BF_OK or BF_EIO with a detail. */
+int bf_localfarm_ensure (char **endpoint, bool *started);
+
+/*  Stops the local farm's daemons (SIGTERM, then waits up to 10 s).
+    BF_OK, or BF_ENOTFOUND when nothing was running. */
+int bf_localfarm_stop (void);
+
+/*  True when both daemons are alive. */
+bool bf_localfarm_running (void);
+
+#endif

@@ -1,0 +1,567 @@
+/*  bitfarm - the bitfarm command-line client (also installed as `submit`).
+    See `bitfarm --help`. */
+#include "bf_client.h"
+#include "bf_design.h"
+#include "bf_localfarm.h"
+#include "../cache/bf_key.h"
+#include "../common/bf_error.h"
+#include "../common/bf_opt.h"
+#include "../common/bf_util.h"
+
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Exit codes; CI scripts depend on them (README, `bitfarm --help`). */
+enum {
+    BFX_OK = 0,          /* the job succeeded */
+    BFX_DESIGN = 1,      /* the design failed: the tools rejected it (the user's fault) */
+    BFX_USAGE = 2,       /* bad command line or input files */
+    BFX_INFRA = 3,       /* the farm failed: broker unreachable, worker lost, ... */
+    BFX_TIMEOUT = 4,     /* the job hit its time limit */
+    BFX_CANCELLED = 5,   /* the job was cancelled */
+};
+
+static const char s_usage[] =
+    "usage: bitfarm COMMAND [options]      (`submit ...` = `bitfarm submit ...`)\n"
+    "\n"
+    "Commands:\n"
+    "  submit [options] FILES...  send a design; prints the job id\n"
+    "  status JOB [--json]        state, stage, attempt, worker, times, cache hit, error\n"
+    "  wait JOB [--json]          block until the job ends, showing progress\n"
+    "  logs JOB [--follow]        the tools' logs\n"
+    "  fetch JOB -o FILE [--report|--log]   the bitstream (or nextpnr's JSON report, or log)\n"
+    "  cancel JOB                 cancel a queued or running job\n"
+    "  jobs [-n N] [--json]       the most recent jobs\n"
+    "  workers [--json]           the connected workers\n"
+    "  explain [submit options] FILES...   print the manifest and action digest; submit nothing\n"
+    "  farm start|stop|status     the per-user local farm\n"
+    "\n"
+    "Submit options:\n"
+    "  --top NAME          top module (required)\n"
+    "  --device DEV        iCE40 device: hx1k, hx8k, up5k, ... (required)\n"
+    "  --package PKG       package: sg48, tq144, ct256, ... (required)\n"
+    "  --pcf FILE          pin constraints\n"
+    "  --freq MHZ          target clock frequency for nextpnr\n"
+    "  --seed N            nextpnr seed (default 1)\n"
+    "  -D NAME[=VALUE]     Verilog define (repeatable)\n"
+    "  -I DIR              include directory (repeatable)\n"
+    "  --param NAME=VALUE  top-level parameter (repeatable)\n"
+    "  --priority N        -1000..1000, higher runs first (default 0)\n"
+    "  --wait              wait for the job to end; exit status as below\n"
+    "  -o FILE             with --wait: write the bitstream to FILE\n"
+    "  FILES: .v (Verilog) and .sv (SystemVerilog) are read in the order given;\n"
+    "  other files ($readmemh data, `include files) are uploaded alongside. Files\n"
+    "  named by $readmemh/$readmemb/`include in the sources are added automatically.\n"
+    "\n"
+    "Common options:\n"
+    "  --broker ENDPOINT   broker to use (default $BITFARM_BROKER; if unset, the\n"
+    "                      per-user local farm, started on first use)\n"
+    "  --timeout DURATION  how long to wait for the broker's answer (default 5s)\n"
+    "  --json              machine-readable output\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  design failure: the tools rejected the design (syntax, capacity, pins, timing)\n"
+    "  2  usage error: bad options or unreadable input files\n"
+    "  3  infrastructure failure: broker unreachable, worker lost, internal error\n"
+    "  4  the job timed out\n"
+    "  5  the job was cancelled\n";
+
+typedef struct {
+    const char *broker;
+    int timeout_ms;
+    bool json;
+    bool wait;
+    bool follow;
+    const char *output;
+    const char *what;
+    int limit;
+    int priority;
+    bf_design_opts_t design;
+} s_args_t;
+
+/* ---------------------------------------------------------------------- */
+
+static int
+s_fail (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_fail (int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fputs ("bitfarm: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+    va_end (ap);
+    return code;
+}
+
+static int
+s_open (bf_client_t **client, const s_args_t *a)
+{
+    const char *endpoint = a->broker;
+    if (!endpoint || !*endpoint)
+        endpoint = getenv ("BITFARM_BROKER");
+    char *local = NULL;
+    if (!endpoint || !*endpoint) {
+        if (bf_localfarm_ensure (&local, NULL) != BF_OK)
+            return s_fail (BFX_INFRA, "%s", bf_error_last ());
+        endpoint = local;
+    }
+    int rc = bf_client_new (client, endpoint, a->timeout_ms);
+    free (local);
+    if (rc != BF_OK)
+        return s_fail (BFX_USAGE, "%s", bf_error_last ());
+    return BFX_OK;
+}
+
+static const char *
+s_str (json_t *job, const char *key)
+{
+    const char *v = json_string_value (json_object_get (job, key));
+    return v ? v : "-";
+}
+
+static int
+s_exit_for (json_t *job)
+{
+    const char *state = s_str (job, "state");
+    if (strcmp (state, "succeeded") == 0)
+        return BFX_OK;
+    if (strcmp (state, "timed_out") == 0)
+        return BFX_TIMEOUT;
+    if (strcmp (state, "cancelled") == 0)
+        return BFX_CANCELLED;
+    if (strcmp (s_str (job, "failure_class"), "design") == 0)
+        return BFX_DESIGN;
+    return BFX_INFRA;
+}
+
+static bool
+s_final (json_t *job)
+{
+    const char *state = s_str (job, "state");
+    return strcmp (state, "queued") != 0 && strcmp (state, "running") != 0;
+}
+
+static void
+s_print_json (json_t *j)
+{
+    char *text = json_dumps (j, JSON_INDENT (2) | JSON_SORT_KEYS);
+    puts (text);
+    free (text);
+}
+
+static void
+s_print_status (json_t *job)
+{
+    printf ("job        %s\n", s_str (job, "id"));
+    printf ("state      %s", s_str (job, "state"));
+    if (json_is_string (json_object_get (job, "failure_class")))
+        printf (" (%s failure)", s_str (job, "failure_class"));
+    printf ("\nstage      %s\n", s_str (job, "stage"));
+    printf ("attempt    %lld\n", (long long) json_integer_value (json_object_get (job, "attempt")));
+    printf ("worker     %s\n", s_str (job, "worker"));
+    printf ("cache      %s, key %s\n", json_is_true (json_object_get (job, "cache_hit")) ? "hit" : "miss",
+            s_str (job, "cache_key"));
+    printf ("bitstream  %s\n", s_str (job, "bitstream_sha256"));
+    if (json_is_string (json_object_get (job, "waiting_for")))
+        printf ("waiting    %s\n", s_str (job, "waiting_for"));
+    if (json_is_string (json_object_get (job, "error")))
+        printf ("error      %s\n", s_str (job, "error"));
+    printf ("submitted  %s\nstarted    %s\nfinished   %s\n", s_str (job, "submitted_at"),
+            s_str (job, "started_at"), s_str (job, "finished_at"));
+}
+
+/*  Polls until the job is final, printing stage changes on stderr.
+    Returns the exit code for the job's end, with the job in *final. */
+static int
+s_wait (bf_client_t *client, const char *id, json_t **final, bool quiet)
+{
+    char last[128] = "";
+    int delay = 20;
+    for (;;) {
+        json_t *job = NULL;
+        if (bf_client_status (client, &job, id) != BF_OK)
+            return s_fail (BFX_INFRA, "%s", bf_error_last ());
+        char now[128];
+        snprintf (now, sizeof now, "%s %s %s", s_str (job, "state"), s_str (job, "stage"),
+                  s_str (job, "worker"));
+        if (!quiet && strcmp (now, last) != 0) {
+            if (strcmp (s_str (job, "state"), "running") == 0)
+                fprintf (stderr, "%.12s: running, stage %s, on worker %s (attempt %lld)\n",
+                         s_str (job, "id"), s_str (job, "stage"), s_str (job, "worker"),
+                         (long long) json_integer_value (json_object_get (job, "attempt")));
+            else if (!s_final (job))
+                fprintf (stderr, "%.12s: %s%s%s\n", s_str (job, "id"), s_str (job, "state"),
+                         json_is_string (json_object_get (job, "waiting_for")) ? ": " : "",
+                         json_is_string (json_object_get (job, "waiting_for"))
+                             ? s_str (job, "waiting_for") : "");
+            snprintf (last, sizeof last, "%s", now);
+        }
+        if (s_final (job)) {
+            if (!quiet) {
+                fprintf (stderr, "%.12s: %s%s", s_str (job, "id"), s_str (job, "state"),
+                         json_is_true (json_object_get (job, "cache_hit")) ? " (cache hit)" : "");
+                if (json_is_string (json_object_get (job, "error")))
+                    fprintf (stderr, " [%s] %s", s_str (job, "failure_class"), s_str (job, "error"));
+                fputc ('\n', stderr);
+            }
+            *final = job;
+            return s_exit_for (job);
+        }
+        json_decref (job);
+        struct timespec ts = { 0, (long) delay * 1000000 };
+        nanosleep (&ts, NULL);
+        if (delay < 250)
+            delay *= 2;
+    }
+}
+
+static int
+s_fetch_to (bf_client_t *client, const char *id, const char *what, const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (bf_client_fetch (client, &data, &len, id, what) != BF_OK)
+        return s_fail (BFX_INFRA, "%s", bf_error_last ());
+    int rc = BFX_OK;
+    if (!path || strcmp (path, "-") == 0) {
+        if (strcmp (what, "bitstream") == 0 && isatty (STDOUT_FILENO))
+            rc = s_fail (BFX_USAGE, "not writing a bitstream to a terminal; use -o FILE");
+        else if (bf_write_all (STDOUT_FILENO, data, len) < 0)
+            rc = s_fail (BFX_INFRA, "cannot write to stdout");
+    }
+    else if (bf_file_write_atomic (path, data, len, 0644) != BF_OK)
+        rc = s_fail (BFX_USAGE, "%s", bf_error_last ());
+    free (data);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/*  Commands                                                                */
+
+static int
+s_cmd_submit (s_args_t *a, bool explain)
+{
+    if (!a->design.top || !a->design.device || !a->design.package)
+        return s_fail (BFX_USAGE, "--top, --device and --package are required");
+    bf_design_t *design = NULL;
+    if (bf_design_new (&design, &a->design) != BF_OK)
+        return s_fail (BFX_USAGE, "%s", bf_error_last ());
+    if (explain) {
+        char action[BF_SHA256_HEX_LEN + 1];
+        bf_key_action (action, bf_design_manifest (design));
+        json_t *out = json_pack ("{s:O, s:s, s:s}", "manifest", bf_design_manifest (design),
+                                 "action", action, "key_schema", BF_KEY_SCHEMA);
+        s_print_json (out);
+        json_decref (out);
+        bf_design_destroy (&design);
+        return BFX_OK;
+    }
+    bf_client_t *client = NULL;
+    int rc = s_open (&client, a);
+    if (rc != BFX_OK) {
+        bf_design_destroy (&design);
+        return rc;
+    }
+    json_t *job = NULL;
+    uint64_t uploaded = 0;
+    if (bf_client_submit (client, &job, design, a->priority, &uploaded) != BF_OK) {
+        rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+        goto out;
+    }
+    const char *id = s_str (job, "id");
+    if (!a->wait) {
+        if (a->json) {
+            json_object_set_new (job, "uploaded_bytes", json_integer ((json_int_t) uploaded));
+            s_print_json (job);
+        }
+        else
+            puts (id);
+        goto out;
+    }
+    if (!a->json) {
+        puts (id);
+        fflush (stdout);
+    }
+    json_t *final = NULL;
+    rc = s_wait (client, id, &final, a->json);
+    if (final) {
+        if (a->output && rc == BFX_OK) {
+            int frc = s_fetch_to (client, id, "bitstream", a->output);
+            if (frc != BFX_OK)
+                rc = frc;
+            else if (!a->json)
+                fprintf (stderr, "%.12s: bitstream written to %s\n", id, a->output);
+        }
+        if (a->json)
+            s_print_json (final);
+        json_decref (final);
+    }
+out:
+    json_decref (job);
+    bf_client_destroy (&client);
+    bf_design_destroy (&design);
+    return rc;
+}
+
+static int
+s_cmd_job (s_args_t *a, const char *cmd, const char *id)
+{
+    if (!id)
+        return s_fail (BFX_USAGE, "%s needs a job id", cmd);
+    bf_client_t *client = NULL;
+    int rc = s_open (&client, a);
+    if (rc != BFX_OK)
+        return rc;
+    json_t *job = NULL;
+    if (strcmp (cmd, "status") == 0) {
+        if (bf_client_status (client, &job, id) != BF_OK)
+            rc = s_fail (bf_error_last ()[0] && strstr (bf_error_last (), "no answer") ? BFX_INFRA
+                         : BFX_USAGE, "%s", bf_error_last ());
+        else if (a->json)
+            s_print_json (job);
+        else
+            s_print_status (job);
+    }
+    else if (strcmp (cmd, "wait") == 0) {
+        rc = s_wait (client, id, &job, a->json);
+        if (job && a->json)
+            s_print_json (job);
+    }
+    else if (strcmp (cmd, "fetch") == 0)
+        rc = s_fetch_to (client, id, a->what ? a->what : "bitstream", a->output);
+    else if (strcmp (cmd, "cancel") == 0) {
+        json_t *body = json_pack ("{s:s}", "id", id);
+        bf_msg_t *reply = NULL;
+        if (bf_client_request (client, &reply, "CANCEL", body, NULL) != BF_OK)
+            rc = s_fail (BFX_USAGE, "%s", bf_error_last ());
+        else if (a->json)
+            s_print_json (reply->body);
+        else
+            printf ("%s cancelled\n", s_str (reply->body, "id"));
+        bf_msg_destroy (&reply);
+        json_decref (body);
+    }
+    else if (strcmp (cmd, "logs") == 0) {
+        int64_t offset = 0;
+        for (;;) {
+            json_t *body = json_pack ("{s:s, s:I}", "id", id, "offset", (json_int_t) offset);
+            bf_msg_t *reply = NULL;
+            int r = bf_client_request (client, &reply, "LOGS", body, NULL);
+            json_decref (body);
+            if (r != BF_OK) {
+                rc = s_fail (BFX_USAGE, "%s", bf_error_last ());
+                break;
+            }
+            zframe_t *f = zmsg_pop (reply->blobs);
+            if (f) {
+                bf_write_all (STDOUT_FILENO, zframe_data (f), zframe_size (f));
+                offset += (int64_t) zframe_size (f);
+                zframe_destroy (&f);
+            }
+            bool final = json_is_true (json_object_get (reply->body, "final"));
+            bf_msg_destroy (&reply);
+            if (!a->follow || final)
+                break;
+            struct timespec ts = { 0, 200 * 1000000 };
+            nanosleep (&ts, NULL);
+        }
+    }
+    json_decref (job);
+    bf_client_destroy (&client);
+    return rc;
+}
+
+static int
+s_cmd_list (s_args_t *a, const char *cmd)
+{
+    bf_client_t *client = NULL;
+    int rc = s_open (&client, a);
+    if (rc != BFX_OK)
+        return rc;
+    bool jobs = strcmp (cmd, "jobs") == 0;
+    json_t *body = jobs ? json_pack ("{s:i}", "limit", a->limit) : json_object ();
+    bf_msg_t *reply = NULL;
+    if (bf_client_request (client, &reply, jobs ? "JOBS" : "WORKERS", body, NULL) != BF_OK)
+        rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+    else if (a->json)
+        s_print_json (reply->body);
+    else if (jobs) {
+        printf ("%-12s  %-10s  %-10s  %3s  %-16s  %-5s  %s\n", "JOB", "STATE", "STAGE", "TRY",
+                "WORKER", "CACHE", "SUBMITTED");
+        size_t i;
+        json_t *j;
+        json_array_foreach (json_object_get (reply->body, "jobs"), i, j)
+            printf ("%-12.12s  %-10s  %-10s  %3lld  %-16.16s  %-5s  %s\n", s_str (j, "id"),
+                    s_str (j, "state"), s_str (j, "stage"),
+                    (long long) json_integer_value (json_object_get (j, "attempt")),
+                    s_str (j, "worker"), json_is_true (json_object_get (j, "cache_hit")) ? "hit" : "miss",
+                    s_str (j, "submitted_at"));
+    }
+    else {
+        printf ("%-24s  %5s  %4s  %-12s  %s\n", "WORKER", "SLOTS", "BUSY", "TOOLCHAIN", "VERSIONS");
+        size_t i;
+        json_t *w;
+        json_array_foreach (json_object_get (reply->body, "workers"), i, w) {
+            json_t *v = json_object_get (w, "versions");
+            printf ("%-24.24s  %5lld  %4lld  %-12.12s  %s; %s\n", s_str (w, "name"),
+                    (long long) json_integer_value (json_object_get (w, "slots")),
+                    (long long) json_integer_value (json_object_get (w, "busy")),
+                    s_str (w, "toolchain"), s_str (v, "yosys"), s_str (v, "nextpnr-ice40"));
+        }
+    }
+    bf_msg_destroy (&reply);
+    json_decref (body);
+    bf_client_destroy (&client);
+    return rc;
+}
+
+static int
+s_cmd_farm (const char *sub)
+{
+    if (!sub)
+        return s_fail (BFX_USAGE, "farm needs start, stop or status");
+    char *dir = bf_localfarm_dir ();
+    int rc = BFX_OK;
+    if (strcmp (sub, "start") == 0) {
+        char *endpoint = NULL;
+        if (bf_localfarm_ensure (&endpoint, NULL) != BF_OK)
+            rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+        else
+            printf ("local farm running at %s (state in %s)\n", endpoint, dir);
+        free (endpoint);
+    }
+    else if (strcmp (sub, "stop") == 0) {
+        if (bf_localfarm_stop () == BF_ENOTFOUND)
+            printf ("local farm was not running\n");
+        else
+            printf ("local farm stopped\n");
+    }
+    else if (strcmp (sub, "status") == 0) {
+        bool up = bf_localfarm_running ();
+        printf ("local farm %s (%s)\n", up ? "running" : "not running", dir);
+        rc = up ? BFX_OK : BFX_INFRA;
+    }
+    else
+        rc = s_fail (BFX_USAGE, "unknown farm command '%s' (want start, stop or status)", sub);
+    free (dir);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void
+s_push (const char ***list, int *n, const char *v)
+{
+    *list = xrealloc (*list, (size_t) (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = v;
+}
+
+int
+main (int argc, char **argv)
+{
+    char *base = basename (argv[0]);
+    const char *cmd;
+    int first;
+    if (strcmp (base, "submit") == 0) {
+        cmd = "submit";
+        first = 0;
+    }
+    else {
+        if (argc < 2)
+            return fputs (s_usage, stderr), BFX_USAGE;
+        cmd = argv[1];
+        first = 1;
+    }
+    if (strcmp (cmd, "-h") == 0 || strcmp (cmd, "--help") == 0 || strcmp (cmd, "help") == 0)
+        return fputs (s_usage, stdout), BFX_OK;
+    if (strcmp (cmd, "--version") == 0 || strcmp (cmd, "version") == 0)
+        return puts ("bitfarm 0.1.0"), BFX_OK;
+    static const char *commands[] = { "submit", "status", "wait", "logs", "fetch", "cancel",
+                                      "jobs", "workers", "explain", "farm", NULL };
+    bool known = false;
+    for (int i = 0; commands[i]; i++)
+        known |= strcmp (cmd, commands[i]) == 0;
+    if (!known)
+        return s_fail (BFX_USAGE, "unknown command '%s' (see bitfarm --help)", cmd);
+
+    s_args_t a = { .timeout_ms = 5000, .limit = 20, .design = { .seed = -1 } };
+    static const struct option opts[] = {
+        { "broker", required_argument, 0, 'B' },  { "timeout", required_argument, 0, 'T' },
+        { "json", no_argument, 0, 'J' },           { "wait", no_argument, 0, 'W' },
+        { "follow", no_argument, 0, 'f' },         { "output", required_argument, 0, 'o' },
+        { "report", no_argument, 0, 'R' },         { "log", no_argument, 0, 'L' },
+        { "top", required_argument, 0, 't' },      { "device", required_argument, 0, 'd' },
+        { "package", required_argument, 0, 'p' },  { "pcf", required_argument, 0, 'P' },
+        { "freq", required_argument, 0, 'F' },     { "seed", required_argument, 0, 'S' },
+        { "param", required_argument, 0, 'A' },    { "priority", required_argument, 0, 'Y' },
+        { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 }
+    };
+    int c;
+    int64_t n;
+    optind = first + 1;
+    while ((c = getopt_long (argc, argv, "D:I:o:n:fh", opts, NULL)) != -1) {
+        int rc = BF_OK;
+        switch (c) {
+            case 'B': a.broker = optarg; break;
+            case 'T':
+                rc = bf_opt_duration_ms (&n, "--timeout", optarg, 10, 3600000);
+                a.timeout_ms = (int) n;
+                break;
+            case 'J': a.json = true; break;
+            case 'W': a.wait = true; break;
+            case 'f': a.follow = true; break;
+            case 'o': a.output = optarg; break;
+            case 'R': a.what = "report"; break;
+            case 'L': a.what = "log"; break;
+            case 't': a.design.top = optarg; break;
+            case 'd': a.design.device = optarg; break;
+            case 'p': a.design.package = optarg; break;
+            case 'P': a.design.pcf = optarg; break;
+            case 'F': a.design.freq_mhz = optarg; break;
+            case 'S': rc = bf_opt_int (&a.design.seed, "--seed", optarg, 0, 2147483647); break;
+            case 'D': s_push (&a.design.defines, &a.design.ndefines, optarg); break;
+            case 'I': s_push (&a.design.includes, &a.design.nincludes, optarg); break;
+            case 'A': s_push (&a.design.params, &a.design.nparams, optarg); break;
+            case 'Y':
+                rc = bf_opt_int (&n, "--priority", optarg, -1000, 1000);
+                a.priority = (int) n;
+                break;
+            case 'n':
+                rc = bf_opt_int (&n, "-n", optarg, 1, 10000);
+                a.limit = (int) n;
+                break;
+            case 'h': fputs (s_usage, stdout); return BFX_OK;
+            default: return s_fail (BFX_USAGE, "bad option for '%s' (see bitfarm --help)", cmd);
+        }
+        if (rc != BF_OK)
+            return s_fail (BFX_USAGE, "%s", bf_error_last ());
+    }
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    int rc;
+    const char *arg = optind < argc ? argv[optind] : NULL;
+    if (strcmp (cmd, "submit") == 0 || strcmp (cmd, "explain") == 0) {
+        a.design.files = (const char **) argv + optind;
+        a.design.nfiles = argc - optind;
+        rc = s_cmd_submit (&a, strcmp (cmd, "explain") == 0);
+    }
+    else if (strcmp (cmd, "jobs") == 0 || strcmp (cmd, "workers") == 0)
+        rc = s_cmd_list (&a, cmd);
+    else if (strcmp (cmd, "farm") == 0)
+        rc = s_cmd_farm (arg);
+    else
+        rc = s_cmd_job (&a, cmd, arg);
+    free (a.design.defines);
+    free (a.design.includes);
+    free (a.design.params);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/*  bf_opt - parsing of numeric and size option values from outside
+    (command line, environment), with explicit bounds.  Errors name the
+    option and the value: "invalid value 'abc' for --slots (want 1..256)".
+    Thread-safety: no shared state.
+*/
+#ifndef BF_OPT_H_INCLUDED
+#define BF_OPT_H_INCLUDED
+
+#include <stdint.h>
+
+/*  Parses a decimal integer within [min, max] into *out.
+    BF_OK or BF_EINVAL with a detail naming `option`. */
+int bf_opt_int (int64_t *out, const char *option, const char *value, int64_t min, int64_t max);
+
+/*  Parses a duration: a number with an optional unit ms, s (default), m, h
+    or d, into milliseconds within [min_ms, max_ms]. */
+int bf_opt_duration_ms (int64_t *out, const char *option, const char *value, int64_t min_ms,
+                        int64_t max_ms);
+
+/*  Writes the PID of this process to path atomically.  BF_OK or BF_EIO. */
+int bf_opt_write_pidfile (const char *path);
+
+#endif

@@ -1,0 +1,261 @@
+/*  bf_flow - see bf_flow.h. */
+#include "bf_flow.h"
+#include "../common/bf_error.h"
+#include "../common/bf_log.h"
+#include "../common/bf_manifest.h"
+#include "../common/bf_spawn.h"
+#include "../common/bf_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} s_str_t;
+
+static void
+s_cat (s_str_t *s, const char *text)
+{
+    size_t n = strlen (text);
+    if (s->len + n + 1 > s->cap) {
+        s->cap = (s->len + n + 1) * 2;
+        s->buf = xrealloc (s->buf, s->cap);
+    }
+    memcpy (s->buf + s->len, text, n + 1);
+    s->len += n;
+}
+
+/*  "../" once per component of workdir, so paths relative to the source
+    root can be given to tools running in workdir. */
+static char *
+s_up (const char *workdir)
+{
+    s_str_t s = { 0 };
+    s_cat (&s, "");
+    if (strcmp (workdir, ".") != 0) {
+        s_cat (&s, "../");
+        for (const char *p = workdir; *p; p++)
+            if (*p == '/')
+                s_cat (&s, "../");
+    }
+    return s.buf;
+}
+
+char *
+bf_flow_yosys_script (json_t *manifest, const char *netlist_path)
+{
+    s_str_t s = { 0 };
+    const char *workdir = json_string_value (json_object_get (manifest, "workdir"));
+    char *up = s_up (workdir);
+    char *flags;
+    {
+        s_str_t f = { 0 };
+        s_cat (&f, "");
+        const char *name;
+        json_t *v;
+        json_object_foreach (json_object_get (manifest, "defines"), name, v) {
+            char *d = xasprintf (" -D%s=%s", name, json_string_value (v));
+            s_cat (&f, d);
+            free (d);
+        }
+        size_t i;
+        json_array_foreach (json_object_get (manifest, "includes"), i, v) {
+            char *d = xasprintf (" -I%s%s", up, json_string_value (v));
+            s_cat (&f, d);
+            free (d);
+        }
+        flags = f.buf;
+    }
+    s_cat (&s, "# written by bitfarm-worker; flow " BF_FLOW_ICE40 "\n");
+    size_t i;
+    json_t *f;
+    json_array_foreach (json_object_get (manifest, "sources"), i, f) {
+        bool sv = strcmp (json_string_value (json_object_get (f, "lang")), "systemverilog") == 0;
+        char *line = xasprintf ("read_verilog%s%s %s%s\n", sv ? " -sv" : "", flags, up,
+                                json_string_value (json_object_get (f, "path")));
+        s_cat (&s, line);
+        free (line);
+    }
+    const char *top = json_string_value (json_object_get (manifest, "top"));
+    const char *name;
+    json_t *v;
+    json_object_foreach (json_object_get (manifest, "params"), name, v) {
+        char *line = xasprintf ("chparam -set %s %s %s\n", name, json_string_value (v), top);
+        s_cat (&s, line);
+        free (line);
+    }
+    char *line = xasprintf ("synth_ice40 -top %s -json %s\n", top, netlist_path);
+    s_cat (&s, line);
+    free (line);
+    free (flags);
+    free (up);
+    return s.buf;
+}
+
+typedef struct {
+    const bf_flow_hooks_t *hooks;
+    char first_error[1024];
+    char first_line[1024];
+} s_run_ctx_t;
+
+static void
+s_on_line (void *arg, const char *line)
+{
+    s_run_ctx_t *ctx = arg;
+    if (!ctx->first_error[0] && strstr (line, "ERROR"))
+        snprintf (ctx->first_error, sizeof ctx->first_error, "%s", line);
+    if (!ctx->first_line[0] && line[0])
+        snprintf (ctx->first_line, sizeof ctx->first_line, "%s", line);
+    if (ctx->hooks->on_line)
+        ctx->hooks->on_line (ctx->hooks->arg, line);
+}
+
+/*  Runs one tool; returns true when it exited 0.  On failure fills *out. */
+static bool
+s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const char *cwd,
+        const char *log_path, const bf_flow_hooks_t *hooks, int64_t deadline)
+{
+    snprintf (out->stage, sizeof out->stage, "%s", stage);
+    if (hooks->on_stage)
+        hooks->on_stage (hooks->arg, stage);
+    s_run_ctx_t ctx = { .hooks = hooks };
+    char header[512];
+    snprintf (header, sizeof header, "== %s: %s", stage, argv[0]);
+    s_on_line (&ctx, header);
+    ctx.first_line[0] = '\0';
+    int64_t timeout = 0;
+    if (deadline) {
+        timeout = deadline - bf_mono_ms ();
+        if (timeout < 1)
+            timeout = 1;
+    }
+    bf_spawn_opts_t opts = { .argv = argv, .cwd = cwd, .log_path = log_path,
+                             .timeout_ms = timeout, .on_line = s_on_line, .arg = &ctx,
+                             .cancel = hooks->cancel };
+    bf_spawn_result_t res;
+    if (bf_spawn_run (&res, &opts) != BF_OK) {
+        snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
+        snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
+        return false;
+    }
+    if (res.exited && res.exit_code == 0)
+        return true;
+    if (res.timed_out) {
+        snprintf (out->failure_class, sizeof out->failure_class, "timeout");
+        snprintf (out->error, sizeof out->error, "%s timed out after %lld ms", argv[0],
+                  (long long) res.elapsed_ms);
+    }
+    else if (res.cancelled) {
+        snprintf (out->failure_class, sizeof out->failure_class, "cancelled");
+        snprintf (out->error, sizeof out->error, "%s was cancelled", argv[0]);
+    }
+    else if (!res.exited) {
+        snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
+        snprintf (out->error, sizeof out->error, "%s was killed by signal %d (%s)", argv[0],
+                  res.term_signal, strsignal (res.term_signal));
+    }
+    else {
+        snprintf (out->failure_class, sizeof out->failure_class, "design");
+        if (ctx.first_error[0])
+            snprintf (out->error, sizeof out->error, "%s", ctx.first_error);
+        else if (ctx.first_line[0])
+            snprintf (out->error, sizeof out->error, "%s: %s", argv[0], ctx.first_line);
+        else
+            snprintf (out->error, sizeof out->error, "%s exited with status %d", argv[0],
+                      res.exit_code);
+    }
+    return false;
+}
+
+int
+bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
+             const bf_flow_hooks_t *hooks)
+{
+    memset (out, 0, sizeof *out);
+    const char *device = json_string_value (json_object_get (manifest, "device"));
+    uint64_t expect_size = 0;
+    if (!device || !bf_manifest_device (device, &expect_size))
+        return bf_error_set (BF_EINVAL, "unknown device '%s'", device ? device : "");
+    int64_t deadline = hooks->timeout_ms > 0 ? bf_mono_ms () + hooks->timeout_ms : 0;
+    char *outdir = xasprintf ("%s/out", job_dir);
+    char *log = xasprintf ("%s/build.log", job_dir);
+    char *ys = xasprintf ("%s/build.ys", job_dir);
+    char *netlist = xasprintf ("%s/netlist.json", outdir);
+    char *asc = xasprintf ("%s/top.asc", outdir);
+    char *bin = xasprintf ("%s/top.bin", outdir);
+    char *report = xasprintf ("%s/report.json", outdir);
+    char *cwd = xasprintf ("%s/src/%s", job_dir, json_string_value (json_object_get (manifest, "workdir")));
+    char *script = bf_flow_yosys_script (manifest, netlist);
+    int rc = bf_mkdir_p (outdir, 0755);
+    if (rc == BF_OK)
+        rc = bf_mkdir_p (cwd, 0755);
+    if (rc == BF_OK)
+        rc = bf_file_write_atomic (ys, script, strlen (script), 0644);
+    if (rc != BF_OK) {
+        snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
+        snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
+        rc = BF_OK;
+        goto done;
+    }
+    const char *yosys[] = { "yosys", "-s", ys, NULL };
+    if (!s_tool (out, "synth", yosys, cwd, log, hooks, deadline))
+        goto done;
+
+    char devflag[32], seed[32], freq[32];
+    snprintf (devflag, sizeof devflag, "--%s", device);
+    snprintf (seed, sizeof seed, "%lld", (long long) json_integer_value (json_object_get (manifest, "seed")));
+    const char *pnr[24] = { "nextpnr-ice40", devflag, "--package",
+                            json_string_value (json_object_get (manifest, "package")),
+                            "--json", netlist };
+    int n = 6;
+    char *pcf = NULL;
+    json_t *jpcf = json_object_get (manifest, "pcf");
+    if (jpcf) {
+        pcf = xasprintf ("%s/src/%s", job_dir, json_string_value (json_object_get (jpcf, "path")));
+        pnr[n++] = "--pcf";
+        pnr[n++] = pcf;
+    }
+    pnr[n++] = "--asc";
+    pnr[n++] = asc;
+    pnr[n++] = "--report";
+    pnr[n++] = report;
+    pnr[n++] = "--seed";
+    pnr[n++] = seed;
+    json_t *jfreq = json_object_get (manifest, "freq_khz");
+    if (jfreq) {
+        json_int_t khz = json_integer_value (jfreq);
+        snprintf (freq, sizeof freq, "%lld.%03lld", (long long) (khz / 1000), (long long) (khz % 1000));
+        pnr[n++] = "--freq";
+        pnr[n++] = freq;
+    }
+    pnr[n] = NULL;
+    bool ok = s_tool (out, "pnr", pnr, job_dir, log, hooks, deadline);
+    free (pcf);
+    if (!ok)
+        goto done;
+
+    const char *pack[] = { "icepack", asc, bin, NULL };
+    if (!s_tool (out, "pack", pack, job_dir, log, hooks, deadline))
+        goto done;
+    struct stat st;
+    if (stat (bin, &st) < 0) {
+        snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
+        snprintf (out->error, sizeof out->error, "icepack exited 0 but wrote no bitstream");
+        goto done;
+    }
+    if (expect_size && (uint64_t) st.st_size != expect_size) {
+        snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
+        snprintf (out->error, sizeof out->error, "bitstream of %lld bytes is the wrong size for "
+                  "%s (want %llu)", (long long) st.st_size, device, (unsigned long long) expect_size);
+        goto done;
+    }
+    out->ok = true;
+    snprintf (out->stage, sizeof out->stage, "done");
+done:
+    free (outdir); free (log); free (ys); free (netlist); free (asc); free (bin);
+    free (report); free (cwd); free (script);
+    return rc;
+}

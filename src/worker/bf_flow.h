@@ -1,0 +1,52 @@
+/*  bf_flow - the iCE40 build flow: yosys -> nextpnr-ice40 -> icepack.
+
+    A flow runs in a job directory laid out as
+        JOB/src/...           the inputs at their relative paths
+        JOB/out/netlist.json  yosys' netlist
+        JOB/out/top.asc       nextpnr's textual bitstream
+        JOB/out/report.json   nextpnr's JSON report (utilisation, Fmax)
+        JOB/out/top.bin       icepack's binary bitstream
+        JOB/build.log         every tool's output, in order
+        JOB/build.ys          the yosys script, written by bf_flow itself
+    The tools' flags are exactly BF_FLOW_ICE40 (bf_manifest.h), which is part
+    of the cache key.  Success is judged by each tool's exit status, never
+    by whether an output file exists, and the bitstream's size is checked
+    against the device.
+    Thread-safety: one call per job directory; calls for different jobs may
+    run in parallel threads.
+*/
+#ifndef BF_FLOW_H_INCLUDED
+#define BF_FLOW_H_INCLUDED
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    void (*on_stage) (void *arg, const char *stage);   /* "synth", "pnr", "pack" */
+    void (*on_line) (void *arg, const char *line);     /* each line of tool output */
+    void *arg;
+    atomic_int *cancel;          /* non-zero: kill the running tool */
+    int64_t timeout_ms;          /* wall-clock limit of the whole flow; 0 = none */
+} bf_flow_hooks_t;
+
+typedef struct {
+    bool ok;
+    char failure_class[16];      /* "design", "infrastructure", "timeout", "cancelled" */
+    char stage[16];              /* the last stage run */
+    char error[1024];            /* the tool's first error line, when !ok */
+} bf_flow_result_t;
+
+/*  Writes the yosys script for a normalized manifest into a new heap
+    string (caller frees).  Every name in it was validated by
+    bf_manifest_normalize, so no user text can become a yosys command. */
+char *bf_flow_yosys_script (json_t *manifest, const char *netlist_path);
+
+/*  Runs the flow for a normalized manifest whose inputs are already under
+    job_dir/src.  Returns BF_OK (look at *out for the build's outcome), or
+    BF_EINVAL for a manifest it cannot run. */
+int bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
+                 const bf_flow_hooks_t *hooks);
+
+#endif

@@ -1,0 +1,33 @@
+/*  bf_worker - the worker daemon: registers with a broker, heartbeats,
+    runs build jobs (bf_flow) in fresh job directories, one thread per
+    running job, and streams stages, logs and results back
+    (docs/protocol.md).  Inputs arrive over ZeroMQ only: there is no
+    shared file system between broker and workers.
+*/
+#ifndef BF_WORKER_H_INCLUDED
+#define BF_WORKER_H_INCLUDED
+
+#include <stdbool.h>
+
+typedef struct {
+    const char *broker;          /* ZeroMQ endpoint of the broker */
+    const char *work_dir;        /* job directories and the toolchain memo; created */
+    const char *name;            /* shown in `bitfarm workers`; default host:pid */
+    int slots;                   /* jobs at once; default 1 */
+    int heartbeat_ms;            /* default 1000 */
+    int liveness;                /* default 3 */
+    bool keep_jobs;              /* keep job directories after the job */
+} bf_worker_config_t;
+
+typedef struct _bf_worker_t bf_worker_t;
+
+/*  Identifies the toolchain and prepares the work directory.
+    BF_OK with *out set, or an error with a detail (bf_error_last). */
+int bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config);
+
+/*  Serves until SIGINT/SIGTERM; running builds are killed on the way out. */
+int bf_worker_run (bf_worker_t *self);
+
+void bf_worker_destroy (bf_worker_t **self_p);
+
+#endif

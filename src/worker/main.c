@@ -1,0 +1,110 @@
+/*  bitfarm-worker - the bitfarm worker daemon.  See --help. */
+#include "bf_worker.h"
+#include "../common/bf_error.h"
+#include "../common/bf_log.h"
+#include "../common/bf_opt.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <stdio.h>
+
+static const char s_usage[] =
+    "usage: bitfarm-worker --broker ENDPOINT --work-dir DIR [options]\n"
+    "\n"
+    "A bitfarm worker: registers with the broker and runs iCE40 builds\n"
+    "(yosys -> nextpnr-ice40 -> icepack) in fresh job directories.\n"
+    "\n"
+    "  --broker ENDPOINT     the broker's ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH)\n"
+    "  --work-dir DIR        job directories and the toolchain memo (created)\n"
+    "  --slots N             jobs run at once (default 1; 1..64)\n"
+    "  --name NAME           name shown by `bitfarm workers` (default HOST:PID)\n"
+    "  --heartbeat DURATION  heartbeat interval (default 1s; 10ms..60s)\n"
+    "  --liveness N          heartbeats missed before the broker is presumed lost (default 3)\n"
+    "  --keep-jobs           keep job directories after each job, for debugging\n"
+    "  --pid-file PATH       write the process id here\n"
+    "  --log-file PATH       append the log here instead of stderr\n"
+    "  --log-level LEVEL     debug, info (default), warn or error\n"
+    "  --version             print the version and exit\n"
+    "  -h, --help            print this help and exit\n"
+    "\n"
+    "Exit status: 0 after SIGINT/SIGTERM, 1 when the worker cannot start\n"
+    "(for example a missing tool), 2 for a usage error.\n";
+
+int
+main (int argc, char **argv)
+{
+    bf_worker_config_t cfg = { .slots = 1, .heartbeat_ms = 1000, .liveness = 3 };
+    const char *pid_file = NULL, *log_file = NULL;
+    bf_log_level_t level = BF_LOG_INFO;
+    static const struct option opts[] = {
+        { "broker", required_argument, 0, 'b' },    { "work-dir", required_argument, 0, 'w' },
+        { "slots", required_argument, 0, 'n' },     { "name", required_argument, 0, 'N' },
+        { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
+        { "keep-jobs", no_argument, 0, 'k' },       { "pid-file", required_argument, 0, 'p' },
+        { "log-file", required_argument, 0, 'f' },  { "log-level", required_argument, 0, 'v' },
+        { "version", no_argument, 0, 'V' },         { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 }
+    };
+    int c;
+    int64_t n;
+    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+        int rc = BF_OK;
+        switch (c) {
+            case 'b': cfg.broker = optarg; break;
+            case 'w': cfg.work_dir = optarg; break;
+            case 'n':
+                rc = bf_opt_int (&n, "--slots", optarg, 1, 64);
+                cfg.slots = (int) n;
+                break;
+            case 'N':
+                if (strlen (optarg) == 0 || strlen (optarg) > 64)
+                    rc = bf_error_set (BF_EINVAL, "invalid value '%.80s' for --name (1..64 bytes)", optarg);
+                cfg.name = optarg;
+                break;
+            case 'H':
+                rc = bf_opt_duration_ms (&n, "--heartbeat", optarg, 10, 60000);
+                cfg.heartbeat_ms = (int) n;
+                break;
+            case 'L':
+                rc = bf_opt_int (&n, "--liveness", optarg, 1, 100);
+                cfg.liveness = (int) n;
+                break;
+            case 'k': cfg.keep_jobs = true; break;
+            case 'p': pid_file = optarg; break;
+            case 'f': log_file = optarg; break;
+            case 'v': rc = bf_log_parse_level (optarg, &level); break;
+            case 'V': puts ("bitfarm-worker 0.1.0"); return 0;
+            case 'h': fputs (s_usage, stdout); return 0;
+            default: fputs (s_usage, stderr); return 2;
+        }
+        if (rc != BF_OK) {
+            fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
+            return 2;
+        }
+    }
+    if (!cfg.broker || !cfg.work_dir || optind < argc) {
+        fprintf (stderr, "bitfarm-worker: --broker and --work-dir are required\n%s", s_usage);
+        return 2;
+    }
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    bf_log_init ("worker", level);
+    if (log_file && bf_log_open (log_file) != BF_OK) {
+        fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
+        return 1;
+    }
+    bf_worker_t *worker = NULL;
+    if (bf_worker_new (&worker, &cfg) != BF_OK) {
+        bf_err ("%s", bf_error_last ());
+        if (log_file)
+            fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
+        return 1;
+    }
+    if (pid_file && bf_opt_write_pidfile (pid_file) != BF_OK)
+        bf_warn ("%s", bf_error_last ());
+    bf_worker_run (worker);
+    bf_worker_destroy (&worker);
+    if (pid_file)
+        remove (pid_file);
+    return 0;
+}
