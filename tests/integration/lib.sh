@@ -1,0 +1,72 @@
+# Shared helpers for the black-box tests (after git's t/test-lib.sh).
+# Each test owns a temp directory and its own ports, and kills the
+# processes it started, by PID, when it exits.  Output is TAP.
+set -u
+BIN=${BITFARM_BIN:?BITFARM_BIN is not set; run through tests/run}
+FIXTURES=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures" && pwd)
+T=$(mktemp -d /tmp/bitfarm-test.XXXXXX)
+export XDG_CACHE_HOME=$T/xdg     # never touch the user's local farm
+unset BITFARM_BROKER
+PIDS=()
+n=0
+nfailed=0
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+    done
+    # a local farm a test started
+    for f in "$XDG_CACHE_HOME"/bitfarm/*.pid; do
+        [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    done
+    sleep 0.2
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); nfailed=$((nfailed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+# check DESCRIPTION COMMAND...: ok when the command succeeds
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d" "command: $*"; fi; }
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "expected: $2" "actual:   $3"; fi; }
+done_testing() { echo "1..$n"; [ "$nfailed" -eq 0 ]; }
+
+# json FILE-or-STRING EXPR: prints a field with python3's json (jq may be absent)
+jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print("null" if v is None else (str(v).lower() if isinstance(v,bool) else v))' "$1" "$2"; }
+
+# start_broker NAME [args]: starts a broker on a free loopback port; sets
+# BROKER_EP and BROKER_PID_<NAME>
+start_broker() {
+    local name=$1; shift
+    "$BIN/bitfarm-broker" --listen 'tcp://127.0.0.1:*' --state-dir "$T/$name" "$@" \
+        >"$T/$name.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    eval "BROKER_PID_$name=$pid"
+    for _ in $(seq 100); do
+        BROKER_EP=$(sed -n 's/.*listening on \(tcp:[^,]*\),.*/\1/p' "$T/$name.log" | tail -1)
+        [ -n "$BROKER_EP" ] && return 0
+        sleep 0.05
+    done
+    echo "# broker did not start:"; sed 's/^/#   /' "$T/$name.log"
+    return 1
+}
+
+# start_worker NAME [args]: starts a worker for $BROKER_EP and waits until
+# the broker lists it
+start_worker() {
+    local name=$1; shift
+    "$BIN/bitfarm-worker" --broker "$BROKER_EP" --work-dir "$T/$name" --name "$name" "$@" \
+        >"$T/$name.log" 2>&1 &
+    PIDS+=("$!")
+    eval "WORKER_PID_$name=$!"
+    for _ in $(seq 200); do
+        "$BIN/bitfarm" workers --broker "$BROKER_EP" 2>/dev/null | grep -q "^$name " && return 0
+        sleep 0.05
+    done
+    echo "# worker $name did not register:"; sed 's/^/#   /' "$T/$name.log"
+    return 1
+}

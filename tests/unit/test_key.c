@@ -1,0 +1,258 @@
+/*  Unit tests for the cache key (src/cache/bf_key.c) and the manifest
+    normalization it is computed from.  Both directions: every relevant
+    change changes the key; moving the checkout, touching files and
+    reordering equivalent flags do not. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../src/cache/bf_key.h"
+#include "../../src/common/bf_error.h"
+#include "../../src/common/bf_manifest.h"
+
+#define D1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define D2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define D3 "3333333333333333333333333333333333333333333333333333333333333333"
+#define TC "abababababababababababababababababababababababababababababababab"
+
+static json_t *
+s_base (void)
+{
+    return json_pack ("{s:i, s:s, s:s, s:s, s:s, s:s,"
+                      " s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}],"
+                      " s:[{s:s, s:s, s:i}],"
+                      " s:{s:s, s:s, s:i},"
+                      " s:{s:s, s:s}, s:{s:s}, s:[s], s:i, s:i}",
+                      "version", 1, "flow", "ice40", "top", "top", "device", "up5k",
+                      "package", "sg48", "workdir", ".",
+                      "sources", "path", "rtl/a.v", "sha256", D1, "size", 10,
+                      "path", "rtl/b.v", "sha256", D2, "size", 20,
+                      "data", "path", "rtl/mem/rom.hex", "sha256", D3, "size", 30,
+                      "pcf", "path", "pins.pcf", "sha256", D3, "size", 30,
+                      "defines", "A", "1", "B", "2", "params", "W", "8",
+                      "includes", "rtl/inc", "freq_khz", 12000, "seed", 1);
+}
+
+/*  The key of a manifest given as JSON, via normalization. */
+static void
+s_key (char *out, json_t *m, const char *toolchain)
+{
+    json_t *norm = NULL;
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_OK);
+    assert_int_equal (bf_key_compute (out, norm, toolchain), BF_OK);
+    json_decref (norm);
+}
+
+static void
+s_assert_changes (json_t *changed)
+{
+    char a[65], b[65];
+    json_t *base = s_base ();
+    s_key (a, base, TC);
+    s_key (b, changed, TC);
+    assert_string_not_equal (a, b);
+    json_decref (base);
+    json_decref (changed);
+}
+
+static void
+key__is_stable_and_hex (void **state)
+{
+    (void) state;
+    char a[65], b[65];
+    json_t *m = s_base ();
+    s_key (a, m, TC);
+    s_key (b, m, TC);
+    assert_string_equal (a, b);
+    assert_true (bf_sha256_is_hex (a));
+    json_decref (m);
+}
+
+static void
+key__changes_with_every_input (void **state)
+{
+    (void) state;
+    json_t *m;
+    /* content of a source */
+    m = s_base ();
+    json_object_set_new (json_array_get (json_object_get (m, "sources"), 0), "sha256", json_string (D3));
+    s_assert_changes (m);
+    /* relative path of a source */
+    m = s_base ();
+    json_object_set_new (json_array_get (json_object_get (m, "sources"), 0), "path", json_string ("rtl/c.v"));
+    s_assert_changes (m);
+    /* order of the sources */
+    m = s_base ();
+    json_t *src = json_object_get (m, "sources");
+    json_t *first = json_incref (json_array_get (src, 0));
+    json_array_remove (src, 0);
+    json_array_append_new (src, first);
+    s_assert_changes (m);
+    /* a data file's content */
+    m = s_base ();
+    json_object_set_new (json_array_get (json_object_get (m, "data"), 0), "sha256", json_string (D1));
+    s_assert_changes (m);
+    /* pcf content */
+    m = s_base ();
+    json_object_set_new (json_object_get (m, "pcf"), "sha256", json_string (D1));
+    s_assert_changes (m);
+    /* no pcf at all */
+    m = s_base ();
+    json_object_del (m, "pcf");
+    s_assert_changes (m);
+    static const char *fields[][2] = { { "top", "other" }, { "device", "hx8k" },
+                                       { "package", "ct256" }, { "workdir", "rtl" } };
+    for (int i = 0; i < 4; i++) {
+        m = s_base ();
+        json_object_set_new (m, fields[i][0], json_string (fields[i][1]));
+        s_assert_changes (m);
+    }
+    m = s_base ();
+    json_object_set_new (m, "seed", json_integer (2));
+    s_assert_changes (m);
+    m = s_base ();
+    json_object_set_new (m, "freq_khz", json_integer (12001));
+    s_assert_changes (m);
+    m = s_base ();
+    json_object_del (m, "freq_khz");
+    s_assert_changes (m);
+    m = s_base ();
+    json_object_set_new (json_object_get (m, "defines"), "A", json_string ("3"));
+    s_assert_changes (m);
+    m = s_base ();
+    json_object_set_new (json_object_get (m, "defines"), "C", json_string (""));
+    s_assert_changes (m);
+    m = s_base ();
+    json_object_set_new (json_object_get (m, "params"), "W", json_string ("16"));
+    s_assert_changes (m);
+    m = s_base ();
+    json_array_append_new (json_object_get (m, "includes"), json_string ("rtl"));
+    s_assert_changes (m);
+}
+
+static void
+key__changes_with_toolchain (void **state)
+{
+    (void) state;
+    char a[65], b[65];
+    json_t *m = s_base ();
+    s_key (a, m, TC);
+    s_key (b, m, D1);
+    assert_string_not_equal (a, b);
+    json_decref (m);
+}
+
+static void
+key__ignores_flag_order_and_pcf_name (void **state)
+{
+    (void) state;
+    char a[65], b[65];
+    json_t *m = s_base ();
+    s_key (a, m, TC);
+    /* The same defines, params and options given in another order. */
+    json_t *r = json_pack ("{s:i, s:i, s:[s], s:{s:s}, s:{s:s, s:s}}", "seed", 1, "freq_khz",
+                           12000, "includes", "rtl/inc", "params", "W", "8", "defines", "B",
+                           "2", "A", "1");
+    json_t *base = s_base ();
+    json_object_update (r, base);
+    json_decref (base);
+    s_key (b, r, TC);
+    assert_string_equal (a, b);
+    json_decref (r);
+    /* Data files in another order: they are not read in order. */
+    r = s_base ();
+    json_array_insert_new (json_object_get (r, "data"), 0,
+                           json_pack ("{s:s, s:s, s:i}", "path", "z.hex", "sha256", D1, "size", 1));
+    s_key (a, r, TC);
+    json_array_remove (json_object_get (r, "data"), 0);
+    json_array_append_new (json_object_get (r, "data"),
+                           json_pack ("{s:s, s:s, s:i}", "path", "z.hex", "sha256", D1, "size", 1));
+    s_key (b, r, TC);
+    assert_string_equal (a, b);
+    json_decref (r);
+    /* The pcf's file name is not part of the key, only its content. */
+    r = s_base ();
+    json_object_set_new (json_object_get (r, "pcf"), "path", json_string ("board/other.pcf"));
+    s_key (b, r, TC);
+    s_key (a, m, TC);
+    assert_string_equal (a, b);
+    json_decref (r);
+    /* An explicit default seed equals no seed. */
+    r = s_base ();
+    json_object_del (r, "seed");
+    s_key (b, r, TC);
+    assert_string_equal (a, b);
+    json_decref (r);
+    json_decref (m);
+}
+
+static void
+manifest__rejects_bad_names (void **state)
+{
+    (void) state;
+    static const char *bad_paths[] = { "/etc/passwd", "../x.v", "a/../b.v", "a//b.v", "./a.v",
+                                       "a b.v", "a;b.v", "a\nb.v", "", NULL };
+    for (int i = 0; bad_paths[i]; i++) {
+        json_t *m = s_base ();
+        json_object_set_new (json_array_get (json_object_get (m, "sources"), 0), "path",
+                             json_string (bad_paths[i]));
+        json_t *norm = NULL;
+        assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+        assert_null (norm);
+        assert_non_null (strstr (bf_error_last (), "bad file name"));
+        json_decref (m);
+    }
+    json_t *m = s_base ();
+    json_object_set_new (m, "top", json_string ("top; shell rm -rf /"));
+    json_t *norm = NULL;
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "bad top module name"));
+    json_decref (m);
+    m = s_base ();
+    json_object_set_new (json_object_get (m, "defines"), "X", json_string ("1 ; exec"));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    json_decref (m);
+    m = s_base ();
+    json_object_set_new (m, "device", json_string ("xc7a35t"));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "unknown device 'xc7a35t'"));
+    json_decref (m);
+    /* names differing only in case */
+    m = s_base ();
+    json_object_set_new (json_array_get (json_object_get (m, "sources"), 1), "path",
+                         json_string ("RTL/A.v"));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "duplicate"));
+    json_decref (m);
+}
+
+static void
+manifest__param_values (void **state)
+{
+    (void) state;
+    assert_true (bf_manifest_valid_param_value ("42"));
+    assert_true (bf_manifest_valid_param_value ("-3"));
+    assert_true (bf_manifest_valid_param_value ("8'hff"));
+    assert_true (bf_manifest_valid_param_value ("4'sb10_x1"));
+    assert_true (bf_manifest_valid_param_value ("\"rom.hex\""));
+    assert_false (bf_manifest_valid_param_value (""));
+    assert_false (bf_manifest_valid_param_value ("8'"));
+    assert_false (bf_manifest_valid_param_value ("1; shell"));
+    assert_false (bf_manifest_valid_param_value ("\"a\" b\""));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (key__is_stable_and_hex),
+        cmocka_unit_test (key__changes_with_every_input),
+        cmocka_unit_test (key__changes_with_toolchain),
+        cmocka_unit_test (key__ignores_flag_order_and_pcf_name),
+        cmocka_unit_test (manifest__rejects_bad_names),
+        cmocka_unit_test (manifest__param_values),
+    };
+    return cmocka_run_group_tests_name ("key", tests, NULL, NULL);
+}
