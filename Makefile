@@ -10,7 +10,7 @@ BUILD   ?= build
 CC      ?= gcc
 PKGS    := libczmq libzmq jansson libcrypto sqlite3
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
+BFFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wwrite-strings -MMD -MP \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
@@ -26,7 +26,7 @@ all: $(BINS) $(BUILD)/bin/submit
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(BFFLAGS) -c -o $@ $<
 
 $(BUILD)/schema.c: scripts/embed-sql $(wildcard schema/*/*.sql)
 	@mkdir -p $(dir $@)
@@ -34,26 +34,26 @@ $(BUILD)/schema.c: scripts/embed-sql $(wildcard schema/*/*.sql)
 	  scripts/embed-sql bf_schema_cache $(sort $(wildcard schema/cache/*.sql)); } > $@
 
 $(BUILD)/schema.o: $(BUILD)/schema.c
-	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -include src/common/bf_db.h -c -o $@ $<
+	$(CC) $(CFLAGS) $(BFFLAGS) -Wno-missing-variable-declarations -include src/common/bf_db.h -c -o $@ $<
 
 $(BUILD)/libbitfarm.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/bin/bitfarm: $(BUILD)/src/client/main.o $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(BUILD)/bin/bitfarm-broker: $(BUILD)/src/broker/main.o $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(BUILD)/bin/bitfarm-worker: $(BUILD)/src/worker/main.o $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(BUILD)/bin/submit: $(BUILD)/bin/bitfarm
 	ln -sf bitfarm $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(BFFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
 
 test: all $(UNIT)
 	BUILD=$(BUILD) tests/run

@@ -162,7 +162,7 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
         if (ctx.first_error[0])
             snprintf (out->error, sizeof out->error, "%s", ctx.first_error);
         else if (ctx.first_line[0])
-            snprintf (out->error, sizeof out->error, "%s: %s", argv[0], ctx.first_line);
+            snprintf (out->error, sizeof out->error, "%s: %.900s", argv[0], ctx.first_line);
         else
             snprintf (out->error, sizeof out->error, "%s exited with status %d", argv[0],
                       res.exit_code);

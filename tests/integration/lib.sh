@@ -22,7 +22,18 @@ cleanup() {
         [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
     done
     sleep 0.2
+    # A sanitizer report from any daemon fails the test (make asan).
+    local bad=0
+    for f in "$T"/*.log "$XDG_CACHE_HOME"/bitfarm/*.log; do
+        [ -f "$f" ] || continue
+        if grep -q "Sanitizer\|runtime error:" "$f"; then
+            echo "not ok - sanitizer report in $(basename "$f")"
+            grep -A20 "Sanitizer\|runtime error:" "$f" | head -40 | sed 's/^/#   /'
+            bad=1
+        fi
+    done
     rm -rf "$T"
+    [ "$bad" -eq 0 ] || exit 1
 }
 trap cleanup EXIT
 
