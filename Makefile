@@ -55,7 +55,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
 
-test: all $(UNIT)
+$(BUILD)/tests/bf_sendraw: tests/tools/bf_sendraw.c $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+test: all $(UNIT) $(BUILD)/tests/bf_sendraw
 	BUILD=$(BUILD) tests/run
 
 asan:

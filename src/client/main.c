@@ -503,11 +503,13 @@ main (int argc, char **argv)
         { "package", required_argument, 0, 'p' },  { "pcf", required_argument, 0, 'P' },
         { "freq", required_argument, 0, 'F' },     { "seed", required_argument, 0, 'S' },
         { "param", required_argument, 0, 'A' },    { "priority", required_argument, 0, 'Y' },
-        { "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 }
+        { "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
+        { 0, 0, 0, 0 }
     };
     int c;
     int64_t n;
     optind = first + 1;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "D:I:o:n:fh", opts, NULL)) != -1) {
         int rc = BF_OK;
         switch (c) {
@@ -540,7 +542,10 @@ main (int argc, char **argv)
                 a.limit = (int) n;
                 break;
             case 'h': fputs (s_usage, stdout); return BFX_OK;
-            default: return s_fail (BFX_USAGE, "bad option for '%s' (see bitfarm --help)", cmd);
+            case 'V': puts ("bitfarm 0.1.0"); return BFX_OK;
+            default:
+                return s_fail (BFX_USAGE, "unknown option or missing value '%s' for '%s' "
+                               "(see bitfarm --help)", argv[optind - 1], cmd);
         }
         if (rc != BF_OK)
             return s_fail (BFX_USAGE, "%s", bf_error_last ());
