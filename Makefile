@@ -66,7 +66,7 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
 
 demo: all
-	BITFARM_BIN=$(BUILD)/bin examples/demo.sh
+	BITFARM_BIN=$(CURDIR)/$(BUILD)/bin examples/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

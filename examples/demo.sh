@@ -5,7 +5,7 @@
 set -euo pipefail
 BIN=${BITFARM_BIN:-$(cd "$(dirname "$0")/../build/bin" && pwd)}
 cd "$(dirname "$0")/../tests/fixtures/soc"
-out=${BITFARM_DEMO_OUT:-/tmp/bitfarm-demo-$USER.bin}
+out=${BITFARM_DEMO_OUT:-${TMPDIR:-/tmp}/bitfarm-demo-$(id -u).bin}
 unset BITFARM_BROKER   # the local farm: no configuration
 echo "== submitting tests/fixtures/soc to the local farm (started on first use)"
 echo "\$ submit --wait -o $out --top top --device up5k --package sg48 --pcf icebreaker.pcf -I rtl/inc rtl/*.v"
