@@ -114,11 +114,18 @@ s_rel (const char *path, const char *root)
     return path + strlen (root) + 1;
 }
 
-/*  Finds `$readmemh("x")`, `$readmemb("x")` and `include "x" in a file and
-    adds the files they name that exist, relative to the current directory,
-    the file's own directory or an include dir. */
+/*  Finds the files a source names in string literals -- `$readmemh("x")`,
+    `$readmemb("x")`, `include "x", and parameters such as
+    INIT_FILE = "fw.hex" -- and adds those that exist, relative to the
+    current directory, the file's own directory or an include dir, as data
+    inputs.  Absolute names are left alone: they cannot resolve on a
+    worker, and the tool reports them.  Only files inside one of the two
+    roots (the current directory, the given files' common directory) are
+    taken, so a design cannot make the client upload files from elsewhere. */
+static bool s_under (const char *path, const char *root);
+
 static void
-s_scan (s_inputs_t *in, int idx, const bf_design_opts_t *opts)
+s_scan (s_inputs_t *in, int idx, const bf_design_opts_t *opts, const char *const *roots)
 {
     char *text = NULL;
     size_t len = 0;
@@ -126,41 +133,34 @@ s_scan (s_inputs_t *in, int idx, const bf_design_opts_t *opts)
         return;
     char *dircopy = xstrdup (in->v[idx].abs);
     const char *srcdir = dirname (dircopy);
-    static const char *keys[] = { "$readmemh", "$readmemb", "`include" };
-    for (int k = 0; k < 3; k++) {
-        for (char *p = strstr (text, keys[k]); p; p = strstr (p + 1, keys[k])) {
-            char *q = p + strlen (keys[k]);
-            while (*q == ' ' || *q == '\t' || *q == '(')
-                q++;
-            if (*q != '"')
-                continue;
-            char *end = strchr (q + 1, '"');
-            if (!end || end - q - 1 <= 0 || end - q - 1 >= PATH_MAX / 2)
-                continue;
-            char name[PATH_MAX / 2];
-            memcpy (name, q + 1, (size_t) (end - q - 1));
-            name[end - q - 1] = '\0';
-            if (strchr (name, '\n'))
-                continue;
+    for (char *q = strchr (text, '"'); q; q = strchr (q + 1, '"')) {
+        char *end = strchr (q + 1, '"');
+        if (!end)
+            break;
+        size_t n = (size_t) (end - q - 1);
+        char name[256];
+        if (n > 0 && n < sizeof name && !memchr (q + 1, '\n', n) && q[1] != '/') {
+            memcpy (name, q + 1, n);
+            name[n] = '\0';
             char cand[PATH_MAX];
-            bool found = false;
-            if (name[0] == '/')
-                continue;   /* absolute: would not resolve on a worker; leave it to the tool */
-            if (access (name, R_OK) == 0) {
+            struct stat st;
+            bool found = stat (name, &st) == 0 && S_ISREG (st.st_mode);
+            if (found)
                 snprintf (cand, sizeof cand, "%s", name);
-                found = true;
-            }
             if (!found) {
                 snprintf (cand, sizeof cand, "%s/%s", srcdir, name);
-                found = access (cand, R_OK) == 0;
+                found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
             }
             for (int i = 0; !found && i < opts->nincludes; i++) {
                 snprintf (cand, sizeof cand, "%s/%s", opts->includes[i], name);
-                found = access (cand, R_OK) == 0;
+                found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
             }
-            if (found)
+            char real[PATH_MAX];
+            if (found && realpath (cand, real)
+                && (s_under (real, roots[0]) || s_under (real, roots[1])))
                 s_add (in, cand, 2);
         }
+        q = end;   /* the closing quote does not open the next literal */
     }
     free (dircopy);
     free (text);
@@ -201,19 +201,29 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
         rc = s_add (&in, opts->pcf, 3);
     if (rc != BF_OK)
         goto out;
-    int nsrc = in.n;
-    for (int i = 0; i < nsrc; i++)
-        if (in.v[i].kind != 3)
-            s_scan (&in, i, opts);
-    for (int i = nsrc; i < in.n; i++)
-        s_scan (&in, i, opts);   /* files that were `included may include more */
-
-    /* The root of the layout. */
     char cwd[PATH_MAX];
     if (!getcwd (cwd, sizeof cwd)) {
         rc = bf_error_set (BF_EIO, "cannot get the current directory: %s", strerror (errno));
         goto out;
     }
+    char given[PATH_MAX];
+    char *g0 = xstrdup (in.v[0].abs);
+    snprintf (given, sizeof given, "%s", dirname (g0));
+    free (g0);
+    for (int i = 1; i < in.n; i++) {
+        char *d = xstrdup (in.v[i].abs);
+        s_common (given, dirname (d));
+        free (d);
+    }
+    const char *roots[2] = { cwd, given };
+    int nsrc = in.n;
+    for (int i = 0; i < nsrc; i++)
+        if (in.v[i].kind != 3)
+            s_scan (&in, i, opts, roots);
+    for (int i = nsrc; i < in.n; i++)
+        s_scan (&in, i, opts, roots);   /* files that were `included may name more */
+
+    /* The root of the layout. */
     incs = xcalloc ((size_t) opts->nincludes + 1, sizeof *incs);
     char root[PATH_MAX];
     char *d0 = xstrdup (in.v[0].abs);

@@ -6,9 +6,9 @@
     every input, and otherwise the deepest directory that does.  When the
     current directory lies inside the root, the tools run in its place
     inside the layout, so `$readmemh` and `include paths resolve as
-    they do in the user's tree.  Files named in `$readmemh("...")`,
-    `$readmemb("...")` and `include "..." that exist are added as data
-    inputs automatically.
+    they do in the user's tree.  Files that a source names in a string
+    literal (`$readmemh("...")`, `include "...", INIT_FILE = "...") and that
+    exist are added as data inputs automatically.
     Thread-safety: a bf_design_t belongs to one thread.
 */
 #ifndef BF_DESIGN_H_INCLUDED

@@ -100,6 +100,39 @@ design__key_ignores_location_and_times (void **state)
 }
 
 static void
+design__finds_named_files_inside_the_tree_only (void **state)
+{
+    (void) state;
+    char a[] = "/tmp/bf-test-design-c-XXXXXX";
+    assert_non_null (mkdtemp (a));
+    char *outside = xasprintf ("%s-secret.hex", a);
+    assert_int_equal (bf_file_write_atomic (outside, "ff\n", 3, 0644), BF_OK);
+    char *text = xasprintf ("module top #(parameter INIT_FILE = \"fw/firmware.hex\") ();\n"
+                            "// \"../%s\" is outside the tree\n"
+                            "initial $display(\"%%d\", 1);\nendmodule\n", strrchr (outside, '/') + 1);
+    s_write (a, "rtl/top.v", text);
+    s_write (a, "fw/firmware.hex", "00\n");
+    char old[PATH_MAX];
+    assert_non_null (getcwd (old, sizeof old));
+    assert_int_equal (chdir (a), 0);
+    const char *files[] = { "rtl/top.v" };
+    bf_design_opts_t o = { .files = files, .nfiles = 1, .top = "top", .device = "up5k",
+                           .package = "sg48", .seed = -1 };
+    bf_design_t *d = NULL;
+    assert_int_equal (bf_design_new (&d, &o), BF_OK);
+    json_t *data = json_object_get (bf_design_manifest (d), "data");
+    assert_int_equal (json_array_size (data), 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (data, 0), "path")),
+                         "fw/firmware.hex");
+    bf_design_destroy (&d);
+    assert_int_equal (chdir (old), 0);
+    unlink (outside);
+    free (outside);
+    free (text);
+    bf_remove_tree (a);
+}
+
+static void
 design__missing_file_is_named (void **state)
 {
     (void) state;
@@ -117,6 +150,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (design__key_ignores_location_and_times),
+        cmocka_unit_test (design__finds_named_files_inside_the_tree_only),
         cmocka_unit_test (design__missing_file_is_named),
     };
     return cmocka_run_group_tests_name ("design", tests, NULL, NULL);
