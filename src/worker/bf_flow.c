@@ -188,7 +188,14 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
     char *bin = xasprintf ("%s/top.bin", outdir);
     char *report = xasprintf ("%s/report.json", outdir);
     char *cwd = xasprintf ("%s/src/%s", job_dir, json_string_value (json_object_get (manifest, "workdir")));
-    char *script = bf_flow_yosys_script (manifest, netlist);
+    /* The script names the netlist relative to the directory yosys runs
+       in, so no path of the work directory (which may hold any character)
+       is ever parsed by yosys. */
+    char *up = s_up (json_string_value (json_object_get (manifest, "workdir")));
+    char *netlist_rel = xasprintf ("%s../out/netlist.json", up);
+    free (up);
+    char *script = bf_flow_yosys_script (manifest, netlist_rel);
+    free (netlist_rel);
     int rc = bf_mkdir_p (outdir, 0755);
     if (rc == BF_OK)
         rc = bf_mkdir_p (cwd, 0755);
