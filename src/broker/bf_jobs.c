@@ -190,12 +190,11 @@ bf_jobs_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest)
     return rc;
 }
 
-json_t *
-bf_jobs_queued (bf_jobs_t *self, int limit)
+/*  The first column of every row of a prepared statement, as a new JSON
+    array of strings; finalizes the statement. */
+static json_t *
+s_ids (sqlite3_stmt *st)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, seq LIMIT ?");
-    sqlite3_bind_int (st, 1, limit);
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (arr, json_string ((const char *) sqlite3_column_text (st, 0)));
@@ -204,14 +203,18 @@ bf_jobs_queued (bf_jobs_t *self, int limit)
 }
 
 json_t *
+bf_jobs_queued (bf_jobs_t *self, int limit)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, seq LIMIT ?");
+    sqlite3_bind_int (st, 1, limit);
+    return s_ids (st);
+}
+
+json_t *
 bf_jobs_running (bf_jobs_t *self)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT id FROM jobs WHERE state = 'running'");
-    json_t *arr = json_array ();
-    while (sqlite3_step (st) == SQLITE_ROW)
-        json_array_append_new (arr, json_string ((const char *) sqlite3_column_text (st, 0)));
-    sqlite3_finalize (st);
-    return arr;
+    return s_ids (bf_db_prepare (self->db, "SELECT id FROM jobs WHERE state = 'running'"));
 }
 
 json_t *

@@ -79,10 +79,7 @@ main (int argc, char **argv)
         fprintf (stderr, "bitfarm-broker: --listen and --state-dir are required\n%s", s_usage);
         return 2;
     }
-    zsys_init ();
-    zsys_set_logstream (NULL);
-    bf_log_init ("broker", level);
-    if (log_file && bf_log_open (log_file) != BF_OK) {
+    if (bf_opt_daemon_init ("broker", level, log_file) != BF_OK) {
         fprintf (stderr, "bitfarm-broker: %s\n", bf_error_last ());
         return 1;
     }

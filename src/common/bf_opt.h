@@ -20,4 +20,10 @@ int bf_opt_duration_ms (int64_t *out, const char *option, const char *value, int
 /*  Writes the PID of this process to path atomically.  BF_OK or BF_EIO. */
 int bf_opt_write_pidfile (const char *path);
 
+/*  The daemons' common start-up: initializes CZMQ (its SIGINT/SIGTERM
+    handler sets zsys_interrupted) with its own logging off, and bitfarm's
+    logging for `component` at `level`, to log_file when not NULL.
+    BF_OK, or BF_EIO when the log file cannot be opened. */
+int bf_opt_daemon_init (const char *component, int level, const char *log_file);
+
 #endif

@@ -86,10 +86,7 @@ main (int argc, char **argv)
         fprintf (stderr, "bitfarm-worker: --broker and --work-dir are required\n%s", s_usage);
         return 2;
     }
-    zsys_init ();
-    zsys_set_logstream (NULL);
-    bf_log_init ("worker", level);
-    if (log_file && bf_log_open (log_file) != BF_OK) {
+    if (bf_opt_daemon_init ("worker", level, log_file) != BF_OK) {
         fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
         return 1;
     }
