@@ -321,34 +321,41 @@ static void
 s_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     json_t *digests = json_object_get (msg->body, "digests");
-    if (!json_is_array (digests) || json_array_size (digests) != zmsg_size (msg->blobs)) {
+    size_t n = json_array_size (digests);
+    if (!json_is_array (digests) || n != zmsg_size (msg->blobs)) {
         s_reply_error (self, rid, BF_PROTO_CLIENT,
                        "field 'digests' must list one digest per blob frame");
         return;
     }
-    size_t i;
-    json_t *d;
-    int stored = 0;
-    json_array_foreach (digests, i, d) {
-        zframe_t *f = zmsg_pop (msg->blobs);
-        const char *digest = json_string_value (d);
-        if (zframe_size (f) > BF_MAX_FILE_SIZE) {
-            zframe_destroy (&f);
-            s_reply_error (self, rid, BF_PROTO_CLIENT, "uploaded file too big");
-            return;
-        }
-        int rc = bf_cache_put_object (self->cache, digest ? digest : "", zframe_data (f),
-                                      zframe_size (f));
-        zframe_destroy (&f);
-        if (rc != BF_OK) {
-            s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
-            return;
-        }
-        stored++;
+    const char **names = xcalloc (n + 1, sizeof *names);
+    const void **data = xcalloc (n + 1, sizeof *data);
+    size_t *lens = xcalloc (n + 1, sizeof *lens);
+    int rc = BF_OK;
+    zframe_t *f = zmsg_first (msg->blobs);
+    for (size_t i = 0; i < n; i++, f = zmsg_next (msg->blobs)) {
+        names[i] = json_string_value (json_array_get (digests, i));
+        data[i] = zframe_data (f);
+        lens[i] = zframe_size (f);
+        if (!names[i])
+            rc = bf_error_set (BF_EINVAL, "field 'digests' must hold strings");
+        else if (lens[i] > BF_MAX_FILE_SIZE)
+            rc = bf_error_set (BF_ETOOBIG, "uploaded file %.12s too big (%zu bytes, limit %u)",
+                               names[i], lens[i], BF_MAX_FILE_SIZE);
+        if (rc != BF_OK)
+            break;
     }
-    json_t *body = json_pack ("{s:i}", "stored", stored);
-    s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
-    json_decref (body);
+    if (rc == BF_OK)
+        rc = bf_cache_put_objects (self->cache, n, names, data, lens);
+    if (rc != BF_OK)
+        s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+    else {
+        json_t *body = json_pack ("{s:i}", "stored", (int) n);
+        s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+        json_decref (body);
+    }
+    free (names);
+    free (data);
+    free (lens);
 }
 
 /*  Resolves the "id" field (a full id or a unique prefix) or replies with

@@ -95,9 +95,12 @@ bf_cache_has_object (bf_cache_t *self, const char *digest)
     return found;
 }
 
-int
-bf_cache_put_object (bf_cache_t *self, const char *digest, const void *data, size_t len)
+/*  Verifies one object and writes its file (temp, fsync, rename, fsync of
+    the directory).  Sets *fresh when the file was written now. */
+static int
+s_write_object (bf_cache_t *self, const char *digest, const void *data, size_t len, bool *fresh)
 {
+    *fresh = false;
     if (!bf_sha256_is_hex (digest))
         return bf_error_set (BF_EINVAL, "bad object digest '%.70s'", digest);
     char actual[BF_SHA256_HEX_LEN + 1];
@@ -112,23 +115,55 @@ bf_cache_put_object (bf_cache_t *self, const char *digest, const void *data, siz
     int rc = bf_mkdir_p (dir, 0755);
     if (rc == BF_OK)
         rc = bf_file_write_atomic (path, data, len, 0644);
+    *fresh = rc == BF_OK;
+    free (dir);
+    free (path);
+    return rc;
+}
+
+int
+bf_cache_put_objects (bf_cache_t *self, size_t n, const char *const *digests,
+                      const void *const *data, const size_t *lens)
+{
+    /* Files first, each durable on its own; then all index rows in one
+       transaction, so a batch costs one commit. */
+    bool *fresh = xcalloc (n, sizeof *fresh);
+    int rc = BF_OK;
+    for (size_t i = 0; i < n && rc == BF_OK; i++)
+        rc = s_write_object (self, digests[i], data[i], lens[i], &fresh[i]);
+    if (rc == BF_OK)
+        rc = bf_db_exec (self->db, "BEGIN IMMEDIATE");
     if (rc == BF_OK) {
         sqlite3_stmt *st = bf_db_prepare (self->db,
             "INSERT INTO objects (digest, size, created_at, accessed_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (digest) DO NOTHING");
         int64_t now = bf_now_ms ();
-        sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (st, 2, (sqlite3_int64) len);
-        sqlite3_bind_int64 (st, 3, now);
-        sqlite3_bind_int64 (st, 4, now);
-        if (sqlite3_step (st) != SQLITE_DONE)
-            rc = bf_error_set (BF_EIO, "cannot index object %.12s: %s", digest,
-                               sqlite3_errmsg (self->db));
+        for (size_t i = 0; i < n && rc == BF_OK; i++) {
+            if (!fresh[i])
+                continue;
+            sqlite3_bind_text (st, 1, digests[i], -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (st, 2, (sqlite3_int64) lens[i]);
+            sqlite3_bind_int64 (st, 3, now);
+            sqlite3_bind_int64 (st, 4, now);
+            if (sqlite3_step (st) != SQLITE_DONE)
+                rc = bf_error_set (BF_EIO, "cannot index object %.12s: %s", digests[i],
+                                   sqlite3_errmsg (self->db));
+            sqlite3_reset (st);
+        }
         sqlite3_finalize (st);
+        if (rc == BF_OK)
+            rc = bf_db_exec (self->db, "COMMIT");
+        if (rc != BF_OK)
+            bf_db_exec (self->db, "ROLLBACK");
     }
-    free (dir);
-    free (path);
+    free (fresh);
     return rc;
+}
+
+int
+bf_cache_put_object (bf_cache_t *self, const char *digest, const void *data, size_t len)
+{
+    return bf_cache_put_objects (self, 1, &digest, &data, &len);
 }
 
 static void

@@ -40,6 +40,13 @@ bool bf_cache_has_object (bf_cache_t *self, const char *digest);
     object that exists is a no-op.  Returns BF_OK, BF_ECORRUPT or BF_EIO. */
 int bf_cache_put_object (bf_cache_t *self, const char *digest, const void *data, size_t len);
 
+/*  Stores n objects as bf_cache_put_object does, with one index
+    transaction for all of them.  Stops at the first object that fails
+    verification (BF_ECORRUPT naming it); objects written before it stay,
+    unindexed, for gc.  Arrays are borrowed. */
+int bf_cache_put_objects (bf_cache_t *self, size_t n, const char *const *digests,
+                          const void *const *data, const size_t *lens);
+
 /*  Reads and verifies an object into a new heap buffer (caller frees
     *out, which is NUL-terminated for convenience).  Returns BF_OK,
     BF_ENOTFOUND (absent, or corrupt and now quarantined), or BF_EIO. */
