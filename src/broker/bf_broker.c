@@ -587,7 +587,9 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
         json_decref (body);
         return;
     }
-    zhashx_delete (self->workers, rid_hex);
+    s_worker_t *old = zhashx_lookup (self->workers, rid_hex);
+    if (old)
+        s_worker_lost (self, old, "it registered again");
     s_worker_t *w = xcalloc (1, sizeof *w);
     w->rid = xstrdup (rid_hex);
     w->rid_frame = zframe_dup (rid);

@@ -6,6 +6,7 @@
 #include "../cache/bf_key.h"
 #include "../common/bf_error.h"
 #include "../common/bf_opt.h"
+#include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
 
 #include <getopt.h>
@@ -338,7 +339,22 @@ s_cmd_job (s_args_t *a, const char *cmd, const char *id)
             s_print_json (job);
     }
     else if (strcmp (cmd, "fetch") == 0)
-        rc = s_fetch_to (client, id, a->what ? a->what : "bitstream", a->output);
+    {
+        const char *what = a->what ? a->what : "bitstream";
+        if (a->json && (!a->output || strcmp (a->output, "-") == 0))
+            return bf_client_destroy (&client),
+                   s_fail (BFX_USAGE, "fetch --json needs -o FILE (the JSON goes to stdout)");
+        rc = s_fetch_to (client, id, what, a->output);
+        if (rc == BFX_OK && a->json) {
+            char digest[BF_SHA256_HEX_LEN + 1];
+            uint64_t size = 0;
+            bf_sha256_file (digest, &size, a->output);
+            json_t *j = json_pack ("{s:s, s:s, s:s, s:s, s:I}", "id", id, "what", what, "path",
+                                   a->output, "sha256", digest, "size", (json_int_t) size);
+            s_print_json (j);
+            json_decref (j);
+        }
+    }
     else if (strcmp (cmd, "cancel") == 0) {
         json_t *body = json_pack ("{s:s}", "id", id);
         bf_msg_t *reply = NULL;
@@ -363,7 +379,17 @@ s_cmd_job (s_args_t *a, const char *cmd, const char *id)
                 break;
             }
             zframe_t *f = zmsg_pop (reply->blobs);
-            if (f) {
+            if (f && a->json) {
+                json_t *j = json_pack ("{s:s, s:I, s:s%}", "id", s_str (reply->body, "id"),
+                                       "offset", (json_int_t) offset, "log",
+                                       (const char *) zframe_data (f), zframe_size (f));
+                if (j)
+                    s_print_json (j);
+                json_decref (j);
+                offset += (int64_t) zframe_size (f);
+                zframe_destroy (&f);
+            }
+            else if (f) {
                 bf_write_all (STDOUT_FILENO, zframe_data (f), zframe_size (f));
                 offset += (int64_t) zframe_size (f);
                 zframe_destroy (&f);
@@ -426,7 +452,7 @@ s_cmd_list (s_args_t *a, const char *cmd)
 }
 
 static int
-s_cmd_farm (const char *sub)
+s_cmd_farm (const char *sub, bool json)
 {
     if (!sub)
         return s_fail (BFX_USAGE, "farm needs start, stop or status");
@@ -448,7 +474,13 @@ s_cmd_farm (const char *sub)
     }
     else if (strcmp (sub, "status") == 0) {
         bool up = bf_localfarm_running ();
-        printf ("local farm %s (%s)\n", up ? "running" : "not running", dir);
+        if (json) {
+            json_t *j = json_pack ("{s:b, s:s}", "running", up, "dir", dir);
+            s_print_json (j);
+            json_decref (j);
+        }
+        else
+            printf ("local farm %s (%s)\n", up ? "running" : "not running", dir);
         rc = up ? BFX_OK : BFX_INFRA;
     }
     else
@@ -563,7 +595,7 @@ main (int argc, char **argv)
     else if (strcmp (cmd, "jobs") == 0 || strcmp (cmd, "workers") == 0)
         rc = s_cmd_list (&a, cmd);
     else if (strcmp (cmd, "farm") == 0)
-        rc = s_cmd_farm (arg);
+        rc = s_cmd_farm (arg, a.json);
     else
         rc = s_cmd_job (&a, cmd, arg);
     free (a.design.defines);

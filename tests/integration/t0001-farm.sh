@@ -38,6 +38,10 @@ check_eq "bitstream_sha256 is the file's digest" "$(jget "$st" 'd["bitstream_sha
 check "fetch --report gives nextpnr's JSON report" python3 -c "import json; d=json.load(open('$T/report.json')); assert 'utilization' in d and 'fmax' in d"
 check "logs hold the tools' output" bash -c "'$BIN/bitfarm' logs $id | grep -q 'Yosys' && '$BIN/bitfarm' logs $id | grep -q 'nextpnr\|Info: Program finished normally'"
 
+out=$("$BIN/bitfarm" fetch "$id" -o "$T/soc-j.bin" --json)
+check_eq "fetch --json reports the bitstream's digest" "$(jget "$st" 'd["bitstream_sha256"]')" "$(jget "$out" 'd["sha256"]')"
+check "logs --json carries the log text" bash -c "'$BIN/bitfarm' logs $id --json | python3 -c 'import json,sys; assert \"Yosys\" in json.load(sys.stdin)[\"log\"]'"
+
 # By hand: the same three tools with the same options.
 cat >"$T/soc.ys" <<YS
 read_verilog -DUNUSED_FLAG=1 -Irtl/inc rtl/rom.v
