@@ -10,6 +10,7 @@
 #include "../common/bf_util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,21 @@ s_reply (bf_broker_t *self, zframe_t *rid, const char *proto, const char *comman
     s_send (self, rid, &msg);
 }
 
+/*  Replies ERROR to a client, with a one-line printf-formatted text. */
 static void
-s_reply_error (bf_broker_t *self, zframe_t *rid, const char *proto, const char *text)
+s_reply_error (bf_broker_t *self, zframe_t *rid, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static void
+s_reply_error (bf_broker_t *self, zframe_t *rid, const char *fmt, ...)
 {
+    char text[1024];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof text, fmt, ap);
+    va_end (ap);
     json_t *body = json_pack ("{s:s}", "error", text);
-    s_reply (self, rid, proto, "ERROR", body, NULL);
+    s_reply (self, rid, BF_PROTO_CLIENT, "ERROR", body, NULL);
     json_decref (body);
 }
 
@@ -270,12 +281,12 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     json_t *entry = NULL;
     json_t *in = json_object_get (msg->body, "manifest");
     if (bf_manifest_normalize (&norm, in) != BF_OK) {
-        s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+        s_reply_error (self, rid, "%s", bf_error_last ());
         return;
     }
     int64_t priority = 0;
     if (bf_body_int (&priority, msg->body, "priority", -1000, 1000, false) == BF_EINVAL) {
-        s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+        s_reply_error (self, rid, "%s", bf_error_last ());
         goto out;
     }
     char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1], toolchain[65];
@@ -302,7 +313,7 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     if (bf_jobs_create (self->jobs, id, norm, action, have_key ? key : NULL, (int) priority,
                         entry) != BF_OK) {
         bf_err ("%s", bf_error_last ());
-        s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+        s_reply_error (self, rid, "%s", bf_error_last ());
         goto out;
     }
     json_t *job = NULL;
@@ -323,7 +334,7 @@ s_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     json_t *digests = json_object_get (msg->body, "digests");
     size_t n = json_array_size (digests);
     if (!json_is_array (digests) || n != zmsg_size (msg->blobs)) {
-        s_reply_error (self, rid, BF_PROTO_CLIENT,
+        s_reply_error (self, rid,
                        "field 'digests' must list one digest per blob frame");
         return;
     }
@@ -347,7 +358,7 @@ s_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     if (rc == BF_OK)
         rc = bf_cache_put_objects (self->cache, n, names, data, lens);
     if (rc != BF_OK)
-        s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+        s_reply_error (self, rid, "%s", bf_error_last ());
     else {
         json_t *body = json_pack ("{s:i}", "stored", (int) n);
         s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
@@ -366,7 +377,7 @@ s_client_job_id (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg, char *id_out)
     const char *prefix;
     if (bf_body_str (&prefix, msg->body, "id", BF_JOB_ID_LEN, true) != BF_OK
         || bf_jobs_resolve (self->jobs, id_out, prefix) != BF_OK) {
-        s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+        s_reply_error (self, rid, "%s", bf_error_last ());
         return false;
     }
     return true;
@@ -411,7 +422,7 @@ s_client_logs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         return;
     int64_t offset = 0;
     if (bf_body_int (&offset, msg->body, "offset", 0, INT64_MAX, false) == BF_EINVAL) {
-        s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+        s_reply_error (self, rid, "%s", bf_error_last ());
         return;
     }
     json_t *job = NULL;
@@ -453,7 +464,7 @@ s_client_fetch (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     const char *what = "bitstream";
     if (bf_body_str (&what, msg->body, "what", 16, false) == BF_EINVAL
         || (strcmp (what, "bitstream") && strcmp (what, "report") && strcmp (what, "log"))) {
-        s_reply_error (self, rid, BF_PROTO_CLIENT, "field 'what' must be bitstream, report or log");
+        s_reply_error (self, rid, "field 'what' must be bitstream, report or log");
         return;
     }
     json_t *job = NULL;
@@ -464,15 +475,11 @@ s_client_fetch (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     char *data = NULL;
     size_t len = 0;
     if (!digest) {
-        char *text = xasprintf ("job %s has no %s (state %s)", id, what,
-                                json_string_value (json_object_get (job, "state")));
-        s_reply_error (self, rid, BF_PROTO_CLIENT, text);
-        free (text);
+        s_reply_error (self, rid, "job %s has no %s (state %s)", id, what,
+                       json_string_value (json_object_get (job, "state")));
     }
     else if (bf_cache_get_object (self->cache, &data, &len, digest) != BF_OK) {
-        char *text = xasprintf ("the %s of job %s is no longer in the cache", what, id);
-        s_reply_error (self, rid, BF_PROTO_CLIENT, text);
-        free (text);
+        s_reply_error (self, rid, "the %s of job %s is no longer in the cache", what, id);
     }
     else {
         zmsg_t *blobs = zmsg_new ();
@@ -496,9 +503,7 @@ s_client_cancel (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_jobs_get (self->jobs, &job, id, false);
     const char *state = json_string_value (json_object_get (job, "state"));
     if (bf_jobs_state_final (state)) {
-        char *text = xasprintf ("job %s is already %s; nothing to cancel", id, state);
-        s_reply_error (self, rid, BF_PROTO_CLIENT, text);
-        free (text);
+        s_reply_error (self, rid, "job %s is already %s; nothing to cancel", id, state);
         json_decref (job);
         return;
     }
@@ -540,7 +545,7 @@ s_client (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     else if (strcmp (c, "JOBS") == 0) {
         int64_t limit = 20;
         if (bf_body_int (&limit, msg->body, "limit", 1, 10000, false) == BF_EINVAL) {
-            s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+            s_reply_error (self, rid, "%s", bf_error_last ());
             return;
         }
         json_t *body = json_pack ("{s:o}", "jobs", bf_jobs_list (self->jobs, (int) limit));
@@ -561,9 +566,7 @@ s_client (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         json_decref (body);
     }
     else {
-        char text[64];
-        snprintf (text, sizeof text, "unknown command '%s'", c);
-        s_reply_error (self, rid, BF_PROTO_CLIENT, text);
+        s_reply_error (self, rid, "unknown command '%s'", c);
     }
 }
 
@@ -860,7 +863,7 @@ bf_broker_run (bf_broker_t *self)
                 char esc[300];
                 bf_warn ("malformed message dropped: %s",
                          bf_log_escape (esc, sizeof esc, bf_error_last ()));
-                s_reply_error (self, rid, BF_PROTO_CLIENT, bf_error_last ());
+                s_reply_error (self, rid, "%s", bf_error_last ());
             }
             else if (strcmp (msg->proto, BF_PROTO_CLIENT) == 0)
                 s_client (self, rid, msg);
