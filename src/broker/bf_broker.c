@@ -10,15 +10,18 @@
 #include "../common/bf_util.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #define S_VERSION     "bitfarm 0.1.0"
 #define S_LOG_MAX     (64u << 20)     /* bytes of live log kept per job */
 #define S_WORKER_NAME 64
+#define S_BACKOFF_MAX 60000           /* ms: the longest retry back-off */
+#define S_DISPATCH_BATCH 64           /* queued jobs looked at per dispatch round */
 
 typedef struct {
     char *rid;                  /* routing id, hex; the key in self->workers */
@@ -27,28 +30,36 @@ typedef struct {
     int slots;
     char toolchain[BF_SHA256_HEX_LEN + 1];
     json_t *versions;
-    json_t *jobs;               /* object: job id -> true, running on this worker */
-    int64_t expires_at;         /* monotonic ms */
+    json_t *tags;               /* sorted array of strings */
+    json_t *jobs;               /* object: job id -> true; the leases this worker holds */
+    bool draining;              /* said DRAIN: gets no new jobs */
+    int64_t expires_at;         /* monotonic ms: leases end unless renewed */
     int64_t connected_at;       /* wall ms */
 } s_worker_t;
 
 struct _bf_broker_t {
     bf_broker_config_t cfg;
+    int64_t lease_ms;           /* heartbeat_ms * liveness */
     char *state_dir;
     char *endpoint;
+    int lock_fd;                /* flock on STATE/broker.lock */
     zsock_t *router;
     bf_jobs_t *jobs;
     bf_cache_t *cache;
     zhashx_t *workers;          /* rid hex -> s_worker_t */
-    int64_t heartbeat_at;       /* monotonic ms of the next heartbeat we send */
+    json_t *orphans;            /* job id -> monotonic ms when its lease ends: running jobs
+                                   whose worker has not registered since a restart */
+    int64_t heartbeat_at;       /* monotonic ms of the next heartbeat tick */
+    int64_t next_ready;         /* wall ms when a backed-off job becomes ready; 0 = none */
     bool dispatch_needed;
 };
 
 /* ---------------------------------------------------------------------- */
 /*  Sending                                                                 */
 
-/*  Sends msg to a peer, never blocking: ROUTER_MANDATORY + a zero send
-    timeout make an unknown or full peer an error, which we log. */
+/*  Sends msg to a peer, never blocking: ROUTER_MANDATORY and a zero send
+    timeout (ZMQ_DONTWAIT) make an unknown or full peer an error, which is
+    logged and otherwise ignored. */
 static void
 s_send (bf_broker_t *self, zframe_t *rid, zmsg_t **msg_p)
 {
@@ -86,6 +97,95 @@ s_reply_error (bf_broker_t *self, zframe_t *rid, const char *fmt, ...)
     json_decref (body);
 }
 
+/*  Sends a worker a command whose body is {"job": id}. */
+static void
+s_worker_command (bf_broker_t *self, s_worker_t *w, const char *command, const char *id)
+{
+    json_t *body = json_pack ("{s:s}", "job", id);
+    s_reply (self, w->rid_frame, BF_PROTO_WORKER, command, body, NULL);
+    json_decref (body);
+}
+
+/* ---------------------------------------------------------------------- */
+/*  Leases, retries and finishing                                           */
+
+/*  Back-off before attempt `attempt` + 1: retry_backoff_ms doubled per
+    attempt already made, at most S_BACKOFF_MAX, times a jitter factor in
+    [0.5, 1.5) so that jobs failed together do not retry together. */
+static int64_t
+s_backoff (bf_broker_t *self, int64_t attempt)
+{
+    int64_t ms = self->cfg.retry_backoff_ms;
+    for (int64_t i = 1; i < attempt && ms < S_BACKOFF_MAX; i++)
+        ms *= 2;
+    if (ms > S_BACKOFF_MAX)
+        ms = S_BACKOFF_MAX;
+    char hex[5];
+    uint32_t rnd = 32768;
+    if (bf_random_hex (hex, 2) == BF_OK)
+        rnd = (uint32_t) strtoul (hex, NULL, 16);
+    return ms / 2 + (int64_t) ((double) ms * rnd / 65536.0);
+}
+
+/*  Every connected worker that holds a lease on the job, except `except`,
+    is told to stop it and loses the lease. */
+static void
+s_release_holders (bf_broker_t *self, const char *id, s_worker_t *except)
+{
+    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (w != except && json_object_get (w->jobs, id)) {
+            s_worker_command (self, w, "CANCEL", id);
+            json_object_del (w->jobs, id);
+            self->dispatch_needed = true;
+        }
+    json_object_del (self->orphans, id);
+}
+
+/*  Records a job's result; workers still holding it are told to stop.
+    BF_OK, or BF_EBUSY when the job had already finished. */
+static int
+s_finish (bf_broker_t *self, const char *id, json_t *res, const char *reason,
+          s_worker_t *from)
+{
+    int followers = 0;
+    int rc = bf_jobs_finish (self->jobs, id, res, reason, &followers);
+    if (rc != BF_OK)
+        return rc;
+    const char *state = json_string_value (json_object_get (res, "state"));
+    bf_info ("job %s %s%s%s%s", id, state, from ? " on worker '" : "", from ? from->name : "",
+             from ? "'" : "");
+    if (followers > 0) {
+        bf_info ("job %s: %d coalesced job(s) %s", id, followers,
+                 strcmp (state, "succeeded") == 0 || strcmp (state, "failed") == 0
+                 ? "finished with it" : "now led by the oldest of them");
+        self->dispatch_needed = true;
+    }
+    s_release_holders (self, id, from);
+    return BF_OK;
+}
+
+/*  An attempt of a job failed for a reason outside the design: retry it
+    after a back-off, or fail it once its attempts are used up. */
+static void
+s_attempt_failed (bf_broker_t *self, const char *id, const char *reason)
+{
+    json_t *job = NULL;
+    if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK)
+        return;
+    int64_t attempt = json_integer_value (json_object_get (job, "attempt"));
+    json_decref (job);
+    bool final = false;
+    if (bf_jobs_retry (self->jobs, id, reason, s_backoff (self, attempt), &final) != BF_OK)
+        return;
+    if (final)
+        bf_warn ("job %s failed after %lld attempt(s): %s", id, (long long) attempt, reason);
+    else
+        bf_info ("job %s will be retried (attempt %lld failed: %s)", id, (long long) attempt,
+                 reason);
+    json_object_del (self->orphans, id);
+    self->dispatch_needed = true;
+}
+
 /* ---------------------------------------------------------------------- */
 /*  Workers                                                                 */
 
@@ -98,45 +198,100 @@ s_worker_destroy (void **item_p)
     free (w->rid);
     zframe_destroy (&w->rid_frame);
     json_decref (w->versions);
+    json_decref (w->tags);
     json_decref (w->jobs);
     free (w);
     *item_p = NULL;
 }
 
-static char *
-s_rid_hex (zframe_t *rid)
-{
-    return zframe_strhex (rid);
-}
-
-/*  A worker is gone: its running jobs go back to the queue. */
+/*  A worker is gone: its leases end, and its jobs are retried. */
 static void
 s_worker_lost (bf_broker_t *self, s_worker_t *w, const char *why)
 {
-    bf_warn ("worker '%s' lost (%s); requeueing %zu job(s)", w->name, why,
+    bf_warn ("worker '%s' lost (%s); %zu job(s) go back to the queue", w->name, why,
              json_object_size (w->jobs));
+    json_t *jobs = json_incref (w->jobs);
+    char name[S_WORKER_NAME + 1];
+    snprintf (name, sizeof name, "%s", w->name);
+    zhashx_delete (self->workers, w->rid);
     const char *id;
     json_t *v;
-    json_object_foreach (w->jobs, id, v) {
-        if (bf_jobs_requeue (self->jobs, id) == BF_OK)
-            bf_info ("job %s requeued", id);
+    json_object_foreach (jobs, id, v) {
+        char *reason = xasprintf ("worker '%s' lost: %s", name, why);
+        s_attempt_failed (self, id, reason);
+        free (reason);
     }
+    json_decref (jobs);
     self->dispatch_needed = true;
-    zhashx_delete (self->workers, w->rid);
 }
 
+/*  True when the worker has every tag in `tags`. */
+static bool
+s_worker_has_tags (s_worker_t *w, json_t *tags)
+{
+    size_t i, k;
+    json_t *t, *u;
+    json_array_foreach (tags, i, t) {
+        bool found = false;
+        json_array_foreach (w->tags, k, u)
+            if (json_equal (t, u))
+                found = true;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static int
+s_free_slots (s_worker_t *w)
+{
+    return w->draining ? 0 : w->slots - (int) json_object_size (w->jobs);
+}
+
+/*  The capable worker (all tags) with the most free slots, or NULL. */
 static s_worker_t *
-s_worker_free (bf_broker_t *self)
+s_worker_for (bf_broker_t *self, json_t *tags)
 {
     s_worker_t *best = NULL;
     for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
-        int free_slots = w->slots - (int) json_object_size (w->jobs);
-        if (free_slots <= 0)
+        if (s_free_slots (w) <= 0 || !s_worker_has_tags (w, tags))
             continue;
-        if (!best || free_slots > best->slots - (int) json_object_size (best->jobs))
+        if (!best || s_free_slots (w) > s_free_slots (best))
             best = w;
     }
     return best;
+}
+
+/*  Why a queued job is not running yet, for `status`; a new string or NULL. */
+static char *
+s_wait_reason (bf_broker_t *self, json_t *job)
+{
+    const char *leader = json_string_value (json_object_get (job, "follows"));
+    if (leader)
+        return xasprintf ("the result of job %s, an identical build", leader);
+    const char *retry_at = json_string_value (json_object_get (job, "retry_at"));
+    if (retry_at)
+        return xasprintf ("retry back-off until %s", retry_at);
+    if (zhashx_size (self->workers) == 0)
+        return xstrdup ("no worker is connected");
+    json_t *tags = json_object_get (job, "tags");
+    int capable = 0, draining = 0, slots = 0;
+    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (s_worker_has_tags (w, tags)) {
+            capable++;
+            draining += w->draining;
+            slots += w->slots;
+        }
+    if (capable == 0) {
+        char *list = json_dumps (tags, JSON_COMPACT);
+        char *r = xasprintf ("no connected worker has the tags %s", list);
+        free (list);
+        return r;
+    }
+    if (draining == capable)
+        return xstrdup ("every capable worker is draining");
+    return xasprintf ("a free slot: all %d slot(s) of %d capable worker(s) are busy", slots,
+                      capable);
 }
 
 typedef struct {
@@ -161,66 +316,95 @@ s_add_blob (void *arg, const char *path, const char *sha256, uint64_t size)
 
 static void s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry);
 
-/*  Hands queued jobs to workers with free slots, in priority/FIFO order. */
+/*  Hands one ready job to a capable worker.  Returns false when the job
+    had to stay queued for want of a worker. */
+static bool
+s_dispatch_one (bf_broker_t *self, const char *id)
+{
+    json_t *job = NULL;
+    if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
+        return true;
+    s_worker_t *w = s_worker_for (self, json_object_get (job, "tags"));
+    if (!w) {
+        json_decref (job);
+        return false;
+    }
+    json_t *manifest = json_object_get (job, "manifest");
+    char key[BF_SHA256_HEX_LEN + 1];
+    if (bf_key_compute (key, manifest, w->toolchain) != BF_OK) {
+        json_decref (job);
+        return true;
+    }
+    /* The result may have been cached since the job was queued. */
+    json_t *entry = NULL;
+    if (bf_cache_get_entry (self->cache, &entry, key) == BF_OK) {
+        s_finish_from_entry (self, id, entry);
+        json_decref (entry);
+        json_decref (job);
+        return true;
+    }
+    s_blob_ctx_t ctx = { self, zmsg_new () };
+    if (bf_manifest_each_input (manifest, s_add_blob, &ctx) != BF_OK) {
+        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "failed", "failure_class",
+                                 "infrastructure", "error", bf_error_last ());
+        s_finish (self, id, res, NULL, NULL);
+        json_decref (res);
+        zmsg_destroy (&ctx.blobs);
+        json_decref (job);
+        return true;
+    }
+    int64_t timeout_ms = json_integer_value (json_object_get (job, "timeout_ms"));
+    int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
+    if (bf_jobs_start (self->jobs, id, w->name, key, deadline) != BF_OK) {
+        zmsg_destroy (&ctx.blobs);
+        json_decref (job);
+        return true;
+    }
+    json_object_set_new (w->jobs, id, json_true ());
+    json_int_t attempt = json_integer_value (json_object_get (job, "attempt")) + 1;
+    json_t *body = json_pack ("{s:s, s:I, s:O, s:s, s:I}", "job", id, "attempt", attempt,
+                              "manifest", manifest, "cache_key", key, "timeout_ms",
+                              (json_int_t) timeout_ms);
+    zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, &ctx.blobs);
+    s_send (self, w->rid_frame, &msg);
+    bf_info ("job %s dispatched to worker '%s' (attempt %lld)", id, w->name,
+             (long long) attempt);
+    json_decref (body);
+    json_decref (job);
+    return true;
+}
+
+/*  Hands ready jobs to capable workers with free slots, in priority and
+    then FIFO order.  A job no worker can take now does not hold back the
+    jobs behind it that another worker can. */
 static void
 s_dispatch (bf_broker_t *self)
 {
     self->dispatch_needed = false;
-    if (zhashx_size (self->workers) == 0)
+    int64_t now = bf_now_ms ();
+    self->next_ready = bf_jobs_next_ready (self->jobs, now);
+    bool any_free = false;
+    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        any_free |= s_free_slots (w) > 0;
+    if (!any_free)
         return;
-    json_t *queued = bf_jobs_queued (self->jobs, 64);
+    json_t *ready = bf_jobs_ready (self->jobs, now, S_DISPATCH_BATCH);
     size_t i;
     json_t *jid;
-    json_array_foreach (queued, i, jid) {
-        s_worker_t *w = s_worker_free (self);
-        if (!w)
+    int dispatched = 0;
+    json_array_foreach (ready, i, jid) {
+        if (s_dispatch_one (self, json_string_value (jid)))
+            dispatched++;
+        any_free = false;
+        for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+            any_free |= s_free_slots (w) > 0;
+        if (!any_free)
             break;
-        const char *id = json_string_value (jid);
-        json_t *job = NULL;
-        if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
-            continue;
-        json_t *manifest = json_object_get (job, "manifest");
-        char key[BF_SHA256_HEX_LEN + 1];
-        if (bf_key_compute (key, manifest, w->toolchain) != BF_OK) {
-            json_decref (job);
-            continue;
-        }
-        /* The result may have been cached since the job was queued. */
-        json_t *entry = NULL;
-        if (bf_cache_get_entry (self->cache, &entry, key) == BF_OK) {
-            s_finish_from_entry (self, id, entry);
-            json_decref (entry);
-            json_decref (job);
-            continue;
-        }
-        s_blob_ctx_t ctx = { self, zmsg_new () };
-        if (bf_manifest_each_input (manifest, s_add_blob, &ctx) != BF_OK) {
-            json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "failed", "failure_class",
-                                     "infrastructure", "error", bf_error_last ());
-            bf_jobs_finish (self->jobs, id, res);
-            bf_warn ("job %s failed: %s", id, bf_error_last ());
-            json_decref (res);
-            zmsg_destroy (&ctx.blobs);
-            json_decref (job);
-            continue;
-        }
-        if (bf_jobs_start (self->jobs, id, w->name, key) != BF_OK) {
-            zmsg_destroy (&ctx.blobs);
-            json_decref (job);
-            continue;
-        }
-        json_object_set_new (w->jobs, id, json_true ());
-        json_t *body = json_pack ("{s:s, s:I, s:O, s:s, s:I}", "job", id, "attempt",
-                                  json_integer_value (json_object_get (job, "attempt")) + 1,
-                                  "manifest", manifest, "cache_key", key, "timeout_ms",
-                                  (json_int_t) self->cfg.job_timeout_ms);
-        zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, &ctx.blobs);
-        s_send (self, w->rid_frame, &msg);
-        bf_info ("job %s dispatched to worker '%s'", id, w->name);
-        json_decref (body);
-        json_decref (job);
     }
-    json_decref (queued);
+    /* A full batch handled: there may be more behind it. */
+    if (json_array_size (ready) == S_DISPATCH_BATCH && dispatched == S_DISPATCH_BATCH)
+        self->dispatch_needed = true;
+    json_decref (ready);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -247,8 +431,7 @@ s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
     for (int i = 0; i < 4; i++)
         if (json_object_get (entry, fields[i]))
             json_object_set (res, fields[i], json_object_get (entry, fields[i]));
-    if (bf_jobs_finish (self->jobs, id, res) == BF_OK)
-        bf_info ("job %s finished from the cache", id);
+    s_finish (self, id, res, "cache hit", NULL);
     json_decref (res);
 }
 
@@ -277,16 +460,25 @@ s_collect_missing (void *arg, const char *path, const char *sha256, uint64_t siz
 static void
 s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
-    json_t *norm = NULL;
-    json_t *entry = NULL;
+    json_t *norm = NULL, *entry = NULL, *tags = NULL;
     json_t *in = json_object_get (msg->body, "manifest");
     if (bf_manifest_normalize (&norm, in) != BF_OK) {
         s_reply_error (self, rid, "%s", bf_error_last ());
         return;
     }
-    int64_t priority = 0;
-    if (bf_body_int (&priority, msg->body, "priority", -1000, 1000, false) == BF_EINVAL) {
+    int64_t priority = 0, timeout_ms = self->cfg.job_timeout_ms;
+    if (bf_body_int (&priority, msg->body, "priority", -1000, 1000, false) == BF_EINVAL
+        || bf_body_tags (&tags, msg->body, "tags") != BF_OK) {
         s_reply_error (self, rid, "%s", bf_error_last ());
+        goto out;
+    }
+    if (bf_body_int (&timeout_ms, msg->body, "timeout_ms", 1000, self->cfg.job_timeout_max_ms,
+                     false) == BF_EINVAL) {
+        json_t *v = json_object_get (msg->body, "timeout_ms");
+        s_reply_error (self, rid, "time limit %lld ms is out of range (1000 ms to %lld ms, "
+                       "the broker's maximum)", json_is_integer (v)
+                       ? (long long) json_integer_value (v) : -1LL,
+                       (long long) self->cfg.job_timeout_max_ms);
         goto out;
     }
     char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1], toolchain[65];
@@ -309,9 +501,12 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         }
         json_decref (ctx.missing);
     }
-    char id[BF_JOB_ID_LEN + 1];
-    if (bf_jobs_create (self->jobs, id, norm, action, have_key ? key : NULL, (int) priority,
-                        entry) != BF_OK) {
+    char id[BF_JOB_ID_LEN + 1], leader[BF_JOB_ID_LEN + 1];
+    bf_job_spec_t spec = { .manifest = norm, .action = action,
+                           .cache_key = have_key ? key : NULL, .priority = (int) priority,
+                           .timeout_ms = timeout_ms, .max_attempts = self->cfg.max_attempts,
+                           .tags = tags, .hit = entry };
+    if (bf_jobs_create (self->jobs, id, leader, &spec) != BF_OK) {
         bf_err ("%s", bf_error_last ());
         s_reply_error (self, rid, "%s", bf_error_last ());
         goto out;
@@ -320,10 +515,16 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_jobs_get (self->jobs, &job, id, false);
     s_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
     json_decref (job);
-    bf_info ("job %s %s", id, entry ? "finished at once (cache hit)" : "queued");
-    if (!entry)
+    if (entry)
+        bf_info ("job %s finished at once (cache hit)", id);
+    else if (leader[0])
+        bf_info ("job %s follows job %s (identical build)", id, leader);
+    else {
+        bf_info ("job %s queued", id);
         self->dispatch_needed = true;
+    }
 out:
+    json_decref (tags);
     json_decref (entry);
     json_decref (norm);
 }
@@ -392,11 +593,11 @@ s_worker_json (s_worker_t *w)
     json_object_foreach (w->jobs, id, v)
         json_array_append_new (jobs, json_string (id));
     char buf[40];
-    return json_pack ("{s:s, s:i, s:i, s:s, s:O, s:o, s:s, s:[s]}", "name", w->name,
+    return json_pack ("{s:s, s:i, s:i, s:s, s:O, s:o, s:s, s:[s], s:O, s:b}", "name", w->name,
                       "slots", w->slots, "busy", (int) json_object_size (w->jobs),
                       "toolchain", w->toolchain, "versions", w->versions, "jobs", jobs,
                       "connected_at", bf_time_iso (buf, sizeof buf, w->connected_at),
-                      "families", "ice40");
+                      "families", "ice40", "tags", w->tags, "draining", w->draining);
 }
 
 static void
@@ -405,11 +606,20 @@ s_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     char id[BF_JOB_ID_LEN + 1];
     if (!s_client_job_id (self, rid, msg, id))
         return;
+    bool events = false;
+    if (bf_body_bool (&events, msg->body, "events", false) == BF_EINVAL) {
+        s_reply_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
     json_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
-    if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0
-        && zhashx_size (self->workers) == 0)
-        json_object_set_new (job, "waiting_for", json_string ("no worker is connected"));
+    if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0) {
+        char *why = s_wait_reason (self, job);
+        json_object_set_new (job, "waiting_for", json_string (why));
+        free (why);
+    }
+    if (events)
+        json_object_set_new (job, "events", bf_jobs_events (self->jobs, id));
     s_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
     json_decref (job);
 }
@@ -499,30 +709,19 @@ s_client_cancel (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     char id[BF_JOB_ID_LEN + 1];
     if (!s_client_job_id (self, rid, msg, id))
         return;
-    json_t *job = NULL;
-    bf_jobs_get (self->jobs, &job, id, false);
-    const char *state = json_string_value (json_object_get (job, "state"));
-    if (bf_jobs_state_final (state)) {
-        s_reply_error (self, rid, "job %s is already %s; nothing to cancel", id, state);
-        json_decref (job);
-        return;
-    }
     json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "cancelled", "failure_class",
                              "cancelled", "error", "cancelled by user");
-    bf_jobs_finish (self->jobs, id, res);
+    int rc = s_finish (self, id, res, "cancelled by user", NULL);
     json_decref (res);
-    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
-        if (json_object_get (w->jobs, id)) {
-            json_t *body = json_pack ("{s:s}", "job", id);
-            s_reply (self, w->rid_frame, BF_PROTO_WORKER, "CANCEL", body, NULL);
-            json_decref (body);
-            json_object_del (w->jobs, id);
-            self->dispatch_needed = true;
-        }
-    json_decref (job);
+    json_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
-    s_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
-    bf_info ("job %s cancelled", id);
+    if (rc == BF_EBUSY)
+        s_reply_error (self, rid, "job %s is already %s; nothing to cancel", id,
+                       json_string_value (json_object_get (job, "state")));
+    else if (rc != BF_OK)
+        s_reply_error (self, rid, "%s", bf_error_last ());
+    else
+        s_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
     json_decref (job);
 }
 
@@ -573,26 +772,127 @@ s_client (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 /* ---------------------------------------------------------------------- */
 /*  Worker commands                                                         */
 
+/*  READY's optional "jobs": [{"job": ID, "done": bool}, ...], the jobs the
+    worker still runs (done false) or holds an unacknowledged result for.
+    Returns a new object id -> done, or NULL with a detail. */
+static json_t *
+s_claimed_jobs (json_t *body)
+{
+    json_t *arr = json_object_get (body, "jobs");
+    json_t *claimed = json_object ();
+    if (!arr)
+        return claimed;
+    if (!json_is_array (arr) || json_array_size (arr) > 4096) {
+        bf_error_set (BF_EINVAL, "field 'jobs' must be an array of at most 4096 jobs");
+        json_decref (claimed);
+        return NULL;
+    }
+    size_t i;
+    json_t *j;
+    json_array_foreach (arr, i, j) {
+        const char *id;
+        bool done = false;
+        if (bf_body_str (&id, j, "job", BF_JOB_ID_LEN, true) != BF_OK
+            || bf_body_bool (&done, j, "done", false) == BF_EINVAL
+            || strlen (id) != BF_JOB_ID_LEN || strspn (id, "0123456789abcdef") != BF_JOB_ID_LEN) {
+            bf_error_set (BF_EINVAL, "field 'jobs' must hold {\"job\": ID, \"done\": bool}");
+            json_decref (claimed);
+            return NULL;
+        }
+        json_object_set_new (claimed, id, json_boolean (done));
+    }
+    return claimed;
+}
+
+/*  The worker registered again (with the same routing id, or with the same
+    name from a new socket): the old registration ends, and jobs it held
+    that the new one does not claim are retried. */
+static void
+s_worker_replaced (bf_broker_t *self, const char *rid_hex, const char *name, json_t *claimed)
+{
+    zlistx_t *old = zlistx_new ();
+    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (strcmp (w->rid, rid_hex) == 0 || strcmp (w->name, name) == 0)
+            zlistx_add_end (old, w);
+    for (s_worker_t *w = zlistx_first (old); w; w = zlistx_next (old)) {
+        json_t *dropped = json_array ();
+        const char *id;
+        json_t *v;
+        json_object_foreach (w->jobs, id, v)
+            if (!json_object_get (claimed, id))
+                json_array_append_new (dropped, json_string (id));
+        bf_info ("worker '%s' registered again", w->name);
+        zhashx_delete (self->workers, w->rid);
+        size_t i;
+        json_array_foreach (dropped, i, v) {
+            char *reason = xasprintf ("worker '%s' registered again without it", name);
+            s_attempt_failed (self, json_string_value (v), reason);
+            free (reason);
+        }
+        json_decref (dropped);
+    }
+    zlistx_destroy (&old);
+}
+
+/*  Takes back the jobs a (re-)registering worker says it holds. */
+static void
+s_worker_recover (bf_broker_t *self, s_worker_t *w, json_t *claimed)
+{
+    const char *id;
+    json_t *done;
+    json_object_foreach (claimed, id, done) {
+        json_t *job = NULL;
+        if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK) {
+            s_worker_command (self, w, "CANCEL", id);
+            continue;
+        }
+        const char *state = json_string_value (json_object_get (job, "state"));
+        bool held = false;
+        for (s_worker_t *o = zhashx_first (self->workers); o; o = zhashx_next (self->workers))
+            held |= o != w && json_object_get (o->jobs, id) != NULL;
+        if (bf_jobs_state_final (state)) {
+            if (!json_is_true (done))
+                s_worker_command (self, w, "CANCEL", id);
+        }
+        else {
+            if (!held) {
+                int64_t deadline = bf_now_ms ()
+                                   + json_integer_value (json_object_get (job, "timeout_ms"))
+                                   + self->lease_ms;
+                if (bf_jobs_recover (self->jobs, id, w->name, deadline) == BF_OK) {
+                    bf_info ("job %s recovered: worker '%s' still holds it", id, w->name);
+                    json_object_del (self->orphans, id);
+                }
+            }
+            if (!json_is_true (done))
+                json_object_set_new (w->jobs, id, json_true ());
+        }
+        json_decref (job);
+    }
+}
+
 static void
 s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t *msg)
 {
     const char *name, *toolchain;
     int64_t slots = 1;
     json_t *tc = json_object_get (msg->body, "toolchain");
+    json_t *tags = NULL, *claimed = NULL;
     if (bf_body_str (&name, msg->body, "name", S_WORKER_NAME, true) != BF_OK
         || bf_body_int (&slots, msg->body, "slots", 1, 256, true) != BF_OK
         || !json_is_object (tc)
         || bf_body_str (&toolchain, tc, "id", BF_SHA256_HEX_LEN, true) != BF_OK
-        || !bf_sha256_is_hex (toolchain)) {
+        || !bf_sha256_is_hex (toolchain)
+        || bf_body_tags (&tags, msg->body, "tags") != BF_OK
+        || !(claimed = s_claimed_jobs (msg->body))) {
         bf_warn ("bad READY from a worker: %s", bf_error_last ());
         json_t *body = json_pack ("{s:s}", "reason", bf_error_last ());
         s_reply (self, rid, BF_PROTO_WORKER, "DISCONNECT", body, NULL);
         json_decref (body);
+        json_decref (tags);
         return;
     }
-    s_worker_t *old = zhashx_lookup (self->workers, rid_hex);
-    if (old)
-        s_worker_lost (self, old, "it registered again");
+    s_worker_replaced (self, rid_hex, name, claimed);
     s_worker_t *w = xcalloc (1, sizeof *w);
     w->rid = xstrdup (rid_hex);
     w->rid_frame = zframe_dup (rid);
@@ -601,33 +901,26 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
     snprintf (w->toolchain, sizeof w->toolchain, "%s", toolchain);
     json_t *versions = json_object_get (tc, "versions");
     w->versions = json_is_object (versions) ? json_incref (versions) : json_object ();
+    w->tags = tags;
     w->jobs = json_object ();
-    w->expires_at = bf_mono_ms () + (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
+    w->expires_at = bf_mono_ms () + self->lease_ms;
     w->connected_at = bf_now_ms ();
     zhashx_insert (self->workers, rid_hex, w);
     bf_jobs_toolchain_seen (self->jobs, toolchain, "ice40", w->versions);
-    bf_info ("worker '%s' ready: %d slot(s), toolchain %.12s", w->name, w->slots, w->toolchain);
+    s_worker_recover (self, w, claimed);
+    json_decref (claimed);
+    bf_info ("worker '%s' ready: %d slot(s), toolchain %.12s, %zu job(s) held", w->name,
+             w->slots, w->toolchain, json_object_size (w->jobs));
     self->dispatch_needed = true;
 }
 
-static void
-s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
+/*  Stores the result's objects (bitstream, report, log, in that order) in
+    the cache and names them in res.  False when one is missing or fails
+    verification. */
+static bool
+s_result_objects (bf_broker_t *self, s_worker_t *w, const char *id, bf_msg_t *msg, json_t *res)
 {
-    const char *id, *outcome, *key, *cls = NULL, *stage = NULL, *error = NULL;
-    if (bf_body_str (&id, msg->body, "job", BF_JOB_ID_LEN, true) != BF_OK
-        || bf_body_str (&outcome, msg->body, "outcome", 16, true) != BF_OK
-        || bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK
-        || bf_body_str (&cls, msg->body, "failure_class", 32, false) == BF_EINVAL
-        || bf_body_str (&stage, msg->body, "stage", 32, false) == BF_EINVAL
-        || bf_body_str (&error, msg->body, "error", 4096, false) == BF_EINVAL) {
-        bf_warn ("bad RESULT from worker '%s': %s", w->name, bf_error_last ());
-        return;
-    }
-    json_object_del (w->jobs, id);
-    self->dispatch_needed = true;
-    /* Store the objects first: bitstream, report, log, in that order. */
     static const char *objs[] = { "bitstream", "report", "log" };
-    json_t *res = json_pack ("{s:s}", "stage", stage ? stage : "done");
     for (int i = 0; i < 3; i++) {
         const char *digest;
         if (bf_body_str (&digest, msg->body, objs[i], BF_SHA256_HEX_LEN, false) != BF_OK)
@@ -638,64 +931,109 @@ s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
             bf_warn ("job %s: %s object from worker '%s' rejected: %s", id, objs[i], w->name,
                      f ? bf_error_last () : "missing frame");
             zframe_destroy (&f);
-            outcome = "lost";
-            break;
+            return false;
         }
         zframe_destroy (&f);
         json_object_set_new (res, objs[i], json_string (digest));
     }
-    json_t *job = NULL;
-    if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK) {
-        bf_warn ("RESULT for unknown job %s from worker '%s'", id, w->name);
-        json_decref (res);
+    return true;
+}
+
+/*  Caches a success or a design failure under the worker's key. */
+static void
+s_result_cache (bf_broker_t *self, s_worker_t *w, const char *id, json_t *job, const char *key,
+                bool ok, json_t *res)
+{
+    char action[BF_SHA256_HEX_LEN + 1];
+    bf_key_action (action, json_object_get (job, "manifest"));
+    json_t *entry = json_pack ("{s:s, s:s, s:s, s:O}", "action", action, "toolchain",
+                               w->toolchain, "outcome", ok ? "succeeded" : "failed",
+                               "manifest", json_object_get (job, "manifest"));
+    json_object_update (entry, res);
+    json_object_del (entry, "state");
+    json_object_del (entry, "failure_class");
+    if (bf_cache_put_entry (self->cache, key, entry) != BF_OK)
+        bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
+    json_decref (entry);
+}
+
+static void
+s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
+{
+    const char *id, *outcome, *key, *cls = NULL, *stage = NULL, *error = NULL;
+    if (bf_body_str (&id, msg->body, "job", BF_JOB_ID_LEN, true) != BF_OK) {
+        bf_warn ("bad RESULT from worker '%s': %s", w->name, bf_error_last ());
         return;
     }
-    if (strcmp (outcome, "succeeded") == 0 || (strcmp (outcome, "failed") == 0 && cls
-                                                 && strcmp (cls, "design") == 0)) {
-        bool ok = strcmp (outcome, "succeeded") == 0;
-        if (ok && !json_object_get (res, "bitstream")) {
-            bf_warn ("job %s: success without a bitstream from worker '%s'", id, w->name);
-            outcome = "lost";
-        }
-        else {
-            char action[BF_SHA256_HEX_LEN + 1];
-            bf_key_action (action, json_object_get (job, "manifest"));
-            json_t *entry = json_pack ("{s:s, s:s, s:s, s:O}", "action", action, "toolchain",
-                                       w->toolchain, "outcome", ok ? "succeeded" : "failed",
-                                       "manifest", json_object_get (job, "manifest"));
-            json_object_update (entry, res);
-            if (error)
-                json_object_set_new (entry, "error", json_string (error));
-            if (bf_cache_put_entry (self->cache, key, entry) != BF_OK)
-                bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
-            json_decref (entry);
-        }
+    json_object_del (w->jobs, id);
+    self->dispatch_needed = true;
+    json_t *job = NULL;
+    json_t *res = NULL;
+    if (bf_body_str (&outcome, msg->body, "outcome", 16, true) != BF_OK
+        || bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK
+        || bf_body_str (&cls, msg->body, "failure_class", 32, false) == BF_EINVAL
+        || bf_body_str (&stage, msg->body, "stage", 32, false) == BF_EINVAL
+        || bf_body_str (&error, msg->body, "error", 4096, false) == BF_EINVAL) {
+        bf_warn ("bad RESULT for job %s from worker '%s': %s", id, w->name, bf_error_last ());
+        outcome = "lost";
+        error = "the worker sent a malformed result";
     }
-    if (strcmp (outcome, "succeeded") == 0)
-        json_object_set_new (res, "state", json_string ("succeeded"));
-    else if (strcmp (outcome, "failed") == 0) {
-        const char *state = "failed";
-        if (cls && strcmp (cls, "timeout") == 0)
-            state = "timed_out";
-        else if (cls && strcmp (cls, "cancelled") == 0)
-            state = "cancelled";
-        json_object_set_new (res, "state", json_string (state));
-        json_object_set_new (res, "failure_class", json_string (cls ? cls : "infrastructure"));
+    if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK) {
+        bf_warn ("RESULT for unknown job %s from worker '%s' ignored", id, w->name);
+        goto ack;
+    }
+    const char *state = json_string_value (json_object_get (job, "state"));
+    if (bf_jobs_state_final (state)) {
+        bf_info ("job %s: late result from worker '%s' discarded (already %s)", id, w->name,
+                 state);
+        goto ack;
+    }
+    res = json_pack ("{s:s}", "stage", stage ? stage : "done");
+    if (strcmp (outcome, "lost") != 0 && !s_result_objects (self, w, id, msg, res)) {
+        outcome = "lost";
+        error = "a result object failed verification";
+    }
+    bool ok = strcmp (outcome, "succeeded") == 0;
+    if (ok && !json_object_get (res, "bitstream")) {
+        outcome = "lost";
+        error = "success without a bitstream";
+        ok = false;
+    }
+    bool failed = strcmp (outcome, "failed") == 0;
+    if (ok || (failed && cls && strcmp (cls, "design") == 0)) {
         if (error)
             json_object_set_new (res, "error", json_string (error));
+        s_result_cache (self, w, id, job, key, ok, res);
+        json_object_set_new (res, "state", json_string (ok ? "succeeded" : "failed"));
+        if (!ok)
+            json_object_set_new (res, "failure_class", json_string ("design"));
+        s_finish (self, id, res, error, w);
+    }
+    else if (failed && cls && strcmp (cls, "timeout") == 0) {
+        json_object_set_new (res, "state", json_string ("timed_out"));
+        json_object_set_new (res, "failure_class", json_string ("timeout"));
+        json_object_set_new (res, "error", json_string (error ? error : "time limit reached"));
+        s_finish (self, id, res, NULL, w);
     }
     else {
-        /* The result could not be taken: run the job again. */
-        bf_jobs_requeue (self->jobs, id);
-        json_decref (res);
-        json_decref (job);
-        return;
+        /* Infrastructure trouble (or a worker's own cancel, or a rejected
+           job): this attempt failed.  Only the current holder's word counts. */
+        const char *holder = json_string_value (json_object_get (job, "worker"));
+        if (strcmp (state, "running") == 0 && holder && strcmp (holder, w->name) == 0) {
+            char *reason = xasprintf ("%s on worker '%s': %s", strcmp (outcome, "rejected") == 0
+                                      ? "rejected" : "infrastructure failure", w->name,
+                                      error ? error : outcome);
+            s_attempt_failed (self, id, reason);
+            free (reason);
+        }
+        else
+            bf_info ("job %s: stale failure from worker '%s' ignored (%s)", id, w->name,
+                     error ? error : outcome);
     }
-    if (bf_jobs_finish (self->jobs, id, res) == BF_OK)
-        bf_info ("job %s %s on worker '%s'", id, json_string_value (json_object_get (res, "state")),
-                 w->name);
-    else
-        bf_info ("job %s: late result from worker '%s' discarded (already finished)", id, w->name);
+ack:
+    /* The worker keeps a result until it hears this, and sends it again
+       after a reconnect otherwise. */
+    s_worker_command (self, w, "ACK", id);
     json_decref (res);
     json_decref (job);
 }
@@ -728,7 +1066,7 @@ s_worker_log (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
 static void
 s_worker (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
-    char *rid_hex = s_rid_hex (rid);
+    char *rid_hex = zframe_strhex (rid);
     s_worker_t *w = zhashx_lookup (self->workers, rid_hex);
     if (strcmp (msg->command, "READY") == 0)
         s_worker_ready (self, rid, rid_hex, msg);
@@ -739,13 +1077,19 @@ s_worker (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         json_decref (body);
     }
     else {
-        w->expires_at = bf_mono_ms () + (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
+        w->expires_at = bf_mono_ms () + self->lease_ms;
         if (strcmp (msg->command, "HEARTBEAT") == 0)
             ;
         else if (strcmp (msg->command, "LOG") == 0)
             s_worker_log (self, w, msg);
         else if (strcmp (msg->command, "RESULT") == 0)
             s_worker_result (self, w, msg);
+        else if (strcmp (msg->command, "DRAIN") == 0) {
+            if (!w->draining)
+                bf_info ("worker '%s' is draining: no new jobs; %zu running", w->name,
+                         json_object_size (w->jobs));
+            w->draining = true;
+        }
         else if (strcmp (msg->command, "DISCONNECT") == 0)
             s_worker_lost (self, w, "it said goodbye");
         else
@@ -756,10 +1100,15 @@ s_worker (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 
 /* ---------------------------------------------------------------------- */
 
+/*  Once per heartbeat interval: leases of silent workers and of orphaned
+    jobs end, jobs over their time limit end, and heartbeats go out. */
 static void
-s_heartbeat (bf_broker_t *self)
+s_tick (bf_broker_t *self)
 {
     int64_t now = bf_mono_ms ();
+    if (now < self->heartbeat_at)
+        return;
+    self->heartbeat_at = now + self->cfg.heartbeat_ms;
     zlistx_t *lost = zlistx_new ();
     for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
         if (now >= w->expires_at)
@@ -767,13 +1116,55 @@ s_heartbeat (bf_broker_t *self)
     for (s_worker_t *w = zlistx_first (lost); w; w = zlistx_next (lost))
         s_worker_lost (self, w, "heartbeats stopped");
     zlistx_destroy (&lost);
-    if (now < self->heartbeat_at)
-        return;
-    self->heartbeat_at = now + self->cfg.heartbeat_ms;
+
+    json_t *expired = json_array ();
+    const char *id;
+    json_t *v;
+    json_object_foreach (self->orphans, id, v)
+        if (now >= json_integer_value (v))
+            json_array_append_new (expired, json_string (id));
+    size_t i;
+    json_array_foreach (expired, i, v)
+        s_attempt_failed (self, json_string_value (v), "lease expired: its worker did not "
+                          "register again after the broker restarted");
+    json_decref (expired);
+
+    json_t *overdue = bf_jobs_overdue (self->jobs, bf_now_ms ());
+    json_array_foreach (overdue, i, v) {
+        json_t *job = NULL;
+        if (bf_jobs_get (self->jobs, &job, json_string_value (v), false) != BF_OK)
+            continue;
+        char *error = xasprintf ("no result within the time limit of %lld ms (broker lease)",
+                                 (long long) json_integer_value (json_object_get (job,
+                                                                                  "timeout_ms")));
+        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "timed_out", "failure_class",
+                                 "timeout", "error", error);
+        s_finish (self, json_string_value (v), res, NULL, NULL);
+        json_decref (res);
+        free (error);
+        json_decref (job);
+    }
+    json_decref (overdue);
+
     json_t *body = json_object ();
     for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
         s_reply (self, w->rid_frame, BF_PROTO_WORKER, "HEARTBEAT", body, NULL);
     json_decref (body);
+}
+
+static int
+s_lock_state (bf_broker_t *self)
+{
+    char *path = xasprintf ("%s/broker.lock", self->state_dir);
+    self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int rc = BF_OK;
+    if (self->lock_fd < 0)
+        rc = bf_error_set (BF_EIO, "cannot open '%s': %s", path, strerror (errno));
+    else if (flock (self->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        rc = bf_error_set (BF_EBUSY, "another broker is using the state directory '%s'",
+                           self->state_dir);
+    free (path);
+    return rc;
 }
 
 int
@@ -782,20 +1173,31 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     *out = NULL;
     bf_broker_t *self = xcalloc (1, sizeof *self);
     self->cfg = *config;
+    self->lock_fd = -1;
     if (self->cfg.heartbeat_ms <= 0)
         self->cfg.heartbeat_ms = 1000;
     if (self->cfg.liveness <= 0)
         self->cfg.liveness = 3;
     if (self->cfg.job_timeout_ms <= 0)
         self->cfg.job_timeout_ms = 3600 * 1000;
+    if (self->cfg.job_timeout_max_ms <= 0)
+        self->cfg.job_timeout_max_ms = 86400 * 1000;
+    if (self->cfg.job_timeout_max_ms < self->cfg.job_timeout_ms)
+        self->cfg.job_timeout_max_ms = self->cfg.job_timeout_ms;
+    if (self->cfg.max_attempts <= 0)
+        self->cfg.max_attempts = 3;
+    if (self->cfg.retry_backoff_ms <= 0)
+        self->cfg.retry_backoff_ms = 1000;
+    self->lease_ms = (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
     self->state_dir = xstrdup (config->state_dir);
     self->workers = zhashx_new ();
     zhashx_set_destructor (self->workers, s_worker_destroy);
+    self->orphans = json_object ();
     int rc;
     char *p = xasprintf ("%s/logs", self->state_dir);
     rc = bf_mkdir_p (p, 0755);
     free (p);
-    if (rc != BF_OK)
+    if (rc != BF_OK || (rc = s_lock_state (self)) != BF_OK)
         goto fail;
     p = xasprintf ("%s/jobs.db", self->state_dir);
     rc = bf_jobs_open (&self->jobs, p);
@@ -807,14 +1209,19 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     free (p);
     if (rc != BF_OK)
         goto fail;
-    /* Jobs that were running when the broker stopped: their workers will
-       register again with nothing for us, so run them again. */
+    /* Jobs that were running when the broker stopped keep a lease of two
+       lease periods from now: time for their workers to register again
+       and claim them.  After that they are retried. */
     json_t *running = bf_jobs_running (self->jobs);
     size_t i;
-    json_t *jid;
-    json_array_foreach (running, i, jid)
-        if (bf_jobs_requeue (self->jobs, json_string_value (jid)) == BF_OK)
-            bf_info ("job %s requeued after restart", json_string_value (jid));
+    json_t *j;
+    int64_t until = bf_mono_ms () + 2 * self->lease_ms;
+    json_array_foreach (running, i, j)
+        json_object_set_new (self->orphans, json_string_value (json_object_get (j, "id")),
+                             json_integer (until));
+    if (json_array_size (running) > 0)
+        bf_info ("%zu job(s) were running when the broker stopped; waiting %lld ms for their "
+                 "workers", json_array_size (running), (long long) (2 * self->lease_ms));
     json_decref (running);
     self->router = zsock_new (ZMQ_ROUTER);
     bf_socket_policy (self->router);
@@ -845,9 +1252,13 @@ bf_broker_run (bf_broker_t *self)
     zpoller_t *poller = zpoller_new (self->router, NULL);
     bf_info ("listening on %s, state in %s", self->endpoint, self->state_dir);
     while (!zsys_interrupted) {
+        if (self->next_ready && bf_now_ms () >= self->next_ready)
+            self->dispatch_needed = true;
         if (self->dispatch_needed)
             s_dispatch (self);
         int64_t wait = self->heartbeat_at - bf_mono_ms ();
+        if (self->next_ready && self->next_ready - bf_now_ms () < wait)
+            wait = self->next_ready - bf_now_ms ();
         if (wait < 0)
             wait = 0;
         zsock_t *which = zpoller_wait (poller, (int) wait);
@@ -872,10 +1283,11 @@ bf_broker_run (bf_broker_t *self)
             bf_msg_destroy (&msg);
             zframe_destroy (&rid);
         }
-        s_heartbeat (self);
+        s_tick (self);
     }
     zpoller_destroy (&poller);
-    /* Tell workers we are going, so they reconnect at once to our successor. */
+    /* Running jobs stay running in the database: their workers keep
+       building and report to the next broker on this state directory. */
     json_t *body = json_pack ("{s:s}", "reason", "broker shutting down");
     for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
         s_reply (self, w->rid_frame, BF_PROTO_WORKER, "DISCONNECT", body, NULL);
@@ -892,8 +1304,11 @@ bf_broker_destroy (bf_broker_t **self_p)
     bf_broker_t *self = *self_p;
     zsock_destroy (&self->router);
     zhashx_destroy (&self->workers);
+    json_decref (self->orphans);
     bf_jobs_destroy (&self->jobs);
     bf_cache_destroy (&self->cache);
+    if (self->lock_fd >= 0)
+        close (self->lock_fd);
     free (self->state_dir);
     free (self->endpoint);
     free (self);

@@ -4,6 +4,8 @@
         STATE/jobs.db        jobs and known toolchains
         STATE/cache/         the farm's cache (bf_cache.h)
         STATE/logs/ID.log    live logs of running jobs
+        STATE/broker.lock    held while a broker serves this state (one
+                             broker per state directory)
     The broker is single-threaded: bf_broker_run polls the socket and does
     all database work on the calling thread.
 */
@@ -16,8 +18,13 @@ typedef struct {
     const char *listen;          /* ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:5555 */
     const char *state_dir;       /* created if missing */
     int heartbeat_ms;            /* heartbeat interval; default 1000 */
-    int liveness;                /* heartbeats missed before a worker is lost; default 3 */
+    int liveness;                /* heartbeats missed before a worker is lost; default 3.
+                                    A lease lasts heartbeat_ms * liveness. */
     int64_t job_timeout_ms;      /* default wall-clock limit of a job; default 3600000 */
+    int64_t job_timeout_max_ms;  /* the most a submit may ask for; default 86400000 */
+    int max_attempts;            /* attempts before an infrastructure failure is final; 3 */
+    int64_t retry_backoff_ms;    /* first retry back-off, doubled per attempt, with
+                                    jitter, at most 60 s; default 1000 */
 } bf_broker_config_t;
 
 typedef struct _bf_broker_t bf_broker_t;

@@ -15,7 +15,8 @@ struct _bf_jobs_t {
 
 #define S_COLS "id, state, stage, failure_class, priority, attempt, worker, action, " \
                "cache_key, cache_hit, bitstream, report, log, error, submitted_at, " \
-               "started_at, finished_at, manifest"
+               "started_at, finished_at, timeout_ms, max_attempts, not_before, follows, " \
+               "tags, manifest"
 
 int
 bf_jobs_open (bf_jobs_t **out, const char *path)
@@ -62,19 +63,94 @@ s_jstr (json_t *obj, const char *key)
     return json_string_value (json_object_get (obj, key));
 }
 
+/*  Steps a statement that changes rows and finalizes it.  BF_OK when it
+    changed at least one row, BF_EBUSY when none, BF_EIO on error. */
+static int
+s_changed (bf_jobs_t *self, sqlite3_stmt *st, const char *what)
+{
+    int step = sqlite3_step (st);
+    sqlite3_finalize (st);
+    if (step != SQLITE_DONE)
+        return bf_error_set (BF_EIO, "cannot %s: %s", what, sqlite3_errmsg (self->db));
+    return sqlite3_changes (self->db) > 0 ? BF_OK : BF_EBUSY;
+}
+
+static int
+s_begin (bf_jobs_t *self)
+{
+    return bf_db_exec (self->db, "BEGIN IMMEDIATE");
+}
+
+/*  Commits when rc is BF_OK, else rolls back; returns rc (or BF_EIO when
+    the commit itself fails). */
+static int
+s_end (bf_jobs_t *self, int rc)
+{
+    if (rc == BF_OK)
+        return bf_db_exec (self->db, "COMMIT");
+    bf_db_exec (self->db, "ROLLBACK");
+    return rc;
+}
+
+/*  Appends an event for every job matching `where` (an SQL condition with
+    one text parameter, bound to arg), taking attempt and worker from the
+    job's row unless worker is given. */
+static int
+s_event_where (bf_jobs_t *self, const char *where, const char *arg, const char *event,
+               const char *worker, const char *reason)
+{
+    char *sql = xasprintf ("INSERT INTO events (job, at, event, attempt, worker, reason) "
+                           "SELECT id, ?1, ?2, attempt, IFNULL(?3, worker), ?4 FROM jobs "
+                           "WHERE %s ORDER BY seq", where);
+    sqlite3_stmt *st = bf_db_prepare (self->db, sql);
+    free (sql);
+    sqlite3_bind_int64 (st, 1, bf_now_ms ());
+    sqlite3_bind_text (st, 2, event, -1, SQLITE_STATIC);
+    s_bind_str (st, 3, worker);
+    s_bind_str (st, 4, reason);
+    sqlite3_bind_text (st, 5, arg, -1, SQLITE_STATIC);
+    int rc = s_changed (self, st, "record event");
+    return rc == BF_EBUSY ? BF_OK : rc;
+}
+
+static int
+s_event (bf_jobs_t *self, const char *id, const char *event, const char *reason)
+{
+    return s_event_where (self, "id = ?5", id, event, NULL, reason);
+}
+
 int
-bf_jobs_create (bf_jobs_t *self, char *id_out, json_t *manifest, const char *action,
-                const char *cache_key, int priority, json_t *hit)
+bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_spec_t *spec)
 {
     char id[BF_JOB_ID_LEN + 1];
+    char leader[BF_JOB_ID_LEN + 1] = "";
+    json_t *hit = spec->hit;
     if (bf_random_hex (id, BF_JOB_ID_LEN / 2) != BF_OK)
         return bf_error_set (BF_EIO, "no random source for a job id");
-    char *mtext = json_dumps (manifest, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
+    if (!hit) {
+        sqlite3_stmt *st = bf_db_prepare (self->db,
+            "SELECT id FROM jobs WHERE action = ? AND state IN ('queued', 'running') "
+            "AND follows IS NULL ORDER BY seq LIMIT 1");
+        sqlite3_bind_text (st, 1, spec->action, -1, SQLITE_STATIC);
+        if (sqlite3_step (st) == SQLITE_ROW)
+            snprintf (leader, sizeof leader, "%s", (const char *) sqlite3_column_text (st, 0));
+        sqlite3_finalize (st);
+    }
+    char *mtext = json_dumps (spec->manifest, JSON_COMPACT | JSON_SORT_KEYS);
+    char *tags = json_dumps (spec->tags ? spec->tags : json_array (), JSON_COMPACT);
+    if (!spec->tags) {
+        free (tags);
+        tags = xstrdup ("[]");
+    }
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "INSERT INTO jobs (id, seq, state, stage, failure_class, priority, action, cache_key, "
         "cache_hit, manifest, bitstream, report, log, error, submitted_at, started_at, "
-        "finished_at) VALUES (?1, (SELECT IFNULL(MAX(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, "
-        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)");
+        "finished_at, timeout_ms, max_attempts, follows, tags) VALUES (?1, "
+        "(SELECT IFNULL(MAX(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19)");
     int64_t now = bf_now_ms ();
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
     if (hit) {
@@ -93,18 +169,46 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, json_t *manifest, const char *act
         sqlite3_bind_text (st, 2, "queued", -1, SQLITE_STATIC);
         sqlite3_bind_int (st, 8, 0);
     }
-    sqlite3_bind_int (st, 5, priority);
-    sqlite3_bind_text (st, 6, action, -1, SQLITE_STATIC);
-    s_bind_str (st, 7, cache_key);
+    sqlite3_bind_int (st, 5, spec->priority);
+    sqlite3_bind_text (st, 6, spec->action, -1, SQLITE_STATIC);
+    s_bind_str (st, 7, spec->cache_key);
     sqlite3_bind_text (st, 9, mtext, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 14, now);
-    int rc = BF_OK;
+    sqlite3_bind_int64 (st, 16, spec->timeout_ms);
+    sqlite3_bind_int (st, 17, spec->max_attempts);
+    s_bind_str (st, 18, leader[0] ? leader : NULL);
+    sqlite3_bind_text (st, 19, tags, -1, SQLITE_STATIC);
     if (sqlite3_step (st) != SQLITE_DONE)
         rc = bf_error_set (BF_EIO, "cannot record job: %s", sqlite3_errmsg (self->db));
     sqlite3_finalize (st);
     free (mtext);
-    if (rc == BF_OK)
+    free (tags);
+    if (rc == BF_OK) {
+        if (hit)
+            rc = s_event (self, id, json_string_value (json_object_get (hit, "outcome")),
+                          "cache hit");
+        else if (leader[0]) {
+            char *why = xasprintf ("identical to job %s; following it", leader);
+            rc = s_event (self, id, "coalesced", why);
+            free (why);
+            /* The leader runs at the most urgent priority of its followers. */
+            if (rc == BF_OK) {
+                st = bf_db_prepare (self->db,
+                    "UPDATE jobs SET priority = MAX(priority, ?) WHERE id = ?");
+                sqlite3_bind_int (st, 1, spec->priority);
+                sqlite3_bind_text (st, 2, leader, -1, SQLITE_STATIC);
+                rc = s_changed (self, st, "raise priority");
+            }
+        }
+        else
+            rc = s_event (self, id, "queued", NULL);
+    }
+    rc = s_end (self, rc);
+    if (rc == BF_OK) {
         memcpy (id_out, id, sizeof id);
+        if (leader_out)
+            memcpy (leader_out, leader, sizeof leader);
+    }
     return rc;
 }
 
@@ -143,39 +247,56 @@ bf_jobs_resolve (bf_jobs_t *self, char *id_out, const char *prefix)
 }
 
 static json_t *
+s_time (sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type (st, col) == SQLITE_NULL || sqlite3_column_int64 (st, col) <= 0)
+        return json_null ();
+    char buf[40];
+    return json_string (bf_time_iso (buf, sizeof buf, sqlite3_column_int64 (st, col)));
+}
+
+static json_t *
+s_text (sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text (st, col);
+    return t ? json_string ((const char *) t) : json_null ();
+}
+
+/*  One row of S_COLS as a job object. */
+static json_t *
 s_row (sqlite3_stmt *st, bool with_manifest)
 {
-    static const char *names[] = { "id", "state", "stage", "failure_class", "priority",
-                                   "attempt", "worker", "action", "cache_key", "cache_hit",
-                                   "bitstream_sha256", "report_sha256", "log_sha256", "error",
-                                   "submitted_at", "started_at", "finished_at" };
+    static const char *texts[] = { "id", "state", "stage", "failure_class", NULL, NULL,
+                                   "worker", "action", "cache_key", NULL, "bitstream_sha256",
+                                   "report_sha256", "log_sha256", "error" };
     json_t *j = json_object ();
-    for (int i = 0; i < 17; i++) {
-        int t = sqlite3_column_type (st, i);
-        json_t *v;
-        if (t == SQLITE_NULL)
-            v = json_null ();
-        else if (i == 9)
-            v = json_boolean (sqlite3_column_int (st, i));
-        else if (i >= 14) {
-            char buf[40];
-            v = json_string (bf_time_iso (buf, sizeof buf, sqlite3_column_int64 (st, i)));
-        }
-        else if (t == SQLITE_INTEGER)
-            v = json_integer (sqlite3_column_int64 (st, i));
-        else
-            v = json_string ((const char *) sqlite3_column_text (st, i));
-        json_object_set_new (j, names[i], v);
-    }
+    for (int i = 0; i < 14; i++)
+        if (texts[i])
+            json_object_set_new (j, texts[i], s_text (st, i));
+    json_object_set_new (j, "priority", json_integer (sqlite3_column_int (st, 4)));
+    json_object_set_new (j, "attempt", json_integer (sqlite3_column_int (st, 5)));
+    json_object_set_new (j, "cache_hit", json_boolean (sqlite3_column_int (st, 9)));
+    json_object_set_new (j, "submitted_at", s_time (st, 14));
+    json_object_set_new (j, "started_at", s_time (st, 15));
+    json_object_set_new (j, "finished_at", s_time (st, 16));
+    json_object_set_new (j, "timeout_ms", json_integer (sqlite3_column_int64 (st, 17)));
+    json_object_set_new (j, "max_attempts", json_integer (sqlite3_column_int (st, 18)));
+    const char *state = (const char *) sqlite3_column_text (st, 1);
+    json_object_set_new (j, "retry_at", strcmp (state, "queued") == 0
+                                        && sqlite3_column_int64 (st, 19) > bf_now_ms ()
+                                        ? s_time (st, 19) : json_null ());
+    json_object_set_new (j, "follows", s_text (st, 20));
+    json_t *tags = json_loads ((const char *) sqlite3_column_text (st, 21), 0, NULL);
+    json_object_set_new (j, "tags", tags ? tags : json_array ());
     if (with_manifest) {
-        json_t *m = json_loads ((const char *) sqlite3_column_text (st, 17), 0, NULL);
+        json_t *m = json_loads ((const char *) sqlite3_column_text (st, 22), 0, NULL);
         json_object_set_new (j, "manifest", m ? m : json_null ());
     }
     return j;
 }
 
-int
-bf_jobs_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest)
+static int
+s_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " S_COLS " FROM jobs WHERE id = ?");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
@@ -188,6 +309,43 @@ bf_jobs_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest)
     if (rc != BF_OK)
         bf_error_set (rc, "no job '%s'", id);
     return rc;
+}
+
+int
+bf_jobs_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest)
+{
+    int rc = s_get (self, out, id, with_manifest);
+    const char *leader = s_jstr (*out, "follows");
+    if (rc == BF_OK && leader && !bf_jobs_state_final (s_jstr (*out, "state"))) {
+        json_t *l = NULL;
+        if (s_get (self, &l, leader, false) == BF_OK && !bf_jobs_state_final (s_jstr (l, "state"))) {
+            static const char *mirror[] = { "state", "stage", "worker", "started_at", "retry_at" };
+            for (int i = 0; i < 5; i++)
+                json_object_set (*out, mirror[i], json_object_get (l, mirror[i]));
+        }
+        json_decref (l);
+    }
+    return rc;
+}
+
+json_t *
+bf_jobs_events (bf_jobs_t *self, const char *id)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT at, event, attempt, worker, reason FROM events WHERE job = ? ORDER BY id");
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        json_t *e = json_object ();
+        json_object_set_new (e, "at", s_time (st, 0));
+        json_object_set_new (e, "event", s_text (st, 1));
+        json_object_set_new (e, "attempt", json_integer (sqlite3_column_int (st, 2)));
+        json_object_set_new (e, "worker", s_text (st, 3));
+        json_object_set_new (e, "reason", s_text (st, 4));
+        json_array_append_new (arr, e);
+    }
+    sqlite3_finalize (st);
+    return arr;
 }
 
 /*  The first column of every row of a prepared statement, as a new JSON
@@ -203,18 +361,52 @@ s_ids (sqlite3_stmt *st)
 }
 
 json_t *
-bf_jobs_queued (bf_jobs_t *self, int limit)
+bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, seq LIMIT ?");
-    sqlite3_bind_int (st, 1, limit);
+        "SELECT id FROM jobs WHERE state = 'queued' AND follows IS NULL AND not_before <= ? "
+        "ORDER BY priority DESC, seq LIMIT ?");
+    sqlite3_bind_int64 (st, 1, now);
+    sqlite3_bind_int (st, 2, limit);
     return s_ids (st);
+}
+
+int64_t
+bf_jobs_next_ready (bf_jobs_t *self, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT MIN(not_before) FROM jobs WHERE state = 'queued' AND follows IS NULL "
+        "AND not_before > ?");
+    sqlite3_bind_int64 (st, 1, now);
+    int64_t at = 0;
+    if (sqlite3_step (st) == SQLITE_ROW)
+        at = sqlite3_column_int64 (st, 0);
+    sqlite3_finalize (st);
+    return at;
 }
 
 json_t *
 bf_jobs_running (bf_jobs_t *self)
 {
-    return s_ids (bf_db_prepare (self->db, "SELECT id FROM jobs WHERE state = 'running'"));
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id, worker, attempt, deadline_at FROM jobs WHERE state = 'running'");
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, json_pack ("{s:o, s:o, s:i, s:I}", "id", s_text (st, 0),
+                                               "worker", s_text (st, 1), "attempt",
+                                               sqlite3_column_int (st, 2), "deadline_at",
+                                               (json_int_t) sqlite3_column_int64 (st, 3)));
+    sqlite3_finalize (st);
+    return arr;
+}
+
+json_t *
+bf_jobs_overdue (bf_jobs_t *self, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs WHERE state = 'running' AND deadline_at < ?");
+    sqlite3_bind_int64 (st, 1, now);
+    return s_ids (st);
 }
 
 json_t *
@@ -230,45 +422,129 @@ bf_jobs_list (bf_jobs_t *self, int limit)
     return arr;
 }
 
-static int
-s_changed (bf_jobs_t *self, sqlite3_stmt *st, const char *what)
-{
-    int step = sqlite3_step (st);
-    sqlite3_finalize (st);
-    if (step != SQLITE_DONE)
-        return bf_error_set (BF_EIO, "cannot %s: %s", what, sqlite3_errmsg (self->db));
-    return sqlite3_changes (self->db) == 1 ? BF_OK : BF_EBUSY;
-}
-
 int
-bf_jobs_start (bf_jobs_t *self, const char *id, const char *worker, const char *cache_key)
+bf_jobs_start (bf_jobs_t *self, const char *id, const char *worker, const char *cache_key,
+               int64_t deadline_at)
 {
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "UPDATE jobs SET state = 'running', stage = 'dispatched', attempt = attempt + 1, "
-        "worker = ?, cache_key = ?, started_at = ? WHERE id = ? AND state = 'queued'");
+        "worker = ?, cache_key = ?, started_at = ?, deadline_at = ?, not_before = 0 "
+        "WHERE id = ? AND state = 'queued'");
     sqlite3_bind_text (st, 1, worker, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, cache_key, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 3, bf_now_ms ());
+    sqlite3_bind_int64 (st, 4, deadline_at);
+    sqlite3_bind_text (st, 5, id, -1, SQLITE_STATIC);
+    rc = s_changed (self, st, "start job");
+    if (rc == BF_OK)
+        rc = s_event (self, id, "running", NULL);
+    return s_end (self, rc);
+}
+
+int
+bf_jobs_recover (bf_jobs_t *self, const char *id, const char *worker, int64_t deadline_at)
+{
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "UPDATE jobs SET state = 'running', worker = ?, deadline_at = ?, not_before = 0, "
+        "stage = IFNULL(stage, 'recovered'), started_at = IFNULL(started_at, ?) "
+        "WHERE id = ? AND state IN ('queued', 'running') AND follows IS NULL AND attempt > 0");
+    sqlite3_bind_text (st, 1, worker, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, deadline_at);
+    sqlite3_bind_int64 (st, 3, bf_now_ms ());
     sqlite3_bind_text (st, 4, id, -1, SQLITE_STATIC);
-    return s_changed (self, st, "start job");
+    rc = s_changed (self, st, "recover job");
+    if (rc == BF_OK)
+        rc = s_event (self, id, "recovered", "its worker registered again and still holds it");
+    return s_end (self, rc);
 }
 
 int
 bf_jobs_stage (bf_jobs_t *self, const char *id, const char *stage)
 {
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
     sqlite3_stmt *st = bf_db_prepare (self->db,
-        "UPDATE jobs SET stage = ? WHERE id = ? AND state = 'running'");
+        "UPDATE jobs SET stage = ? WHERE id = ? AND state = 'running' AND stage IS NOT ?1");
     sqlite3_bind_text (st, 1, stage, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
-    return s_changed (self, st, "record stage");
+    rc = s_changed (self, st, "record stage");
+    if (rc == BF_OK)
+        rc = s_event (self, id, "stage", stage);
+    return s_end (self, rc);
 }
 
-int
-bf_jobs_finish (bf_jobs_t *self, const char *id, json_t *result)
+/*  The followers of a finished leader: they share a success or a failure;
+    after a cancel or a timeout, the oldest one leads the rest. */
+static int
+s_followers (bf_jobs_t *self, const char *leader, json_t *result, int *count)
+{
+    const char *state = s_jstr (result, "state");
+    int rc;
+    sqlite3_stmt *st;
+    if (strcmp (state, "succeeded") == 0 || strcmp (state, "failed") == 0) {
+        char *why = xasprintf ("result of job %s", leader);
+        rc = s_event_where (self, "follows = ?5 AND state = 'queued'", leader, state, NULL, why);
+        free (why);
+        if (rc != BF_OK)
+            return rc;
+        st = bf_db_prepare (self->db,
+            "UPDATE jobs SET (state, failure_class, stage, error, bitstream, report, log, "
+            "cache_hit, cache_key, attempt, started_at, finished_at) = (SELECT state, "
+            "failure_class, stage, error, bitstream, report, log, cache_hit, cache_key, 0, "
+            "started_at, finished_at FROM jobs WHERE id = ?1) "
+            "WHERE follows = ?1 AND state = 'queued'");
+        sqlite3_bind_text (st, 1, leader, -1, SQLITE_STATIC);
+        rc = s_changed (self, st, "finish followers");
+        if (rc == BF_OK)
+            *count = sqlite3_changes (self->db);
+        return rc == BF_EBUSY ? BF_OK : rc;
+    }
+    st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs WHERE follows = ? AND state = 'queued' ORDER BY seq LIMIT 1");
+    sqlite3_bind_text (st, 1, leader, -1, SQLITE_STATIC);
+    char next[BF_JOB_ID_LEN + 1] = "";
+    if (sqlite3_step (st) == SQLITE_ROW)
+        snprintf (next, sizeof next, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_finalize (st);
+    if (!next[0])
+        return BF_OK;
+    char *why = xasprintf ("job %s, which it followed, was %s", leader, state);
+    rc = s_event (self, next, "promoted", why);
+    free (why);
+    why = xasprintf ("now following job %s", next);
+    /* next is a job id from our own table: 32 hex characters. */
+    char *where = xasprintf ("follows = ?5 AND state = 'queued' AND id != '%s'", next);
+    if (rc == BF_OK)
+        rc = s_event_where (self, where, leader, "coalesced", NULL, why);
+    free (where);
+    free (why);
+    if (rc != BF_OK)
+        return rc;
+    st = bf_db_prepare (self->db,
+        "UPDATE jobs SET follows = CASE id WHEN ?2 THEN NULL ELSE ?2 END "
+        "WHERE follows = ?1 AND state = 'queued'");
+    sqlite3_bind_text (st, 1, leader, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, next, -1, SQLITE_STATIC);
+    rc = s_changed (self, st, "promote follower");
+    if (rc == BF_OK)
+        *count = sqlite3_changes (self->db);
+    return rc;
+}
+
+/*  bf_jobs_finish inside an open transaction. */
+static int
+s_finish (bf_jobs_t *self, const char *id, json_t *result, const char *reason, int *count)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "UPDATE jobs SET state = ?, failure_class = ?, stage = IFNULL(?, stage), error = ?, "
-        "bitstream = ?, report = ?, log = ?, cache_hit = ?, finished_at = ? "
+        "bitstream = ?, report = ?, log = ?, cache_hit = ?, finished_at = ?, deadline_at = NULL "
         "WHERE id = ? AND state IN ('queued', 'running')");
     s_bind_str (st, 1, s_jstr (result, "state"));
     s_bind_str (st, 2, s_jstr (result, "failure_class"));
@@ -280,17 +556,70 @@ bf_jobs_finish (bf_jobs_t *self, const char *id, json_t *result)
     sqlite3_bind_int (st, 8, json_is_true (json_object_get (result, "cache_hit")));
     sqlite3_bind_int64 (st, 9, bf_now_ms ());
     sqlite3_bind_text (st, 10, id, -1, SQLITE_STATIC);
-    return s_changed (self, st, "finish job");
+    int rc = s_changed (self, st, "finish job");
+    if (rc == BF_OK)
+        rc = s_event (self, id, s_jstr (result, "state"),
+                      reason ? reason : s_jstr (result, "error"));
+    if (rc == BF_OK)
+        rc = s_followers (self, id, result, count);
+    return rc;
 }
 
 int
-bf_jobs_requeue (bf_jobs_t *self, const char *id)
+bf_jobs_finish (bf_jobs_t *self, const char *id, json_t *result, const char *reason,
+                int *followers_out)
 {
+    int count = 0;
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
+    rc = s_end (self, s_finish (self, id, result, reason, &count));
+    if (followers_out)
+        *followers_out = rc == BF_OK ? count : 0;
+    return rc;
+}
+
+int
+bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t backoff_ms,
+               bool *final_out)
+{
+    *final_out = false;
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
     sqlite3_stmt *st = bf_db_prepare (self->db,
-        "UPDATE jobs SET state = 'queued', stage = NULL, worker = NULL "
-        "WHERE id = ? AND state = 'running'");
+        "SELECT attempt >= max_attempts FROM jobs WHERE id = ? "
+        "AND state IN ('queued', 'running')");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-    return s_changed (self, st, "requeue job");
+    int step = sqlite3_step (st);
+    bool last = step == SQLITE_ROW && sqlite3_column_int (st, 0);
+    sqlite3_finalize (st);
+    if (step != SQLITE_ROW)
+        return s_end (self, BF_EBUSY);
+    if (last) {
+        char *error = xasprintf ("%s (attempts used up)", reason);
+        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "failed", "failure_class",
+                                 "infrastructure", "error", error);
+        int count = 0;
+        rc = s_finish (self, id, res, error, &count);
+        json_decref (res);
+        free (error);
+        *final_out = true;
+        return s_end (self, rc);
+    }
+    st = bf_db_prepare (self->db,
+        "UPDATE jobs SET state = 'queued', stage = NULL, worker = NULL, deadline_at = NULL, "
+        "not_before = ?, error = ? WHERE id = ?");
+    sqlite3_bind_int64 (st, 1, bf_now_ms () + backoff_ms);
+    sqlite3_bind_text (st, 2, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, id, -1, SQLITE_STATIC);
+    rc = s_changed (self, st, "requeue job");
+    if (rc == BF_OK) {
+        char *why = xasprintf ("%s; retry in %lld ms", reason, (long long) backoff_ms);
+        rc = s_event (self, id, "retry", why);
+        free (why);
+    }
+    return s_end (self, rc);
 }
 
 int

@@ -1,10 +1,22 @@
 /*  bf_jobs - the broker's durable job table (SQLite, schema/jobs).
 
-    Every state change is committed (WAL, synchronous=FULL) before the
-    function returns, so the broker acknowledges nothing that a kill -9
-    could lose.  Job ids are 32 lowercase hex characters: 128 random bits
-    from OpenSSL's RAND_bytes.
-    States: queued, running, succeeded, failed, cancelled, timed_out.
+    Every state change is committed (WAL, synchronous=FULL) together with
+    its row in the job's event history before the function returns, so the
+    broker acknowledges nothing that a kill -9 could lose.  Job ids are 32
+    lowercase hex characters: 128 random bits from OpenSSL's RAND_bytes.
+
+    States: queued -> running -> succeeded | failed | cancelled | timed_out.
+    A running job that meets an infrastructure failure goes back to queued
+    (bf_jobs_retry) with a back-off, until its attempts are used up.
+
+    Coalescing (single-flight): a job created while another job with the
+    same action digest is queued or running "follows" that leader instead
+    of being queued for a build of its own.  When the leader succeeds or
+    fails, every follower finishes with the same result in the same
+    transaction.  When the leader is cancelled or times out (which says
+    nothing about the design) the oldest follower becomes the new leader.
+
+    Times are milliseconds since the epoch (bf_now_ms) unless named _ms.
     Thread-safety: a bf_jobs_t belongs to one thread (the broker loop).
 */
 #ifndef BF_JOBS_H_INCLUDED
@@ -19,16 +31,29 @@
 
 typedef struct _bf_jobs_t bf_jobs_t;
 
+/*  What a new job is made of.  Nothing is taken over: the caller keeps its
+    references. */
+typedef struct {
+    json_t *manifest;            /* normalized manifest */
+    const char *action;          /* its action digest (bf_key_action) */
+    const char *cache_key;       /* NULL when no toolchain is known yet */
+    int priority;                /* higher runs first */
+    int64_t timeout_ms;          /* wall-clock limit of one attempt, > 0 */
+    int max_attempts;            /* >= 1 */
+    json_t *tags;                /* array of worker tags required; NULL = none */
+    json_t *hit;                 /* cache entry: create the job finished, or NULL */
+} bf_job_spec_t;
+
 /*  Opens (creating, migrating) the database at path.  BF_OK or BF_EIO. */
 int bf_jobs_open (bf_jobs_t **out, const char *path);
 void bf_jobs_destroy (bf_jobs_t **self_p);
 
-/*  Creates a job from a normalized manifest.  With `hit` (a cache entry
-    from bf_cache_get_entry) the job is created finished, as a cache hit;
-    otherwise it is queued.  cache_key may be NULL (no toolchain known yet).
-    id_out receives the new id (BF_JOB_ID_LEN + 1 bytes).  BF_OK or BF_EIO. */
-int bf_jobs_create (bf_jobs_t *self, char *id_out, json_t *manifest, const char *action,
-                    const char *cache_key, int priority, json_t *hit);
+/*  Creates a job.  With spec->hit the job is created finished, as a cache
+    hit.  Otherwise, if a job with the same action is queued or running, the
+    new job follows it (leader_out receives the leader's id, else ""), or
+    else it is queued.  id_out and leader_out hold BF_JOB_ID_LEN + 1 bytes.
+    BF_OK or BF_EIO. */
+int bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_spec_t *spec);
 
 /*  Resolves a full id or a unique prefix (at least BF_JOB_PREFIX_MIN hex
     chars) into id_out.  BF_OK, BF_EINVAL (malformed), BF_ENOTFOUND or
@@ -36,35 +61,62 @@ int bf_jobs_create (bf_jobs_t *self, char *id_out, json_t *manifest, const char 
 int bf_jobs_resolve (bf_jobs_t *self, char *id_out, const char *prefix);
 
 /*  The job as a JSON object (the fields of `bitfarm status --json`), plus
-    "manifest" when with_manifest.  *out is new; caller decrefs.
+    "manifest" when with_manifest.  A follower shows its leader's state and
+    stage while the leader is not finished.  *out is new; caller decrefs.
     BF_OK or BF_ENOTFOUND. */
 int bf_jobs_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest);
 
-/*  Up to `limit` queued job ids in dispatch order (priority, then FIFO),
-    as a new JSON array of strings. */
-json_t *bf_jobs_queued (bf_jobs_t *self, int limit);
+/*  The job's event history, oldest first, as a new JSON array of
+    {"at", "event", "attempt", "worker", "reason"}. */
+json_t *bf_jobs_events (bf_jobs_t *self, const char *id);
+
+/*  Up to `limit` ids of queued leaders whose back-off has passed by `now`,
+    in dispatch order (priority, then FIFO), as a new JSON array. */
+json_t *bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit);
+
+/*  The earliest back-off end after `now` of a queued leader, or 0. */
+int64_t bf_jobs_next_ready (bf_jobs_t *self, int64_t now);
 
 /*  The most recent jobs first, as a new JSON array of job objects. */
 json_t *bf_jobs_list (bf_jobs_t *self, int limit);
 
-/*  queued -> running: increments attempt, records worker, cache key and
-    start time.  BF_OK, or BF_EBUSY when the job is not queued. */
-int bf_jobs_start (bf_jobs_t *self, const char *id, const char *worker, const char *cache_key);
+/*  queued -> running as attempt + 1 on `worker`, with the attempt's time
+    limit at deadline_at.  BF_OK, or BF_EBUSY when the job is not queued. */
+int bf_jobs_start (bf_jobs_t *self, const char *id, const char *worker, const char *cache_key,
+                   int64_t deadline_at);
 
-/*  Records the current stage of a running job. */
+/*  A worker that re-registered still holds the job: it becomes (or stays)
+    running on `worker` with its attempt count unchanged.  BF_OK, or
+    BF_EBUSY when the job is finished. */
+int bf_jobs_recover (bf_jobs_t *self, const char *id, const char *worker, int64_t deadline_at);
+
+/*  Records the current stage of a running job (only when it changes).
+    BF_OK, or BF_EBUSY when the job is not running. */
 int bf_jobs_stage (bf_jobs_t *self, const char *id, const char *stage);
 
 /*  Finishes a job that is not finished yet.  result holds "state",
     optional "failure_class", "stage", "error", "bitstream", "report",
-    "log", "cache_hit" (bool).  BF_OK, or BF_EBUSY when already finished
-    (a job never records two results). */
-int bf_jobs_finish (bf_jobs_t *self, const char *id, json_t *result);
+    "log", "cache_hit" (bool); reason goes to the event history.
+    Followers finish too, or one is promoted (see above); *followers_out,
+    if given, receives how many were finished or re-pointed.  BF_OK, or
+    BF_EBUSY when already finished (a job never records two results). */
+int bf_jobs_finish (bf_jobs_t *self, const char *id, json_t *result, const char *reason,
+                    int *followers_out);
 
-/*  running -> queued (the worker was lost).  BF_OK or BF_EBUSY. */
-int bf_jobs_requeue (bf_jobs_t *self, const char *id);
+/*  An attempt of a running (or, after a lost lease, queued) job failed for
+    an infrastructure reason.  If attempts remain, the job is queued again
+    not before now + backoff_ms and *final_out is false; otherwise it fails
+    with class "infrastructure" and the reason as its error, and *final_out
+    is true.  BF_OK, or BF_EBUSY when the job is already finished. */
+int bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t backoff_ms,
+                   bool *final_out);
 
-/*  Ids of all jobs in state running, as a new JSON array. */
+/*  All running jobs, as a new JSON array of {"id", "worker", "attempt",
+    "deadline_at"}. */
 json_t *bf_jobs_running (bf_jobs_t *self);
+
+/*  Ids of running jobs whose deadline_at is before now, as a new array. */
+json_t *bf_jobs_overdue (bf_jobs_t *self, int64_t now);
 
 /*  Remembers a toolchain identity seen from a worker. */
 int bf_jobs_toolchain_seen (bf_jobs_t *self, const char *id, const char *family, json_t *versions);

@@ -19,7 +19,13 @@ static const char s_usage[] =
     "  --state-dir DIR       jobs.db, cache/ and logs/ live here (created if missing)\n"
     "  --heartbeat DURATION  heartbeat interval (default 1s; 10ms..60s)\n"
     "  --liveness N          heartbeats missed before a worker is lost (default 3; 1..100)\n"
-    "  --job-timeout DURATION  wall-clock limit of a job (default 1h; 1s..7d)\n"
+    "  --job-timeout DURATION  a job's wall-clock limit when its submit names none\n"
+    "                        (default 1h; 1s..7d)\n"
+    "  --job-timeout-max DURATION  the most a submit may ask for (default 24h; 1s..30d)\n"
+    "  --max-attempts N      attempts before an infrastructure failure is final\n"
+    "                        (default 3; 1..100)\n"
+    "  --retry-backoff DURATION  back-off before the first retry, doubled per attempt,\n"
+    "                        with jitter, at most 60s (default 1s; 10ms..60s)\n"
     "  --pid-file PATH       write the process id here\n"
     "  --log-file PATH       append the log here instead of stderr\n"
     "  --log-level LEVEL     debug, info (default), warn or error\n"
@@ -33,13 +39,18 @@ int
 main (int argc, char **argv)
 {
     bf_broker_config_t cfg = { .heartbeat_ms = 1000, .liveness = 3,
-                               .job_timeout_ms = 3600 * 1000 };
+                               .job_timeout_ms = 3600 * 1000,
+                               .job_timeout_max_ms = 86400 * 1000, .max_attempts = 3,
+                               .retry_backoff_ms = 1000 };
     const char *pid_file = NULL, *log_file = NULL;
     bf_log_level_t level = BF_LOG_INFO;
     static const struct option opts[] = {
         { "listen", required_argument, 0, 'l' },   { "state-dir", required_argument, 0, 's' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
         { "job-timeout", required_argument, 0, 'T' }, { "pid-file", required_argument, 0, 'p' },
+        { "job-timeout-max", required_argument, 0, 'M' },
+        { "max-attempts", required_argument, 0, 'A' },
+        { "retry-backoff", required_argument, 0, 'B' },
         { "log-file", required_argument, 0, 'f' }, { "log-level", required_argument, 0, 'v' },
         { "version", no_argument, 0, 'V' },        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
@@ -63,6 +74,18 @@ main (int argc, char **argv)
                 rc = bf_opt_duration_ms (&cfg.job_timeout_ms, "--job-timeout", optarg, 1000,
                                          7LL * 86400000);
                 break;
+            case 'M':
+                rc = bf_opt_duration_ms (&cfg.job_timeout_max_ms, "--job-timeout-max", optarg,
+                                         1000, 30LL * 86400000);
+                break;
+            case 'A':
+                rc = bf_opt_int (&n, "--max-attempts", optarg, 1, 100);
+                cfg.max_attempts = (int) n;
+                break;
+            case 'B':
+                rc = bf_opt_duration_ms (&cfg.retry_backoff_ms, "--retry-backoff", optarg, 10,
+                                         60000);
+                break;
             case 'p': pid_file = optarg; break;
             case 'f': log_file = optarg; break;
             case 'v': rc = bf_log_parse_level (optarg, &level); break;
@@ -74,6 +97,11 @@ main (int argc, char **argv)
             fprintf (stderr, "bitfarm-broker: %s\n", bf_error_last ());
             return 2;
         }
+    }
+    if (cfg.job_timeout_max_ms < cfg.job_timeout_ms) {
+        fprintf (stderr, "bitfarm-broker: --job-timeout (%lld ms) is above --job-timeout-max "
+                 "(%lld ms)\n", (long long) cfg.job_timeout_ms, (long long) cfg.job_timeout_max_ms);
+        return 2;
     }
     if (!cfg.listen || !cfg.state_dir || optind < argc) {
         fprintf (stderr, "bitfarm-broker: --listen and --state-dir are required\n%s", s_usage);

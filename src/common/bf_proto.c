@@ -3,6 +3,7 @@
 #include "bf_error.h"
 #include "bf_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool
@@ -178,4 +179,54 @@ bf_socket_policy (zsock_t *sock)
     zsock_set_linger (sock, 0);
     if (zsock_type (sock) == ZMQ_ROUTER)
         zsock_set_router_mandatory (sock, 1);
+}
+
+bool
+bf_tag_valid (const char *tag)
+{
+    size_t n = strlen (tag);
+    if (n == 0 || n > BF_TAG_MAX)
+        return false;
+    for (const char *p = tag; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.'
+              || *p == '-'))
+            return false;
+    return true;
+}
+
+static int
+s_cmp_tags (const void *a, const void *b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+int
+bf_body_tags (json_t **out, json_t *body, const char *key)
+{
+    *out = NULL;
+    json_t *v = json_object_get (body, key);
+    if (!v) {
+        *out = json_array ();
+        return BF_OK;
+    }
+    if (!json_is_array (v) || json_array_size (v) > BF_TAGS_MAX)
+        return bf_error_set (BF_EINVAL, "field '%s' must be an array of at most %d tags", key,
+                             BF_TAGS_MAX);
+    const char *tags[BF_TAGS_MAX];
+    size_t n = 0, i;
+    json_t *t;
+    json_array_foreach (v, i, t) {
+        const char *s = json_string_value (t);
+        if (!s || strlen (s) != json_string_length (t) || !bf_tag_valid (s))
+            return bf_error_set (BF_EINVAL, "bad tag '%.40s' in field '%s' (want 1 to %d "
+                                 "characters of a-z 0-9 _ . -)", s ? s : "?", key, BF_TAG_MAX);
+        tags[n++] = s;
+    }
+    qsort (tags, n, sizeof tags[0], s_cmp_tags);
+    json_t *arr = json_array ();
+    for (i = 0; i < n; i++)
+        if (i == 0 || strcmp (tags[i], tags[i - 1]) != 0)
+            json_array_append_new (arr, json_string (tags[i]));
+    *out = arr;
+    return BF_OK;
 }

@@ -58,6 +58,20 @@ int bf_body_str (const char **out, json_t *body, const char *key, size_t max_len
 int bf_body_int (int64_t *out, json_t *body, const char *key, int64_t min, int64_t max, bool required);
 int bf_body_bool (bool *out, json_t *body, const char *key, bool required);
 
+/*  Worker tags (labels such as "big" or "lab-2" that jobs can require):
+    1..BF_TAG_MAX bytes of [a-z0-9_.-], at most BF_TAGS_MAX per job or
+    worker. */
+#define BF_TAG_MAX  32
+#define BF_TAGS_MAX 16
+
+/*  True when tag is a valid tag. */
+bool bf_tag_valid (const char *tag);
+
+/*  Reads the optional array of tags at body[key] into *out (a new,
+    sorted, duplicate-free JSON array; an empty one when the field is
+    missing).  BF_OK, or BF_EINVAL naming the bad tag. */
+int bf_body_tags (json_t **out, json_t *body, const char *key);
+
 /*  Applies the project's socket policy: ZMQ_MAXMSGSIZE = BF_MSG_MAX,
     linger 0, ZMQ_ROUTER_MANDATORY on ROUTER sockets. */
 void bf_socket_policy (zsock_t *sock);

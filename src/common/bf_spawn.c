@@ -77,6 +77,9 @@ bf_spawn_run (bf_spawn_result_t *out, const bf_spawn_opts_t *opts)
         /* child: only async-signal-safe calls from here on */
         setpgid (0, 0);
         signal (SIGPIPE, SIG_DFL);
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);   /* the caller's thread may block some */
         int devnull = open ("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2 (devnull, STDIN_FILENO);

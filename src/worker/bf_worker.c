@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,18 +40,40 @@ typedef struct {
     char stage[16];
 } s_job_t;
 
+/*  A result sent to the broker and not yet acknowledged (ACK). */
+typedef struct {
+    char id[40];
+    zmsg_t *msg;                 /* the whole RESULT message, kept to send again */
+} s_pending_t;
+
 struct _bf_worker_t {
     bf_worker_config_t cfg;
     char *work_dir;
     char *name;
+    json_t *tags;
     bf_toolchain_t tc;
     zsock_t *dealer;
     zpoller_t *poller;
     zlistx_t *jobs;              /* s_job_t */
-    int64_t heartbeat_at;
-    int64_t broker_expires;
-    int64_t reconnect_ivl;
+    zlistx_t *pending;           /* s_pending_t */
+    int64_t heartbeat_at;        /* monotonic ms */
+    int64_t broker_expires;      /* monotonic ms: the broker is presumed lost after this */
+    int64_t reconnect_at;        /* monotonic ms of the next reconnect; 0 = none planned */
+    int64_t reconnect_ivl;       /* ms: 1 s doubling to S_RECONNECT_MAX */
+    bool draining;
+    int64_t drain_deadline;      /* monotonic ms: give up waiting for ACKs */
 };
+
+/*  SIGINT/SIGTERM count (bf_worker_signal). */
+static volatile sig_atomic_t s_stop_signals = 0;
+
+void
+bf_worker_signal (int sig)
+{
+    (void) sig;
+    if (s_stop_signals < 2)
+        s_stop_signals++;
+}
 
 /* ---------------------------------------------------------------------- */
 /*  The build thread                                                        */
@@ -189,6 +213,9 @@ s_send (bf_worker_t *self, const char *command, json_t *body, zmsg_t **blobs_p)
     }
 }
 
+/*  (Re-)registers with a fresh socket: READY names every job this worker
+    still runs or holds an unacknowledged result for, so the broker keeps
+    them; then the unacknowledged results are sent again. */
 static void
 s_connect (bf_worker_t *self)
 {
@@ -202,14 +229,31 @@ s_connect (bf_worker_t *self)
     zsock_set_sndhwm (self->dealer, 10000);
     zsock_connect (self->dealer, "%s", self->cfg.broker);
     zpoller_add (self->poller, self->dealer);
+    json_t *held = json_array ();
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        json_array_append_new (held, json_pack ("{s:s, s:b}", "job", j->id, "done", 0));
+    for (s_pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
+        json_array_append_new (held, json_pack ("{s:s, s:b}", "job", p->id, "done", 1));
     json_t *tc = json_pack ("{s:s, s:O}", "id", self->tc.id, "versions", self->tc.versions);
-    json_t *body = json_pack ("{s:s, s:i, s:[s], s:o}", "name", self->name, "slots",
-                              self->cfg.slots, "families", "ice40", "toolchain", tc);
+    json_t *body = json_pack ("{s:s, s:i, s:[s], s:o, s:O, s:o}", "name", self->name, "slots",
+                              self->cfg.slots, "families", "ice40", "toolchain", tc, "tags",
+                              self->tags, "jobs", held);
     s_send (self, "READY", body, NULL);
     json_decref (body);
+    if (self->draining) {
+        body = json_object ();
+        s_send (self, "DRAIN", body, NULL);
+        json_decref (body);
+    }
+    for (s_pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending)) {
+        zmsg_t *copy = zmsg_dup (p->msg);
+        if (zmsg_send (&copy, self->dealer) != 0)
+            zmsg_destroy (&copy);
+    }
     int64_t now = bf_mono_ms ();
     self->heartbeat_at = now + self->cfg.heartbeat_ms;
     self->broker_expires = now + (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
+    self->reconnect_at = 0;
 }
 
 typedef struct {
@@ -268,9 +312,9 @@ s_on_job (bf_worker_t *self, bf_msg_t *msg)
         s_reject (self, id, bf_error_last ());
         return;
     }
-    if ((int) zlistx_size (self->jobs) >= self->cfg.slots) {
+    if (self->draining || (int) zlistx_size (self->jobs) >= self->cfg.slots) {
         json_decref (norm);
-        s_reject (self, id, "no free slot");
+        s_reject (self, id, self->draining ? "the worker is draining" : "no free slot");
         return;
     }
     char rnd[9];
@@ -296,7 +340,15 @@ s_on_job (bf_worker_t *self, bf_msg_t *msg)
         free (job);
         return;
     }
+    /* The build thread must not take SIGINT/SIGTERM (they are the main
+       loop's business), so they are blocked while it is created. */
+    sigset_t block, old;
+    sigemptyset (&block);
+    sigaddset (&block, SIGINT);
+    sigaddset (&block, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &block, &old);
     job->actor = zactor_new (s_build_actor, job);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
     zpoller_add (self->poller, job->actor);
     zlistx_add_end (self->jobs, job);
     bf_info ("job %s started in %s", id, job->job_dir);
@@ -354,7 +406,16 @@ s_on_actor (bf_worker_t *self, s_job_t *job)
         json_t *body = json_loads (text ? text : "{}", 0, NULL);
         free (text);
         bf_info ("job %s %s", job->id, json_string_value (json_object_get (body, "outcome")));
-        s_send (self, "RESULT", body, &msg);
+        /* Kept until the broker acknowledges it; sent again on reconnect. */
+        s_pending_t *p = xcalloc (1, sizeof *p);
+        snprintf (p->id, sizeof p->id, "%s", job->id);
+        p->msg = bf_msg_encode (BF_PROTO_WORKER, "RESULT", body, &msg);
+        zlistx_add_end (self->pending, p);
+        zmsg_t *copy = zmsg_dup (p->msg);
+        if (zmsg_send (&copy, self->dealer) != 0) {
+            bf_debug ("send RESULT failed: %s", zmq_strerror (errno));
+            zmsg_destroy (&copy);
+        }
         json_decref (body);
         s_job_free (self, job);
     }
@@ -373,6 +434,7 @@ s_on_broker (bf_worker_t *self)
     }
     self->broker_expires = bf_mono_ms () + (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
     self->reconnect_ivl = 1000;
+    self->reconnect_at = 0;
     if (strcmp (msg->command, "JOB") == 0)
         s_on_job (self, msg);
     else if (strcmp (msg->command, "CANCEL") == 0) {
@@ -382,6 +444,17 @@ s_on_broker (bf_worker_t *self)
             bf_info ("job %s: cancelling", id);
             atomic_store (&job->cancel, 1);
         }
+    }
+    else if (strcmp (msg->command, "ACK") == 0) {
+        const char *id;
+        if (bf_body_str (&id, msg->body, "job", 32, true) == BF_OK)
+            for (s_pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
+                if (strcmp (p->id, id) == 0) {
+                    zmsg_destroy (&p->msg);
+                    zlistx_delete (self->pending, zlistx_cursor (self->pending));
+                    free (p);
+                    break;
+                }
     }
     else if (strcmp (msg->command, "DISCONNECT") == 0) {
         const char *reason = "";
@@ -438,55 +511,29 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
         bf_worker_destroy (&self);
         return rc;
     }
+    self->tags = json_array ();
+    for (const char *const *t = config->tags; t && *t; t++)
+        json_array_append_new (self->tags, json_string (*t));
     self->jobs = zlistx_new ();
+    self->pending = zlistx_new ();
     self->poller = zpoller_new (NULL);
     self->reconnect_ivl = 1000;
     *out = self;
     return BF_OK;
 }
 
-int
-bf_worker_run (bf_worker_t *self)
+static void
+s_send_empty (bf_worker_t *self, const char *command)
 {
-    bf_info ("worker '%s': toolchain %.12s, %d slot(s), broker %s", self->name, self->tc.id,
-             self->cfg.slots, self->cfg.broker);
-    s_connect (self);
-    while (!zsys_interrupted) {
-        int64_t now = bf_mono_ms ();
-        int64_t wait = self->heartbeat_at - now;
-        if (wait < 0)
-            wait = 0;
-        void *which = zpoller_wait (self->poller, (int) wait);
-        if (zpoller_terminated (self->poller))
-            break;
-        if (which == self->dealer)
-            s_on_broker (self);
-        else if (which) {
-            for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
-                if ((void *) j->actor == which) {
-                    s_on_actor (self, j);
-                    break;
-                }
-        }
-        now = bf_mono_ms ();
-        if (now >= self->heartbeat_at) {
-            json_t *body = json_object ();
-            s_send (self, "HEARTBEAT", body, NULL);
-            json_decref (body);
-            self->heartbeat_at = now + self->cfg.heartbeat_ms;
-        }
-        if (now >= self->broker_expires) {
-            bf_warn ("broker silent; reconnecting in %lld ms", (long long) self->reconnect_ivl);
-            zclock_sleep ((int) self->reconnect_ivl);
-            self->reconnect_ivl = self->reconnect_ivl * 2 > S_RECONNECT_MAX
-                                  ? S_RECONNECT_MAX : self->reconnect_ivl * 2;
-            s_connect (self);
-        }
-    }
     json_t *body = json_object ();
-    if (self->dealer)
-        s_send (self, "DISCONNECT", body, NULL);
+    s_send (self, command, body, NULL);
     json_decref (body);
+}
+
+/*  Kills every running build and waits for its thread to finish. */
+static void
+s_stop_jobs (bf_worker_t *self)
+{
     for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
         atomic_store (&j->cancel, 1);
     while (zlistx_size (self->jobs) > 0) {
@@ -502,6 +549,88 @@ bf_worker_run (bf_worker_t *self)
         }
         s_job_free (self, j);
     }
+}
+
+/*  Drain progress: returns true when the worker may exit. */
+static bool
+s_drained (bf_worker_t *self, int64_t now)
+{
+    if (!self->draining) {
+        self->draining = true;
+        bf_info ("draining: no new jobs; waiting for %zu running job(s)",
+                 zlistx_size (self->jobs));
+        s_send_empty (self, "DRAIN");
+    }
+    if (zlistx_size (self->jobs) > 0)
+        return false;
+    if (zlistx_size (self->pending) == 0)
+        return true;
+    /* Every build is done; give the broker a few lease periods to take
+       the results.  A result it never takes is retried on another worker. */
+    if (self->drain_deadline == 0)
+        self->drain_deadline = now + 4 * (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
+    if (now >= self->drain_deadline) {
+        bf_warn ("drained, but the broker did not acknowledge %zu result(s)",
+                 zlistx_size (self->pending));
+        return true;
+    }
+    return false;
+}
+
+int
+bf_worker_run (bf_worker_t *self)
+{
+    bf_info ("worker '%s': toolchain %.12s, %d slot(s), broker %s", self->name, self->tc.id,
+             self->cfg.slots, self->cfg.broker);
+    s_connect (self);
+    bool hard = false;
+    for (;;) {
+        int64_t now = bf_mono_ms ();
+        if (zsys_interrupted || s_stop_signals >= 2) {
+            hard = true;
+            break;
+        }
+        if (s_stop_signals == 1 && s_drained (self, now))
+            break;
+        int64_t wait = self->heartbeat_at - now;
+        if (self->reconnect_at && self->reconnect_at - now < wait)
+            wait = self->reconnect_at - now;
+        if (wait < 0)
+            wait = 0;
+        void *which = zpoller_wait (self->poller, (int) wait);
+        if (which == self->dealer)
+            s_on_broker (self);
+        else if (which) {
+            for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+                if ((void *) j->actor == which) {
+                    s_on_actor (self, j);
+                    break;
+                }
+        }
+        now = bf_mono_ms ();
+        if (now >= self->heartbeat_at) {
+            s_send_empty (self, "HEARTBEAT");
+            self->heartbeat_at = now + self->cfg.heartbeat_ms;
+        }
+        /* The broker is silent: reconnect with back-off, without ever
+           blocking this loop (builds keep reporting meanwhile). */
+        if (now >= self->broker_expires) {
+            if (!self->reconnect_at) {
+                bf_warn ("broker silent; reconnecting in %lld ms", (long long) self->reconnect_ivl);
+                self->reconnect_at = now + self->reconnect_ivl;
+                self->reconnect_ivl = self->reconnect_ivl * 2 > S_RECONNECT_MAX
+                                      ? S_RECONNECT_MAX : self->reconnect_ivl * 2;
+            }
+            else if (now >= self->reconnect_at)
+                s_connect (self);
+        }
+    }
+    if (self->dealer)
+        s_send_empty (self, "DISCONNECT");
+    if (hard && zlistx_size (self->jobs) > 0)
+        bf_warn ("stopping: killing %zu running build(s); the broker will retry them",
+                 zlistx_size (self->jobs));
+    s_stop_jobs (self);
     bf_info ("stopped");
     return BF_OK;
 }
@@ -515,6 +644,14 @@ bf_worker_destroy (bf_worker_t **self_p)
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->dealer);
     zlistx_destroy (&self->jobs);
+    if (self->pending) {
+        for (s_pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending)) {
+            zmsg_destroy (&p->msg);
+            free (p);
+        }
+        zlistx_destroy (&self->pending);
+    }
+    json_decref (self->tags);
     bf_toolchain_release (&self->tc);
     free (self->work_dir);
     free (self->name);

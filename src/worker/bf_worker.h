@@ -17,6 +17,8 @@ typedef struct {
     int heartbeat_ms;            /* default 1000 */
     int liveness;                /* default 3 */
     bool keep_jobs;              /* keep job directories after the job */
+    const char *const *tags;     /* NULL-terminated tags jobs can require
+                                    (bf_tag_valid); NULL = none */
 } bf_worker_config_t;
 
 typedef struct _bf_worker_t bf_worker_t;
@@ -25,7 +27,17 @@ typedef struct _bf_worker_t bf_worker_t;
     BF_OK with *out set, or an error with a detail (bf_error_last). */
 int bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config);
 
-/*  Serves until SIGINT/SIGTERM; running builds are killed on the way out. */
+/*  A signal handler for SIGINT and SIGTERM (install it with
+    zsys_handler_set after zsys_init).  The first signal drains the worker:
+    it tells the broker DRAIN, takes no new jobs, lets the running ones
+    finish and their results be acknowledged, then bf_worker_run returns.
+    A second signal stops it at once: running builds are killed and the
+    broker retries them.  Async-signal-safe. */
+void bf_worker_signal (int sig);
+
+/*  Serves until drained or stopped (see bf_worker_signal; with CZMQ's own
+    handler installed instead, the first signal stops it at once).
+    Returns BF_OK. */
 int bf_worker_run (bf_worker_t *self);
 
 void bf_worker_destroy (bf_worker_t **self_p);

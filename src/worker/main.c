@@ -3,6 +3,7 @@
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_opt.h"
+#include "../common/bf_proto.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -20,12 +21,18 @@ static const char s_usage[] =
     "  --name NAME           name shown by `bitfarm workers` (default HOST:PID)\n"
     "  --heartbeat DURATION  heartbeat interval (default 1s; 10ms..60s)\n"
     "  --liveness N          heartbeats missed before the broker is presumed lost (default 3)\n"
+    "  --tag TAG             a tag jobs can require with `submit --tag` (repeatable;\n"
+    "                        up to 16 of 1..32 characters of a-z 0-9 _ . -)\n"
     "  --keep-jobs           keep job directories after each job, for debugging\n"
     "  --pid-file PATH       write the process id here\n"
     "  --log-file PATH       append the log here instead of stderr\n"
     "  --log-level LEVEL     debug, info (default), warn or error\n"
     "  --version             print the version and exit\n"
     "  -h, --help            print this help and exit\n"
+    "\n"
+    "SIGTERM or SIGINT drains the worker: it takes no new jobs, finishes the\n"
+    "running ones, hands in their results and exits.  A second signal stops it\n"
+    "at once; the broker retries the builds it killed.\n"
     "\n"
     "Exit status: 0 after SIGINT/SIGTERM, 1 when the worker cannot start\n"
     "(for example a missing tool), 2 for a usage error.\n";
@@ -41,10 +48,13 @@ main (int argc, char **argv)
         { "slots", required_argument, 0, 'n' },     { "name", required_argument, 0, 'N' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
         { "keep-jobs", no_argument, 0, 'k' },       { "pid-file", required_argument, 0, 'p' },
+        { "tag", required_argument, 0, 't' },
         { "log-file", required_argument, 0, 'f' },  { "log-level", required_argument, 0, 'v' },
         { "version", no_argument, 0, 'V' },         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
     };
+    const char *tags[BF_TAGS_MAX + 1] = { 0 };
+    int ntags = 0;
     int c;
     int64_t n;
     while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
@@ -70,6 +80,16 @@ main (int argc, char **argv)
                 cfg.liveness = (int) n;
                 break;
             case 'k': cfg.keep_jobs = true; break;
+            case 't':
+                if (!bf_tag_valid (optarg))
+                    rc = bf_error_set (BF_EINVAL, "invalid value '%.80s' for --tag (1 to %d "
+                                       "characters of a-z 0-9 _ . -)", optarg, BF_TAG_MAX);
+                else if (ntags == BF_TAGS_MAX)
+                    rc = bf_error_set (BF_EINVAL, "too many --tag options (at most %d)",
+                                       BF_TAGS_MAX);
+                else
+                    tags[ntags++] = optarg;
+                break;
             case 'p': pid_file = optarg; break;
             case 'f': log_file = optarg; break;
             case 'v': rc = bf_log_parse_level (optarg, &level); break;
@@ -90,6 +110,8 @@ main (int argc, char **argv)
         fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
         return 1;
     }
+    cfg.tags = tags;
+    zsys_handler_set (bf_worker_signal);
     bf_worker_t *worker = NULL;
     if (bf_worker_new (&worker, &cfg) != BF_OK) {
         bf_err ("%s", bf_error_last ());
