@@ -89,7 +89,7 @@ bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *too
     json_t *pcf = json_object_get (m, "pcf");
     if (pcf)
         json_object_del (pcf, "path");
-    json_t *top = json_pack ("{s:s, s:o, s:s, s:s}", "flow", BF_FLOW_ICE40, "manifest", m,
+    json_t *top = json_pack ("{s:s, s:o, s:s, s:s}", "flow", bf_manifest_flow (manifest), "manifest", m,
                              "schema", BF_KEY_SCHEMA, "toolchain", toolchain ? toolchain : "");
     s_buf_t b = { 0 };
     int rc = s_encode (&b, top);

@@ -145,14 +145,25 @@ s_upload (bf_client_t *self, const bf_design_t *design, json_t *missing, uint64_
 }
 
 int
-bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design, int priority,
-                  uint64_t *uploaded)
+bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
+                  const bf_submit_opts_t *opts, uint64_t *uploaded)
 {
+    static const bf_submit_opts_t defaults = { 0 };
+    if (!opts)
+        opts = &defaults;
     *job = NULL;
     if (uploaded)
         *uploaded = 0;
     json_t *body = json_pack ("{s:O, s:i}", "manifest", bf_design_manifest (design), "priority",
-                              priority);
+                              opts->priority);
+    if (opts->timeout_ms > 0)
+        json_object_set_new (body, "timeout_ms", json_integer (opts->timeout_ms));
+    if (opts->tags && opts->tags[0]) {
+        json_t *tags = json_array ();
+        for (const char *const *t = opts->tags; *t; t++)
+            json_array_append_new (tags, json_string (*t));
+        json_object_set_new (body, "tags", tags);
+    }
     int rc = BF_OK;
     for (int round = 0; round < 3; round++) {
         bf_msg_t *reply = NULL;
@@ -179,9 +190,9 @@ bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design, in
 }
 
 int
-bf_client_status (bf_client_t *self, json_t **job, const char *id)
+bf_client_status (bf_client_t *self, json_t **job, const char *id, bool events)
 {
-    json_t *body = json_pack ("{s:s}", "id", id);
+    json_t *body = json_pack ("{s:s, s:b}", "id", id, "events", events);
     bf_msg_t *reply = NULL;
     int rc = bf_client_request (self, &reply, "STATUS", body, NULL);
     json_decref (body);

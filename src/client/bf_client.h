@@ -29,19 +29,27 @@ void bf_client_destroy (bf_client_t **self_p);
 int bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, json_t *body,
                        zmsg_t **blobs_p);
 
+/*  How a job is to be run; none of it is part of the cache key. */
+typedef struct {
+    int priority;                /* -1000..1000, higher first; 0 default */
+    int64_t timeout_ms;          /* wall-clock limit of an attempt; 0: the broker's default */
+    const char *const *tags;     /* worker tags required; NULL-terminated, or NULL */
+} bf_submit_opts_t;
+
 /*  Submits a design: sends its manifest, uploads only the inputs the
     broker lacks, and returns the job (a new JSON object, as `status
-    --json`) in *job.  *uploaded (may be NULL) receives the number of bytes
-    uploaded.  priority: -1000..1000, higher first. */
-int bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design, int priority,
-                      uint64_t *uploaded);
+    --json`) in *job.  opts may be NULL (defaults).  *uploaded (may be
+    NULL) receives the number of bytes uploaded. */
+int bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
+                      const bf_submit_opts_t *opts, uint64_t *uploaded);
 
 /*  Fetches a job's "bitstream", "report" or "log" into a heap buffer
     (caller frees *data).  BF_OK or an error with a detail. */
 int bf_client_fetch (bf_client_t *self, char **data, size_t *len, const char *id,
                      const char *what);
 
-/*  The job's status (a new JSON object) for a full id or unique prefix. */
-int bf_client_status (bf_client_t *self, json_t **job, const char *id);
+/*  The job's status (a new JSON object) for a full id or unique prefix;
+    with events, its "events" history too. */
+int bf_client_status (bf_client_t *self, json_t **job, const char *id, bool events);
 
 #endif

@@ -305,6 +305,10 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     }
     if (opts->seed >= 0)
         json_object_set_new (m, "seed", json_integer (opts->seed));
+    if (opts->flow)
+        json_object_set_new (m, "flow", json_string (opts->flow));
+    if (opts->delay_ms > 0)
+        json_object_set_new (m, "delay_ms", json_integer (opts->delay_ms));
     json_t *norm = NULL;
     if ((rc = bf_manifest_normalize (&norm, m)) != BF_OK)
         goto out;

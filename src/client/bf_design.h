@@ -30,6 +30,8 @@ typedef struct {
     int nparams;
     const char *freq_mhz;     /* may be NULL */
     int64_t seed;             /* -1: default */
+    const char *flow;         /* "ice40" (NULL) or "noop" */
+    int64_t delay_ms;         /* noop flow: how long it waits, ms; 0: none */
 } bf_design_opts_t;
 
 typedef struct _bf_design_t bf_design_t;

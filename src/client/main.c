@@ -5,7 +5,9 @@
 #include "bf_localfarm.h"
 #include "../cache/bf_key.h"
 #include "../common/bf_error.h"
+#include "../common/bf_manifest.h"
 #include "../common/bf_opt.h"
+#include "../common/bf_proto.h"
 #include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
 
@@ -32,7 +34,9 @@ static const char s_usage[] =
     "\n"
     "Commands:\n"
     "  submit [options] FILES...  send a design; prints the job id\n"
-    "  status JOB [--json]        state, stage, attempt, worker, times, cache hit, error\n"
+    "  status JOB [--events] [--json]  state, stage, attempt, worker, times, cache hit,\n"
+    "                             error; --events: the job's history (attempts, workers,\n"
+    "                             retries and their reasons)\n"
     "  wait JOB [--json]          block until the job ends, showing progress\n"
     "  logs JOB [--follow]        the tools' logs\n"
     "  fetch JOB -o FILE [--report|--log]   the bitstream (or nextpnr's JSON report, or log)\n"
@@ -53,6 +57,11 @@ static const char s_usage[] =
     "  -I DIR              include directory (repeatable)\n"
     "  --param NAME=VALUE  top-level parameter (repeatable)\n"
     "  --priority N        -1000..1000, higher runs first (default 0)\n"
+    "  --timeout DURATION  wall-clock limit of each attempt (default: the broker's,\n"
+    "                      normally 1h); the job ends timed_out when it is reached\n"
+    "  --tag TAG           run only on workers started with --tag TAG (repeatable)\n"
+    "  --flow noop         the diagnostic flow: no tools, a deterministic result\n"
+    "  --delay DURATION    with --flow noop: how long the job takes\n"
     "  --wait              wait for the job to end; exit status as below\n"
     "  -o FILE             with --wait: write the bitstream to FILE\n"
     "  FILES: .v (Verilog) and .sv (SystemVerilog) are read in the order given;\n"
@@ -63,14 +72,16 @@ static const char s_usage[] =
     "Common options:\n"
     "  --broker ENDPOINT   broker to use (default $BITFARM_BROKER; if unset, the\n"
     "                      per-user local farm, started on first use)\n"
-    "  --timeout DURATION  how long to wait for the broker's answer (default 5s)\n"
+    "  --request-timeout DURATION  how long to wait for each answer from the broker\n"
+    "                      (default 5s)\n"
     "  --json              machine-readable output\n"
     "\n"
     "Exit status:\n"
     "  0  success\n"
     "  1  design failure: the tools rejected the design (syntax, capacity, pins, timing)\n"
     "  2  usage error: bad options or unreadable input files\n"
-    "  3  infrastructure failure: broker unreachable, worker lost, internal error\n"
+    "  3  infrastructure failure: broker unreachable, or the job failed for a reason\n"
+    "     outside the design (worker lost, tool killed) on every attempt\n"
     "  4  the job timed out\n"
     "  5  the job was cancelled\n";
 
@@ -83,7 +94,10 @@ typedef struct {
     const char *output;
     const char *what;
     int limit;
-    int priority;
+    bool events;
+    bf_submit_opts_t submit;
+    const char **tags;           /* NULL-terminated */
+    int ntags;
     bf_design_opts_t design;
 } s_args_t;
 
@@ -168,33 +182,81 @@ s_print_status (json_t *job)
     if (json_is_string (json_object_get (job, "failure_class")))
         printf (" (%s failure)", s_str (job, "failure_class"));
     printf ("\nstage      %s\n", s_str (job, "stage"));
-    printf ("attempt    %lld\n", (long long) json_integer_value (json_object_get (job, "attempt")));
+    printf ("attempt    %lld of %lld\n",
+            (long long) json_integer_value (json_object_get (job, "attempt")),
+            (long long) json_integer_value (json_object_get (job, "max_attempts")));
     printf ("worker     %s\n", s_str (job, "worker"));
     printf ("cache      %s, key %s\n", json_is_true (json_object_get (job, "cache_hit")) ? "hit" : "miss",
             s_str (job, "cache_key"));
     printf ("bitstream  %s\n", s_str (job, "bitstream_sha256"));
+    if (json_is_string (json_object_get (job, "follows")))
+        printf ("follows    %s (an identical build; shares its result)\n", s_str (job, "follows"));
     if (json_is_string (json_object_get (job, "waiting_for")))
         printf ("waiting    %s\n", s_str (job, "waiting_for"));
+    if (json_array_size (json_object_get (job, "tags")) > 0) {
+        printf ("tags      ");
+        size_t i;
+        json_t *t;
+        json_array_foreach (json_object_get (job, "tags"), i, t)
+            printf (" %s", json_string_value (t));
+        putchar ('\n');
+    }
+    printf ("timeout    %lld ms\n", (long long) json_integer_value (json_object_get (job, "timeout_ms")));
     if (json_is_string (json_object_get (job, "error")))
         printf ("error      %s\n", s_str (job, "error"));
     printf ("submitted  %s\nstarted    %s\nfinished   %s\n", s_str (job, "submitted_at"),
             s_str (job, "started_at"), s_str (job, "finished_at"));
+    json_t *events = json_object_get (job, "events");
+    if (json_is_array (events)) {
+        printf ("events:\n");
+        size_t i;
+        json_t *e;
+        json_array_foreach (events, i, e) {
+            printf ("  %s  %-10s  attempt %lld", s_str (e, "at"), s_str (e, "event"),
+                    (long long) json_integer_value (json_object_get (e, "attempt")));
+            if (json_is_string (json_object_get (e, "worker")))
+                printf ("  worker %s", s_str (e, "worker"));
+            if (json_is_string (json_object_get (e, "reason")))
+                printf ("  (%s)", s_str (e, "reason"));
+            putchar ('\n');
+        }
+    }
 }
+
+/*  How long `wait` keeps asking a broker that does not answer (it may be
+    restarting) before it gives up with exit status 3. */
+#define S_WAIT_SILENCE_MS 60000
 
 /*  Polls until the job is final, printing stage changes on stderr.
     Returns the exit code for the job's end, with the job in *final. */
 static int
 s_wait (bf_client_t *client, const char *id, json_t **final, bool quiet)
 {
-    char last[128] = "";
+    char last[512] = "";
     int delay = 20;
+    int64_t answered_at = bf_mono_ms ();
+    bool warned = false;
     for (;;) {
         json_t *job = NULL;
-        if (bf_client_status (client, &job, id) != BF_OK)
+        int src = bf_client_status (client, &job, id, false);
+        if (src == BF_ETIMEDOUT && !zsys_interrupted
+            && bf_mono_ms () - answered_at < S_WAIT_SILENCE_MS) {
+            /* The broker may be restarting: the job is safe in its
+               database, so keep asking for a while. */
+            if (!quiet && !warned)
+                fprintf (stderr, "%.12s: the broker is not answering; still waiting\n", id);
+            warned = true;
+            continue;
+        }
+        if (src != BF_OK)
             return s_fail (BFX_INFRA, "%s", bf_error_last ());
-        char now[128];
-        snprintf (now, sizeof now, "%s %s %s", s_str (job, "state"), s_str (job, "stage"),
-                  s_str (job, "worker"));
+        answered_at = bf_mono_ms ();
+        warned = false;
+        char now[512];
+        snprintf (now, sizeof now, "%s %s %s %lld %s", s_str (job, "state"), s_str (job, "stage"),
+                  s_str (job, "worker"),
+                  (long long) json_integer_value (json_object_get (job, "attempt")),
+                  s_str (job, "waiting_for"));
         if (!quiet && strcmp (now, last) != 0) {
             if (strcmp (s_str (job, "state"), "running") == 0)
                 fprintf (stderr, "%.12s: running, stage %s, on worker %s (attempt %lld)\n",
@@ -275,7 +337,8 @@ s_cmd_submit (s_args_t *a, bool explain)
     }
     json_t *job = NULL;
     uint64_t uploaded = 0;
-    if (bf_client_submit (client, &job, design, a->priority, &uploaded) != BF_OK) {
+    a->submit.tags = a->tags;
+    if (bf_client_submit (client, &job, design, &a->submit, &uploaded) != BF_OK) {
         rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
         goto out;
     }
@@ -325,7 +388,7 @@ s_cmd_job (s_args_t *a, const char *cmd, const char *id)
         return rc;
     json_t *job = NULL;
     if (strcmp (cmd, "status") == 0) {
-        if (bf_client_status (client, &job, id) != BF_OK)
+        if (bf_client_status (client, &job, id, a->events) != BF_OK)
             rc = s_fail (bf_error_last ()[0] && strstr (bf_error_last (), "no answer") ? BFX_INFRA
                          : BFX_USAGE, "%s", bf_error_last ());
         else if (a->json)
@@ -536,6 +599,9 @@ main (int argc, char **argv)
         { "package", required_argument, 0, 'p' },  { "pcf", required_argument, 0, 'P' },
         { "freq", required_argument, 0, 'F' },     { "seed", required_argument, 0, 'S' },
         { "param", required_argument, 0, 'A' },    { "priority", required_argument, 0, 'Y' },
+        { "request-timeout", required_argument, 0, 'Q' }, { "tag", required_argument, 0, 'G' },
+        { "flow", required_argument, 0, 'w' },     { "delay", required_argument, 0, 'y' },
+        { "events", no_argument, 0, 'E' },
         { "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 }
     };
@@ -547,10 +613,35 @@ main (int argc, char **argv)
         int rc = BF_OK;
         switch (c) {
             case 'B': a.broker = optarg; break;
-            case 'T':
-                rc = bf_opt_duration_ms (&n, "--timeout", optarg, 10, 3600000);
+            case 'Q':
+                rc = bf_opt_duration_ms (&n, "--request-timeout", optarg, 10, 3600000);
                 a.timeout_ms = (int) n;
                 break;
+            case 'T':
+                rc = bf_opt_duration_ms (&a.submit.timeout_ms, "--timeout", optarg, 1000,
+                                         30LL * 86400000);
+                break;
+            case 'G':
+                if (!bf_tag_valid (optarg))
+                    rc = bf_error_set (BF_EINVAL, "invalid value '%.80s' for --tag (1 to %d "
+                                       "characters of a-z 0-9 _ . -)", optarg, BF_TAG_MAX);
+                else if (a.ntags == BF_TAGS_MAX)
+                    rc = bf_error_set (BF_EINVAL, "too many --tag options (at most %d)",
+                                       BF_TAGS_MAX);
+                else
+                    s_push (&a.tags, &a.ntags, optarg);
+                break;
+            case 'w':
+                if (strcmp (optarg, "ice40") != 0 && strcmp (optarg, "noop") != 0)
+                    rc = bf_error_set (BF_EINVAL, "invalid value '%.80s' for --flow (want ice40 "
+                                       "or noop)", optarg);
+                a.design.flow = optarg;
+                break;
+            case 'y':
+                rc = bf_opt_duration_ms (&a.design.delay_ms, "--delay", optarg, 0,
+                                         BF_NOOP_DELAY_MAX);
+                break;
+            case 'E': a.events = true; break;
             case 'J': a.json = true; break;
             case 'W': a.wait = true; break;
             case 'f': a.follow = true; break;
@@ -568,7 +659,7 @@ main (int argc, char **argv)
             case 'A': s_push (&a.design.params, &a.design.nparams, optarg); break;
             case 'Y':
                 rc = bf_opt_int (&n, "--priority", optarg, -1000, 1000);
-                a.priority = (int) n;
+                a.submit.priority = (int) n;
                 break;
             case 'n':
                 rc = bf_opt_int (&n, "-n", optarg, 1, 10000);
@@ -583,6 +674,11 @@ main (int argc, char **argv)
         if (rc != BF_OK)
             return s_fail (BFX_USAGE, "%s", bf_error_last ());
     }
+    if (a.design.delay_ms > 0 && !(a.design.flow && strcmp (a.design.flow, "noop") == 0))
+        return s_fail (BFX_USAGE, "--delay needs --flow noop");
+    /* NULL-terminate the tag list for bf_submit_opts_t. */
+    s_push (&a.tags, &a.ntags, NULL);
+    a.ntags--;
     zsys_init ();
     zsys_set_logstream (NULL);
     int rc;
@@ -601,5 +697,6 @@ main (int argc, char **argv)
     free (a.design.defines);
     free (a.design.includes);
     free (a.design.params);
+    free (a.tags);
     return rc;
 }

@@ -270,11 +270,13 @@ bf_manifest_normalize (json_t **out, json_t *in)
     }
     json_object_set_new (norm, "version", json_integer (BF_MANIFEST_VERSION));
     s = "ice40";
-    if (bf_body_str (&s, in, "flow", 32, false) == BF_EINVAL || strcmp (s, "ice40") != 0) {
-        rc = bf_error_set (BF_EINVAL, "unknown flow '%s' (known: ice40)", s);
+    if (bf_body_str (&s, in, "flow", 32, false) == BF_EINVAL
+        || (strcmp (s, "ice40") != 0 && strcmp (s, "noop") != 0)) {
+        rc = bf_error_set (BF_EINVAL, "unknown flow '%s' (known: ice40, noop)", s);
         goto out;
     }
     json_object_set_new (norm, "flow", json_string (s));
+    bool noop = strcmp (s, "noop") == 0;
     if ((rc = bf_body_str (&s, in, "top", BF_MAX_NAME, true)) != BF_OK)
         goto out;
     if (!bf_manifest_valid_ident (s)) {
@@ -349,6 +351,15 @@ bf_manifest_normalize (json_t **out, json_t *in)
     if (rc == BF_EINVAL)
         goto out;
     json_object_set_new (norm, "seed", json_integer (n));
+    rc = bf_body_int (&n, in, "delay_ms", 0, BF_NOOP_DELAY_MAX, false);
+    if (rc == BF_EINVAL)
+        goto out;
+    if (rc == BF_OK && !noop) {
+        rc = bf_error_set (BF_EINVAL, "field 'delay_ms' belongs to the noop flow only");
+        goto out;
+    }
+    if (noop)
+        json_object_set_new (norm, "delay_ms", json_integer (rc == BF_OK ? n : 0));
     rc = BF_OK;
 out:
     json_decref (ctx.seen);
@@ -358,6 +369,13 @@ out:
     }
     *out = norm;
     return rc;
+}
+
+const char *
+bf_manifest_flow (json_t *manifest)
+{
+    const char *flow = json_string_value (json_object_get (manifest, "flow"));
+    return flow && strcmp (flow, "noop") == 0 ? BF_FLOW_NOOP : BF_FLOW_ICE40;
 }
 
 int

@@ -47,6 +47,16 @@
     "nextpnr-ice40 --DEVICE --package PKG --json netlist.json [--pcf FILE] --asc top.asc " \
     "--report report.json --seed SEED [--freq MHZ]; icepack top.asc top.bin"
 
+/*  The diagnostic flow, as a queue's health check: the worker writes the
+    inputs, checks their digests, waits delay_ms (0..BF_NOOP_DELAY_MAX)
+    and returns as its "bitstream" a text listing the inputs' digests.  It
+    runs no tool; it exists to exercise the farm (tests, load, failover). */
+#define BF_FLOW_NOOP "noop/1: wait DELAY_MS; bitstream = 'bitfarm noop' + one 'SHA256 PATH' line per input"
+#define BF_NOOP_DELAY_MAX 600000
+
+/*  The flow string (BF_FLOW_ICE40 or BF_FLOW_NOOP) of a normalized manifest. */
+const char *bf_manifest_flow (json_t *manifest);
+
 /*  Checks a manifest from outside and returns its normal form as a new
     JSON object in *out (caller json_decref's it).  Returns BF_OK, or
     BF_EINVAL / BF_ETOOBIG with a one-line detail naming the field and

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ bf_spawn_run (bf_spawn_result_t *out, const bf_spawn_opts_t *opts)
         return bf_error_set (BF_ERROR, "cannot create pipe: %s", strerror (e));
     }
     int64_t start = bf_mono_ms ();
+    pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid < 0) {
         int e = errno;
@@ -80,6 +82,12 @@ bf_spawn_run (bf_spawn_result_t *out, const bf_spawn_opts_t *opts)
         sigset_t none;
         sigemptyset (&none);
         sigprocmask (SIG_SETMASK, &none, NULL);   /* the caller's thread may block some */
+        /* If the worker dies (kill -9), the tool dies with it instead of
+           building on for nobody.  (Linux; the check closes the race with
+           a parent that died before the prctl.) */
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent)
+            _exit (127);
         int devnull = open ("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2 (devnull, STDIN_FILENO);

@@ -6,6 +6,7 @@
 #include "../common/bf_spawn.h"
 #include "../common/bf_util.h"
 
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,11 +171,83 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
     return false;
 }
 
+static int
+s_noop_line (void *arg, const char *path, const char *sha256, uint64_t size)
+{
+    (void) size;
+    s_cat (arg, sha256);
+    s_cat (arg, " ");
+    s_cat (arg, path);
+    s_cat (arg, "\n");
+    return BF_OK;
+}
+
+/*  The diagnostic flow (BF_FLOW_NOOP): no tool, only a wait that honours
+    cancel and the time limit, and a deterministic "bitstream". */
+static int
+s_noop (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
+        const bf_flow_hooks_t *hooks)
+{
+    snprintf (out->stage, sizeof out->stage, "noop");
+    if (hooks->on_stage)
+        hooks->on_stage (hooks->arg, "noop");
+    int64_t delay = json_integer_value (json_object_get (manifest, "delay_ms"));
+    char line[128];
+    snprintf (line, sizeof line, "== noop: waiting %lld ms", (long long) delay);
+    if (hooks->on_line)
+        hooks->on_line (hooks->arg, line);
+    int64_t start = bf_mono_ms ();
+    for (;;) {
+        int64_t now = bf_mono_ms ();
+        if (hooks->cancel && atomic_load (hooks->cancel)) {
+            snprintf (out->failure_class, sizeof out->failure_class, "cancelled");
+            snprintf (out->error, sizeof out->error, "noop flow was cancelled");
+            return BF_OK;
+        }
+        if (hooks->timeout_ms > 0 && now - start >= hooks->timeout_ms) {
+            snprintf (out->failure_class, sizeof out->failure_class, "timeout");
+            snprintf (out->error, sizeof out->error, "noop flow timed out after %lld ms",
+                      (long long) (now - start));
+            return BF_OK;
+        }
+        if (now - start >= delay)
+            break;
+        int64_t step = delay - (now - start);
+        zclock_sleep ((int) (step > 20 ? 20 : step));
+    }
+    s_str_t text = { 0 };
+    s_cat (&text, "bitfarm noop\n");
+    bf_manifest_each_input (manifest, s_noop_line, &text);
+    char *outdir = xasprintf ("%s/out", job_dir);
+    char *bin = xasprintf ("%s/top.bin", outdir);
+    char *log = xasprintf ("%s/build.log", job_dir);
+    int rc = bf_mkdir_p (outdir, 0755);
+    if (rc == BF_OK)
+        rc = bf_file_write_atomic (bin, text.buf, text.len, 0644);
+    if (rc == BF_OK)
+        rc = bf_file_write_atomic (log, line, strlen (line), 0644);
+    if (rc != BF_OK) {
+        snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
+        snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
+    }
+    else {
+        out->ok = true;
+        snprintf (out->stage, sizeof out->stage, "done");
+    }
+    free (text.buf);
+    free (outdir);
+    free (bin);
+    free (log);
+    return BF_OK;
+}
+
 int
 bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
              const bf_flow_hooks_t *hooks)
 {
     memset (out, 0, sizeof *out);
+    if (strcmp (bf_manifest_flow (manifest), BF_FLOW_NOOP) == 0)
+        return s_noop (out, job_dir, manifest, hooks);
     const char *device = json_string_value (json_object_get (manifest, "device"));
     uint64_t expect_size = 0;
     if (!device || !bf_manifest_device (device, &expect_size))

@@ -81,3 +81,28 @@ start_worker() {
     echo "# worker $name did not register:"; sed 's/^/#   /' "$T/$name.log"
     return 1
 }
+
+# wait_until SECONDS COMMAND...: polls the command every 0.1 s until it
+# succeeds (returns 0) or the time is up (returns 1)
+wait_until() {
+    local secs=$1; shift
+    local end=$(( $(date +%s%N) + secs * 1000000000 ))
+    while [ "$(date +%s%N)" -lt "$end" ]; do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# procs_under DIR: ids of processes whose working directory is inside DIR
+# (the tools a worker runs work in its job directories)
+procs_under() {
+    local p c
+    for p in /proc/[0-9]*; do
+        c=$(readlink "$p/cwd" 2>/dev/null) || continue
+        case "$c" in "$1"/*) echo "${p#/proc/}" ;; esac
+    done
+}
+
+# job_field ID EXPR: a field of `bitfarm status --json`
+job_field() { jget "$("$BIN/bitfarm" status "$1" --json 2>/dev/null || echo '{}')" "d.get($2)"; }

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$FIXTURES/blinky"
 start=$(date +%s%N)
-"$BIN/submit" --broker tcp://127.0.0.1:9 --timeout 2s --top top --device hx1k --package tq144 top.v 2>"$T/err"
+"$BIN/submit" --broker tcp://127.0.0.1:9 --request-timeout 2s --top top --device hx1k --package tq144 top.v 2>"$T/err"
 rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check_eq "submit to a missing broker exits 3 (infrastructure)" 3 "$rc"
