@@ -1,0 +1,201 @@
+/*  Unit tests for the durable job table (src/broker/bf_jobs.c) on a real
+    SQLite file: coalescing, retries and back-off, one result per job,
+    promotion of followers, recovery, and the event history. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/broker/bf_jobs.h"
+#include "../../src/common/bf_error.h"
+#include "../../src/common/bf_util.h"
+
+typedef struct {
+    char dir[64];
+    char path[96];
+    bf_jobs_t *jobs;
+} s_fix_t;
+
+static int
+s_setup (void **state)
+{
+    s_fix_t *f = calloc (1, sizeof *f);
+    snprintf (f->dir, sizeof f->dir, "/tmp/bf-test-jobs-XXXXXX");
+    if (!mkdtemp (f->dir))
+        return -1;
+    snprintf (f->path, sizeof f->path, "%s/jobs.db", f->dir);
+    if (bf_jobs_open (&f->jobs, f->path) != BF_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    s_fix_t *f = *state;
+    bf_jobs_destroy (&f->jobs);
+    bf_remove_tree (f->dir);
+    free (f);
+    return 0;
+}
+
+/*  Creates a job for a manifest whose only distinguishing field is `top`
+    (the action digest here is simply that name). */
+static void
+s_create (s_fix_t *f, char *id, char *leader, const char *action, int priority, int attempts)
+{
+    json_t *m = json_pack ("{s:s}", "top", action);
+    bf_job_spec_t spec = { .manifest = m, .action = action, .priority = priority,
+                           .timeout_ms = 60000, .max_attempts = attempts };
+    assert_int_equal (bf_jobs_create (f->jobs, id, leader, &spec), BF_OK);
+    json_decref (m);
+}
+
+static const char *
+s_field (s_fix_t *f, const char *id, const char *key, char *buf)
+{
+    json_t *j = NULL;
+    assert_int_equal (bf_jobs_get (f->jobs, &j, id, false), BF_OK);
+    json_t *v = json_object_get (j, key);
+    if (json_is_string (v))
+        snprintf (buf, 128, "%s", json_string_value (v));
+    else if (json_is_integer (v))
+        snprintf (buf, 128, "%lld", (long long) json_integer_value (v));
+    else
+        snprintf (buf, 128, "null");
+    json_decref (j);
+    return buf;
+}
+
+static void
+jobs_identical_submits__follow_one_leader_and_share_its_result (void **state)
+{
+    s_fix_t *f = *state;
+    char a[33], b[33], c[33], lead[33], buf[128];
+    s_create (f, a, lead, "design-1", 0, 3);
+    assert_string_equal (lead, "");
+    s_create (f, b, lead, "design-1", 7, 3);
+    assert_string_equal (lead, a);
+    s_create (f, c, lead, "design-2", 0, 3);
+    assert_string_equal (lead, "");
+    /* Only leaders are ready; the leader took its follower's priority. */
+    json_t *ready = bf_jobs_ready (f->jobs, bf_now_ms (), 10);
+    assert_int_equal (json_array_size (ready), 2);
+    assert_string_equal (json_string_value (json_array_get (ready, 0)), a);
+    json_decref (ready);
+    assert_string_equal (s_field (f, a, "priority", buf), "7");
+    assert_int_equal (bf_jobs_start (f->jobs, a, "w1", "key-1", bf_now_ms () + 1000), BF_OK);
+    assert_string_equal (s_field (f, b, "state", buf), "running");   /* mirrors its leader */
+    json_t *res = json_pack ("{s:s, s:s}", "state", "succeeded", "bitstream", "beef");
+    int n = -1;
+    assert_int_equal (bf_jobs_finish (f->jobs, a, res, NULL, &n), BF_OK);
+    assert_int_equal (n, 1);
+    assert_string_equal (s_field (f, b, "state", buf), "succeeded");
+    assert_string_equal (s_field (f, b, "bitstream_sha256", buf), "beef");
+    /* A job never records two results. */
+    assert_int_equal (bf_jobs_finish (f->jobs, a, res, NULL, NULL), BF_EBUSY);
+    assert_int_equal (bf_jobs_finish (f->jobs, b, res, NULL, NULL), BF_EBUSY);
+    json_decref (res);
+}
+
+static void
+jobs_retry__backs_off_then_fails_when_attempts_are_used_up (void **state)
+{
+    s_fix_t *f = *state;
+    char a[33], lead[33], buf[128];
+    s_create (f, a, lead, "design-1", 0, 2);
+    int64_t now = bf_now_ms ();
+    assert_int_equal (bf_jobs_start (f->jobs, a, "w1", "k", now + 1000), BF_OK);
+    bool final = true;
+    assert_int_equal (bf_jobs_retry (f->jobs, a, "worker 'w1' lost", 5000, &final), BF_OK);
+    assert_false (final);
+    assert_string_equal (s_field (f, a, "state", buf), "queued");
+    json_t *ready = bf_jobs_ready (f->jobs, bf_now_ms (), 10);
+    assert_int_equal (json_array_size (ready), 0);          /* backing off */
+    json_decref (ready);
+    assert_true (bf_jobs_next_ready (f->jobs, bf_now_ms ()) >= now + 5000);
+    ready = bf_jobs_ready (f->jobs, now + 6000, 10);
+    assert_int_equal (json_array_size (ready), 1);
+    json_decref (ready);
+    assert_int_equal (bf_jobs_start (f->jobs, a, "w2", "k", now + 1000), BF_OK);
+    assert_string_equal (s_field (f, a, "attempt", buf), "2");
+    assert_int_equal (bf_jobs_retry (f->jobs, a, "tool killed by signal 9", 5000, &final),
+                      BF_OK);
+    assert_true (final);
+    assert_string_equal (s_field (f, a, "state", buf), "failed");
+    assert_string_equal (s_field (f, a, "failure_class", buf), "infrastructure");
+    assert_non_null (strstr (s_field (f, a, "error", buf), "tool killed by signal 9"));
+    json_t *ev = bf_jobs_events (f->jobs, a);
+    const char *want[] = { "queued", "running", "retry", "running", "failed" };
+    assert_int_equal (json_array_size (ev), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal (json_string_value (json_object_get (json_array_get (ev, i), "event")),
+                             want[i]);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (ev, 3), "worker")),
+                         "w2");
+    json_decref (ev);
+}
+
+static void
+jobs_cancelled_leader__promotes_its_oldest_follower (void **state)
+{
+    s_fix_t *f = *state;
+    char a[33], b[33], c[33], lead[33], buf[128];
+    s_create (f, a, lead, "d", 0, 3);
+    s_create (f, b, lead, "d", 0, 3);
+    s_create (f, c, lead, "d", 0, 3);
+    json_t *res = json_pack ("{s:s, s:s}", "state", "cancelled", "failure_class", "cancelled");
+    int n = 0;
+    assert_int_equal (bf_jobs_finish (f->jobs, a, res, "cancelled by user", &n), BF_OK);
+    json_decref (res);
+    assert_int_equal (n, 2);
+    assert_string_equal (s_field (f, b, "state", buf), "queued");
+    assert_string_equal (s_field (f, b, "follows", buf), "null");
+    assert_string_equal (s_field (f, c, "follows", buf), b);
+    json_t *ready = bf_jobs_ready (f->jobs, bf_now_ms (), 10);
+    assert_int_equal (json_array_size (ready), 1);
+    assert_string_equal (json_string_value (json_array_get (ready, 0)), b);
+    json_decref (ready);
+}
+
+static void
+jobs_recover__keeps_the_attempt_and_survives_reopen (void **state)
+{
+    s_fix_t *f = *state;
+    char a[33], lead[33], buf[128];
+    s_create (f, a, lead, "d", 0, 3);
+    assert_int_equal (bf_jobs_start (f->jobs, a, "w1", "k", bf_now_ms () + 1000), BF_OK);
+    /* A restart: the database is all that is left. */
+    bf_jobs_destroy (&f->jobs);
+    assert_int_equal (bf_jobs_open (&f->jobs, f->path), BF_OK);
+    json_t *running = bf_jobs_running (f->jobs);
+    assert_int_equal (json_array_size (running), 1);
+    json_decref (running);
+    assert_int_equal (bf_jobs_recover (f->jobs, a, "w1", bf_now_ms () + 1000), BF_OK);
+    assert_string_equal (s_field (f, a, "attempt", buf), "1");
+    assert_string_equal (s_field (f, a, "state", buf), "running");
+    json_t *overdue = bf_jobs_overdue (f->jobs, bf_now_ms () + 5000);
+    assert_int_equal (json_array_size (overdue), 1);
+    json_decref (overdue);
+    json_t *res = json_pack ("{s:s}", "state", "succeeded");
+    assert_int_equal (bf_jobs_finish (f->jobs, a, res, NULL, NULL), BF_OK);
+    json_decref (res);
+    assert_int_equal (bf_jobs_recover (f->jobs, a, "w1", 0), BF_EBUSY);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (jobs_identical_submits__follow_one_leader_and_share_its_result, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_retry__backs_off_then_fails_when_attempts_are_used_up, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_cancelled_leader__promotes_its_oldest_follower, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_recover__keeps_the_attempt_and_survives_reopen, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
