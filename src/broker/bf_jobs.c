@@ -140,11 +140,7 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
         sqlite3_finalize (st);
     }
     char *mtext = json_dumps (spec->manifest, JSON_COMPACT | JSON_SORT_KEYS);
-    char *tags = json_dumps (spec->tags ? spec->tags : json_array (), JSON_COMPACT);
-    if (!spec->tags) {
-        free (tags);
-        tags = xstrdup ("[]");
-    }
+    char *tags = spec->tags ? json_dumps (spec->tags, JSON_COMPACT) : xstrdup ("[]");
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "INSERT INTO jobs (id, seq, state, stage, failure_class, priority, action, cache_key, "
         "cache_hit, manifest, bitstream, report, log, error, submitted_at, started_at, "
