@@ -42,6 +42,17 @@ assert [x for x in e if x['event']=='running'][1]['worker']=='$other'" "$ev"
 check "status --events prints the history" bash -c "'$BIN/bitfarm' status $id --events | grep -q 'retry .*attempt 1.*lost'"
 start_worker "$victim" "${HB[@]}"
 
+# --- a tool killed by a signal is an infrastructure failure: retried, not blamed on the design
+id=$(slow 64 21)
+wait_until 60 stage_is "$id" pnr
+w=$(job_field "$id" '"worker"')
+pnr_pid() { for p in $(procs_under "$T/$w"); do grep -q nextpnr "/proc/$p/comm" 2>/dev/null && echo "$p"; done; }
+check "nextpnr runs in the worker's job directory" [ -n "$(pnr_pid)" ]
+kill -9 $(pnr_pid)
+"$BIN/bitfarm" wait "$id" 2>/dev/null
+check_eq "after nextpnr is killed by SIGKILL the job succeeds on attempt 2" "succeeded 2" "$(job_field "$id" '"state"') $(job_field "$id" '"attempt"')"
+check "its history says the tool was killed" bash -c "'$BIN/bitfarm' status $id --events | grep -q 'retry .*killed by signal 9'"
+
 # --- heartbeats: a build of many lease periods is never re-queued while its worker lives
 id=$(slow 64 2)
 "$BIN/bitfarm" wait "$id" 2>/dev/null

@@ -24,6 +24,11 @@ done
 export BITFARM_BROKER=$EP
 cd "$FIXTURES/blinky"
 
+# A client polls one longer job through all the crashes.
+long=$("$BIN/submit" --flow noop --delay 4s --seed 0 --top top --device hx1k --package tq144 top.v)
+"$BIN/bitfarm" wait "$long" >/dev/null 2>"$T/long.err" &
+waiter=$!
+
 # The stream: one submit per seed; a submit the dead broker never answered
 # is tried again (it may or may not have been accepted).
 (
@@ -51,6 +56,9 @@ wait "$submitter"
 echo "# $kills kill -9 of the broker during $JOBS submits"
 check "the broker was killed at least 3 times" [ "$kills" -ge 3 ]
 check_eq "every submit was accepted in the end" "$JOBS" "$(grep -c '^[0-9a-f]\{32\}$' "$T/accepted")"
+
+wait "$waiter"
+check_eq "a client waiting through the crashes sees its job succeed" 0 $?
 
 # Everything drains after the last restart.
 all_final() {
