@@ -184,8 +184,12 @@ bf_localfarm_stop (void)
     for (int i = 0; i < 2; i++) {
         if (!pids[i])
             continue;
+        /* The worker drains on the first SIGTERM (its running build may
+           finish); after 10 s a second one stops it at once. */
         kill (pids[i], SIGTERM);
-        for (int waited = 0; waited < 10000 && kill (pids[i], 0) == 0; waited += 20) {
+        for (int waited = 0; waited < 12000 && kill (pids[i], 0) == 0; waited += 20) {
+            if (waited == 10000)
+                kill (pids[i], SIGTERM);
             struct timespec ts = { 0, 20 * 1000000 };
             nanosleep (&ts, NULL);
         }
