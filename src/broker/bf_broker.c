@@ -248,6 +248,15 @@ s_free_slots (s_worker_t *w)
     return w->draining ? 0 : w->slots - (int) json_object_size (w->jobs);
 }
 
+static bool
+s_any_free_slot (bf_broker_t *self)
+{
+    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (s_free_slots (w) > 0)
+            return true;
+    return false;
+}
+
 /*  The capable worker (all tags) with the most free slots, or NULL. */
 static s_worker_t *
 s_worker_for (bf_broker_t *self, json_t *tags)
@@ -383,10 +392,7 @@ s_dispatch (bf_broker_t *self)
     self->dispatch_needed = false;
     int64_t now = bf_now_ms ();
     self->next_ready = bf_jobs_next_ready (self->jobs, now);
-    bool any_free = false;
-    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
-        any_free |= s_free_slots (w) > 0;
-    if (!any_free)
+    if (!s_any_free_slot (self))
         return;
     json_t *ready = bf_jobs_ready (self->jobs, now, S_DISPATCH_BATCH);
     size_t i;
@@ -395,10 +401,7 @@ s_dispatch (bf_broker_t *self)
     json_array_foreach (ready, i, jid) {
         if (s_dispatch_one (self, json_string_value (jid)))
             dispatched++;
-        any_free = false;
-        for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
-            any_free |= s_free_slots (w) > 0;
-        if (!any_free)
+        if (!s_any_free_slot (self))
             break;
     }
     /* A full batch handled: there may be more behind it. */
@@ -950,8 +953,6 @@ s_result_cache (bf_broker_t *self, s_worker_t *w, const char *id, json_t *job, c
                                w->toolchain, "outcome", ok ? "succeeded" : "failed",
                                "manifest", json_object_get (job, "manifest"));
     json_object_update (entry, res);
-    json_object_del (entry, "state");
-    json_object_del (entry, "failure_class");
     if (bf_cache_put_entry (self->cache, key, entry) != BF_OK)
         bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
     json_decref (entry);

@@ -96,7 +96,7 @@ typedef struct {
     int limit;
     bool events;
     bf_submit_opts_t submit;
-    const char **tags;           /* NULL-terminated */
+    const char *tags[BF_TAGS_MAX + 1];   /* NULL-terminated */
     int ntags;
     bf_design_opts_t design;
 } s_args_t;
@@ -621,16 +621,7 @@ main (int argc, char **argv)
                 rc = bf_opt_duration_ms (&a.submit.timeout_ms, "--timeout", optarg, 1000,
                                          30LL * 86400000);
                 break;
-            case 'G':
-                if (!bf_tag_valid (optarg))
-                    rc = bf_error_set (BF_EINVAL, "invalid value '%.80s' for --tag (1 to %d "
-                                       "characters of a-z 0-9 _ . -)", optarg, BF_TAG_MAX);
-                else if (a.ntags == BF_TAGS_MAX)
-                    rc = bf_error_set (BF_EINVAL, "too many --tag options (at most %d)",
-                                       BF_TAGS_MAX);
-                else
-                    s_push (&a.tags, &a.ntags, optarg);
-                break;
+            case 'G': rc = bf_opt_tag (a.tags, &a.ntags, optarg); break;
             case 'w':
                 if (strcmp (optarg, "ice40") != 0 && strcmp (optarg, "noop") != 0)
                     rc = bf_error_set (BF_EINVAL, "invalid value '%.80s' for --flow (want ice40 "
@@ -676,9 +667,6 @@ main (int argc, char **argv)
     }
     if (a.design.delay_ms > 0 && !(a.design.flow && strcmp (a.design.flow, "noop") == 0))
         return s_fail (BFX_USAGE, "--delay needs --flow noop");
-    /* NULL-terminate the tag list for bf_submit_opts_t. */
-    s_push (&a.tags, &a.ntags, NULL);
-    a.ntags--;
     zsys_init ();
     zsys_set_logstream (NULL);
     int rc;
@@ -697,6 +685,5 @@ main (int argc, char **argv)
     free (a.design.defines);
     free (a.design.includes);
     free (a.design.params);
-    free (a.tags);
     return rc;
 }

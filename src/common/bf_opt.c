@@ -2,6 +2,7 @@
 #include "bf_opt.h"
 #include "bf_error.h"
 #include "bf_log.h"
+#include "bf_proto.h"
 #include "bf_util.h"
 
 #include <czmq.h>
@@ -22,6 +23,18 @@ bf_opt_int (int64_t *out, const char *option, const char *value, int64_t min, in
         return bf_error_set (BF_EINVAL, "invalid value '%.64s' for %s (want an integer %lld..%lld)",
                              value, option, (long long) min, (long long) max);
     *out = v;
+    return BF_OK;
+}
+
+int
+bf_opt_tag (const char **tags, int *ntags, const char *value)
+{
+    if (!bf_tag_valid (value))
+        return bf_error_set (BF_EINVAL, "invalid value '%.80s' for --tag (1 to %d characters "
+                             "of a-z 0-9 _ . -)", value, BF_TAG_MAX);
+    if (*ntags >= BF_TAGS_MAX)
+        return bf_error_set (BF_EINVAL, "too many --tag options (at most %d)", BF_TAGS_MAX);
+    tags[(*ntags)++] = value;
     return BF_OK;
 }
 

@@ -12,6 +12,11 @@
     BF_OK or BF_EINVAL with a detail naming `option`. */
 int bf_opt_int (int64_t *out, const char *option, const char *value, int64_t min, int64_t max);
 
+/*  Appends a --tag value to tags[*ntags] (an array of BF_TAGS_MAX + 1
+    entries) after checking it with bf_tag_valid and the count against
+    BF_TAGS_MAX.  BF_OK, or BF_EINVAL naming the value. */
+int bf_opt_tag (const char **tags, int *ntags, const char *value);
+
 /*  Parses a duration: a number with an optional unit ms, s (default), m, h
     or d, into milliseconds within [min_ms, max_ms]. */
 int bf_opt_duration_ms (int64_t *out, const char *option, const char *value, int64_t min_ms,

@@ -80,16 +80,7 @@ main (int argc, char **argv)
                 cfg.liveness = (int) n;
                 break;
             case 'k': cfg.keep_jobs = true; break;
-            case 't':
-                if (!bf_tag_valid (optarg))
-                    rc = bf_error_set (BF_EINVAL, "invalid value '%.80s' for --tag (1 to %d "
-                                       "characters of a-z 0-9 _ . -)", optarg, BF_TAG_MAX);
-                else if (ntags == BF_TAGS_MAX)
-                    rc = bf_error_set (BF_EINVAL, "too many --tag options (at most %d)",
-                                       BF_TAGS_MAX);
-                else
-                    tags[ntags++] = optarg;
-                break;
+            case 't': rc = bf_opt_tag (tags, &ntags, optarg); break;
             case 'p': pid_file = optarg; break;
             case 'f': log_file = optarg; break;
             case 'v': rc = bf_log_parse_level (optarg, &level); break;
