@@ -2,6 +2,7 @@
 #include "bf_broker.h"
 #include "bf_jobs.h"
 #include "../cache/bf_cache.h"
+#include "../cache/bf_janitor.h"
 #include "../cache/bf_key.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
@@ -22,6 +23,8 @@
 #define S_WORKER_NAME 64
 #define S_BACKOFF_MAX 60000           /* ms: the longest retry back-off */
 #define S_DISPATCH_BATCH 64           /* queued jobs looked at per dispatch round */
+#define S_PIN_CHECK_MS 5000           /* how often pins of finished jobs are dropped */
+#define S_JANITOR_MS   1000           /* how often the janitor checks the cache's size */
 
 typedef struct {
     char *rid;                  /* routing id, hex; the key in self->workers */
@@ -46,6 +49,8 @@ struct _bf_broker_t {
     zsock_t *router;
     bf_jobs_t *jobs;
     bf_cache_t *cache;
+    bf_janitor_t *janitor;      /* LRU eviction under cache_max_size, in its own thread */
+    int64_t pins_checked_at;    /* monotonic ms of the last check of stale cache pins */
     zhashx_t *workers;          /* rid hex -> s_worker_t */
     json_t *orphans;            /* job id -> monotonic ms when its lease ends: running jobs
                                    whose worker has not registered since a restart */
@@ -303,26 +308,6 @@ s_wait_reason (bf_broker_t *self, json_t *job)
                       capable);
 }
 
-typedef struct {
-    bf_broker_t *broker;
-    zmsg_t *blobs;
-} s_blob_ctx_t;
-
-static int
-s_add_blob (void *arg, const char *path, const char *sha256, uint64_t size)
-{
-    (void) size;
-    s_blob_ctx_t *ctx = arg;
-    char *data = NULL;
-    size_t len = 0;
-    int rc = bf_cache_get_object (ctx->broker->cache, &data, &len, sha256);
-    if (rc != BF_OK)
-        return bf_error_set (rc, "input '%s' (%.12s) is missing from the cache", path, sha256);
-    zmsg_addmem (ctx->blobs, data, len);
-    free (data);
-    return BF_OK;
-}
-
 static void s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry);
 
 /*  Hands one ready job to a capable worker.  Returns false when the job
@@ -346,26 +331,16 @@ s_dispatch_one (bf_broker_t *self, const char *id)
     }
     /* The result may have been cached since the job was queued. */
     json_t *entry = NULL;
-    if (bf_cache_get_entry (self->cache, &entry, key) == BF_OK) {
+    if (bf_cache_get_entry (self->cache, &entry, key, false) == BF_OK) {
+        bf_cache_count (self->cache, key, w->toolchain, true);
         s_finish_from_entry (self, id, entry);
         json_decref (entry);
-        json_decref (job);
-        return true;
-    }
-    s_blob_ctx_t ctx = { self, zmsg_new () };
-    if (bf_manifest_each_input (manifest, s_add_blob, &ctx) != BF_OK) {
-        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "failed", "failure_class",
-                                 "infrastructure", "error", bf_error_last ());
-        s_finish (self, id, res, NULL, NULL);
-        json_decref (res);
-        zmsg_destroy (&ctx.blobs);
         json_decref (job);
         return true;
     }
     int64_t timeout_ms = json_integer_value (json_object_get (job, "timeout_ms"));
     int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
     if (bf_jobs_start (self->jobs, id, w->name, key, deadline) != BF_OK) {
-        zmsg_destroy (&ctx.blobs);
         json_decref (job);
         return true;
     }
@@ -374,7 +349,9 @@ s_dispatch_one (bf_broker_t *self, const char *id)
     json_t *body = json_pack ("{s:s, s:I, s:O, s:s, s:I}", "job", id, "attempt", attempt,
                               "manifest", manifest, "cache_key", key, "timeout_ms",
                               (json_int_t) timeout_ms);
-    zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, &ctx.blobs);
+    /* Inputs are not attached: the worker asks (WANT) for those its local
+       cache lacks. */
+    zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, NULL);
     s_send (self, w->rid_frame, &msg);
     bf_info ("job %s dispatched to worker '%s' (attempt %lld)", id, w->name,
              (long long) attempt);
@@ -441,23 +418,27 @@ s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
 /* ---------------------------------------------------------------------- */
 /*  Client commands                                                         */
 
-typedef struct {
-    bf_broker_t *broker;
-    json_t *missing;
-    json_t *seen;
-} s_missing_ctx_t;
-
 static int
-s_collect_missing (void *arg, const char *path, const char *sha256, uint64_t size)
+s_collect_input (void *arg, const char *path, const char *sha256, uint64_t size)
 {
     (void) path; (void) size;
-    s_missing_ctx_t *ctx = arg;
-    if (json_object_get (ctx->seen, sha256))
-        return BF_OK;
-    json_object_set_new (ctx->seen, sha256, json_true ());
-    if (!bf_cache_has_object (ctx->broker->cache, sha256))
-        json_array_append_new (ctx->missing, json_string (sha256));
+    json_t *digests = arg;
+    size_t i;
+    json_t *v;
+    json_array_foreach (digests, i, v)
+        if (strcmp (json_string_value (v), sha256) == 0)
+            return BF_OK;
+    json_array_append_new (digests, json_string (sha256));
     return BF_OK;
+}
+
+/*  The distinct input digests of a normalized manifest: a new array. */
+static json_t *
+s_inputs (json_t *manifest)
+{
+    json_t *digests = json_array ();
+    bf_manifest_each_input (manifest, s_collect_input, digests);
+    return digests;
 }
 
 static void
@@ -489,31 +470,43 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bool have_key = bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK;
     if (have_key) {
         bf_key_compute (key, norm, toolchain);
-        if (bf_cache_get_entry (self->cache, &entry, key) != BF_OK)
+        if (bf_cache_get_entry (self->cache, &entry, key, false) != BF_OK)
             entry = NULL;
     }
+    char id[BF_JOB_ID_LEN + 1], leader[BF_JOB_ID_LEN + 1];
+    if (bf_random_hex (id, BF_JOB_ID_LEN / 2) != BF_OK) {
+        s_reply_error (self, rid, "no random source for a job id");
+        goto out;
+    }
     if (!entry) {
-        s_missing_ctx_t ctx = { self, json_array (), json_object () };
-        bf_manifest_each_input (norm, s_collect_missing, &ctx);
-        json_decref (ctx.seen);
-        if (json_array_size (ctx.missing) > 0) {
-            json_t *body = json_pack ("{s:o}", "missing", ctx.missing);
+        /* Pin the inputs (and the key) for the job's lifetime, atomically
+           with eviction: either all are there and stay, or NEED. */
+        json_t *inputs = s_inputs (norm), *missing = NULL;
+        int prc = bf_cache_pin (self->cache, id, inputs, have_key ? key : NULL, &missing);
+        json_decref (inputs);
+        if (prc == BF_ENOTFOUND) {
+            json_t *body = json_pack ("{s:o}", "missing", missing);
             s_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
             json_decref (body);
             goto out;
         }
-        json_decref (ctx.missing);
+        if (prc != BF_OK) {
+            s_reply_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
     }
-    char id[BF_JOB_ID_LEN + 1], leader[BF_JOB_ID_LEN + 1];
-    bf_job_spec_t spec = { .manifest = norm, .action = action,
+    bf_job_spec_t spec = { .id = id, .manifest = norm, .action = action,
                            .cache_key = have_key ? key : NULL, .priority = (int) priority,
                            .timeout_ms = timeout_ms, .max_attempts = self->cfg.max_attempts,
                            .tags = tags, .hit = entry };
     if (bf_jobs_create (self->jobs, id, leader, &spec) != BF_OK) {
         bf_err ("%s", bf_error_last ());
         s_reply_error (self, rid, "%s", bf_error_last ());
+        bf_cache_unpin (self->cache, id);
         goto out;
     }
+    if (have_key)
+        bf_cache_count (self->cache, entry ? key : NULL, toolchain, entry != NULL);
     json_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
     s_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
@@ -561,6 +554,7 @@ s_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     if (rc == BF_OK)
         rc = bf_cache_put_objects (self->cache, n, names, data, lens);
+    bf_janitor_poke (self->janitor);
     if (rc != BF_OK)
         s_reply_error (self, rid, "%s", bf_error_last ());
     else {
@@ -728,6 +722,23 @@ s_client_cancel (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     json_decref (job);
 }
 
+/*  ENTRY {"key"}: a cache entry as stored (manifest, toolchain, outcome,
+    objects, times, hits), for `bitfarm explain --diff`.  Not a lookup:
+    counts nothing and touches nothing. */
+static void
+s_client_entry (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    const char *key;
+    json_t *entry = NULL;
+    if (bf_body_str (&key, msg->body, "key", BF_SHA256_HEX_LEN, true) != BF_OK)
+        s_reply_error (self, rid, "%s", bf_error_last ());
+    else if (bf_cache_get_entry (self->cache, &entry, key, true) != BF_OK)
+        s_reply_error (self, rid, "no cache entry '%s'", key);
+    else
+        s_reply (self, rid, BF_PROTO_CLIENT, "OK", entry, NULL);
+    json_decref (entry);
+}
+
 static void
 s_client (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -762,8 +773,13 @@ s_client (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
         json_decref (body);
     }
+    else if (strcmp (c, "ENTRY") == 0)
+        s_client_entry (self, rid, msg);
     else if (strcmp (c, "PING") == 0) {
         json_t *body = json_pack ("{s:s}", "version", S_VERSION);
+        char toolchain[BF_SHA256_HEX_LEN + 1];
+        if (bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK)
+            json_object_set_new (body, "toolchain", json_string (toolchain));
         s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
         json_decref (body);
     }
@@ -921,7 +937,8 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
     the cache and names them in res.  False when one is missing or fails
     verification. */
 static bool
-s_result_objects (bf_broker_t *self, s_worker_t *w, const char *id, bf_msg_t *msg, json_t *res)
+s_result_objects (bf_broker_t *self, s_worker_t *w, const char *id, json_t *manifest,
+                  bf_msg_t *msg, json_t *res)
 {
     static const char *objs[] = { "bitstream", "report", "log" };
     for (int i = 0; i < 3; i++) {
@@ -929,8 +946,10 @@ s_result_objects (bf_broker_t *self, s_worker_t *w, const char *id, bf_msg_t *ms
         if (bf_body_str (&digest, msg->body, objs[i], BF_SHA256_HEX_LEN, false) != BF_OK)
             continue;
         zframe_t *f = zmsg_pop (msg->blobs);
-        if (!f || bf_cache_put_object (self->cache, digest, zframe_data (f), zframe_size (f))
-                  != BF_OK) {
+        /* A .bin of the wrong size for its device never reaches the cache. */
+        if (!f || (i == 0 && bf_manifest_check_bitstream (manifest, zframe_size (f)) != BF_OK)
+            || bf_cache_put_object (self->cache, digest, zframe_data (f), zframe_size (f))
+               != BF_OK) {
             bf_warn ("job %s: %s object from worker '%s' rejected: %s", id, objs[i], w->name,
                      f ? bf_error_last () : "missing frame");
             zframe_destroy (&f);
@@ -990,7 +1009,11 @@ s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
         goto ack;
     }
     res = json_pack ("{s:s}", "stage", stage ? stage : "done");
-    if (strcmp (outcome, "lost") != 0 && !s_result_objects (self, w, id, msg, res)) {
+    /* Objects, then the entry naming them, under the cache's shared lock,
+       so no eviction or gc runs in between. */
+    bf_cache_hold (self->cache);
+    if (strcmp (outcome, "lost") != 0
+        && !s_result_objects (self, w, id, json_object_get (job, "manifest"), msg, res)) {
         outcome = "lost";
         error = "a result object failed verification";
     }
@@ -1031,6 +1054,8 @@ s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
             bf_info ("job %s: stale failure from worker '%s' ignored (%s)", id, w->name,
                      error ? error : outcome);
     }
+    bf_cache_release (self->cache);
+    bf_janitor_poke (self->janitor);
 ack:
     /* The worker keeps a result until it hears this, and sends it again
        after a reconnect otherwise. */
@@ -1064,6 +1089,76 @@ s_worker_log (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
         close (fd);
 }
 
+/*  WANT {"job", "digests"}: inputs of a job that the worker's local cache
+    lacks.  Answered with INPUTS {"job", "digests"} and one blob per digest.
+    Only inputs of a job this worker holds are served.  An input the
+    broker no longer has intact fails the job: the client must upload it
+    again, which a new submit does. */
+static void
+s_worker_want (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
+{
+    const char *id;
+    json_t *digests = json_object_get (msg->body, "digests");
+    if (bf_body_str (&id, msg->body, "job", BF_JOB_ID_LEN, true) != BF_OK
+        || !json_is_array (digests) || json_array_size (digests) > BF_MAX_FILES) {
+        bf_warn ("bad WANT from worker '%s': %s", w->name,
+                 json_is_array (digests) ? "too many digests" : bf_error_last ());
+        return;
+    }
+    if (!json_object_get (w->jobs, id)) {
+        bf_warn ("WANT from worker '%s' for job %s, which it does not hold, ignored", w->name,
+                 id);
+        return;
+    }
+    json_t *job = NULL;
+    if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
+        return;
+    json_t *inputs = s_inputs (json_object_get (job, "manifest"));
+    json_decref (job);
+    zmsg_t *blobs = zmsg_new ();
+    char *error = NULL;
+    uint64_t bytes = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach (digests, i, v) {
+        const char *d = json_string_value (v);
+        bool known = false;
+        size_t k;
+        json_t *in;
+        json_array_foreach (inputs, k, in)
+            known |= d && strcmp (d, json_string_value (in)) == 0;
+        char *data = NULL;
+        size_t len = 0;
+        if (!known)
+            error = xasprintf ("worker asked for %.70s, which is not an input of the job",
+                               d ? d : "a non-string");
+        else if (bf_cache_get_object (self->cache, &data, &len, d) != BF_OK)
+            error = xasprintf ("input %.12s is no longer intact in the broker's cache (%s); "
+                               "submit again to upload it", d, bf_error_last ());
+        if (error)
+            break;
+        zmsg_addmem (blobs, data, len);
+        bytes += len;
+        free (data);
+    }
+    json_decref (inputs);
+    if (error) {
+        bf_warn ("job %s: %s", id, error);
+        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "failed", "failure_class",
+                                 "infrastructure", "error", error);
+        s_finish (self, id, res, error, NULL);
+        json_decref (res);
+        zmsg_destroy (&blobs);
+        free (error);
+        return;
+    }
+    bf_info ("job %s: sending %zu input(s), %llu bytes, to worker '%s'", id,
+             json_array_size (digests), (unsigned long long) bytes, w->name);
+    json_t *body = json_pack ("{s:s, s:O}", "job", id, "digests", digests);
+    s_reply (self, w->rid_frame, BF_PROTO_WORKER, "INPUTS", body, &blobs);
+    json_decref (body);
+}
+
 static void
 s_worker (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -1085,6 +1180,8 @@ s_worker (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
             s_worker_log (self, w, msg);
         else if (strcmp (msg->command, "RESULT") == 0)
             s_worker_result (self, w, msg);
+        else if (strcmp (msg->command, "WANT") == 0)
+            s_worker_want (self, w, msg);
         else if (strcmp (msg->command, "DRAIN") == 0) {
             if (!w->draining)
                 bf_info ("worker '%s' is draining: no new jobs; %zu running", w->name,
@@ -1100,6 +1197,26 @@ s_worker (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 }
 
 /* ---------------------------------------------------------------------- */
+
+/*  Drops the cache pins of jobs that have finished (or never were
+    created: a crash between pin and commit), so eviction may take what
+    they held. */
+static void
+s_unpin_finished (bf_broker_t *self)
+{
+    json_t *owners = bf_cache_pin_owners (self->cache);
+    size_t i;
+    json_t *v;
+    json_array_foreach (owners, i, v) {
+        json_t *job = NULL;
+        const char *id = json_string_value (v);
+        if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK
+            || bf_jobs_state_final (json_string_value (json_object_get (job, "state"))))
+            bf_cache_unpin (self->cache, id);
+        json_decref (job);
+    }
+    json_decref (owners);
+}
 
 /*  Once per heartbeat interval: leases of silent workers and of orphaned
     jobs end, jobs over their time limit end, and heartbeats go out. */
@@ -1151,6 +1268,14 @@ s_tick (bf_broker_t *self)
     for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
         s_reply (self, w->rid_frame, BF_PROTO_WORKER, "HEARTBEAT", body, NULL);
     json_decref (body);
+
+    /* Access times and hit counters go to the cache index in one batch. */
+    if (bf_cache_flush (self->cache) != BF_OK)
+        bf_warn ("cache: %s", bf_error_last ());
+    if (now >= self->pins_checked_at + S_PIN_CHECK_MS) {
+        self->pins_checked_at = now;
+        s_unpin_finished (self);
+    }
 }
 
 static int
@@ -1206,7 +1331,24 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     if (rc != BF_OK)
         goto fail;
     p = xasprintf ("%s/cache", self->state_dir);
-    rc = bf_cache_open (&self->cache, p);
+    bf_cache_opts_t copts = { .max_size = config->cache_max_size,
+                              .force_network_fs = config->cache_force_network_fs };
+    rc = bf_cache_open (&self->cache, p, &copts);
+    if (rc == BF_OK) {
+        /* What a crash left behind: orphan files, rows without files, temp
+           files older than an hour. */
+        json_t *gc = NULL;
+        if (bf_cache_gc (self->cache, BF_CACHE_TEMP_AGE_MS, &gc) != BF_OK)
+            bf_warn ("cache gc: %s", bf_error_last ());
+        else {
+            char *text = json_dumps (gc, JSON_COMPACT);
+            bf_info ("cache gc at start-up: %s", text);
+            free (text);
+        }
+        json_decref (gc);
+        s_unpin_finished (self);
+        self->janitor = bf_janitor_new (p, &copts, S_JANITOR_MS);
+    }
     free (p);
     if (rc != BF_OK)
         goto fail;
@@ -1307,6 +1449,7 @@ bf_broker_destroy (bf_broker_t **self_p)
     zhashx_destroy (&self->workers);
     json_decref (self->orphans);
     bf_jobs_destroy (&self->jobs);
+    bf_janitor_destroy (&self->janitor);
     bf_cache_destroy (&self->cache);
     if (self->lock_fd >= 0)
         close (self->lock_fd);

@@ -6,12 +6,14 @@
         STATE/logs/ID.log    live logs of running jobs
         STATE/broker.lock    held while a broker serves this state (one
                              broker per state directory)
-    The broker is single-threaded: bf_broker_run polls the socket and does
-    all database work on the calling thread.
+    bf_broker_run polls the socket and does all job and request work on the
+    calling thread; the cache's LRU eviction runs in a janitor thread of its
+    own (bf_janitor.h), never on the request path.
 */
 #ifndef BF_BROKER_H_INCLUDED
 #define BF_BROKER_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct {
@@ -25,6 +27,8 @@ typedef struct {
     int max_attempts;            /* attempts before an infrastructure failure is final; 3 */
     int64_t retry_backoff_ms;    /* first retry back-off, doubled per attempt, with
                                     jitter, at most 60 s; default 1000 */
+    uint64_t cache_max_size;     /* bytes; 0 = no cap */
+    bool cache_force_network_fs; /* open the cache even on NFS & co. */
 } bf_broker_config_t;
 
 typedef struct _bf_broker_t bf_broker_t;

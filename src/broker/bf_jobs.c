@@ -125,7 +125,9 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     char id[BF_JOB_ID_LEN + 1];
     char leader[BF_JOB_ID_LEN + 1] = "";
     json_t *hit = spec->hit;
-    if (bf_random_hex (id, BF_JOB_ID_LEN / 2) != BF_OK)
+    if (spec->id)
+        snprintf (id, sizeof id, "%s", spec->id);
+    else if (bf_random_hex (id, BF_JOB_ID_LEN / 2) != BF_OK)
         return bf_error_set (BF_EIO, "no random source for a job id");
     int rc = s_begin (self);
     if (rc != BF_OK)

@@ -34,6 +34,7 @@ typedef struct _bf_jobs_t bf_jobs_t;
 /*  What a new job is made of.  Nothing is taken over: the caller keeps its
     references. */
 typedef struct {
+    const char *id;              /* the job id to use (BF_JOB_ID_LEN hex), or NULL: a new one */
     json_t *manifest;            /* normalized manifest */
     const char *action;          /* its action digest (bf_key_action) */
     const char *cache_key;       /* NULL when no toolchain is known yet */

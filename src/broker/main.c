@@ -26,6 +26,11 @@ static const char s_usage[] =
     "                        (default 3; 1..100)\n"
     "  --retry-backoff DURATION  back-off before the first retry, doubled per attempt,\n"
     "                        with jitter, at most 60s (default 1s; 10ms..60s)\n"
+    "  --cache-max-size SIZE  cap on the cache (STATE/cache), e.g. 512M, 10G; least\n"
+    "                        recently used entries are evicted in the background\n"
+    "                        from 90% of the cap down to 80% (default: no cap)\n"
+    "  --cache-force-network-fs  open the cache even on a network filesystem (NFS,\n"
+    "                        CIFS, ...), where SQLite's locking can corrupt it\n"
     "  --pid-file PATH       write the process id here\n"
     "  --log-file PATH       append the log here instead of stderr\n"
     "  --log-level LEVEL     debug, info (default), warn or error\n"
@@ -51,6 +56,8 @@ main (int argc, char **argv)
         { "job-timeout-max", required_argument, 0, 'M' },
         { "max-attempts", required_argument, 0, 'A' },
         { "retry-backoff", required_argument, 0, 'B' },
+        { "cache-max-size", required_argument, 0, 'C' },
+        { "cache-force-network-fs", no_argument, 0, 'N' },
         { "log-file", required_argument, 0, 'f' }, { "log-level", required_argument, 0, 'v' },
         { "version", no_argument, 0, 'V' },        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
@@ -86,6 +93,11 @@ main (int argc, char **argv)
                 rc = bf_opt_duration_ms (&cfg.retry_backoff_ms, "--retry-backoff", optarg, 10,
                                          60000);
                 break;
+            case 'C':
+                rc = bf_opt_size (&n, "--cache-max-size", optarg, 1 << 20, INT64_MAX / 2);
+                cfg.cache_max_size = (uint64_t) n;
+                break;
+            case 'N': cfg.cache_force_network_fs = true; break;
             case 'p': pid_file = optarg; break;
             case 'f': log_file = optarg; break;
             case 'v': rc = bf_log_parse_level (optarg, &level); break;

@@ -3,19 +3,43 @@
     Layout of a cache directory (format version in FORMAT, currently 1):
         FORMAT                  "bitfarm-cache 1\n"
         index.db                SQLite index (migrations in schema/cache)
-        objects/ab/abcdef..    object files, named by their SHA-256
-        quarantine/             objects that failed verification
-    An object is written as temp file, fsync, rename, then its index row;
-    a crash leaves either the whole object or none.  Every object is
-    verified against its digest when it is written and when it is read; a
-    file that fails is moved to quarantine/ and reported as a miss.
+        lock                    flock(2): writers shared, gc and eviction
+                                exclusive
+        objects/ab/abcdef..     object files, named by their SHA-256
+        objects/ab/abc...tmp-R  a file being written (removed by gc after 1 h)
+        quarantine/DIGEST.R     objects that failed verification
 
-    An entry maps a cache key (bf_key.h) to the outcome of a build: for a
-    success the bitstream, report and log objects; for a design failure the
-    failed stage, the tool's first error line and the log.
-    The index must live on a local disk (SQLite locking is unsafe on NFS).
-    Thread-safety: a bf_cache_t belongs to one thread; several bf_cache_t
-    in several threads or processes may share one directory.
+    Objects.  An object is addressed by its SHA-256 and its size (as in
+    Bazel's Remote Execution API).  It is verified when written (before
+    anything reaches the disk) and when read; one that fails on read (a
+    flipped bit, a truncated file) is moved to quarantine/, counted, dropped
+    from the index with every entry that names it, and reported as a miss,
+    so the next job that needs it rebuilds it.
+    Write order: temp file, fsync, rename, fsync of the directory, then the
+    index row in a BEGIN IMMEDIATE transaction.  A kill -9 at any point
+    leaves the whole object or an orphan file that gc removes; an index row
+    never names a file that was not complete.
+
+    Entries.  An entry maps a cache key (bf_key.h) to the outcome of a
+    build: for a success the bitstream, report and log objects; for a design
+    failure the failed stage, the tool's first error line and the log.  An
+    entry is visible only when all its objects are.
+
+    Eviction.  With a size cap, least recently used objects (and the entries
+    that name them) are evicted once the cache holds more than the high
+    watermark (90 % of the cap) until it holds less than the low watermark
+    (80 %).  Objects and entries pinned by a live job (bf_cache_pin) are
+    never evicted.  Access times and hit counters are kept in memory and
+    written in batches (bf_cache_flush), not on every hit.
+
+    The index must live on a local disk: SQLite's locking is unreliable on
+    network filesystems (https://www.sqlite.org/faq.html#q5), so opening a
+    cache on NFS, CIFS/SMB, AFS, Ceph, 9p, Lustre, GFS2 or OCFS2 is refused
+    unless forced.
+
+    Thread-safety: a bf_cache_t belongs to one thread.  Any number of
+    bf_cache_t in any threads and processes may share one directory:
+    concurrent writers of the same object or entry produce one of it.
 */
 #ifndef BF_CACHE_H_INCLUDED
 #define BF_CACHE_H_INCLUDED
@@ -27,43 +51,142 @@
 
 typedef struct _bf_cache_t bf_cache_t;
 
-/*  Opens (creating) the cache at dir.  Returns BF_OK with *out set, or
-    BF_EIO with a detail.  Destroy with bf_cache_destroy. */
-int bf_cache_open (bf_cache_t **out, const char *dir);
+typedef struct {
+    uint64_t max_size;           /* bytes; 0 = no cap, nothing is evicted for size */
+    bool force_network_fs;       /* open even on a network filesystem */
+} bf_cache_opts_t;
+
+#define BF_CACHE_HIGH_PERCENT 90
+#define BF_CACHE_LOW_PERCENT  80
+#define BF_CACHE_TEMP_AGE_MS  (3600LL * 1000)   /* gc removes temp files older than this */
+
+/*  Opens (creating) the cache at dir, applying schema migrations.  opts
+    may be NULL (no cap, local disks only); a non-zero max_size is recorded
+    in the index for `bitfarm cache stats`.  Returns BF_OK with *out set,
+    BF_EINVAL (a network filesystem, named) or BF_EIO with a detail.
+    Destroy with bf_cache_destroy, which flushes batched counters. */
+int bf_cache_open (bf_cache_t **out, const char *dir, const bf_cache_opts_t *opts);
 void bf_cache_destroy (bf_cache_t **self_p);
 
-/*  True when the object is in the index and its file exists. */
+/*  The name of a network filesystem for a statfs(2) f_type, or NULL for a
+    local one. */
+const char *bf_cache_network_fs (long f_type);
+
+/*  True when the object is in the index and its file exists.  Does not
+    read the file. */
 bool bf_cache_has_object (bf_cache_t *self, const char *digest);
 
 /*  Stores len bytes as an object whose digest must be `digest` (verified
     before anything is written: BF_ECORRUPT on mismatch).  Storing an
-    object that exists is a no-op.  Returns BF_OK, BF_ECORRUPT or BF_EIO. */
+    object that exists is a no-op.  Returns BF_OK, BF_EINVAL (a malformed
+    digest), BF_ECORRUPT or BF_EIO. */
 int bf_cache_put_object (bf_cache_t *self, const char *digest, const void *data, size_t len);
 
 /*  Stores n objects as bf_cache_put_object does, with one index
     transaction for all of them.  Stops at the first object that fails
-    verification (BF_ECORRUPT naming it); objects written before it stay,
+    verification (BF_ECORRUPT naming it); files written before it stay,
     unindexed, for gc.  Arrays are borrowed. */
 int bf_cache_put_objects (bf_cache_t *self, size_t n, const char *const *digests,
                           const void *const *data, const size_t *lens);
 
-/*  Reads and verifies an object into a new heap buffer (caller frees
-    *out, which is NUL-terminated for convenience).  Returns BF_OK,
-    BF_ENOTFOUND (absent, or corrupt and now quarantined), or BF_EIO. */
+/*  Reads and verifies (size and SHA-256) an object into a new heap buffer
+    (caller frees *out, which is NUL-terminated for convenience).  Returns
+    BF_OK, BF_ENOTFOUND (absent, or corrupt and now quarantined), or
+    BF_EIO. */
 int bf_cache_get_object (bf_cache_t *self, char **out, size_t *len_out, const char *digest);
+
+/*  Holds the directory's shared lock across several writes (objects, then
+    the entry naming them) so that no eviction or gc runs between them.
+    Calls nest; each hold needs one release.  BF_OK or BF_EIO. */
+int bf_cache_hold (bf_cache_t *self);
+void bf_cache_release (bf_cache_t *self);
 
 /*  Records an entry.  `entry` is a JSON object with: "action", "toolchain",
     "outcome" ("succeeded" or "failed"), optional "stage", "error",
     "bitstream", "report", "log" (object digests, which must be stored
     already) and "manifest" (an object).  An existing entry for the key is
     kept (first writer wins; builds are deterministic).
-    Returns BF_OK, BF_EINVAL or BF_EIO. */
+    Returns BF_OK, BF_EINVAL (malformed, an object missing, or a disowned
+    toolchain) or BF_EIO. */
 int bf_cache_put_entry (bf_cache_t *self, const char *key, json_t *entry);
 
-/*  Looks up an entry and checks that its objects are present; counts a
-    hit.  *out receives a new JSON object with the fields above plus "key",
-    "created_at" and "hits" (caller decrefs).  Returns BF_OK or
-    BF_ENOTFOUND. */
-int bf_cache_get_entry (bf_cache_t *self, json_t **out, const char *key);
+/*  Looks up an entry.  *out receives a new JSON object with the fields
+    above plus "key", "created_at", "accessed_at" (ms) and "hits" (caller
+    decrefs).  Unless `peek`, every object of the entry is read and verified
+    (a corrupt one is quarantined and the lookup is a miss) and the access
+    is recorded for LRU.  Counts nothing: see bf_cache_count.  Returns BF_OK
+    or BF_ENOTFOUND. */
+int bf_cache_get_entry (bf_cache_t *self, json_t **out, const char *key, bool peek);
+
+/*  Counts a lookup for the statistics: a hit (of `key`, whose hit counter
+    grows) or a miss, under `toolchain` (NULL = none).  Batched. */
+void bf_cache_count (bf_cache_t *self, const char *key, const char *toolchain, bool hit);
+
+/*  Writes batched access times and counters to the index in one
+    transaction.  Cheap when nothing is pending.  BF_OK or BF_EIO. */
+int bf_cache_flush (bf_cache_t *self);
+
+/*  Pins, for `owner` (a job id), the objects named in `digests` (a JSON
+    array of strings) and the entry `key` (NULL = none) with its objects,
+    so eviction leaves them alone.  Atomic with eviction: if any object is
+    absent nothing is pinned, *missing_out (when not NULL) receives a new
+    array of the absent digests, and BF_ENOTFOUND is returned.  Pinning
+    also counts as an access.  BF_OK, BF_ENOTFOUND or BF_EIO. */
+int bf_cache_pin (bf_cache_t *self, const char *owner, json_t *digests, const char *key,
+                  json_t **missing_out);
+
+/*  Drops every pin of owner.  BF_OK or BF_EIO. */
+int bf_cache_unpin (bf_cache_t *self, const char *owner);
+
+/*  A new JSON array of the owners that hold pins (caller decrefs). */
+json_t *bf_cache_pin_owners (bf_cache_t *self);
+
+/*  Evicts least recently used objects that no pin protects, with the
+    entries that name them, while the cache holds more than target_bytes or
+    the object was last used before older_than (ms since the epoch; 0 =
+    none); entries last used before older_than go too.  Holds the exclusive
+    lock one batch at a time.  *report (may be NULL) receives a new object
+    {"entries", "objects", "bytes"} of what went.  BF_OK or BF_EIO. */
+int bf_cache_evict (bf_cache_t *self, uint64_t target_bytes, int64_t older_than,
+                    json_t **report);
+
+/*  Evicts down to the low watermark if the cache is above the high one
+    (see the top of this file); does nothing without a cap.  Sets *evicted
+    (may be NULL) to the number of objects evicted.  BF_OK or BF_EIO. */
+int bf_cache_maintain (bf_cache_t *self, int64_t *evicted);
+
+/*  Removes what a crash can leave behind: object files with no index row,
+    index rows with no file (and the entries naming them), entries naming
+    missing objects, and temp files older than temp_age_ms.  Holds the
+    exclusive lock, so no write is in flight.  *report (may be NULL)
+    receives {"orphan_files", "missing_files", "dangling_entries",
+    "temp_files", "bytes_freed"}.  BF_OK or BF_EIO. */
+int bf_cache_gc (bf_cache_t *self, int64_t temp_age_ms, json_t **report);
+
+/*  Re-reads and re-hashes every object; quarantines those that fail.
+    *report receives {"objects", "bytes", "corrupt": [digest, ...]}.
+    BF_OK or BF_EIO. */
+int bf_cache_verify (bf_cache_t *self, json_t **report);
+
+/*  Disowns a toolchain (its full id, or a unique prefix of at least 8 hex
+    characters): deletes its entries and refuses new ones.  *report
+    receives {"toolchain", "entries"}.  BF_OK, BF_ENOTFOUND, BF_EAMBIGUOUS
+    or BF_EINVAL (malformed). */
+int bf_cache_invalidate (bf_cache_t *self, const char *toolchain, json_t **report);
+
+/*  Statistics: a new object {"entries", "objects", "bytes", "max_size",
+    "quarantined", "hits", "misses", "hit_rate", "evictions",
+    "corruptions", "toolchains": [{"toolchain", "entries", "bytes", "hits",
+    "misses", "evictions", "corruptions", "disowned"}, ...]}.  Flushes
+    first.  NULL on a database error. */
+json_t *bf_cache_stats (bf_cache_t *self);
+
+/*  The `limit` most recently used entries, newest first: a new array of
+    {"key", "toolchain", "outcome", "top", "device", "created_at",
+    "accessed_at", "hits", "size"}. */
+json_t *bf_cache_list (bf_cache_t *self, int limit);
+
+/*  Bytes and objects indexed now. */
+void bf_cache_usage (bf_cache_t *self, int64_t *bytes, int64_t *objects);
 
 #endif

@@ -379,6 +379,20 @@ bf_manifest_flow (json_t *manifest)
 }
 
 int
+bf_manifest_check_bitstream (json_t *manifest, uint64_t len)
+{
+    if (strcmp (bf_manifest_flow (manifest), BF_FLOW_ICE40) != 0)
+        return BF_OK;
+    const char *device = json_string_value (json_object_get (manifest, "device"));
+    uint64_t want = 0;
+    if (!device || !bf_manifest_device (device, &want) || want == 0 || want == len)
+        return BF_OK;
+    return bf_error_set (BF_ECORRUPT, "bitstream of %llu bytes is the wrong size for %s "
+                         "(want %llu)", (unsigned long long) len, device,
+                         (unsigned long long) want);
+}
+
+int
 bf_manifest_each_input (json_t *manifest, bf_manifest_input_fn *fn, void *arg)
 {
     static const char *fields[] = { "sources", "data" };

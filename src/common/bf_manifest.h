@@ -76,6 +76,12 @@ bool bf_manifest_valid_param_value (const char *value);
     bytes, or 0 where it is not known. */
 bool bf_manifest_device (const char *device, uint64_t *bitstream_size_out);
 
+/*  Checks a bitstream of len bytes built from a normalized manifest: for
+    the ice40 flow its size must be the device's fixed configuration size
+    (hx1k 32,220 B; up5k 104,090 B; hx8k 135,100 B; see s_devices).
+    Returns BF_OK, or BF_ECORRUPT with a detail naming both sizes. */
+int bf_manifest_check_bitstream (json_t *manifest, uint64_t len);
+
 /*  Calls fn for every input (sources, data, pcf) of a normalized manifest.
     Stops early and returns fn's value when it is not BF_OK. */
 typedef int (bf_manifest_input_fn) (void *arg, const char *path, const char *sha256, uint64_t size);

@@ -70,6 +70,39 @@ bf_opt_duration_ms (int64_t *out, const char *option, const char *value, int64_t
 }
 
 int
+bf_opt_size (int64_t *out, const char *option, const char *value, int64_t min, int64_t max)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod (value, &end);
+    double mult = 1;
+    if (!errno && end != value && *value != '-') {
+        static const char units[] = "kmgt";
+        const char *u = *end ? strchr (units, end[0] | 0x20) : NULL;
+        if (u && *end) {
+            for (const char *k = units; k <= u; k++)
+                mult *= 1024;
+            end++;
+        }
+        if (strcmp (end, "iB") == 0 && u)
+            end += 2;
+        else if (strcmp (end, "B") == 0)
+            end += 1;
+        if (*end)
+            end = (char *) value;
+    }
+    else
+        end = (char *) value;
+    double bytes = v * mult;
+    if (errno || end == value || !(bytes >= (double) min) || !(bytes <= (double) max))
+        return bf_error_set (BF_EINVAL, "invalid value '%.64s' for %s (want a size such as "
+                             "512M, 10G; from %lld to %lld bytes)", value, option,
+                             (long long) min, (long long) max);
+    *out = (int64_t) bytes;
+    return BF_OK;
+}
+
+int
 bf_opt_write_pidfile (const char *path)
 {
     char buf[32];

@@ -22,6 +22,11 @@ int bf_opt_tag (const char **tags, int *ntags, const char *value);
 int bf_opt_duration_ms (int64_t *out, const char *option, const char *value, int64_t min_ms,
                         int64_t max_ms);
 
+/*  Parses a size: a number with an optional unit k, M, G or T (powers of
+    1024; "G", "GB" and "GiB" mean the same), into bytes within [min, max].
+    BF_OK or BF_EINVAL naming the option and the value. */
+int bf_opt_size (int64_t *out, const char *option, const char *value, int64_t min, int64_t max);
+
 /*  Writes the PID of this process to path atomically.  BF_OK or BF_EIO. */
 int bf_opt_write_pidfile (const char *path);
 

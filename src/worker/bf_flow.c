@@ -249,8 +249,7 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
     if (strcmp (bf_manifest_flow (manifest), BF_FLOW_NOOP) == 0)
         return s_noop (out, job_dir, manifest, hooks);
     const char *device = json_string_value (json_object_get (manifest, "device"));
-    uint64_t expect_size = 0;
-    if (!device || !bf_manifest_device (device, &expect_size))
+    if (!device || !bf_manifest_device (device, NULL))
         return bf_error_set (BF_EINVAL, "unknown device '%s'", device ? device : "");
     int64_t deadline = hooks->timeout_ms > 0 ? bf_mono_ms () + hooks->timeout_ms : 0;
     char *outdir = xasprintf ("%s/out", job_dir);
@@ -326,10 +325,9 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
         snprintf (out->error, sizeof out->error, "icepack exited 0 but wrote no bitstream");
         goto done;
     }
-    if (expect_size && (uint64_t) st.st_size != expect_size) {
+    if (bf_manifest_check_bitstream (manifest, (uint64_t) st.st_size) != BF_OK) {
         snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
-        snprintf (out->error, sizeof out->error, "bitstream of %lld bytes is the wrong size for "
-                  "%s (want %llu)", (long long) st.st_size, device, (unsigned long long) expect_size);
+        snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
         goto done;
     }
     out->ok = true;

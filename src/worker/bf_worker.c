@@ -2,6 +2,9 @@
 #include "bf_worker.h"
 #include "bf_flow.h"
 #include "bf_toolchain.h"
+#include "../cache/bf_cache.h"
+#include "../cache/bf_janitor.h"
+#include "../cache/bf_key.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
@@ -26,9 +29,12 @@
 /*  One running job: its thread (a zactor) and what the thread needs. */
 typedef struct {
     char id[40];
-    char cache_key[BF_SHA256_HEX_LEN + 1];
+    char cache_key[BF_SHA256_HEX_LEN + 1];   /* the broker's key, echoed in RESULT */
+    char l1_key[BF_SHA256_HEX_LEN + 1];      /* this worker's key, for its L1 */
     char *job_dir;
     json_t *manifest;
+    json_t *inputs;              /* distinct input digests */
+    bool wanting;                /* WANT sent; waiting for INPUTS */
     int64_t timeout_ms;
     atomic_int cancel;
     zactor_t *actor;
@@ -62,6 +68,9 @@ struct _bf_worker_t {
     int64_t reconnect_ivl;       /* ms: 1 s doubling to S_RECONNECT_MAX */
     bool draining;
     int64_t drain_deadline;      /* monotonic ms: give up waiting for ACKs */
+    bf_cache_t *l1;              /* the local cache */
+    bf_janitor_t *janitor;       /* its eviction thread */
+    int64_t flushed_at;          /* monotonic ms of the last L1 counter flush */
 };
 
 /*  SIGINT/SIGTERM count (bf_worker_signal). */
@@ -213,6 +222,8 @@ s_send (bf_worker_t *self, const char *command, json_t *body, zmsg_t **blobs_p)
     }
 }
 
+static void s_send_want (bf_worker_t *self, s_job_t *job, json_t *missing);
+
 /*  (Re-)registers with a fresh socket: READY names every job this worker
     still runs or holds an unacknowledged result for, so the broker keeps
     them; then the unacknowledged results are sent again. */
@@ -250,6 +261,14 @@ s_connect (bf_worker_t *self)
         if (zmsg_send (&copy, self->dealer) != 0)
             zmsg_destroy (&copy);
     }
+    /* A WANT may have been lost with the old socket. */
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        if (j->wanting) {
+            json_t *missing = NULL;
+            if (bf_cache_pin (self->l1, j->id, j->inputs, NULL, &missing) == BF_ENOTFOUND)
+                s_send_want (self, j, missing);
+            json_decref (missing);
+        }
     int64_t now = bf_mono_ms ();
     self->heartbeat_at = now + self->cfg.heartbeat_ms;
     self->broker_expires = now + (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
@@ -257,32 +276,35 @@ s_connect (bf_worker_t *self)
 }
 
 typedef struct {
+    bf_worker_t *self;
     const char *src_dir;
-    zmsg_t *blobs;
 } s_stage_ctx_t;
 
+/*  Writes one input from the L1 cache (verified on read) into the job's
+    source tree. */
 static int
 s_write_input (void *arg, const char *path, const char *sha256, uint64_t size)
 {
     s_stage_ctx_t *ctx = arg;
-    zframe_t *f = zmsg_pop (ctx->blobs);
-    if (!f)
-        return bf_error_set (BF_EPROTO, "JOB has no blob for '%s'", path);
-    char digest[BF_SHA256_HEX_LEN + 1];
-    bf_sha256_hex (digest, zframe_data (f), zframe_size (f));
-    int rc = BF_OK;
-    if (strcmp (digest, sha256) != 0 || zframe_size (f) != size)
-        rc = bf_error_set (BF_ECORRUPT, "input '%s' does not match its digest", path);
+    char *data = NULL;
+    size_t len = 0;
+    int rc = bf_cache_get_object (ctx->self->l1, &data, &len, sha256);
+    if (rc != BF_OK)
+        return bf_error_set (rc, "input '%s' (%.12s) is not in the local cache: %s", path,
+                             sha256, bf_error_last ());
+    if (len != size)
+        rc = bf_error_set (BF_ECORRUPT, "input '%s' is %zu bytes, not %llu", path, len,
+                           (unsigned long long) size);
     else {
         char *full = xasprintf ("%s/%s", ctx->src_dir, path);
         char *copy = xstrdup (full);
         rc = bf_mkdir_p (dirname (copy), 0755);
         if (rc == BF_OK)
-            rc = bf_file_write_atomic (full, zframe_data (f), zframe_size (f), 0644);
+            rc = bf_file_write_atomic (full, data, len, 0644);
         free (copy);
         free (full);
     }
-    zframe_destroy (&f);
+    free (data);
     return rc;
 }
 
@@ -294,6 +316,180 @@ s_reject (bf_worker_t *self, const char *id, const char *why)
                               "cache_key", "", "error", why);
     s_send (self, "RESULT", body, NULL);
     json_decref (body);
+}
+
+static s_job_t *
+s_find_job (bf_worker_t *self, const char *id)
+{
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        if (strcmp (j->id, id) == 0)
+            return j;
+    return NULL;
+}
+
+static void
+s_job_free (bf_worker_t *self, s_job_t *job)
+{
+    if (job->actor) {
+        zpoller_remove (self->poller, job->actor);
+        zactor_destroy (&job->actor);
+    }
+    if (job->job_dir && !self->cfg.keep_jobs)
+        bf_remove_tree (job->job_dir);
+    bf_cache_unpin (self->l1, job->id);
+    free (job->job_dir);
+    json_decref (job->manifest);
+    json_decref (job->inputs);
+    void *handle = zlistx_find (self->jobs, job);
+    if (handle)
+        zlistx_delete (self->jobs, handle);
+    free (job);
+}
+
+/*  Queues a RESULT for the broker: kept until its ACK, sent again after a
+    reconnect.  Takes over *msg_p (the blobs). */
+static void
+s_post_result (bf_worker_t *self, const char *id, json_t *body, zmsg_t **blobs_p)
+{
+    s_pending_t *p = xcalloc (1, sizeof *p);
+    snprintf (p->id, sizeof p->id, "%s", id);
+    p->msg = bf_msg_encode (BF_PROTO_WORKER, "RESULT", body, blobs_p);
+    zlistx_add_end (self->pending, p);
+    zmsg_t *copy = zmsg_dup (p->msg);
+    if (zmsg_send (&copy, self->dealer) != 0) {
+        bf_debug ("send RESULT failed: %s", zmq_strerror (errno));
+        zmsg_destroy (&copy);
+    }
+}
+
+/*  A job whose key the L1 cache holds: the result, with the original
+    build's log, goes back at once.  Returns false on an L1 miss. */
+static bool
+s_l1_hit (bf_worker_t *self, s_job_t *job)
+{
+    json_t *entry = NULL;
+    if (bf_cache_get_entry (self->l1, &entry, job->l1_key, false) != BF_OK)
+        return false;
+    bool ok = strcmp (json_string_value (json_object_get (entry, "outcome")), "succeeded") == 0;
+    json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:s}", "job", job->id, "cache_key",
+                              job->cache_key, "outcome", ok ? "succeeded" : "failed", "stage",
+                              ok ? "done" : json_string_value (json_object_get (entry, "stage")),
+                              "l1", "hit");
+    if (!ok) {
+        json_object_set_new (body, "failure_class", json_string ("design"));
+        json_object_set (body, "error", json_object_get (entry, "error"));
+    }
+    zmsg_t *blobs = zmsg_new ();
+    static const char *objs[] = { "bitstream", "report", "log" };
+    bool complete = true;
+    for (int i = 0; i < 3 && complete; i++) {
+        const char *d = json_string_value (json_object_get (entry, objs[i]));
+        char *data = NULL;
+        size_t len = 0;
+        if (!d)
+            continue;
+        if (bf_cache_get_object (self->l1, &data, &len, d) != BF_OK)
+            complete = false;
+        else {
+            json_object_set_new (body, objs[i], json_string (d));
+            zmsg_addmem (blobs, data, len);
+        }
+        free (data);
+    }
+    if (complete) {
+        bf_cache_count (self->l1, job->l1_key, self->tc.id, true);
+        bf_info ("job %s %s (local cache hit: no tool run, nothing downloaded)", job->id,
+                 ok ? "succeeded" : "failed");
+        s_post_result (self, job->id, body, &blobs);
+    }
+    zmsg_destroy (&blobs);
+    json_decref (body);
+    json_decref (entry);
+    return complete;
+}
+
+/*  Writes the inputs from L1 into a fresh job directory and starts the
+    build thread.  On failure the job is rejected (the broker retries it)
+    and freed. */
+static void
+s_start_job (bf_worker_t *self, s_job_t *job)
+{
+    char rnd[9];
+    bf_random_hex (rnd, 4);
+    job->job_dir = xasprintf ("%s/jobs/%s-%s", self->work_dir, job->id, rnd);
+    char *src = xasprintf ("%s/src", job->job_dir);
+    int rc = bf_mkdir_p (src, 0755);
+    s_stage_ctx_t ctx = { self, src };
+    if (rc == BF_OK)
+        rc = bf_manifest_each_input (job->manifest, s_write_input, &ctx);
+    free (src);
+    if (rc != BF_OK) {
+        s_reject (self, job->id, bf_error_last ());
+        s_job_free (self, job);
+        return;
+    }
+    /* The build thread must not take SIGINT/SIGTERM (they are the main
+       loop's business), so they are blocked while it is created. */
+    sigset_t block, old;
+    sigemptyset (&block);
+    sigaddset (&block, SIGINT);
+    sigaddset (&block, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &block, &old);
+    job->actor = zactor_new (s_build_actor, job);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
+    zpoller_add (self->poller, job->actor);
+    bf_info ("job %s started in %s", job->id, job->job_dir);
+}
+
+static void
+s_send_want (bf_worker_t *self, s_job_t *job, json_t *missing)
+{
+    json_t *body = json_pack ("{s:s, s:O}", "job", job->id, "digests", missing);
+    s_send (self, "WANT", body, NULL);
+    json_decref (body);
+    job->wanting = true;
+}
+
+/*  Pins the job's inputs in L1 and starts it, or asks the broker for the
+    inputs L1 lacks. */
+static void
+s_stage_or_want (bf_worker_t *self, s_job_t *job, bool first)
+{
+    json_t *missing = NULL;
+    int rc = bf_cache_pin (self->l1, job->id, job->inputs, NULL, &missing);
+    if (rc == BF_OK) {
+        if (first)
+            bf_info ("job %s: all %zu input(s) in the local cache; nothing to download",
+                     job->id, json_array_size (job->inputs));
+        job->wanting = false;
+        s_start_job (self, job);
+    }
+    else if (rc == BF_ENOTFOUND && first) {
+        bf_info ("job %s: %zu of %zu input(s) in the local cache; asking for %zu", job->id,
+                 json_array_size (job->inputs) - json_array_size (missing),
+                 json_array_size (job->inputs), json_array_size (missing));
+        s_send_want (self, job, missing);
+    }
+    else {
+        s_reject (self, job->id, rc == BF_ENOTFOUND ? "inputs missing after INPUTS"
+                                                    : bf_error_last ());
+        s_job_free (self, job);
+    }
+    json_decref (missing);
+}
+
+static int
+s_collect_input (void *arg, const char *path, const char *sha256, uint64_t size)
+{
+    (void) path; (void) size;
+    json_t *digests = arg;
+    size_t i;
+    json_t *v;
+    json_array_foreach (digests, i, v)
+        if (strcmp (json_string_value (v), sha256) == 0)
+            return BF_OK;
+    json_array_append_new (digests, json_string (sha256));
+    return BF_OK;
 }
 
 static void
@@ -312,70 +508,120 @@ s_on_job (bf_worker_t *self, bf_msg_t *msg)
         s_reject (self, id, bf_error_last ());
         return;
     }
-    if (self->draining || (int) zlistx_size (self->jobs) >= self->cfg.slots) {
+    if (self->draining || (int) zlistx_size (self->jobs) >= self->cfg.slots
+        || s_find_job (self, id)) {
         json_decref (norm);
         s_reject (self, id, self->draining ? "the worker is draining" : "no free slot");
         return;
     }
-    char rnd[9];
-    bf_random_hex (rnd, 4);
     s_job_t *job = xcalloc (1, sizeof *job);
     snprintf (job->id, sizeof job->id, "%s", id);
     snprintf (job->cache_key, sizeof job->cache_key, "%s", key);
-    job->job_dir = xasprintf ("%s/jobs/%s-%s", self->work_dir, id, rnd);
+    bf_key_compute (job->l1_key, norm, self->tc.id);
     job->manifest = norm;
+    job->inputs = json_array ();
+    bf_manifest_each_input (norm, s_collect_input, job->inputs);
     job->timeout_ms = timeout_ms;
     atomic_init (&job->cancel, 0);
-    char *src = xasprintf ("%s/src", job->job_dir);
-    int rc = bf_mkdir_p (src, 0755);
-    s_stage_ctx_t ctx = { src, msg->blobs };
-    if (rc == BF_OK)
-        rc = bf_manifest_each_input (norm, s_write_input, &ctx);
-    free (src);
-    if (rc != BF_OK) {
-        s_reject (self, id, bf_error_last ());
-        bf_remove_tree (job->job_dir);
-        free (job->job_dir);
-        json_decref (job->manifest);
-        free (job);
+    zlistx_add_end (self->jobs, job);
+    if (s_l1_hit (self, job))
+        s_job_free (self, job);
+    else
+        s_stage_or_want (self, job, true);
+}
+
+/*  INPUTS {"job", "digests"} + one blob per digest: what WANT asked for.
+    Each blob is verified and stored in L1; then the job starts. */
+static void
+s_on_inputs (bf_worker_t *self, bf_msg_t *msg)
+{
+    const char *id;
+    s_job_t *job;
+    json_t *digests = json_object_get (msg->body, "digests");
+    if (bf_body_str (&id, msg->body, "job", 32, true) != BF_OK || !(job = s_find_job (self, id))
+        || !job->wanting) {
+        bf_warn ("INPUTS for no job waiting for them ignored");
         return;
     }
-    /* The build thread must not take SIGINT/SIGTERM (they are the main
-       loop's business), so they are blocked while it is created. */
-    sigset_t block, old;
-    sigemptyset (&block);
-    sigaddset (&block, SIGINT);
-    sigaddset (&block, SIGTERM);
-    pthread_sigmask (SIG_BLOCK, &block, &old);
-    job->actor = zactor_new (s_build_actor, job);
-    pthread_sigmask (SIG_SETMASK, &old, NULL);
-    zpoller_add (self->poller, job->actor);
-    zlistx_add_end (self->jobs, job);
-    bf_info ("job %s started in %s", id, job->job_dir);
+    size_t n = json_array_size (digests);
+    if (!json_is_array (digests) || n != zmsg_size (msg->blobs)) {
+        s_reject (self, id, "INPUTS must carry one blob per digest");
+        s_job_free (self, job);
+        return;
+    }
+    const char **names = xcalloc (n + 1, sizeof *names);
+    const void **data = xcalloc (n + 1, sizeof *data);
+    size_t *lens = xcalloc (n + 1, sizeof *lens);
+    zframe_t *f = zmsg_first (msg->blobs);
+    for (size_t i = 0; i < n; i++, f = zmsg_next (msg->blobs)) {
+        names[i] = json_string_value (json_array_get (digests, i));
+        data[i] = zframe_data (f);
+        lens[i] = zframe_size (f);
+    }
+    int rc = BF_OK;
+    for (size_t i = 0; i < n && rc == BF_OK; i++)
+        if (!names[i])
+            rc = bf_error_set (BF_EPROTO, "INPUTS digests must be strings");
+    if (rc == BF_OK)
+        rc = bf_cache_put_objects (self->l1, n, names, data, lens);
+    free (names);
+    free (data);
+    free (lens);
+    if (rc != BF_OK) {
+        s_reject (self, id, bf_error_last ());
+        s_job_free (self, job);
+        return;
+    }
+    bf_janitor_poke (self->janitor);
+    s_stage_or_want (self, job, false);
 }
 
-static s_job_t *
-s_find_job (bf_worker_t *self, const char *id)
-{
-    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
-        if (strcmp (j->id, id) == 0)
-            return j;
-    return NULL;
-}
-
+/*  Stores a finished build's objects and entry in L1 (successes and design
+    failures; builds are deterministic), from the RESULT body and its blobs
+    (bitstream, report, log, in that order). */
 static void
-s_job_free (bf_worker_t *self, s_job_t *job)
+s_l1_store (bf_worker_t *self, s_job_t *job, json_t *body, zmsg_t *blobs)
 {
-    zpoller_remove (self->poller, job->actor);
-    zactor_destroy (&job->actor);
-    if (!self->cfg.keep_jobs)
-        bf_remove_tree (job->job_dir);
-    free (job->job_dir);
-    json_decref (job->manifest);
-    void *handle = zlistx_find (self->jobs, job);
-    if (handle)
-        zlistx_delete (self->jobs, handle);
-    free (job);
+    const char *outcome = json_string_value (json_object_get (body, "outcome"));
+    const char *cls = json_string_value (json_object_get (body, "failure_class"));
+    bool ok = outcome && strcmp (outcome, "succeeded") == 0;
+    if (!ok && !(outcome && strcmp (outcome, "failed") == 0 && cls && strcmp (cls, "design") == 0))
+        return;
+    static const char *objs[] = { "bitstream", "report", "log" };
+    bf_cache_hold (self->l1);
+    int rc = BF_OK;
+    zframe_t *f = zmsg_first (blobs);
+    for (int i = 0; i < 3 && rc == BF_OK; i++) {
+        const char *d = json_string_value (json_object_get (body, objs[i]));
+        if (!d)
+            continue;
+        if (!f)
+            rc = bf_error_set (BF_EPROTO, "no blob for the %s", objs[i]);
+        else if (i == 0 && bf_manifest_check_bitstream (job->manifest, zframe_size (f)) != BF_OK)
+            rc = BF_ECORRUPT;
+        else
+            rc = bf_cache_put_object (self->l1, d, zframe_data (f), zframe_size (f));
+        f = zmsg_next (blobs);
+    }
+    if (rc == BF_OK) {
+        char action[BF_SHA256_HEX_LEN + 1];
+        bf_key_action (action, job->manifest);
+        json_t *entry = json_pack ("{s:s, s:s, s:s, s:O}", "action", action, "toolchain",
+                                   self->tc.id, "outcome", ok ? "succeeded" : "failed",
+                                   "manifest", job->manifest);
+        static const char *fields[] = { "stage", "error", "bitstream", "report", "log" };
+        for (int i = 0; i < 5; i++)
+            if (json_object_get (body, fields[i]))
+                json_object_set (entry, fields[i], json_object_get (body, fields[i]));
+        rc = bf_cache_put_entry (self->l1, job->l1_key, entry);
+        json_decref (entry);
+    }
+    bf_cache_release (self->l1);
+    if (rc != BF_OK)
+        bf_warn ("job %s: not stored in the local cache: %s", job->id, bf_error_last ());
+    else
+        bf_cache_count (self->l1, NULL, self->tc.id, false);
+    bf_janitor_poke (self->janitor);
 }
 
 /*  A message from a build thread: relay logs and results to the broker. */
@@ -406,16 +652,10 @@ s_on_actor (bf_worker_t *self, s_job_t *job)
         json_t *body = json_loads (text ? text : "{}", 0, NULL);
         free (text);
         bf_info ("job %s %s", job->id, json_string_value (json_object_get (body, "outcome")));
+        if (body)
+            s_l1_store (self, job, body, msg);
         /* Kept until the broker acknowledges it; sent again on reconnect. */
-        s_pending_t *p = xcalloc (1, sizeof *p);
-        snprintf (p->id, sizeof p->id, "%s", job->id);
-        p->msg = bf_msg_encode (BF_PROTO_WORKER, "RESULT", body, &msg);
-        zlistx_add_end (self->pending, p);
-        zmsg_t *copy = zmsg_dup (p->msg);
-        if (zmsg_send (&copy, self->dealer) != 0) {
-            bf_debug ("send RESULT failed: %s", zmq_strerror (errno));
-            zmsg_destroy (&copy);
-        }
+        s_post_result (self, job->id, body, &msg);
         json_decref (body);
         s_job_free (self, job);
     }
@@ -437,12 +677,16 @@ s_on_broker (bf_worker_t *self)
     self->reconnect_at = 0;
     if (strcmp (msg->command, "JOB") == 0)
         s_on_job (self, msg);
+    else if (strcmp (msg->command, "INPUTS") == 0)
+        s_on_inputs (self, msg);
     else if (strcmp (msg->command, "CANCEL") == 0) {
         const char *id;
         s_job_t *job;
         if (bf_body_str (&id, msg->body, "job", 32, true) == BF_OK && (job = s_find_job (self, id))) {
             bf_info ("job %s: cancelling", id);
             atomic_store (&job->cancel, 1);
+            if (!job->actor)
+                s_job_free (self, job);   /* still waiting for its inputs */
         }
     }
     else if (strcmp (msg->command, "ACK") == 0) {
@@ -511,6 +755,29 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
         bf_worker_destroy (&self);
         return rc;
     }
+    /* The local cache (L1), cleaned of what a crash left: orphans, and the
+       pins of jobs that died with the previous run. */
+    char *l1dir = config->cache_dir ? xstrdup (config->cache_dir)
+                                    : xasprintf ("%s/cache", self->work_dir);
+    bf_cache_opts_t copts = { .max_size = config->cache_max_size ? config->cache_max_size
+                                                                 : (uint64_t) 1 << 30,
+                              .force_network_fs = config->cache_force_network_fs };
+    rc = bf_cache_open (&self->l1, l1dir, &copts);
+    if (rc == BF_OK) {
+        json_t *owners = bf_cache_pin_owners (self->l1);
+        size_t i;
+        json_t *v;
+        json_array_foreach (owners, i, v)
+            bf_cache_unpin (self->l1, json_string_value (v));
+        json_decref (owners);
+        bf_cache_gc (self->l1, BF_CACHE_TEMP_AGE_MS, NULL);
+        self->janitor = bf_janitor_new (l1dir, &copts, 1000);
+    }
+    free (l1dir);
+    if (rc != BF_OK) {
+        bf_worker_destroy (&self);
+        return rc;
+    }
     self->tags = json_array ();
     for (const char *const *t = config->tags; t && *t; t++)
         json_array_append_new (self->tags, json_string (*t));
@@ -539,7 +806,7 @@ s_stop_jobs (bf_worker_t *self)
     while (zlistx_size (self->jobs) > 0) {
         s_job_t *j = zlistx_first (self->jobs);
         zmsg_t *m;
-        while ((m = zmsg_recv (j->actor))) {
+        while (j->actor && (m = zmsg_recv (j->actor))) {
             char *kind = zmsg_popstr (m);
             bool done = kind && strcmp (kind, "RESULT") == 0;
             free (kind);
@@ -611,6 +878,7 @@ bf_worker_run (bf_worker_t *self)
         if (now >= self->heartbeat_at) {
             s_send_empty (self, "HEARTBEAT");
             self->heartbeat_at = now + self->cfg.heartbeat_ms;
+            bf_cache_flush (self->l1);
         }
         /* The broker is silent: reconnect with back-off, without ever
            blocking this loop (builds keep reporting meanwhile). */
@@ -652,6 +920,8 @@ bf_worker_destroy (bf_worker_t **self_p)
         zlistx_destroy (&self->pending);
     }
     json_decref (self->tags);
+    bf_janitor_destroy (&self->janitor);
+    bf_cache_destroy (&self->l1);
     bf_toolchain_release (&self->tc);
     free (self->work_dir);
     free (self->name);

@@ -3,11 +3,18 @@
     running job, and streams stages, logs and results back
     (docs/protocol.md).  Inputs arrive over ZeroMQ only: there is no
     shared file system between broker and workers.
+
+    Each worker keeps a bounded local cache (L1, the same bf_cache store as
+    the broker's L2) of the inputs it has received and the results it has
+    built.  It asks the broker (WANT) only for inputs its L1 lacks, and
+    answers a job whose cache key its L1 holds at once, without running a
+    tool and without downloading anything.
 */
 #ifndef BF_WORKER_H_INCLUDED
 #define BF_WORKER_H_INCLUDED
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct {
     const char *broker;          /* ZeroMQ endpoint of the broker */
@@ -17,6 +24,9 @@ typedef struct {
     int heartbeat_ms;            /* default 1000 */
     int liveness;                /* default 3 */
     bool keep_jobs;              /* keep job directories after the job */
+    const char *cache_dir;       /* the L1 cache; default WORK_DIR/cache */
+    uint64_t cache_max_size;     /* bytes; default 1 GiB */
+    bool cache_force_network_fs; /* open the L1 cache even on NFS & co. */
     const char *const *tags;     /* NULL-terminated tags jobs can require
                                     (bf_tag_valid); NULL = none */
 } bf_worker_config_t;

@@ -24,6 +24,10 @@ static const char s_usage[] =
     "  --tag TAG             a tag jobs can require with `submit --tag` (repeatable;\n"
     "                        up to 16 of 1..32 characters of a-z 0-9 _ . -)\n"
     "  --keep-jobs           keep job directories after each job, for debugging\n"
+    "  --cache-dir DIR       the local (L1) cache of inputs and results\n"
+    "                        (default WORK-DIR/cache; must be on a local disk)\n"
+    "  --cache-max-size SIZE cap on the local cache, e.g. 512M, 10G (default 1G)\n"
+    "  --cache-force-network-fs  open the local cache even on a network filesystem\n"
     "  --pid-file PATH       write the process id here\n"
     "  --log-file PATH       append the log here instead of stderr\n"
     "  --log-level LEVEL     debug, info (default), warn or error\n"
@@ -45,6 +49,9 @@ main (int argc, char **argv)
     bf_log_level_t level = BF_LOG_INFO;
     static const struct option opts[] = {
         { "broker", required_argument, 0, 'b' },    { "work-dir", required_argument, 0, 'w' },
+        { "cache-dir", required_argument, 0, 'c' },
+        { "cache-max-size", required_argument, 0, 'C' },
+        { "cache-force-network-fs", no_argument, 0, 'F' },
         { "slots", required_argument, 0, 'n' },     { "name", required_argument, 0, 'N' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
         { "keep-jobs", no_argument, 0, 'k' },       { "pid-file", required_argument, 0, 'p' },
@@ -80,6 +87,12 @@ main (int argc, char **argv)
                 cfg.liveness = (int) n;
                 break;
             case 'k': cfg.keep_jobs = true; break;
+            case 'c': cfg.cache_dir = optarg; break;
+            case 'C':
+                rc = bf_opt_size (&n, "--cache-max-size", optarg, 1 << 20, INT64_MAX / 2);
+                cfg.cache_max_size = (uint64_t) n;
+                break;
+            case 'F': cfg.cache_force_network_fs = true; break;
             case 't': rc = bf_opt_tag (tags, &ntags, optarg); break;
             case 'p': pid_file = optarg; break;
             case 'f': log_file = optarg; break;

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "../../src/cache/bf_cache.h"
 #include "../../src/common/bf_error.h"
@@ -26,7 +29,7 @@ s_setup (void **state)
     snprintf (f->dir, sizeof f->dir, "/tmp/bf-test-cache-XXXXXX");
     if (!mkdtemp (f->dir))
         return -1;
-    if (bf_cache_open (&f->cache, f->dir) != BF_OK)
+    if (bf_cache_open (&f->cache, f->dir, NULL) != BF_OK)
         return -1;
     *state = f;
     return 0;
@@ -118,7 +121,7 @@ cache_entry__needs_its_objects (void **state)
     assert_int_equal (bf_cache_put_entry (f->cache, key, entry), BF_OK);
     assert_int_equal (bf_cache_put_entry (f->cache, key, entry), BF_OK);   /* first wins */
     json_t *got = NULL;
-    assert_int_equal (bf_cache_get_entry (f->cache, &got, key), BF_OK);
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, key, false), BF_OK);
     assert_string_equal (json_string_value (json_object_get (got, "bitstream")), bit);
     assert_string_equal (json_string_value (json_object_get (got, "outcome")), "succeeded");
     json_decref (got);
@@ -126,7 +129,7 @@ cache_entry__needs_its_objects (void **state)
     char *path = xasprintf ("%s/objects/%.2s/%s", f->dir, bit, bit);
     unlink (path);
     free (path);
-    assert_int_equal (bf_cache_get_entry (f->cache, &got, key), BF_ENOTFOUND);
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, key, false), BF_ENOTFOUND);
     json_decref (entry);
 }
 
@@ -140,10 +143,256 @@ cache_open__refuses_newer_schema (void **state)
     assert_int_equal (sqlite3_open (db, &h), SQLITE_OK);
     assert_int_equal (sqlite3_exec (h, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close (h);
-    assert_int_equal (bf_cache_open (&f->cache, f->dir), BF_EIO);
+    assert_int_equal (bf_cache_open (&f->cache, f->dir, NULL), BF_EIO);
     assert_non_null (strstr (bf_error_last (), "newer than this bitfarm"));
     assert_null (f->cache);
     free (db);
+}
+
+/*  Stores an object of `len` bytes of `fill` and returns its digest. */
+static void
+s_put (s_fix_t *f, char digest[65], int fill, size_t len)
+{
+    char *data = malloc (len);
+    memset (data, fill, len);
+    bf_sha256_hex (digest, data, len);
+    assert_int_equal (bf_cache_put_object (f->cache, digest, data, len), BF_OK);
+    free (data);
+}
+
+static void
+s_entry (s_fix_t *f, char key[65], const char *seed, const char *bit, const char *tc)
+{
+    bf_sha256_hex (key, seed, strlen (seed));
+    json_t *entry = json_pack ("{s:s, s:s, s:s, s:s, s:{s:s}}", "action", key, "toolchain", tc,
+                               "outcome", "succeeded", "bitstream", bit, "manifest", "top", seed);
+    assert_int_equal (bf_cache_put_entry (f->cache, key, entry), BF_OK);
+    json_decref (entry);
+}
+
+static int64_t
+s_stat (s_fix_t *f, const char *name)
+{
+    json_t *st = bf_cache_stats (f->cache);
+    assert_non_null (st);
+    int64_t v = json_integer_value (json_object_get (st, name));
+    json_decref (st);
+    return v;
+}
+
+static void
+cache_get__truncated_entry_object_is_a_counted_miss (void **state)
+{
+    s_fix_t *f = *state;
+    char bit[65], key[65];
+    s_put (f, bit, 'b', 1000);
+    s_entry (f, key, "design", bit, "tc");
+    char *path = xasprintf ("%s/objects/%.2s/%s", f->dir, bit, bit);
+    assert_int_equal (truncate (path, 999), 0);
+    json_t *got = NULL;
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, key, false), BF_ENOTFOUND);
+    assert_null (got);
+    assert_non_null (strstr (bf_error_last (), "999 bytes, not 1000"));
+    assert_int_equal (access (path, F_OK), -1);
+    /* counted, under the entry's toolchain, and the entry is gone */
+    assert_int_equal (s_stat (f, "corruptions"), 1);
+    assert_int_equal (s_stat (f, "quarantined"), 1);
+    assert_int_equal (s_stat (f, "entries"), 0);
+    /* a rebuild stores it again */
+    s_put (f, bit, 'b', 1000);
+    s_entry (f, key, "design", bit, "tc");
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, key, false), BF_OK);
+    json_decref (got);
+    free (path);
+}
+
+static void
+cache_stats__counts_hits_and_misses_in_batches (void **state)
+{
+    s_fix_t *f = *state;
+    char bit[65], key[65];
+    s_put (f, bit, 'x', 10);
+    s_entry (f, key, "d", bit, "tcA");
+    bf_cache_count (f->cache, key, "tcA", true);
+    bf_cache_count (f->cache, key, "tcA", true);
+    bf_cache_count (f->cache, key, "tcA", true);
+    bf_cache_count (f->cache, NULL, "tcA", false);
+    json_t *st = bf_cache_stats (f->cache);
+    assert_int_equal (json_integer_value (json_object_get (st, "hits")), 3);
+    assert_int_equal (json_integer_value (json_object_get (st, "misses")), 1);
+    assert_true (json_real_value (json_object_get (st, "hit_rate")) == 0.75);
+    json_t *tc = json_array_get (json_object_get (st, "toolchains"), 0);
+    assert_string_equal (json_string_value (json_object_get (tc, "toolchain")), "tcA");
+    assert_int_equal (json_integer_value (json_object_get (tc, "entries")), 1);
+    assert_int_equal (json_integer_value (json_object_get (tc, "bytes")), 10);
+    json_decref (st);
+    json_t *got = NULL;
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, key, true), BF_OK);
+    assert_int_equal (json_integer_value (json_object_get (got, "hits")), 3);
+    json_decref (got);
+}
+
+static void
+cache_evict__lru_under_cap_spares_pins (void **state)
+{
+    s_fix_t *f = *state;
+    bf_cache_destroy (&f->cache);
+    bf_cache_opts_t opts = { .max_size = 10000 };
+    assert_int_equal (bf_cache_open (&f->cache, f->dir, &opts), BF_OK);
+    char d[6][65], key[65];
+    for (int i = 0; i < 6; i++) {
+        s_put (f, d[i], 'a' + i, 2000);   /* 12000 bytes, over the cap */
+        usleep (2000);
+    }
+    s_entry (f, key, "oldest", d[0], "tc");
+    /* the oldest object is referenced by a pinned entry, the next by a pin */
+    json_t *pins = json_pack ("[s]", d[1]);
+    assert_int_equal (bf_cache_pin (f->cache, "job1", json_array (), key, NULL), BF_OK);
+    assert_int_equal (bf_cache_pin (f->cache, "job2", pins, NULL, NULL), BF_OK);
+    json_decref (pins);
+    /* touch d[5] later than the others: it survives */
+    char *out = NULL;
+    assert_int_equal (bf_cache_get_object (f->cache, &out, NULL, d[2]), BF_OK);
+    free (out);
+    int64_t evicted = 0;
+    assert_int_equal (bf_cache_maintain (f->cache, &evicted), BF_OK);
+    int64_t bytes;
+    bf_cache_usage (f->cache, &bytes, NULL);
+    assert_true (bytes <= 8000);
+    assert_true (bf_cache_has_object (f->cache, d[0]));
+    assert_true (bf_cache_has_object (f->cache, d[1]));
+    assert_true (bf_cache_has_object (f->cache, d[2]));   /* recently used */
+    assert_false (bf_cache_has_object (f->cache, d[3]));  /* least recently used */
+    assert_int_equal (evicted, 2);
+    /* unpinned, the entry can go */
+    assert_int_equal (bf_cache_unpin (f->cache, "job1"), BF_OK);
+    json_t *report = NULL;
+    assert_int_equal (bf_cache_evict (f->cache, 0, 0, &report), BF_OK);
+    assert_int_equal (json_integer_value (json_object_get (report, "entries")), 1);
+    json_decref (report);
+    assert_true (bf_cache_has_object (f->cache, d[1]));   /* still pinned by job2 */
+    assert_int_equal (s_stat (f, "evictions"), 1);
+    assert_int_equal (s_stat (f, "max_size"), 10000);
+}
+
+static void
+cache_pin__is_all_or_nothing (void **state)
+{
+    s_fix_t *f = *state;
+    char a[65], b[65];
+    s_put (f, a, 'a', 5);
+    bf_sha256_hex (b, "absent", 6);
+    json_t *want = json_pack ("[s, s]", a, b), *missing = NULL;
+    assert_int_equal (bf_cache_pin (f->cache, "j", want, NULL, &missing), BF_ENOTFOUND);
+    assert_int_equal (json_array_size (missing), 1);
+    assert_string_equal (json_string_value (json_array_get (missing, 0)), b);
+    json_t *owners = bf_cache_pin_owners (f->cache);
+    assert_int_equal (json_array_size (owners), 0);
+    json_decref (owners);
+    json_decref (missing);
+    json_decref (want);
+}
+
+static void
+cache_gc__removes_orphans_dangling_rows_and_old_temps (void **state)
+{
+    s_fix_t *f = *state;
+    char a[65], b[65], key[65];
+    s_put (f, a, 'a', 100);
+    s_put (f, b, 'b', 100);
+    s_entry (f, key, "k", b, "tc");
+    /* an orphan file (no row), an old temp file, a fresh temp file, and a
+       row whose file is gone */
+    char c[65];
+    bf_sha256_hex (c, "orphan", 6);
+    char *dir = xasprintf ("%s/objects/%.2s", f->dir, c);
+    assert_int_equal (bf_mkdir_p (dir, 0755), BF_OK);
+    char *orphan = xasprintf ("%s/%s", dir, c);
+    assert_int_equal (bf_file_write_atomic (orphan, "orphan", 6, 0644), BF_OK);
+    char *old = xasprintf ("%s/%s.tmp-0000", dir, c);
+    char *fresh = xasprintf ("%s/%s.tmp-1111", dir, c);
+    assert_int_equal (bf_file_write_atomic (old, "x", 1, 0644), BF_OK);
+    assert_int_equal (bf_file_write_atomic (fresh, "y", 1, 0644), BF_OK);
+    struct timespec times[2] = { { time (NULL) - 7200, 0 }, { time (NULL) - 7200, 0 } };
+    assert_int_equal (utimensat (AT_FDCWD, old, times, 0), 0);
+    char *bpath = xasprintf ("%s/objects/%.2s/%s", f->dir, b, b);
+    unlink (bpath);
+    json_t *report = NULL;
+    assert_int_equal (bf_cache_gc (f->cache, BF_CACHE_TEMP_AGE_MS, &report), BF_OK);
+    assert_int_equal (json_integer_value (json_object_get (report, "orphan_files")), 1);
+    assert_int_equal (json_integer_value (json_object_get (report, "temp_files")), 1);
+    assert_int_equal (json_integer_value (json_object_get (report, "missing_files")), 1);
+    assert_int_equal (json_integer_value (json_object_get (report, "dangling_entries")), 1);
+    json_decref (report);
+    assert_int_equal (access (orphan, F_OK), -1);
+    assert_int_equal (access (old, F_OK), -1);
+    assert_int_equal (access (fresh, F_OK), 0);
+    assert_true (bf_cache_has_object (f->cache, a));
+    assert_int_equal (s_stat (f, "entries"), 0);
+    assert_int_equal (s_stat (f, "objects"), 1);
+    free (dir); free (orphan); free (old); free (fresh); free (bpath);
+}
+
+static void
+cache_verify__finds_a_flipped_bit (void **state)
+{
+    s_fix_t *f = *state;
+    char a[65], b[65];
+    s_put (f, a, 'a', 4096);
+    s_put (f, b, 'b', 4096);
+    char *path = xasprintf ("%s/objects/%.2s/%s", f->dir, b, b);
+    FILE *fp = fopen (path, "r+b");
+    fseek (fp, 100, SEEK_SET);
+    fputc ('b' ^ 1, fp);
+    fclose (fp);
+    json_t *report = NULL;
+    assert_int_equal (bf_cache_verify (f->cache, &report), BF_OK);
+    assert_int_equal (json_integer_value (json_object_get (report, "objects")), 2);
+    assert_int_equal (json_array_size (json_object_get (report, "corrupt")), 1);
+    assert_string_equal (json_string_value (json_array_get (json_object_get (report, "corrupt"), 0)), b);
+    json_decref (report);
+    assert_false (bf_cache_has_object (f->cache, b));
+    assert_true (bf_cache_has_object (f->cache, a));
+    free (path);
+}
+
+static void
+cache_invalidate__disowns_a_toolchain (void **state)
+{
+    s_fix_t *f = *state;
+    char bit[65], k1[65], k2[65];
+    const char *bad = "badbadbadbad0000000000000000000000000000000000000000000000000000";
+    const char *good = "600d600d00000000000000000000000000000000000000000000000000000000";
+    s_put (f, bit, 'z', 10);
+    s_entry (f, k1, "one", bit, bad);
+    s_entry (f, k2, "two", bit, good);
+    json_t *report = NULL;
+    assert_int_equal (bf_cache_invalidate (f->cache, "xyz", &report), BF_EINVAL);
+    assert_int_equal (bf_cache_invalidate (f->cache, "badbadba", &report), BF_OK);
+    assert_string_equal (json_string_value (json_object_get (report, "toolchain")), bad);
+    assert_int_equal (json_integer_value (json_object_get (report, "entries")), 1);
+    json_decref (report);
+    json_t *got = NULL;
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, k1, false), BF_ENOTFOUND);
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, k2, false), BF_OK);
+    json_decref (got);
+    /* the disowned toolchain's results are refused from now on */
+    json_t *entry = json_pack ("{s:s, s:s, s:s, s:s, s:{}}", "action", k1, "toolchain", bad,
+                               "outcome", "succeeded", "bitstream", bit, "manifest");
+    assert_int_equal (bf_cache_put_entry (f->cache, k1, entry), BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "disowned"));
+    json_decref (entry);
+}
+
+static void
+cache_open__knows_network_filesystems (void **state)
+{
+    (void) state;
+    assert_string_equal (bf_cache_network_fs (0x6969), "nfs");
+    assert_string_equal (bf_cache_network_fs ((long) 0xFF534D42), "cifs");
+    assert_string_equal (bf_cache_network_fs (0x01021997), "9p");
+    assert_null (bf_cache_network_fs (0xEF53));       /* ext4 */
+    assert_null (bf_cache_network_fs (0x01021994));   /* tmpfs */
 }
 
 int
@@ -155,6 +404,19 @@ main (void)
         cmocka_unit_test_setup_teardown (cache_get__detects_corrupted_blob, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (cache_entry__needs_its_objects, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (cache_open__refuses_newer_schema, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_get__truncated_entry_object_is_a_counted_miss,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_stats__counts_hits_and_misses_in_batches,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_evict__lru_under_cap_spares_pins, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (cache_pin__is_all_or_nothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_gc__removes_orphans_dangling_rows_and_old_temps,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_verify__finds_a_flipped_bit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_invalidate__disowns_a_toolchain, s_setup,
+                                         s_teardown),
+        cmocka_unit_test (cache_open__knows_network_filesystems),
     };
     return cmocka_run_group_tests_name ("cache", tests, NULL, NULL);
 }
