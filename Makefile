@@ -59,7 +59,13 @@ $(BUILD)/tests/bf_sendraw: tests/tools/bf_sendraw.c $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-test: all $(UNIT) $(BUILD)/tests/bf_sendraw
+$(BUILD)/tests/bf_cachewriter: tests/tools/bf_cachewriter.c $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+TOOLS   := $(BUILD)/tests/bf_sendraw $(BUILD)/tests/bf_cachewriter
+
+test: all $(UNIT) $(TOOLS)
 	BUILD=$(BUILD) tests/run
 
 asan:

@@ -166,6 +166,9 @@ s_finish (bf_broker_t *self, const char *id, json_t *res, const char *reason,
         self->dispatch_needed = true;
     }
     s_release_holders (self, id, from);
+    /* What the job pinned may be evicted now (followers' pins go with the
+       next s_unpin_finished). */
+    bf_cache_unpin (self->cache, id);
     return BF_OK;
 }
 
@@ -722,18 +725,20 @@ s_client_cancel (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     json_decref (job);
 }
 
-/*  ENTRY {"key"}: a cache entry as stored (manifest, toolchain, outcome,
+/*  ENTRY {"key"}: a cache entry (full key or unique prefix of 8 or more
+    hex characters) as stored (manifest, toolchain, outcome,
     objects, times, hits), for `bitfarm explain --diff`.  Not a lookup:
     counts nothing and touches nothing. */
 static void
 s_client_entry (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
-    const char *key;
+    const char *prefix;
+    char key[BF_SHA256_HEX_LEN + 1];
     json_t *entry = NULL;
-    if (bf_body_str (&key, msg->body, "key", BF_SHA256_HEX_LEN, true) != BF_OK)
+    if (bf_body_str (&prefix, msg->body, "key", BF_SHA256_HEX_LEN, true) != BF_OK
+        || bf_cache_resolve_key (self->cache, key, prefix) != BF_OK
+        || bf_cache_get_entry (self->cache, &entry, key, true) != BF_OK)
         s_reply_error (self, rid, "%s", bf_error_last ());
-    else if (bf_cache_get_entry (self->cache, &entry, key, true) != BF_OK)
-        s_reply_error (self, rid, "no cache entry '%s'", key);
     else
         s_reply (self, rid, BF_PROTO_CLIENT, "OK", entry, NULL);
     json_decref (entry);

@@ -651,6 +651,28 @@ bf_cache_get_entry (bf_cache_t *self, json_t **out, const char *key, bool peek)
     return BF_OK;
 }
 
+int
+bf_cache_resolve_key (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1], const char *prefix)
+{
+    size_t n = strlen (prefix);
+    if (n < 8 || n > BF_SHA256_HEX_LEN || strspn (prefix, "0123456789abcdef") != n)
+        return bf_error_set (BF_EINVAL, "bad cache key '%.80s' (want 8 to 64 lowercase hex "
+                             "characters)", prefix);
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT key FROM entries WHERE key >= ?1 AND substr(key, 1, ?2) = ?1 LIMIT 2");
+    sqlite3_bind_text (st, 1, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int (st, 2, (int) n);
+    int found = 0;
+    while (sqlite3_step (st) == SQLITE_ROW)
+        if (found++ == 0)
+            snprintf (out, BF_SHA256_HEX_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_finalize (st);
+    if (found == 1)
+        return BF_OK;
+    return bf_error_set (found ? BF_EAMBIGUOUS : BF_ENOTFOUND, "cache key '%s' %s", prefix,
+                         found ? "matches more than one entry" : "is not in the cache");
+}
+
 /* ---------------------------------------------------------------------- */
 /*  Pins                                                                    */
 

@@ -118,6 +118,11 @@ int bf_cache_put_entry (bf_cache_t *self, const char *key, json_t *entry);
     or BF_ENOTFOUND. */
 int bf_cache_get_entry (bf_cache_t *self, json_t **out, const char *key, bool peek);
 
+/*  Resolves a full cache key or a unique prefix of at least 8 hex
+    characters into out.  BF_OK, BF_EINVAL, BF_ENOTFOUND or BF_EAMBIGUOUS,
+    each with a detail. */
+int bf_cache_resolve_key (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1], const char *prefix);
+
 /*  Counts a lookup for the statistics: a hit (of `key`, whose hit counter
     grows) or a miss, under `toolchain` (NULL = none).  Batched. */
 void bf_cache_count (bf_cache_t *self, const char *key, const char *toolchain, bool hit);

@@ -2,8 +2,11 @@
     See `bitfarm --help`. */
 #include "bf_client.h"
 #include "bf_design.h"
+#include "bf_explain.h"
 #include "bf_localfarm.h"
+#include "../cache/bf_cache.h"
 #include "../cache/bf_key.h"
+#include "../worker/bf_toolchain.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
 #include "../common/bf_opt.h"
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* Exit codes; CI scripts depend on them (README, `bitfarm --help`). */
 enum {
@@ -43,7 +47,11 @@ static const char s_usage[] =
     "  cancel JOB                 cancel a queued or running job\n"
     "  jobs [-n N] [--json]       the most recent jobs\n"
     "  workers [--json]           the connected workers\n"
-    "  explain [submit options] FILES...   print the manifest and action digest; submit nothing\n"
+    "  explain [submit options] FILES... [--diff KEY]  print the canonical manifest, the\n"
+    "                             action digest and the cache key; submit nothing.\n"
+    "                             --diff KEY: which inputs differ from that cache entry\n"
+    "                             (exit 0 when none, 1 when some)\n"
+    "  cache stats|ls|show KEY|verify|gc|evict|invalidate   the bitstream cache (below)\n"
     "  farm start|stop|status     the per-user local farm\n"
     "\n"
     "Submit options:\n"
@@ -68,6 +76,21 @@ static const char s_usage[] =
     "  other files ($readmemh data, `include files) are uploaded alongside. Files\n"
     "  the sources name in string literals ($readmemh(\"..\"), `include \"..\",\n"
     "  INIT_FILE = \"..\") are added automatically when they exist in the tree.\n"
+    "\n"
+    "Cache commands (on a cache directory; run them where the broker runs):\n"
+    "  cache stats          entries, bytes, cap, hits, misses, hit rate, evictions,\n"
+    "                       corruptions; overall and per toolchain\n"
+    "  cache ls [-n N]      the N most recently used entries (default 20)\n"
+    "  cache show KEY       an entry: manifest, options, toolchain, report summary,\n"
+    "                       when built, hits (KEY: 8 or more hex characters)\n"
+    "  cache verify         re-hash every object; quarantine and list the bad ones\n"
+    "  cache gc             remove orphan files, rows without files, temp files > 1h\n"
+    "  cache evict --older-than DURATION | --max-size SIZE   evict unused entries\n"
+    "  cache invalidate --toolchain ID   disown a toolchain: drop its entries and\n"
+    "                       refuse new ones (ID: 8 or more hex characters)\n"
+    "  --cache-dir DIR      the cache (default: the local farm's, ~/.cache/bitfarm/state/cache)\n"
+    "  --toolchain ID       explain: the toolchain to compute the key for (default: the\n"
+    "                       broker's latest, else the one on this machine)\n"
     "\n"
     "Common options:\n"
     "  --broker ENDPOINT   broker to use (default $BITFARM_BROKER; if unset, the\n"
@@ -95,6 +118,11 @@ typedef struct {
     const char *what;
     int limit;
     bool events;
+    const char *cache_dir;
+    const char *toolchain;
+    const char *diff;
+    int64_t older_than_ms;
+    int64_t max_size;
     bf_submit_opts_t submit;
     const char *tags[BF_TAGS_MAX + 1];   /* NULL-terminated */
     int ntags;
@@ -311,6 +339,154 @@ s_fetch_to (bf_client_t *client, const char *id, const char *what, const char *p
 /* ---------------------------------------------------------------------- */
 /*  Commands                                                                */
 
+/*  A broker to ask without starting one: --broker, $BITFARM_BROKER, or the
+    local farm if it runs.  NULL when there is none. */
+static bf_client_t *
+s_open_existing (const s_args_t *a)
+{
+    const char *endpoint = a->broker && *a->broker ? a->broker : getenv ("BITFARM_BROKER");
+    if ((!endpoint || !*endpoint) && !bf_localfarm_running ())
+        return NULL;
+    bf_client_t *client = NULL;
+    return s_open (&client, a) == BFX_OK ? client : NULL;
+}
+
+static int
+s_open_cache (bf_cache_t **cache, const s_args_t *a)
+{
+    char *dir = NULL;
+    if (a->cache_dir)
+        dir = xstrdup (a->cache_dir);
+    else {
+        char *farm = bf_localfarm_dir ();
+        dir = xasprintf ("%s/state/cache", farm);
+        free (farm);
+    }
+    int rc = BFX_OK;
+    struct stat sb;
+    if (stat (dir, &sb) != 0)
+        rc = s_fail (BFX_USAGE, "no cache at '%s' (give --cache-dir DIR)", dir);
+    else if (bf_cache_open (cache, dir, NULL) != BF_OK)
+        rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+    free (dir);
+    return rc;
+}
+
+/*  `bitfarm explain`: the manifest, action digest and cache key of a
+    design, and with --diff KEY how it differs from that entry. */
+static int
+s_explain (s_args_t *a, json_t *manifest)
+{
+    char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1] = "";
+    bf_key_action (action, manifest);
+    char toolchain[BF_SHA256_HEX_LEN + 1] = "";
+    const char *tc_from = NULL;
+    bf_client_t *client = s_open_existing (a);
+    if (a->toolchain) {
+        size_t n = strlen (a->toolchain);
+        if (n != BF_SHA256_HEX_LEN || strspn (a->toolchain, "0123456789abcdef") != n) {
+            bf_client_destroy (&client);
+            return s_fail (BFX_USAGE, "bad --toolchain '%.80s' (want 64 lowercase hex "
+                           "characters, as `bitfarm workers --json` shows)", a->toolchain);
+        }
+        snprintf (toolchain, sizeof toolchain, "%s", a->toolchain);
+        tc_from = "--toolchain";
+    }
+    else if (client) {
+        json_t *body = json_object ();
+        bf_msg_t *reply = NULL;
+        if (bf_client_request (client, &reply, "PING", body, NULL) == BF_OK
+            && json_is_string (json_object_get (reply->body, "toolchain"))) {
+            snprintf (toolchain, sizeof toolchain, "%s", s_str (reply->body, "toolchain"));
+            tc_from = "the broker's latest worker";
+        }
+        bf_msg_destroy (&reply);
+        json_decref (body);
+    }
+    if (!tc_from) {
+        bf_toolchain_t tc = { 0 };
+        char *farm = bf_localfarm_dir ();
+        bf_mkdir_p (farm, 0755);
+        char *memo = xasprintf ("%s/explain-toolchain.json", farm);
+        if (bf_toolchain_identify (&tc, memo) == BF_OK) {
+            snprintf (toolchain, sizeof toolchain, "%s", tc.id);
+            tc_from = "this machine";
+        }
+        bf_toolchain_release (&tc);
+        free (memo);
+        free (farm);
+    }
+    if (tc_from)
+        bf_key_compute (key, manifest, toolchain);
+    json_t *out = json_pack ("{s:O, s:s, s:s}", "manifest", manifest, "action", action,
+                             "key_schema", BF_KEY_SCHEMA);
+    if (tc_from) {
+        json_object_set_new (out, "toolchain", json_string (toolchain));
+        json_object_set_new (out, "toolchain_from", json_string (tc_from));
+        json_object_set_new (out, "cache_key", json_string (key));
+    }
+    int rc = BFX_OK;
+    if (a->diff) {
+        json_t *entry = NULL;
+        bf_cache_t *cache = NULL;
+        if (client && !a->cache_dir) {
+            json_t *body = json_pack ("{s:s}", "key", a->diff);
+            bf_msg_t *reply = NULL;
+            if (bf_client_request (client, &reply, "ENTRY", body, NULL) == BF_OK)
+                entry = json_incref (reply->body);
+            else
+                rc = s_fail (BFX_USAGE, "%s", bf_error_last ());
+            bf_msg_destroy (&reply);
+            json_decref (body);
+        }
+        else if ((rc = s_open_cache (&cache, a)) == BFX_OK) {
+            char full[BF_SHA256_HEX_LEN + 1];
+            if (bf_cache_resolve_key (cache, full, a->diff) != BF_OK
+                || bf_cache_get_entry (cache, &entry, full, true) != BF_OK)
+                rc = s_fail (BFX_USAGE, "%s", bf_error_last ());
+            bf_cache_destroy (&cache);
+        }
+        if (entry) {
+            json_t *diff = bf_explain_diff (manifest, tc_from ? toolchain : NULL,
+                                            json_object_get (entry, "manifest"),
+                                            s_str (entry, "toolchain"));
+            json_object_set_new (out, "diff_key", json_string (s_str (entry, "key")));
+            json_object_set_new (out, "diff", diff);
+            rc = json_array_size (diff) > 0 ? 1 : BFX_OK;
+            json_decref (entry);
+        }
+    }
+    bf_client_destroy (&client);
+    if (a->json || rc > 1) {
+        if (rc <= 1)
+            s_print_json (out);
+        json_decref (out);
+        return rc;
+    }
+    char *text = json_dumps (manifest, JSON_INDENT (2) | JSON_SORT_KEYS);
+    printf ("manifest %s\n", text);
+    free (text);
+    printf ("action     %s\n", action);
+    if (tc_from)
+        printf ("toolchain  %s (%s)\ncache key  %s\n", toolchain, tc_from, key);
+    else
+        printf ("cache key  unknown: no toolchain known (give --toolchain ID)\n");
+    json_t *diff = json_object_get (out, "diff");
+    if (diff) {
+        if (json_array_size (diff) == 0)
+            printf ("same inputs as cache entry %s\n", s_str (out, "diff_key"));
+        else {
+            printf ("differs from cache entry %s:\n", s_str (out, "diff_key"));
+            size_t i;
+            json_t *v;
+            json_array_foreach (diff, i, v)
+                printf ("  %s\n", json_string_value (v));
+        }
+    }
+    json_decref (out);
+    return rc;
+}
+
 static int
 s_cmd_submit (s_args_t *a, bool explain)
 {
@@ -320,14 +496,9 @@ s_cmd_submit (s_args_t *a, bool explain)
     if (bf_design_new (&design, &a->design) != BF_OK)
         return s_fail (BFX_USAGE, "%s", bf_error_last ());
     if (explain) {
-        char action[BF_SHA256_HEX_LEN + 1];
-        bf_key_action (action, bf_design_manifest (design));
-        json_t *out = json_pack ("{s:O, s:s, s:s}", "manifest", bf_design_manifest (design),
-                                 "action", action, "key_schema", BF_KEY_SCHEMA);
-        s_print_json (out);
-        json_decref (out);
+        int rc = s_explain (a, bf_design_manifest (design));
         bf_design_destroy (&design);
-        return BFX_OK;
+        return rc;
     }
     bf_client_t *client = NULL;
     int rc = s_open (&client, a);
@@ -514,6 +685,232 @@ s_cmd_list (s_args_t *a, const char *cmd)
     return rc;
 }
 
+static void
+s_human_bytes (char *buf, size_t size, int64_t n)
+{
+    static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    double v = (double) n;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf (buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static const char *
+s_time_of (char *buf, size_t size, json_t *obj, const char *field)
+{
+    json_t *v = json_object_get (obj, field);
+    return json_is_integer (v) ? bf_time_iso (buf, size, json_integer_value (v)) : "-";
+}
+
+/*  A summary of nextpnr's JSON report: cells used per type and Fmax. */
+static void
+s_print_report (const char *text)
+{
+    json_t *r = json_loads (text, 0, NULL);
+    const char *k;
+    json_t *v;
+    json_object_foreach (json_object_get (r, "utilization"), k, v)
+        if (json_integer_value (json_object_get (v, "used")) > 0)
+            printf ("  %-16s %lld / %lld\n", k,
+                    (long long) json_integer_value (json_object_get (v, "used")),
+                    (long long) json_integer_value (json_object_get (v, "available")));
+    json_object_foreach (json_object_get (r, "fmax"), k, v)
+        printf ("  fmax %-11s %.2f MHz (constraint %.2f MHz)\n", k,
+                json_number_value (json_object_get (v, "achieved")),
+                json_number_value (json_object_get (v, "constraint")));
+    json_decref (r);
+}
+
+static int
+s_cmd_cache (s_args_t *a, const char *sub, const char *arg)
+{
+    static const char *subs[] = { "stats", "ls", "show", "verify", "gc", "evict", "invalidate",
+                                  NULL };
+    bool known = false;
+    for (int i = 0; sub && subs[i]; i++)
+        known |= strcmp (sub, subs[i]) == 0;
+    if (!known)
+        return s_fail (BFX_USAGE, "cache needs one of stats, ls, show KEY, verify, gc, evict, "
+                       "invalidate (got '%s')", sub ? sub : "");
+    if (strcmp (sub, "show") == 0 && !arg)
+        return s_fail (BFX_USAGE, "cache show needs a cache key");
+    if (strcmp (sub, "evict") == 0 && !a->older_than_ms && !a->max_size)
+        return s_fail (BFX_USAGE, "cache evict needs --older-than DURATION or --max-size SIZE");
+    if (strcmp (sub, "invalidate") == 0 && !a->toolchain)
+        return s_fail (BFX_USAGE, "cache invalidate needs --toolchain ID");
+    bf_cache_t *cache = NULL;
+    int rc = s_open_cache (&cache, a);
+    if (rc != BFX_OK)
+        return rc;
+    json_t *out = NULL;
+    char b1[32], b2[32], t1[40], t2[40];
+    if (strcmp (sub, "stats") == 0) {
+        out = bf_cache_stats (cache);
+        if (out && !a->json) {
+            int64_t max = json_integer_value (json_object_get (out, "max_size"));
+            s_human_bytes (b1, sizeof b1, json_integer_value (json_object_get (out, "bytes")));
+            s_human_bytes (b2, sizeof b2, max);
+            printf ("cache directory  %s\n", s_str (out, "dir"));
+            printf ("entries          %lld\n",
+                    (long long) json_integer_value (json_object_get (out, "entries")));
+            printf ("objects          %lld, %s of %s\n",
+                    (long long) json_integer_value (json_object_get (out, "objects")), b1,
+                    max ? b2 : "no cap");
+            printf ("hits             %lld\nmisses           %lld\nhit rate         %.1f %%\n",
+                    (long long) json_integer_value (json_object_get (out, "hits")),
+                    (long long) json_integer_value (json_object_get (out, "misses")),
+                    100 * json_real_value (json_object_get (out, "hit_rate")));
+            printf ("evictions        %lld\ncorruptions      %lld (%lld file(s) in quarantine/)\n",
+                    (long long) json_integer_value (json_object_get (out, "evictions")),
+                    (long long) json_integer_value (json_object_get (out, "corruptions")),
+                    (long long) json_integer_value (json_object_get (out, "quarantined")));
+            printf ("\n%-12s  %7s  %10s  %7s  %7s  %9s  %11s\n", "TOOLCHAIN", "ENTRIES", "BYTES",
+                    "HITS", "MISSES", "EVICTIONS", "CORRUPTIONS");
+            size_t i;
+            json_t *t;
+            json_array_foreach (json_object_get (out, "toolchains"), i, t) {
+                s_human_bytes (b1, sizeof b1, json_integer_value (json_object_get (t, "bytes")));
+                const char *name = s_str (t, "toolchain");
+                printf ("%-12.12s  %7lld  %10s  %7lld  %7lld  %9lld  %11lld%s\n",
+                        *name ? name : "(none)",
+                        (long long) json_integer_value (json_object_get (t, "entries")), b1,
+                        (long long) json_integer_value (json_object_get (t, "hits")),
+                        (long long) json_integer_value (json_object_get (t, "misses")),
+                        (long long) json_integer_value (json_object_get (t, "evictions")),
+                        (long long) json_integer_value (json_object_get (t, "corruptions")),
+                        json_is_true (json_object_get (t, "disowned")) ? "  disowned" : "");
+            }
+        }
+    }
+    else if (strcmp (sub, "ls") == 0) {
+        out = bf_cache_list (cache, a->limit);
+        if (!a->json) {
+            printf ("%-16s  %-9s  %-16s  %-6s  %-12s  %5s  %10s  %s\n", "KEY", "OUTCOME", "TOP",
+                    "DEVICE", "TOOLCHAIN", "HITS", "SIZE", "LAST USED");
+            size_t i;
+            json_t *e;
+            json_array_foreach (out, i, e) {
+                s_human_bytes (b1, sizeof b1, json_integer_value (json_object_get (e, "size")));
+                printf ("%-16.16s  %-9s  %-16.16s  %-6s  %-12.12s  %5lld  %10s  %s\n",
+                        s_str (e, "key"), s_str (e, "outcome"), s_str (e, "top"),
+                        s_str (e, "device"), s_str (e, "toolchain"),
+                        (long long) json_integer_value (json_object_get (e, "hits")), b1,
+                        s_time_of (t1, sizeof t1, e, "accessed_at"));
+            }
+        }
+    }
+    else if (strcmp (sub, "show") == 0) {
+        char key[BF_SHA256_HEX_LEN + 1];
+        if (bf_cache_resolve_key (cache, key, arg) != BF_OK
+            || bf_cache_get_entry (cache, &out, key, true) != BF_OK)
+            rc = s_fail (BFX_USAGE, "%s", bf_error_last ());
+        else {
+            char *report = NULL;
+            const char *rd = s_str (out, "report");
+            if (json_is_string (json_object_get (out, "report"))
+                && bf_cache_get_object (cache, &report, NULL, rd) == BF_OK) {
+                json_t *r = json_loads (report, 0, NULL);
+                if (r) {
+                    json_t *summary = json_pack ("{s:O*, s:O*}", "utilization",
+                                                 json_object_get (r, "utilization"), "fmax",
+                                                 json_object_get (r, "fmax"));
+                    json_object_set_new (out, "report_summary", summary);
+                }
+                json_decref (r);
+            }
+            if (!a->json) {
+                json_t *m = json_object_get (out, "manifest");
+                printf ("key        %s\naction     %s\ntoolchain  %s\n", key,
+                        s_str (out, "action"), s_str (out, "toolchain"));
+                printf ("outcome    %s", s_str (out, "outcome"));
+                if (json_is_string (json_object_get (out, "stage"))
+                    && strcmp (s_str (out, "outcome"), "failed") == 0)
+                    printf (" in %s: %s", s_str (out, "stage"), s_str (out, "error"));
+                printf ("\nbuilt      %s\nlast used  %s\nhits       %lld\n",
+                        s_time_of (t1, sizeof t1, out, "created_at"),
+                        s_time_of (t2, sizeof t2, out, "accessed_at"),
+                        (long long) json_integer_value (json_object_get (out, "hits")));
+                printf ("design     top %s, %s-%s, seed %lld, flow %s\n", s_str (m, "top"),
+                        s_str (m, "device"), s_str (m, "package"),
+                        (long long) json_integer_value (json_object_get (m, "seed")),
+                        s_str (m, "flow"));
+                static const char *objs[] = { "bitstream", "report", "log" };
+                for (int i = 0; i < 3; i++)
+                    if (json_is_string (json_object_get (out, objs[i])))
+                        printf ("%-10s %s\n", objs[i], s_str (out, objs[i]));
+                char *text = json_dumps (m, JSON_INDENT (2) | JSON_SORT_KEYS);
+                printf ("manifest %s\n", text);
+                free (text);
+                if (report) {
+                    printf ("report:\n");
+                    s_print_report (report);
+                }
+            }
+            free (report);
+        }
+    }
+    else if (strcmp (sub, "verify") == 0) {
+        if (bf_cache_verify (cache, &out) != BF_OK)
+            rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+        else {
+            size_t bad = json_array_size (json_object_get (out, "corrupt"));
+            if (!a->json) {
+                s_human_bytes (b1, sizeof b1, json_integer_value (json_object_get (out, "bytes")));
+                printf ("verified %lld object(s), %s intact; %zu corrupt%s\n",
+                        (long long) json_integer_value (json_object_get (out, "objects")), b1,
+                        bad, bad ? " (moved to quarantine/):" : "");
+                size_t i;
+                json_t *d;
+                json_array_foreach (json_object_get (out, "corrupt"), i, d)
+                    printf ("  %s\n", json_string_value (d));
+            }
+            if (bad)
+                rc = 1;
+        }
+    }
+    else if (strcmp (sub, "gc") == 0) {
+        if (bf_cache_gc (cache, BF_CACHE_TEMP_AGE_MS, &out) != BF_OK)
+            rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+        else if (!a->json) {
+            s_human_bytes (b1, sizeof b1, json_integer_value (json_object_get (out, "bytes_freed")));
+            printf ("removed %lld orphan file(s), %lld stale temp file(s) (%s), %lld row(s) "
+                    "without a file, %lld dangling entr(ies)\n",
+                    (long long) json_integer_value (json_object_get (out, "orphan_files")),
+                    (long long) json_integer_value (json_object_get (out, "temp_files")), b1,
+                    (long long) json_integer_value (json_object_get (out, "missing_files")),
+                    (long long) json_integer_value (json_object_get (out, "dangling_entries")));
+        }
+    }
+    else if (strcmp (sub, "evict") == 0) {
+        int64_t cutoff = a->older_than_ms ? bf_now_ms () - a->older_than_ms : 0;
+        uint64_t target = a->max_size ? (uint64_t) a->max_size : UINT64_MAX;
+        if (bf_cache_evict (cache, target, cutoff, &out) != BF_OK)
+            rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+        else if (!a->json) {
+            s_human_bytes (b1, sizeof b1, json_integer_value (json_object_get (out, "bytes")));
+            printf ("evicted %lld entr(ies) and %lld object(s), %s\n",
+                    (long long) json_integer_value (json_object_get (out, "entries")),
+                    (long long) json_integer_value (json_object_get (out, "objects")), b1);
+        }
+    }
+    else if (strcmp (sub, "invalidate") == 0) {
+        if (bf_cache_invalidate (cache, a->toolchain, &out) != BF_OK)
+            rc = s_fail (BFX_USAGE, "%s", bf_error_last ());
+        else if (!a->json)
+            printf ("toolchain %s disowned: %lld entr(ies) dropped; its results will not be "
+                    "cached\n", s_str (out, "toolchain"),
+                    (long long) json_integer_value (json_object_get (out, "entries")));
+    }
+    if (out && a->json)
+        s_print_json (out);
+    json_decref (out);
+    bf_cache_destroy (&cache);
+    return rc;
+}
+
 static int
 s_cmd_farm (const char *sub, bool json)
 {
@@ -582,7 +979,7 @@ main (int argc, char **argv)
     if (strcmp (cmd, "--version") == 0 || strcmp (cmd, "version") == 0)
         return puts ("bitfarm 0.1.0"), BFX_OK;
     static const char *commands[] = { "submit", "status", "wait", "logs", "fetch", "cancel",
-                                      "jobs", "workers", "explain", "farm", NULL };
+                                      "jobs", "workers", "explain", "farm", "cache", NULL };
     bool known = false;
     for (int i = 0; commands[i]; i++)
         known |= strcmp (cmd, commands[i]) == 0;
@@ -602,6 +999,9 @@ main (int argc, char **argv)
         { "request-timeout", required_argument, 0, 'Q' }, { "tag", required_argument, 0, 'G' },
         { "flow", required_argument, 0, 'w' },     { "delay", required_argument, 0, 'y' },
         { "events", no_argument, 0, 'E' },
+        { "cache-dir", required_argument, 0, 'K' }, { "toolchain", required_argument, 0, 'X' },
+        { "diff", required_argument, 0, 'Z' },     { "older-than", required_argument, 0, 'O' },
+        { "max-size", required_argument, 0, 'M' },
         { "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 }
     };
@@ -633,6 +1033,16 @@ main (int argc, char **argv)
                                          BF_NOOP_DELAY_MAX);
                 break;
             case 'E': a.events = true; break;
+            case 'K': a.cache_dir = optarg; break;
+            case 'X': a.toolchain = optarg; break;
+            case 'Z': a.diff = optarg; break;
+            case 'O':
+                rc = bf_opt_duration_ms (&a.older_than_ms, "--older-than", optarg, 0,
+                                         3650LL * 86400000);
+                if (rc == BF_OK && a.older_than_ms == 0)
+                    a.older_than_ms = 1;   /* "0s": everything not used from now on */
+                break;
+            case 'M': rc = bf_opt_size (&a.max_size, "--max-size", optarg, 0, INT64_MAX / 2); break;
             case 'J': a.json = true; break;
             case 'W': a.wait = true; break;
             case 'f': a.follow = true; break;
@@ -680,6 +1090,8 @@ main (int argc, char **argv)
         rc = s_cmd_list (&a, cmd);
     else if (strcmp (cmd, "farm") == 0)
         rc = s_cmd_farm (arg, a.json);
+    else if (strcmp (cmd, "cache") == 0)
+        rc = s_cmd_cache (&a, arg, optind + 1 < argc ? argv[optind + 1] : NULL);
     else
         rc = s_cmd_job (&a, cmd, arg);
     free (a.design.defines);

@@ -4,6 +4,7 @@
 #include "bf_log.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 int
 bf_db_exec (sqlite3 *db, const char *sql)
@@ -41,8 +42,18 @@ bf_db_open (sqlite3 **out, const char *path, const char *const *migrations)
         goto out;
     }
     sqlite3_busy_timeout (db, 10000);
-    if ((rc = bf_db_exec (db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                              "PRAGMA foreign_keys=ON;")) != BF_OK)
+    /* Switching a new database to WAL takes an exclusive lock, and SQLite
+       does not always call the busy handler for it (several processes
+       creating one database at once): retry for up to 10 s. */
+    for (int tries = 0;; tries++) {
+        rc = bf_db_exec (db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                             "PRAGMA foreign_keys=ON;");
+        int code = sqlite3_errcode (db) & 0xff;
+        if (rc == BF_OK || (code != SQLITE_BUSY && code != SQLITE_LOCKED) || tries >= 1000)
+            break;
+        usleep (10000);
+    }
+    if (rc != BF_OK)
         goto out;
     int known = 0;
     while (migrations[known])

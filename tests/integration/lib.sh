@@ -32,7 +32,7 @@ cleanup() {
             bad=1
         fi
     done
-    rm -rf "$T"
+    if [ -n "${KEEP_TEST_DIR:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
     [ "$bad" -eq 0 ] || exit 1
 }
 trap cleanup EXIT
