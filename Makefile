@@ -2,6 +2,7 @@
 #   make            build bin/bitfarm, bin/submit, bin/bitfarm-broker, bin/bitfarm-worker
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
+#   make bench      cache lookups, hashing and a cache-hit submit, as ratios to baselines
 #   make demo       build the bundled example on the local farm, twice
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX  ?= /usr/local
@@ -65,6 +66,13 @@ $(BUILD)/tests/bf_cachewriter: tests/tools/bf_cachewriter.c $(BUILD)/libbitfarm.
 
 TOOLS   := $(BUILD)/tests/bf_sendraw $(BUILD)/tests/bf_cachewriter
 
+$(BUILD)/tests/bench_cache: tests/bench/bench_cache.c $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+bench: all $(BUILD)/tests/bench_cache
+	BUILD=$(BUILD) tests/bench/run
+
 test: all $(UNIT) $(TOOLS)
 	BUILD=$(BUILD) tests/run
 
@@ -82,5 +90,5 @@ install: all
 clean:
 	rm -rf build build-asan
 
-.PHONY: all test asan demo install clean
+.PHONY: all test asan bench demo install clean
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/*/main.d
