@@ -421,29 +421,6 @@ s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
 /* ---------------------------------------------------------------------- */
 /*  Client commands                                                         */
 
-static int
-s_collect_input (void *arg, const char *path, const char *sha256, uint64_t size)
-{
-    (void) path; (void) size;
-    json_t *digests = arg;
-    size_t i;
-    json_t *v;
-    json_array_foreach (digests, i, v)
-        if (strcmp (json_string_value (v), sha256) == 0)
-            return BF_OK;
-    json_array_append_new (digests, json_string (sha256));
-    return BF_OK;
-}
-
-/*  The distinct input digests of a normalized manifest: a new array. */
-static json_t *
-s_inputs (json_t *manifest)
-{
-    json_t *digests = json_array ();
-    bf_manifest_each_input (manifest, s_collect_input, digests);
-    return digests;
-}
-
 static void
 s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -484,7 +461,7 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     if (!entry) {
         /* Pin the inputs (and the key) for the job's lifetime, atomically
            with eviction: either all are there and stay, or NEED. */
-        json_t *inputs = s_inputs (norm), *missing = NULL;
+        json_t *inputs = bf_manifest_input_digests (norm), *missing = NULL;
         int prc = bf_cache_pin (self->cache, id, inputs, have_key ? key : NULL, &missing);
         json_decref (inputs);
         if (prc == BF_ENOTFOUND) {
@@ -1118,7 +1095,7 @@ s_worker_want (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
     json_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return;
-    json_t *inputs = s_inputs (json_object_get (job, "manifest"));
+    json_t *inputs = bf_manifest_input_digests (json_object_get (job, "manifest"));
     json_decref (job);
     zmsg_t *blobs = zmsg_new ();
     char *error = NULL;

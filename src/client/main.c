@@ -364,10 +364,14 @@ s_open_cache (bf_cache_t **cache, const s_args_t *a)
     }
     int rc = BFX_OK;
     struct stat sb;
+    char *format = xasprintf ("%s/FORMAT", dir);
     if (stat (dir, &sb) != 0)
         rc = s_fail (BFX_USAGE, "no cache at '%s' (give --cache-dir DIR)", dir);
+    else if (stat (format, &sb) != 0)
+        rc = s_fail (BFX_USAGE, "'%s' is not a bitfarm cache (it has no FORMAT file)", dir);
     else if (bf_cache_open (cache, dir, NULL) != BF_OK)
         rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+    free (format);
     free (dir);
     return rc;
 }

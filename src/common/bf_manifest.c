@@ -414,3 +414,25 @@ bf_manifest_each_input (json_t *manifest, bf_manifest_input_fn *fn, void *arg)
                    (uint64_t) json_integer_value (json_object_get (pcf, "size")));
     return BF_OK;
 }
+
+static int
+s_collect_digest (void *arg, const char *path, const char *sha256, uint64_t size)
+{
+    (void) path; (void) size;
+    json_t *digests = arg;
+    size_t i;
+    json_t *v;
+    json_array_foreach (digests, i, v)
+        if (strcmp (json_string_value (v), sha256) == 0)
+            return BF_OK;
+    json_array_append_new (digests, json_string (sha256));
+    return BF_OK;
+}
+
+json_t *
+bf_manifest_input_digests (json_t *manifest)
+{
+    json_t *digests = json_array ();
+    bf_manifest_each_input (manifest, s_collect_digest, digests);
+    return digests;
+}

@@ -82,6 +82,10 @@ bool bf_manifest_device (const char *device, uint64_t *bitstream_size_out);
     Returns BF_OK, or BF_ECORRUPT with a detail naming both sizes. */
 int bf_manifest_check_bitstream (json_t *manifest, uint64_t len);
 
+/*  The distinct input digests of a normalized manifest, in input order: a
+    new JSON array of strings (caller decrefs). */
+json_t *bf_manifest_input_digests (json_t *manifest);
+
 /*  Calls fn for every input (sources, data, pcf) of a normalized manifest.
     Stops early and returns fn's value when it is not BF_OK. */
 typedef int (bf_manifest_input_fn) (void *arg, const char *path, const char *sha256, uint64_t size);

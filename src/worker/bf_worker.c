@@ -478,20 +478,6 @@ s_stage_or_want (bf_worker_t *self, s_job_t *job, bool first)
     json_decref (missing);
 }
 
-static int
-s_collect_input (void *arg, const char *path, const char *sha256, uint64_t size)
-{
-    (void) path; (void) size;
-    json_t *digests = arg;
-    size_t i;
-    json_t *v;
-    json_array_foreach (digests, i, v)
-        if (strcmp (json_string_value (v), sha256) == 0)
-            return BF_OK;
-    json_array_append_new (digests, json_string (sha256));
-    return BF_OK;
-}
-
 static void
 s_on_job (bf_worker_t *self, bf_msg_t *msg)
 {
@@ -519,8 +505,7 @@ s_on_job (bf_worker_t *self, bf_msg_t *msg)
     snprintf (job->cache_key, sizeof job->cache_key, "%s", key);
     bf_key_compute (job->l1_key, norm, self->tc.id);
     job->manifest = norm;
-    job->inputs = json_array ();
-    bf_manifest_each_input (norm, s_collect_input, job->inputs);
+    job->inputs = bf_manifest_input_digests (norm);
     job->timeout_ms = timeout_ms;
     atomic_init (&job->cancel, 0);
     zlistx_add_end (self->jobs, job);
