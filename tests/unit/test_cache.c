@@ -246,8 +246,9 @@ cache_evict__lru_under_cap_spares_pins (void **state)
     }
     s_entry (f, key, "oldest", d[0], "tc");
     /* the oldest object is referenced by a pinned entry, the next by a pin */
-    json_t *pins = json_pack ("[s]", d[1]);
-    assert_int_equal (bf_cache_pin (f->cache, "job1", json_array (), key, NULL), BF_OK);
+    json_t *pins = json_pack ("[s]", d[1]), *none = json_array ();
+    assert_int_equal (bf_cache_pin (f->cache, "job1", none, key, NULL), BF_OK);
+    json_decref (none);
     assert_int_equal (bf_cache_pin (f->cache, "job2", pins, NULL, NULL), BF_OK);
     json_decref (pins);
     /* touch d[5] later than the others: it survives */
