@@ -54,6 +54,26 @@ check "... with the right bytes" cmp "$T/good.bin" "$T/trunc.bin"
 wait_until 5 counted "$T/w1/cache" 1
 check_eq "... the worker counted its corruption too" 1 "$(stat_of "$T/w1/cache" '["corruptions"]')"
 
+# --- random corruption, random tier, repeated: count bad bytes served
+badbytes=0
+for round in 1 2 3 4 5 6; do
+    for tier in "$CACHE" "$T/w1/cache"; do
+        [ "$tier" != "$CACHE" ] && [ $((RANDOM % 2)) -eq 0 ] && continue
+        f=$(obj "$tier" "$bit")
+        [ -f "$f" ] || continue
+        if [ $((RANDOM % 2)) -eq 0 ]; then
+            python3 -c 'import sys,random; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); i=random.randrange(len(b)); b[i]^=1<<random.randrange(8); open(p,"wb").write(b)' "$f"
+        else
+            truncate -s $((RANDOM % 32220)) "$f"
+        fi
+    done
+    id=$(blinky --wait -o "$T/r.bin" 2>/dev/null)
+    [ "$(job_field "$id" '"state"')" = succeeded ] || badbytes=$((badbytes + 1000000))
+    badbytes=$((badbytes + $(cmp -l "$T/good.bin" "$T/r.bin" 2>/dev/null | wc -l)))
+    [ "$(stat -c %s "$T/r.bin")" = 32220 ] || badbytes=$((badbytes + 1000000))
+done
+check_eq "6 rounds of random corruption in random tiers: 0 bad bytes served, every job succeeded" 0 "$badbytes"
+
 # --- the broker's copy deleted: the worker's L1 answers, no tool runs
 "$BIN/bitfarm" cache evict --older-than 0s --cache-dir "$CACHE" >/dev/null
 check_eq "evict --older-than 0s empties the broker's cache" 0 "$(stat_of "$CACHE" '["entries"]')"
@@ -108,7 +128,7 @@ s=$("$BIN/bitfarm" cache stats --json --cache-dir "$CACHE")
 check "stats: hits, misses and a hit rate" python3 -c "
 import json,sys; d=json.loads(sys.argv[1])
 assert d['hits']>=3 and d['misses']>=4 and 0<d['hit_rate']<1, d
-assert d['corruptions']==3 and d['entries']>=2, d
+assert d['corruptions']==3+6 and d['entries']>=2, d
 assert len(d['toolchains'])==1 and d['toolchains'][0]['hits']==d['hits'], d" "$s"
 "$BIN/bitfarm" cache stats --cache-dir "$CACHE" >"$T/stats.txt"
 check "stats for people" grep -q "^hit rate  *[0-9.]* %" "$T/stats.txt"
