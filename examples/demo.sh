@@ -19,4 +19,8 @@ start=$(date +%s%N)
     | grep -E '"(id|state|cache_hit|uploaded_bytes|bitstream_sha256)"'
 echo "(whole submit process: $(( ($(date +%s%N) - start) / 1000000 )) ms)"
 echo
+echo "== the cache, ccache-style: \$ bitfarm cache stats"
+sleep 1.2   # the broker writes its counters once a second
+"$BIN/bitfarm" cache stats
+echo
 echo "the local farm keeps running; stop it with: $BIN/bitfarm farm stop"

@@ -349,6 +349,8 @@ s_dispatch_one (bf_broker_t *self, const char *id)
     }
     json_object_set_new (w->jobs, id, json_true ());
     json_int_t attempt = json_integer_value (json_object_get (job, "attempt")) + 1;
+    if (attempt == 1)   /* a build the cache could not spare: a miss */
+        bf_cache_count (self->cache, NULL, w->toolchain, false);
     json_t *body = json_pack ("{s:s, s:I, s:O, s:s, s:I}", "job", id, "attempt", attempt,
                               "manifest", manifest, "cache_key", key, "timeout_ms",
                               (json_int_t) timeout_ms);
@@ -485,8 +487,8 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_cache_unpin (self->cache, id);
         goto out;
     }
-    if (have_key)
-        bf_cache_count (self->cache, entry ? key : NULL, toolchain, entry != NULL);
+    if (entry)   /* misses are counted when a build is dispatched */
+        bf_cache_count (self->cache, key, toolchain, true);
     json_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
     s_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
