@@ -328,7 +328,7 @@ s_dispatch_one (bf_broker_t *self, const char *id)
     }
     json_t *manifest = json_object_get (job, "manifest");
     char key[BF_SHA256_HEX_LEN + 1];
-    if (bf_key_compute (key, manifest, w->toolchain) != BF_OK) {
+    if (bf_key_compute_salted (key, manifest, w->toolchain, self->cfg.cache_salt) != BF_OK) {
         json_decref (job);
         return true;
     }
@@ -354,6 +354,8 @@ s_dispatch_one (bf_broker_t *self, const char *id)
     json_t *body = json_pack ("{s:s, s:I, s:O, s:s, s:I}", "job", id, "attempt", attempt,
                               "manifest", manifest, "cache_key", key, "timeout_ms",
                               (json_int_t) timeout_ms);
+    if (self->cfg.cache_salt)
+        json_object_set_new (body, "salt", json_string (self->cfg.cache_salt));
     /* Inputs are not attached: the worker asks (WANT) for those its local
        cache lacks. */
     zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, NULL);
@@ -451,7 +453,7 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_key_action (action, norm);
     bool have_key = bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK;
     if (have_key) {
-        bf_key_compute (key, norm, toolchain);
+        bf_key_compute_salted (key, norm, toolchain, self->cfg.cache_salt);
         if (bf_cache_get_entry (self->cache, &entry, key, false) != BF_OK)
             entry = NULL;
     }
@@ -764,6 +766,8 @@ s_client (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         char toolchain[BF_SHA256_HEX_LEN + 1];
         if (bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK)
             json_object_set_new (body, "toolchain", json_string (toolchain));
+        if (self->cfg.cache_salt)
+            json_object_set_new (body, "salt", json_string (self->cfg.cache_salt));
         s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
         json_decref (body);
     }

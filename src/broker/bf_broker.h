@@ -29,6 +29,7 @@ typedef struct {
                                     jitter, at most 60 s; default 1000 */
     uint64_t cache_max_size;     /* bytes; 0 = no cap */
     bool cache_force_network_fs; /* open the cache even on NFS & co. */
+    const char *cache_salt;      /* mixed into every cache key (bf_key.h); NULL = none */
 } bf_broker_config_t;
 
 typedef struct _bf_broker_t bf_broker_t;

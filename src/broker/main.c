@@ -29,6 +29,9 @@ static const char s_usage[] =
     "  --cache-max-size SIZE  cap on the cache (STATE/cache), e.g. 512M, 10G; least\n"
     "                        recently used entries are evicted in the background\n"
     "                        from 90% of the cap down to 80% (default: no cap)\n"
+    "  --cache-salt TEXT     mixed into every cache key (1..64 of A-Za-z0-9._-); a new\n"
+    "                        salt disowns every entry at once, e.g. after a broken\n"
+    "                        toolchain (default: none)\n"
     "  --cache-force-network-fs  open the cache even on a network filesystem (NFS,\n"
     "                        CIFS, ...), where SQLite's locking can corrupt it\n"
     "  --pid-file PATH       write the process id here\n"
@@ -58,6 +61,7 @@ main (int argc, char **argv)
         { "retry-backoff", required_argument, 0, 'B' },
         { "cache-max-size", required_argument, 0, 'C' },
         { "cache-force-network-fs", no_argument, 0, 'N' },
+        { "cache-salt", required_argument, 0, 'S' },
         { "log-file", required_argument, 0, 'f' }, { "log-level", required_argument, 0, 'v' },
         { "version", no_argument, 0, 'V' },        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
@@ -98,6 +102,14 @@ main (int argc, char **argv)
                 cfg.cache_max_size = (uint64_t) n;
                 break;
             case 'N': cfg.cache_force_network_fs = true; break;
+            case 'S':
+                if (!*optarg || strlen (optarg) > 64
+                    || strspn (optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789._-") != strlen (optarg))
+                    rc = bf_error_set (BF_EINVAL, "invalid value '%.80s' for --cache-salt (want "
+                                       "1..64 of A-Za-z0-9._-)", optarg);
+                cfg.cache_salt = optarg;
+                break;
             case 'p': pid_file = optarg; break;
             case 'f': log_file = optarg; break;
             case 'v': rc = bf_log_parse_level (optarg, &level); break;

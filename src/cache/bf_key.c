@@ -83,7 +83,8 @@ s_encode (s_buf_t *b, json_t *v)
 }
 
 int
-bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *toolchain)
+bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *toolchain,
+                  const char *salt)
 {
     json_t *m = json_deep_copy (manifest);
     json_t *pcf = json_object_get (m, "pcf");
@@ -91,6 +92,8 @@ bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *too
         json_object_del (pcf, "path");
     json_t *top = json_pack ("{s:s, s:o, s:s, s:s}", "flow", bf_manifest_flow (manifest), "manifest", m,
                              "schema", BF_KEY_SCHEMA, "toolchain", toolchain ? toolchain : "");
+    if (salt && *salt)
+        json_object_set_new (top, "salt", json_string (salt));
     s_buf_t b = { 0 };
     int rc = s_encode (&b, top);
     json_decref (top);
@@ -106,9 +109,16 @@ bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *too
 int
 bf_key_compute (char key_out[BF_SHA256_HEX_LEN + 1], json_t *manifest, const char *toolchain)
 {
+    return bf_key_compute_salted (key_out, manifest, toolchain, NULL);
+}
+
+int
+bf_key_compute_salted (char key_out[BF_SHA256_HEX_LEN + 1], json_t *manifest,
+                       const char *toolchain, const char *salt)
+{
     char *buf;
     size_t len;
-    int rc = bf_key_canonical (&buf, &len, manifest, toolchain);
+    int rc = bf_key_canonical (&buf, &len, manifest, toolchain, salt);
     if (rc != BF_OK)
         return rc;
     bf_sha256_hex (key_out, buf, len);

@@ -8,6 +8,8 @@
                          minus the pcf's path (only its content matters)
           "schema"    -> "bitfarm-cache-key/1"
           "toolchain" -> the worker's toolchain identity digest
+          "salt"      -> the farm's cache salt (bitfarm-broker --cache-salt),
+                         only when one is set, so unsalted keys are as before
     JSON strings map to bencode strings, integers to integers, arrays to
     lists and objects to dicts; nothing else may occur (booleans, floats
     and null are refused).  Absolute paths, times, host names and the order
@@ -24,14 +26,20 @@
 #define BF_KEY_SCHEMA "bitfarm-cache-key/1"
 
 /*  Writes the canonical serialization of a normalized manifest with a
-    toolchain id into a new heap buffer *out of *len_out bytes (caller
-    frees).  Returns BF_OK or BF_EINVAL for a value of a type bencode cannot
+    toolchain id (and salt, NULL for none) into a new heap buffer *out of
+    *len_out bytes (caller frees).  Returns BF_OK or BF_EINVAL for a value of a type bencode cannot
     carry. */
-int bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *toolchain);
+int bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *toolchain,
+                      const char *salt);
 
 /*  Computes the cache key (64 hex chars + NUL) of a normalized manifest
     built by the given toolchain.  Returns BF_OK or BF_EINVAL. */
 int bf_key_compute (char key_out[BF_SHA256_HEX_LEN + 1], json_t *manifest, const char *toolchain);
+
+/*  The same with a salt (NULL or "" = none; see above).  A new salt gives
+    every design a new key: the way to disown a whole cache namespace. */
+int bf_key_compute_salted (char key_out[BF_SHA256_HEX_LEN + 1], json_t *manifest,
+                           const char *toolchain, const char *salt);
 
 /*  The "action digest": the key with an empty toolchain, i.e. of the
     design and options alone.  Used to name a design independently of who

@@ -383,7 +383,7 @@ s_explain (s_args_t *a, json_t *manifest)
 {
     char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1] = "";
     bf_key_action (action, manifest);
-    char toolchain[BF_SHA256_HEX_LEN + 1] = "";
+    char toolchain[BF_SHA256_HEX_LEN + 1] = "", salt[80] = "";
     const char *tc_from = NULL;
     bf_client_t *client = s_open_existing (a);
     if (a->toolchain) {
@@ -399,10 +399,13 @@ s_explain (s_args_t *a, json_t *manifest)
     else if (client) {
         json_t *body = json_object ();
         bf_msg_t *reply = NULL;
-        if (bf_client_request (client, &reply, "PING", body, NULL) == BF_OK
-            && json_is_string (json_object_get (reply->body, "toolchain"))) {
-            snprintf (toolchain, sizeof toolchain, "%s", s_str (reply->body, "toolchain"));
-            tc_from = "the broker's latest worker";
+        if (bf_client_request (client, &reply, "PING", body, NULL) == BF_OK) {
+            if (json_is_string (json_object_get (reply->body, "salt")))
+                snprintf (salt, sizeof salt, "%s", s_str (reply->body, "salt"));
+            if (json_is_string (json_object_get (reply->body, "toolchain"))) {
+                snprintf (toolchain, sizeof toolchain, "%s", s_str (reply->body, "toolchain"));
+                tc_from = "the broker's latest worker";
+            }
         }
         bf_msg_destroy (&reply);
         json_decref (body);
@@ -421,7 +424,7 @@ s_explain (s_args_t *a, json_t *manifest)
         free (farm);
     }
     if (tc_from)
-        bf_key_compute (key, manifest, toolchain);
+        bf_key_compute_salted (key, manifest, toolchain, salt);
     json_t *out = json_pack ("{s:O, s:s, s:s}", "manifest", manifest, "action", action,
                              "key_schema", BF_KEY_SCHEMA);
     if (tc_from) {

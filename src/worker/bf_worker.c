@@ -503,7 +503,9 @@ s_on_job (bf_worker_t *self, bf_msg_t *msg)
     s_job_t *job = xcalloc (1, sizeof *job);
     snprintf (job->id, sizeof job->id, "%s", id);
     snprintf (job->cache_key, sizeof job->cache_key, "%s", key);
-    bf_key_compute (job->l1_key, norm, self->tc.id);
+    const char *salt = NULL;
+    bf_body_str (&salt, msg->body, "salt", 64, false);
+    bf_key_compute_salted (job->l1_key, norm, self->tc.id, salt);
     job->manifest = norm;
     job->inputs = bf_manifest_input_digests (norm);
     job->timeout_ms = timeout_ms;

@@ -149,6 +149,20 @@ check_eq "push 2, nothing changed: three hits" "true true true " "$(push)"
 sed -i 's/count + 1/count + 3/' top.v
 check_eq "push 3, top.v changed: the two blinky builds rebuild, soc hits" "false false true " "$(push)"
 
+# --- a new cache salt disowns every entry, in L2 and in the workers' L1
+sed -i 's/count + 3/count + 1/' top.v   # back to the design of good.bin
+kill "$WORKER_PID_w1" "$BROKER_PID_b"; wait "$WORKER_PID_w1" "$BROKER_PID_b" 2>/dev/null
+start_broker b --cache-salt v2
+export BITFARM_BROKER=$BROKER_EP
+start_worker w1s --cache-dir "$T/w1/cache"
+id=$(blinky --wait -o "$T/salt.bin" 2>/dev/null)
+check_eq "with a new salt: not a cache hit" false "$(job_field "$id" '"cache_hit"')"
+check "... nor a hit of the worker's L1: the tools ran" grep -q "job $id started in" "$T/w1s.log"
+check "... with the same bytes" cmp "$T/good.bin" "$T/salt.bin"
+out=$("$BIN/bitfarm" explain --json --top top --device hx1k --package tq144 --pcf icestick.pcf --freq 12 top.v)
+check_eq "explain uses the broker's salt" "$(job_field "$id" '"cache_key"')" "$(jget "$out" 'd["cache_key"]')"
+check_eq "... and the next submit is a hit" true "$(job_field "$(blinky 2>/dev/null)" '"cache_hit"')"
+
 # --- invalidate: a broken toolchain's entries are disowned
 tc=$(jget "$("$BIN/bitfarm" workers --json)" 'd["workers"][0]["toolchain"]')
 out=$("$BIN/bitfarm" cache invalidate --toolchain "${tc:0:12}" --json --cache-dir "$CACHE")

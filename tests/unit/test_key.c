@@ -145,6 +145,25 @@ key__changes_with_toolchain (void **state)
 }
 
 static void
+key__changes_with_salt_only_when_set (void **state)
+{
+    (void) state;
+    char a[65], b[65], c[65], d[65];
+    json_t *m = s_base ();
+    s_key (a, m, TC);
+    json_t *norm = NULL;
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_OK);
+    assert_int_equal (bf_key_compute_salted (b, norm, TC, ""), BF_OK);
+    assert_int_equal (bf_key_compute_salted (c, norm, TC, "v2"), BF_OK);
+    assert_int_equal (bf_key_compute_salted (d, norm, TC, "v3"), BF_OK);
+    assert_string_equal (a, b);       /* no salt: the keys of old */
+    assert_string_not_equal (a, c);
+    assert_string_not_equal (c, d);
+    json_decref (norm);
+    json_decref (m);
+}
+
+static void
 key__ignores_flag_order_and_pcf_name (void **state)
 {
     (void) state;
@@ -250,6 +269,7 @@ main (void)
         cmocka_unit_test (key__is_stable_and_hex),
         cmocka_unit_test (key__changes_with_every_input),
         cmocka_unit_test (key__changes_with_toolchain),
+        cmocka_unit_test (key__changes_with_salt_only_when_set),
         cmocka_unit_test (key__ignores_flag_order_and_pcf_name),
         cmocka_unit_test (manifest__rejects_bad_names),
         cmocka_unit_test (manifest__param_values),
