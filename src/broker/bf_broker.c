@@ -921,50 +921,6 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
     self->dispatch_needed = true;
 }
 
-/*  Stores the result's objects (bitstream, report, log, in that order) in
-    the cache and names them in res.  False when one is missing or fails
-    verification. */
-static bool
-s_result_objects (bf_broker_t *self, s_worker_t *w, const char *id, json_t *manifest,
-                  bf_msg_t *msg, json_t *res)
-{
-    static const char *objs[] = { "bitstream", "report", "log" };
-    for (int i = 0; i < 3; i++) {
-        const char *digest;
-        if (bf_body_str (&digest, msg->body, objs[i], BF_SHA256_HEX_LEN, false) != BF_OK)
-            continue;
-        zframe_t *f = zmsg_pop (msg->blobs);
-        /* A .bin of the wrong size for its device never reaches the cache. */
-        if (!f || (i == 0 && bf_manifest_check_bitstream (manifest, zframe_size (f)) != BF_OK)
-            || bf_cache_put_object (self->cache, digest, zframe_data (f), zframe_size (f))
-               != BF_OK) {
-            bf_warn ("job %s: %s object from worker '%s' rejected: %s", id, objs[i], w->name,
-                     f ? bf_error_last () : "missing frame");
-            zframe_destroy (&f);
-            return false;
-        }
-        zframe_destroy (&f);
-        json_object_set_new (res, objs[i], json_string (digest));
-    }
-    return true;
-}
-
-/*  Caches a success or a design failure under the worker's key. */
-static void
-s_result_cache (bf_broker_t *self, s_worker_t *w, const char *id, json_t *job, const char *key,
-                bool ok, json_t *res)
-{
-    char action[BF_SHA256_HEX_LEN + 1];
-    bf_key_action (action, json_object_get (job, "manifest"));
-    json_t *entry = json_pack ("{s:s, s:s, s:s, s:O}", "action", action, "toolchain",
-                               w->toolchain, "outcome", ok ? "succeeded" : "failed",
-                               "manifest", json_object_get (job, "manifest"));
-    json_object_update (entry, res);
-    if (bf_cache_put_entry (self->cache, key, entry) != BF_OK)
-        bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
-    json_decref (entry);
-}
-
 static void
 s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
 {
@@ -1000,10 +956,20 @@ s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
     /* Objects, then the entry naming them, under the cache's shared lock,
        so no eviction or gc runs in between. */
     bf_cache_hold (self->cache);
-    if (strcmp (outcome, "lost") != 0
-        && !s_result_objects (self, w, id, json_object_get (job, "manifest"), msg, res)) {
-        outcome = "lost";
-        error = "a result object failed verification";
+    json_t *manifest = json_object_get (job, "manifest");
+    if (strcmp (outcome, "lost") != 0) {
+        if (bf_cache_put_result_objects (self->cache, manifest, msg->body, msg->blobs) != BF_OK) {
+            bf_warn ("job %s: result objects from worker '%s' rejected: %s", id, w->name,
+                     bf_error_last ());
+            outcome = "lost";
+            error = "a result object failed verification";
+        }
+        else {
+            static const char *objs[] = { "bitstream", "report", "log" };
+            for (int i = 0; i < 3; i++)
+                if (json_is_string (json_object_get (msg->body, objs[i])))
+                    json_object_set (res, objs[i], json_object_get (msg->body, objs[i]));
+        }
     }
     bool ok = strcmp (outcome, "succeeded") == 0;
     if (ok && !json_object_get (res, "bitstream")) {
@@ -1015,7 +981,9 @@ s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
     if (ok || (failed && cls && strcmp (cls, "design") == 0)) {
         if (error)
             json_object_set_new (res, "error", json_string (error));
-        s_result_cache (self, w, id, job, key, ok, res);
+        if (bf_cache_put_result_entry (self->cache, key, manifest, w->toolchain, ok, res)
+            != BF_OK)
+            bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
         json_object_set_new (res, "state", json_string (ok ? "succeeded" : "failed"));
         if (!ok)
             json_object_set_new (res, "failure_class", json_string ("design"));

@@ -1,8 +1,10 @@
 /*  bf_cache - see bf_cache.h. */
 #include "bf_cache.h"
+#include "bf_key.h"
 #include "../common/bf_db.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
+#include "../common/bf_manifest.h"
 #include "../common/bf_util.h"
 
 #include <czmq.h>
@@ -599,6 +601,44 @@ bf_cache_put_entry (bf_cache_t *self, const char *key, json_t *entry)
         bf_db_exec (self->db, "ROLLBACK");
     free (manifest);
     bf_cache_release (self);
+    return rc;
+}
+
+int
+bf_cache_put_result_objects (bf_cache_t *self, json_t *manifest, json_t *result, zmsg_t *blobs)
+{
+    int rc = bf_cache_hold (self);
+    zframe_t *f = zmsg_first (blobs);
+    for (int i = 0; i < 3 && rc == BF_OK; i++) {
+        const char *d = json_string_value (json_object_get (result, s_entry_objects[i]));
+        if (!d)
+            continue;
+        if (!f)
+            rc = bf_error_set (BF_EPROTO, "no blob for the %s", s_entry_objects[i]);
+        else if (i == 0)
+            rc = bf_manifest_check_bitstream (manifest, zframe_size (f));
+        if (rc == BF_OK)
+            rc = bf_cache_put_object (self, d, zframe_data (f), zframe_size (f));
+        f = zmsg_next (blobs);
+    }
+    bf_cache_release (self);
+    return rc;
+}
+
+int
+bf_cache_put_result_entry (bf_cache_t *self, const char *key, json_t *manifest,
+                           const char *toolchain, bool ok, json_t *result)
+{
+    char action[BF_SHA256_HEX_LEN + 1];
+    bf_key_action (action, manifest);
+    json_t *entry = json_pack ("{s:s, s:s, s:s, s:O}", "action", action, "toolchain", toolchain,
+                               "outcome", ok ? "succeeded" : "failed", "manifest", manifest);
+    static const char *fields[] = { "stage", "error", "bitstream", "report", "log" };
+    for (int i = 0; i < 5; i++)
+        if (json_object_get (result, fields[i]))
+            json_object_set (entry, fields[i], json_object_get (result, fields[i]));
+    int rc = bf_cache_put_entry (self, key, entry);
+    json_decref (entry);
     return rc;
 }
 

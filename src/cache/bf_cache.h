@@ -44,6 +44,7 @@
 #ifndef BF_CACHE_H_INCLUDED
 #define BF_CACHE_H_INCLUDED
 
+#include <czmq.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -109,6 +110,23 @@ void bf_cache_release (bf_cache_t *self);
     Returns BF_OK, BF_EINVAL (malformed, an object missing, or a disowned
     toolchain) or BF_EIO. */
 int bf_cache_put_entry (bf_cache_t *self, const char *key, json_t *entry);
+
+/*  Stores the objects of a build result as RESULT carries them
+    (docs/protocol.md §6.2): `result` names them by digest in "bitstream",
+    "report" and "log", and `blobs` holds one frame for each named one, in
+    that order (borrowed; not consumed).  The bitstream's size is checked
+    against the manifest's device (bf_manifest_check_bitstream) before it
+    is stored.  Returns BF_OK, or at the first failure BF_EPROTO (a frame
+    missing), BF_ECORRUPT, BF_EINVAL or BF_EIO with a detail. */
+int bf_cache_put_result_objects (bf_cache_t *self, json_t *manifest, json_t *result,
+                                 zmsg_t *blobs);
+
+/*  Records the entry of a build result under key: a success (ok) or a
+    design failure, built from manifest (and its action digest), the
+    toolchain, and result's "stage", "error", "bitstream", "report" and
+    "log".  The objects must be stored already.  As bf_cache_put_entry. */
+int bf_cache_put_result_entry (bf_cache_t *self, const char *key, json_t *manifest,
+                               const char *toolchain, bool ok, json_t *result);
 
 /*  Looks up an entry.  *out receives a new JSON object with the fields
     above plus "key", "created_at", "accessed_at" (ms) and "hits" (caller

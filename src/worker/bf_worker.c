@@ -513,8 +513,10 @@ s_on_job (bf_worker_t *self, bf_msg_t *msg)
     zlistx_add_end (self->jobs, job);
     if (s_l1_hit (self, job))
         s_job_free (self, job);
-    else
+    else {
+        bf_cache_count (self->l1, NULL, self->tc.id, false);
         s_stage_or_want (self, job, true);
+    }
 }
 
 /*  INPUTS {"job", "digests"} + one blob per digest: what WANT asked for.
@@ -574,40 +576,15 @@ s_l1_store (bf_worker_t *self, s_job_t *job, json_t *body, zmsg_t *blobs)
     bool ok = outcome && strcmp (outcome, "succeeded") == 0;
     if (!ok && !(outcome && strcmp (outcome, "failed") == 0 && cls && strcmp (cls, "design") == 0))
         return;
-    static const char *objs[] = { "bitstream", "report", "log" };
+    /* Objects, then the entry naming them, with no eviction in between. */
     bf_cache_hold (self->l1);
-    int rc = BF_OK;
-    zframe_t *f = zmsg_first (blobs);
-    for (int i = 0; i < 3 && rc == BF_OK; i++) {
-        const char *d = json_string_value (json_object_get (body, objs[i]));
-        if (!d)
-            continue;
-        if (!f)
-            rc = bf_error_set (BF_EPROTO, "no blob for the %s", objs[i]);
-        else if (i == 0 && bf_manifest_check_bitstream (job->manifest, zframe_size (f)) != BF_OK)
-            rc = BF_ECORRUPT;
-        else
-            rc = bf_cache_put_object (self->l1, d, zframe_data (f), zframe_size (f));
-        f = zmsg_next (blobs);
-    }
-    if (rc == BF_OK) {
-        char action[BF_SHA256_HEX_LEN + 1];
-        bf_key_action (action, job->manifest);
-        json_t *entry = json_pack ("{s:s, s:s, s:s, s:O}", "action", action, "toolchain",
-                                   self->tc.id, "outcome", ok ? "succeeded" : "failed",
-                                   "manifest", job->manifest);
-        static const char *fields[] = { "stage", "error", "bitstream", "report", "log" };
-        for (int i = 0; i < 5; i++)
-            if (json_object_get (body, fields[i]))
-                json_object_set (entry, fields[i], json_object_get (body, fields[i]));
-        rc = bf_cache_put_entry (self->l1, job->l1_key, entry);
-        json_decref (entry);
-    }
+    int rc = bf_cache_put_result_objects (self->l1, job->manifest, body, blobs);
+    if (rc == BF_OK)
+        rc = bf_cache_put_result_entry (self->l1, job->l1_key, job->manifest, self->tc.id, ok,
+                                        body);
     bf_cache_release (self->l1);
     if (rc != BF_OK)
         bf_warn ("job %s: not stored in the local cache: %s", job->id, bf_error_last ());
-    else
-        bf_cache_count (self->l1, NULL, self->tc.id, false);
     bf_janitor_poke (self->janitor);
 }
 

@@ -386,6 +386,51 @@ cache_invalidate__disowns_a_toolchain (void **state)
 }
 
 static void
+cache_result__wrong_size_bitstream_is_never_stored (void **state)
+{
+    s_fix_t *f = *state;
+    json_t *manifest = json_pack ("{s:s, s:s}", "flow", "ice40", "device", "hx1k");
+    char *bits = calloc (1, 32220);
+    char good[65], bad[65], log[65];
+    bf_sha256_hex (good, bits, 32220);
+    bf_sha256_hex (bad, bits, 32219);
+    bf_sha256_hex (log, "log", 3);
+    json_t *result = json_pack ("{s:s, s:s}", "bitstream", bad, "log", log);
+    zmsg_t *blobs = zmsg_new ();
+    zmsg_addmem (blobs, bits, 32219);
+    zmsg_addmem (blobs, "log", 3);
+    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, blobs), BF_ECORRUPT);
+    assert_non_null (strstr (bf_error_last (), "32219 bytes is the wrong size for hx1k (want 32220)"));
+    assert_false (bf_cache_has_object (f->cache, bad));
+    assert_false (bf_cache_has_object (f->cache, log));
+    zmsg_destroy (&blobs);
+    json_decref (result);
+    /* the right size is stored, and the entry after it */
+    result = json_pack ("{s:s, s:s, s:s}", "bitstream", good, "log", log, "stage", "done");
+    blobs = zmsg_new ();
+    zmsg_addmem (blobs, bits, 32220);
+    zmsg_addmem (blobs, "log", 3);
+    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, blobs), BF_OK);
+    char key[65];
+    bf_sha256_hex (key, "k", 1);
+    assert_int_equal (bf_cache_put_result_entry (f->cache, key, manifest, "tc", true, result), BF_OK);
+    json_t *got = NULL;
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, key, false), BF_OK);
+    assert_string_equal (json_string_value (json_object_get (got, "bitstream")), good);
+    assert_string_equal (json_string_value (json_object_get (got, "outcome")), "succeeded");
+    json_decref (got);
+    /* a frame short: a protocol error, nothing indexed for it */
+    zmsg_destroy (&blobs);
+    blobs = zmsg_new ();
+    zmsg_addmem (blobs, bits, 32220);
+    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, blobs), BF_EPROTO);
+    zmsg_destroy (&blobs);
+    json_decref (result);
+    json_decref (manifest);
+    free (bits);
+}
+
+static void
 cache_open__knows_network_filesystems (void **state)
 {
     (void) state;
@@ -417,6 +462,8 @@ main (void)
         cmocka_unit_test_setup_teardown (cache_verify__finds_a_flipped_bit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (cache_invalidate__disowns_a_toolchain, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (cache_result__wrong_size_bitstream_is_never_stored,
+                                         s_setup, s_teardown),
         cmocka_unit_test (cache_open__knows_network_filesystems),
     };
     return cmocka_run_group_tests_name ("cache", tests, NULL, NULL);
