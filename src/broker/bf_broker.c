@@ -49,7 +49,7 @@ struct _bf_broker_t {
     zsock_t *router;
     bf_jobs_t *jobs;
     bf_cache_t *cache;
-    bf_janitor_t *janitor;      /* LRU eviction under cache_max_size, in its own thread */
+    bf_janitor_t *janitor;      /* LRU eviction under cfg.cache.max_size, in its own thread */
     int64_t pins_checked_at;    /* monotonic ms of the last check of stale cache pins */
     zhashx_t *workers;          /* rid hex -> s_worker_t */
     json_t *orphans;            /* job id -> monotonic ms when its lease ends: running jobs
@@ -1287,9 +1287,7 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     if (rc != BF_OK)
         goto fail;
     p = xasprintf ("%s/cache", self->state_dir);
-    bf_cache_opts_t copts = { .max_size = config->cache_max_size,
-                              .force_network_fs = config->cache_force_network_fs };
-    rc = bf_cache_open (&self->cache, p, &copts);
+    rc = bf_cache_open (&self->cache, p, &config->cache);
     if (rc == BF_OK) {
         /* What a crash left behind: orphan files, rows without files, temp
            files older than an hour. */
@@ -1303,7 +1301,7 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
         }
         json_decref (gc);
         s_unpin_finished (self);
-        self->janitor = bf_janitor_new (p, &copts, S_JANITOR_MS);
+        self->janitor = bf_janitor_new (p, &config->cache, S_JANITOR_MS);
     }
     free (p);
     if (rc != BF_OK)

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "../cache/bf_cache.h"
 
 typedef struct {
     const char *listen;          /* ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:5555 */
@@ -27,8 +28,7 @@ typedef struct {
     int max_attempts;            /* attempts before an infrastructure failure is final; 3 */
     int64_t retry_backoff_ms;    /* first retry back-off, doubled per attempt, with
                                     jitter, at most 60 s; default 1000 */
-    uint64_t cache_max_size;     /* bytes; 0 = no cap */
-    bool cache_force_network_fs; /* open the cache even on NFS & co. */
+    bf_cache_opts_t cache;       /* the cache's size cap (0 = none) and network-fs override */
     const char *cache_salt;      /* mixed into every cache key (bf_key.h); NULL = none */
 } bf_broker_config_t;
 

@@ -99,9 +99,9 @@ main (int argc, char **argv)
                 break;
             case 'C':
                 rc = bf_opt_size (&n, "--cache-max-size", optarg, 1 << 20, INT64_MAX / 2);
-                cfg.cache_max_size = (uint64_t) n;
+                cfg.cache.max_size = (uint64_t) n;
                 break;
-            case 'N': cfg.cache_force_network_fs = true; break;
+            case 'N': cfg.cache.force_network_fs = true; break;
             case 'S':
                 if (!*optarg || strlen (optarg) > 64
                     || strspn (optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

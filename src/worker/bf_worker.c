@@ -723,9 +723,9 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
        pins of jobs that died with the previous run. */
     char *l1dir = config->cache_dir ? xstrdup (config->cache_dir)
                                     : xasprintf ("%s/cache", self->work_dir);
-    bf_cache_opts_t copts = { .max_size = config->cache_max_size ? config->cache_max_size
-                                                                 : (uint64_t) 1 << 30,
-                              .force_network_fs = config->cache_force_network_fs };
+    bf_cache_opts_t copts = config->cache;
+    if (copts.max_size == 0)
+        copts.max_size = (uint64_t) 1 << 30;
     rc = bf_cache_open (&self->l1, l1dir, &copts);
     if (rc == BF_OK) {
         json_t *owners = bf_cache_pin_owners (self->l1);

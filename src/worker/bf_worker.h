@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "../cache/bf_cache.h"
 
 typedef struct {
     const char *broker;          /* ZeroMQ endpoint of the broker */
@@ -25,8 +26,8 @@ typedef struct {
     int liveness;                /* default 3 */
     bool keep_jobs;              /* keep job directories after the job */
     const char *cache_dir;       /* the L1 cache; default WORK_DIR/cache */
-    uint64_t cache_max_size;     /* bytes; default 1 GiB */
-    bool cache_force_network_fs; /* open the L1 cache even on NFS & co. */
+    bf_cache_opts_t cache;       /* the L1's size cap (0: the default, 1 GiB) and
+                                    network-fs override */
     const char *const *tags;     /* NULL-terminated tags jobs can require
                                     (bf_tag_valid); NULL = none */
 } bf_worker_config_t;

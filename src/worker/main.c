@@ -90,9 +90,9 @@ main (int argc, char **argv)
             case 'c': cfg.cache_dir = optarg; break;
             case 'C':
                 rc = bf_opt_size (&n, "--cache-max-size", optarg, 1 << 20, INT64_MAX / 2);
-                cfg.cache_max_size = (uint64_t) n;
+                cfg.cache.max_size = (uint64_t) n;
                 break;
-            case 'F': cfg.cache_force_network_fs = true; break;
+            case 'F': cfg.cache.force_network_fs = true; break;
             case 't': rc = bf_opt_tag (tags, &ntags, optarg); break;
             case 'p': pid_file = optarg; break;
             case 'f': log_file = optarg; break;
