@@ -70,7 +70,6 @@ struct _bf_worker_t {
     int64_t drain_deadline;      /* monotonic ms: give up waiting for ACKs */
     bf_cache_t *l1;              /* the local cache */
     bf_janitor_t *janitor;       /* its eviction thread */
-    int64_t flushed_at;          /* monotonic ms of the last L1 counter flush */
 };
 
 /*  SIGINT/SIGTERM count (bf_worker_signal). */
@@ -367,8 +366,10 @@ s_post_result (bf_worker_t *self, const char *id, json_t *body, zmsg_t **blobs_p
 static bool
 s_l1_hit (bf_worker_t *self, s_job_t *job)
 {
+    /* A peek: each object is read and verified once, below, as it is
+       attached; a corrupt one is quarantined and makes this a miss. */
     json_t *entry = NULL;
-    if (bf_cache_get_entry (self->l1, &entry, job->l1_key, false) != BF_OK)
+    if (bf_cache_get_entry (self->l1, &entry, job->l1_key, true) != BF_OK)
         return false;
     bool ok = strcmp (json_string_value (json_object_get (entry, "outcome")), "succeeded") == 0;
     json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:s}", "job", job->id, "cache_key",
