@@ -435,6 +435,18 @@ s_drop_object_rows (bf_cache_t *self, const char *digest, bool evicted)
     return n;
 }
 
+/*  Drops an object's row and the entries naming it, in a transaction of
+    its own (not an eviction: nothing is counted). */
+static void
+s_forget_object (bf_cache_t *self, const char *digest)
+{
+    if (bf_db_exec (self->db, "BEGIN IMMEDIATE") != BF_OK)
+        return;
+    s_drop_object_rows (self, digest, false);
+    if (bf_db_exec (self->db, "COMMIT") != BF_OK)
+        bf_db_exec (self->db, "ROLLBACK");
+}
+
 /*  Moves a file that failed verification to quarantine/ and forgets the
     object and the entries that name it. */
 static void
@@ -457,11 +469,7 @@ s_quarantine (bf_cache_t *self, const char *digest, const char *path, const char
     s_counts (self, tc)->corruptions++;
     self->pending++;
     free (tc);
-    if (bf_db_exec (self->db, "BEGIN IMMEDIATE") == BF_OK) {
-        s_drop_object_rows (self, digest, false);
-        if (bf_db_exec (self->db, "COMMIT") != BF_OK)
-            bf_db_exec (self->db, "ROLLBACK");
-    }
+    s_forget_object (self, digest);
 }
 
 /*  Reads an object and checks its size and digest; quarantines it if
@@ -479,12 +487,7 @@ s_read_verified (bf_cache_t *self, char **out, size_t *len_out, const char *dige
     size_t len = 0;
     int rc = bf_file_read (&data, &len, path, S_OBJECT_MAX);
     if (rc == BF_ENOTFOUND) {
-        /* A row without its file: forget it (gc would). */
-        if (bf_db_exec (self->db, "BEGIN IMMEDIATE") == BF_OK) {
-            s_drop_object_rows (self, digest, false);
-            if (bf_db_exec (self->db, "COMMIT") != BF_OK)
-                bf_db_exec (self->db, "ROLLBACK");
-        }
+        s_forget_object (self, digest);   /* a row without its file, as gc would */
         rc = bf_error_set (BF_ENOTFOUND, "object %.12s has no file", digest);
     }
     else if (rc == BF_OK) {
