@@ -1,5 +1,6 @@
 # bitfarm - build farm and bitstream cache for FPGAs.
-#   make            build bin/bitfarm, bin/submit, bin/bitfarm-broker, bin/bitfarm-worker
+#   make            build bin/bitfarm, bin/submit, bin/bitfarm-broker, bin/bitfarm-worker,
+#                   bin/bitfarm-vboard
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
 #   make bench      cache lookups, hashing and a cache-hit submit, as ratios to baselines
@@ -18,9 +19,10 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC := $(wildcard src/common/*.c src/cache/*.c) \
-           $(filter-out %/main.c,$(wildcard src/broker/*.c src/worker/*.c src/client/*.c))
+           $(filter-out %/main.c,$(wildcard src/broker/*.c src/worker/*.c src/client/*.c src/vboard/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/schema.o
-BINS    := $(BUILD)/bin/bitfarm $(BUILD)/bin/bitfarm-broker $(BUILD)/bin/bitfarm-worker
+BINS    := $(BUILD)/bin/bitfarm $(BUILD)/bin/bitfarm-broker $(BUILD)/bin/bitfarm-worker \
+           $(BUILD)/bin/bitfarm-vboard
 UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 all: $(BINS) $(BUILD)/bin/submit
@@ -47,6 +49,9 @@ $(BUILD)/bin/bitfarm-broker: $(BUILD)/src/broker/main.o $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(BUILD)/bin/bitfarm-worker: $(BUILD)/src/worker/main.o $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+$(BUILD)/bin/bitfarm-vboard: $(BUILD)/src/vboard/main.o $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(BUILD)/bin/submit: $(BUILD)/bin/bitfarm
