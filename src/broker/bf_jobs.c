@@ -3,6 +3,7 @@
 #include "../common/bf_db.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
+#include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
 
 #include <ctype.h>
@@ -16,7 +17,7 @@ struct _bf_jobs_t {
 #define S_COLS "id, state, stage, failure_class, priority, attempt, worker, action, " \
                "cache_key, cache_hit, bitstream, report, log, error, submitted_at, " \
                "started_at, finished_at, timeout_ms, max_attempts, not_before, follows, " \
-               "tags, manifest"
+               "tags, manifest, kind, board, after_job, token_hash, bitstream_size"
 
 int
 bf_jobs_open (bf_jobs_t **out, const char *path)
@@ -181,6 +182,18 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     sqlite3_finalize (st);
     free (mtext);
     free (tags);
+    if (rc == BF_OK && spec->board) {
+        st = bf_db_prepare (self->db,
+            "UPDATE jobs SET kind = 'program', board = ?, after_job = ?, token_hash = ?, "
+            "bitstream = ?, bitstream_size = ? WHERE id = ?");
+        s_bind_str (st, 1, spec->board);
+        s_bind_str (st, 2, spec->after);
+        s_bind_str (st, 3, spec->token_hash);
+        s_bind_str (st, 4, spec->bitstream);
+        sqlite3_bind_int64 (st, 5, (sqlite3_int64) spec->bitstream_size);
+        sqlite3_bind_text (st, 6, id, -1, SQLITE_STATIC);
+        rc = s_changed (self, st, "record program job");
+    }
     if (rc == BF_OK) {
         if (hit)
             rc = s_event (self, id, json_string_value (json_object_get (hit, "outcome")),
@@ -290,6 +303,14 @@ s_row (sqlite3_stmt *st, bool with_manifest)
         json_t *m = json_loads ((const char *) sqlite3_column_text (st, 22), 0, NULL);
         json_object_set_new (j, "manifest", m ? m : json_null ());
     }
+    json_object_set_new (j, "kind", s_text (st, 23));
+    if (strcmp ((const char *) sqlite3_column_text (st, 23), "program") == 0) {
+        json_object_set_new (j, "board", s_text (st, 24));
+        json_object_set_new (j, "after", s_text (st, 25));
+        json_object_set_new (j, "reservation", json_boolean (sqlite3_column_type (st, 26)
+                                                             != SQLITE_NULL));
+        json_object_set_new (j, "bitstream_size", json_integer (sqlite3_column_int64 (st, 27)));
+    }
     return j;
 }
 
@@ -363,7 +384,7 @@ bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "SELECT id FROM jobs WHERE state = 'queued' AND follows IS NULL AND not_before <= ? "
-        "ORDER BY priority DESC, seq LIMIT ?");
+        "AND after_job IS NULL ORDER BY priority DESC, seq LIMIT ?");
     sqlite3_bind_int64 (st, 1, now);
     sqlite3_bind_int (st, 2, limit);
     return s_ids (st);
@@ -381,6 +402,76 @@ bf_jobs_next_ready (bf_jobs_t *self, int64_t now)
         at = sqlite3_column_int64 (st, 0);
     sqlite3_finalize (st);
     return at;
+}
+
+json_t *
+bf_jobs_after_done (bf_jobs_t *self)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT p.id, b.id, b.state, b.bitstream, b.error FROM jobs p JOIN jobs b "
+        "ON b.id = p.after_job WHERE p.after_job IS NOT NULL AND p.state = 'queued' "
+        "AND b.state NOT IN ('queued', 'running')");
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, json_pack ("{s:o, s:o, s:o, s:o, s:o}", "id", s_text (st, 0),
+                                               "build", s_text (st, 1), "state", s_text (st, 2),
+                                               "bitstream", s_text (st, 3), "error",
+                                               s_text (st, 4)));
+    sqlite3_finalize (st);
+    return arr;
+}
+
+int
+bf_jobs_set_bitstream (bf_jobs_t *self, const char *id, const char *bitstream, uint64_t size)
+{
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "UPDATE jobs SET bitstream = ?, bitstream_size = ?, after_job = NULL "
+        "WHERE id = ? AND state = 'queued' AND kind = 'program'");
+    sqlite3_bind_text (st, 1, bitstream, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 2, (sqlite3_int64) size);
+    sqlite3_bind_text (st, 3, id, -1, SQLITE_STATIC);
+    rc = s_changed (self, st, "set the bitstream");
+    if (rc == BF_OK)
+        rc = s_event (self, id, "ready", "its build succeeded");
+    return s_end (self, rc);
+}
+
+int
+bf_jobs_board_job (bf_jobs_t *self, char *id_out, const char *board)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs WHERE board = ? AND state = 'running' LIMIT 1");
+    sqlite3_bind_text (st, 1, board, -1, SQLITE_STATIC);
+    int rc = BF_ENOTFOUND;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        snprintf (id_out, BF_JOB_ID_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
+        rc = BF_OK;
+    }
+    sqlite3_finalize (st);
+    return rc;
+}
+
+const char *
+bf_jobs_token_hash (bf_jobs_t *self, char *out, const char *id)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT token_hash FROM jobs WHERE id = ?");
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    const char *r = NULL;
+    if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL) {
+        snprintf (out, BF_SHA256_HEX_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
+        r = out;
+    }
+    sqlite3_finalize (st);
+    return r;
+}
+
+sqlite3 *
+bf_jobs_db (bf_jobs_t *self)
+{
+    return self->db;
 }
 
 json_t *
@@ -542,8 +633,8 @@ s_finish (bf_jobs_t *self, const char *id, json_t *result, const char *reason, i
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "UPDATE jobs SET state = ?, failure_class = ?, stage = IFNULL(?, stage), error = ?, "
-        "bitstream = ?, report = ?, log = ?, cache_hit = ?, finished_at = ?, deadline_at = NULL "
-        "WHERE id = ? AND state IN ('queued', 'running')");
+        "bitstream = IFNULL(?, bitstream), report = ?, log = ?, cache_hit = ?, finished_at = ?, "
+        "deadline_at = NULL WHERE id = ? AND state IN ('queued', 'running')");
     s_bind_str (st, 1, s_jstr (result, "state"));
     s_bind_str (st, 2, s_jstr (result, "failure_class"));
     s_bind_str (st, 3, s_jstr (result, "stage"));

@@ -6,6 +6,10 @@
     lowercase hex characters: 128 random bits from OpenSSL's RAND_bytes.
 
     States: queued -> running -> succeeded | failed | cancelled | timed_out.
+    Kinds: "build" (a manifest to build) and "program" (a bitstream to load
+    into a board; see bf_boards.h).  A program job created by `submit
+    --program` waits, queued, for its build (after_job) and is not ready
+    until bf_jobs_set_bitstream.  Program jobs never coalesce.
     A running job that meets an infrastructure failure goes back to queued
     (bf_jobs_retry) with a back-off, until its attempts are used up.
 
@@ -43,6 +47,12 @@ typedef struct {
     int max_attempts;            /* >= 1 */
     json_t *tags;                /* array of worker tags required; NULL = none */
     json_t *hit;                 /* cache entry: create the job finished, or NULL */
+    /* A program job (kind "program") when board is set: */
+    const char *board;           /* the board to load */
+    const char *after;           /* a build job whose bitstream it waits for, or NULL */
+    const char *bitstream;       /* digest of the bitstream (NULL while after is set) */
+    uint64_t bitstream_size;     /* its size, bytes */
+    const char *token_hash;      /* sha256 of the reservation token it carries, or NULL */
 } bf_job_spec_t;
 
 /*  Opens (creating, migrating) the database at path.  BF_OK or BF_EIO. */
@@ -111,6 +121,30 @@ int bf_jobs_finish (bf_jobs_t *self, const char *id, json_t *result, const char 
     is true.  BF_OK, or BF_EBUSY when the job is already finished. */
 int bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t backoff_ms,
                    bool *final_out);
+
+/*  Program jobs queued after a build that has finished: a new JSON array
+    of {"id", "build", "state", "bitstream", "error"} (the build's state,
+    bitstream digest and error). */
+json_t *bf_jobs_after_done (bf_jobs_t *self);
+
+/*  A program job waiting for its build gets the build's bitstream and
+    becomes ready.  BF_OK, or BF_EBUSY when it is not a queued program job. */
+int bf_jobs_set_bitstream (bf_jobs_t *self, const char *id, const char *bitstream,
+                           uint64_t size);
+
+/*  The running program job on `board` into id_out (BF_JOB_ID_LEN + 1
+    bytes): BF_OK, or BF_ENOTFOUND when the board is not busy.  Busy is
+    read from the job table, never stored apart, so it cannot drift. */
+int bf_jobs_board_job (bf_jobs_t *self, char *id_out, const char *board);
+
+/*  The reservation token hash a program job carries, into out (65 bytes);
+    returns out, or NULL when it carries none. */
+const char *bf_jobs_token_hash (bf_jobs_t *self, char *out, const char *id);
+
+/*  The database handle, for bf_boards, which keeps its table in the same
+    file.  Owned by bf_jobs; same thread. */
+struct sqlite3;
+struct sqlite3 *bf_jobs_db (bf_jobs_t *self);
 
 /*  All running jobs, as a new JSON array of {"id", "worker", "attempt",
     "deadline_at"}. */

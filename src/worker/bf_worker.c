@@ -1,5 +1,6 @@
 /*  bf_worker - see bf_worker.h. */
 #include "bf_worker.h"
+#include "bf_board.h"
 #include "bf_flow.h"
 #include "bf_toolchain.h"
 #include "../cache/bf_cache.h"
@@ -17,6 +18,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +28,7 @@
 #define S_LOG_FLUSH_MS    250
 #define S_RECONNECT_MAX   32000
 #define S_RESULT_LOG_MAX  (32u << 20)
+#define S_DONE_CHECK_MS   5000       /* the XVC DONE check's time limit */
 
 /*  One running job: its thread (a zactor) and what the thread needs. */
 typedef struct {
@@ -44,6 +48,11 @@ typedef struct {
     int64_t log_flushed_at;
     zsock_t *pipe;
     char stage[16];
+    /* program jobs */
+    const bf_board_t *board;     /* NULL for a build */
+    char bitstream[BF_SHA256_HEX_LEN + 1];
+    uint64_t bitstream_size;
+    bool board_wait;             /* inputs here; waiting for the board to be free */
 } s_job_t;
 
 /*  A result sent to the broker and not yet acknowledged (ACK). */
@@ -70,6 +79,9 @@ struct _bf_worker_t {
     int64_t drain_deadline;      /* monotonic ms: give up waiting for ACKs */
     bf_cache_t *l1;              /* the local cache */
     bf_janitor_t *janitor;       /* its eviction thread */
+    bf_board_t *boards;          /* from the config file */
+    int nboards;
+    pid_t *vboards;              /* bitfarm-vboard of each virtual board, or 0 */
 };
 
 /*  SIGINT/SIGTERM count (bf_worker_signal). */
@@ -208,6 +220,118 @@ s_build_actor (zsock_t *pipe, void *args)
     }
 }
 
+/*  The program thread: openFPGALoader loads job->job_dir/bitstream.bin
+    into the board; the outcome is judged from its status and output (and
+    DONE over XVC where configured). */
+static void
+s_program_actor (zsock_t *pipe, void *args)
+{
+    s_job_t *job = args;
+    job->pipe = pipe;
+    job->logbuf = xmalloc (S_LOG_FLUSH_BYTES * 2);
+    job->log_flushed_at = bf_mono_ms ();
+    zsock_signal (pipe, 0);
+    s_on_stage (job, "program");
+
+    const bf_board_t *b = job->board;
+    char *bin = xasprintf ("%s/bitstream.bin", job->job_dir);
+    char *log = xasprintf ("%s/program.log", job->job_dir);
+    char **argv = bf_board_argv (b, bin);
+    char *cmdline = xstrdup ("$");
+    for (int i = 0; argv[i]; i++) {
+        char *next = xasprintf ("%s %s", cmdline, argv[i]);
+        free (cmdline);
+        cmdline = next;
+    }
+    s_on_line (job, cmdline);
+    free (cmdline);
+    bf_spawn_opts_t opts = { .argv = (const char *const *) argv, .cwd = job->job_dir,
+                             .log_path = log, .timeout_ms = job->timeout_ms,
+                             .on_line = s_on_line, .arg = job, .cancel = &job->cancel };
+    bf_spawn_result_t r;
+    char error[1024] = "";
+    bf_load_class_t cls = BF_LOAD_INFRA;
+    bool cancelled = false;
+    if (bf_spawn_run (&r, &opts) != BF_OK)
+        snprintf (error, sizeof error, "cannot run openFPGALoader: %s", bf_error_last ());
+    else if (r.cancelled) {
+        cancelled = true;
+        snprintf (error, sizeof error, "cancelled");
+    }
+    else {
+        char *out = NULL;
+        size_t len = 0;
+        if (bf_file_read (&out, &len, log, S_RESULT_LOG_MAX) != BF_OK)
+            out = xstrdup ("");
+        cls = bf_board_classify (&r, out, error, sizeof error);
+        free (out);
+        uint8_t ir = 0;
+        if (cls == BF_LOAD_OK && b->done_check) {
+            if (bf_board_xvc_ir_capture (&ir, b->ip, b->port, S_DONE_CHECK_MS) != BF_OK) {
+                cls = BF_LOAD_INFRA;
+                snprintf (error, sizeof error, "DONE check failed: %s", bf_error_last ());
+            }
+            else if (!(ir & 0x20)) {
+                cls = BF_LOAD_BITSTREAM;
+                snprintf (error, sizeof error, "bitstream or device error: DONE stayed low "
+                          "after the load (IR capture 0x%02x): the device rejected the "
+                          "configuration (CRC or configuration error)", ir);
+            }
+            char line[160];
+            snprintf (line, sizeof line, "bitfarm: DONE check over XVC: IR capture 0x%02x, "
+                      "DONE %s", ir, (ir & 0x20) ? "high" : "low");
+            s_on_line (job, line);
+        }
+    }
+    if (error[0]) {
+        char line[1100];
+        snprintf (line, sizeof line, "bitfarm: %s", error);
+        s_on_line (job, line);
+    }
+    s_flush_log (job, true);
+    bf_board_argv_free (argv);
+
+    json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "job", job->id, "kind",
+                              "program", "board", b->name, "bitstream", job->bitstream,
+                              "stage", "program", "outcome",
+                              cls == BF_LOAD_OK && !cancelled ? "succeeded" : "failed");
+    if (cls != BF_LOAD_OK || cancelled) {
+        json_object_set_new (body, "failure_class",
+                             json_string (cancelled ? "cancelled"
+                                          : cls == BF_LOAD_BITSTREAM ? "bitstream"
+                                          : "infrastructure"));
+        json_object_set_new (body, "error", json_string (error));
+    }
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "RESULT");
+    zmsg_t *blobs = zmsg_new ();
+    s_attach (body, blobs, "log", log);
+    char *text = json_dumps (body, JSON_COMPACT);
+    zmsg_addstr (msg, text);
+    free (text);
+    json_decref (body);
+    zframe_t *f;
+    while ((f = zmsg_pop (blobs)))
+        zmsg_append (msg, &f);
+    zmsg_destroy (&blobs);
+    zmsg_send (&msg, pipe);
+    free (job->logbuf);
+    job->logbuf = NULL;
+    free (bin);
+    free (log);
+    for (;;) {
+        zmsg_t *cmd = zmsg_recv (pipe);
+        if (!cmd)
+            break;
+        char *word = zmsg_popstr (cmd);
+        zmsg_destroy (&cmd);
+        bool term = word && strcmp (word, "$TERM") == 0;
+        free (word);
+        if (term)
+            break;
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 /*  Talking to the broker                                                   */
 
@@ -245,9 +369,12 @@ s_connect (bf_worker_t *self)
     for (s_pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
         json_array_append_new (held, json_pack ("{s:s, s:b}", "job", p->id, "done", 1));
     json_t *tc = json_pack ("{s:s, s:O}", "id", self->tc.id, "versions", self->tc.versions);
-    json_t *body = json_pack ("{s:s, s:i, s:[s], s:o, s:O, s:o}", "name", self->name, "slots",
-                              self->cfg.slots, "families", "ice40", "toolchain", tc, "tags",
-                              self->tags, "jobs", held);
+    json_t *boards = json_array ();
+    for (int i = 0; i < self->nboards; i++)
+        json_array_append_new (boards, bf_board_json (&self->boards[i]));
+    json_t *body = json_pack ("{s:s, s:i, s:[s], s:o, s:O, s:o, s:o}", "name", self->name,
+                              "slots", self->cfg.slots, "families", "ice40", "toolchain", tc,
+                              "tags", self->tags, "jobs", held, "boards", boards);
     s_send (self, "READY", body, NULL);
     json_decref (body);
     if (self->draining) {
@@ -326,9 +453,28 @@ s_find_job (bf_worker_t *self, const char *id)
     return NULL;
 }
 
+static void s_start_job (bf_worker_t *self, s_job_t *job);
+
+/*  The board's next program job, if one waits for it, starts. */
+static void
+s_board_next (bf_worker_t *self, const bf_board_t *board)
+{
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        if (j->board == board && j->actor)
+            return;
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        if (j->board == board && j->board_wait) {
+            j->board_wait = false;
+            bf_info ("job %s: board '%s' is free now", j->id, board->name);
+            s_start_job (self, j);
+            return;
+        }
+}
+
 static void
 s_job_free (bf_worker_t *self, s_job_t *job)
 {
+    const bf_board_t *board = job->board;
     if (job->actor) {
         zpoller_remove (self->poller, job->actor);
         zactor_destroy (&job->actor);
@@ -343,6 +489,8 @@ s_job_free (bf_worker_t *self, s_job_t *job)
     if (handle)
         zlistx_delete (self->jobs, handle);
     free (job);
+    if (board && !zsys_interrupted)
+        s_board_next (self, board);
 }
 
 /*  Queues a RESULT for the broker: kept until its ACK, sent again after a
@@ -415,13 +563,24 @@ s_l1_hit (bf_worker_t *self, s_job_t *job)
 static void
 s_start_job (bf_worker_t *self, s_job_t *job)
 {
+    if (job->board) {
+        for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+            if (j != job && j->board == job->board && j->actor) {
+                bf_info ("job %s waits: board '%s' is busy with job %s", job->id,
+                         job->board->name, j->id);
+                job->board_wait = true;
+                return;
+            }
+    }
     char rnd[9];
     bf_random_hex (rnd, 4);
     job->job_dir = xasprintf ("%s/jobs/%s-%s", self->work_dir, job->id, rnd);
     char *src = xasprintf ("%s/src", job->job_dir);
     int rc = bf_mkdir_p (src, 0755);
-    s_stage_ctx_t ctx = { self, src };
-    if (rc == BF_OK)
+    s_stage_ctx_t ctx = { self, job->board ? job->job_dir : src };
+    if (rc == BF_OK && job->board)
+        rc = s_write_input (&ctx, "bitstream.bin", job->bitstream, job->bitstream_size);
+    else if (rc == BF_OK)
         rc = bf_manifest_each_input (job->manifest, s_write_input, &ctx);
     free (src);
     if (rc != BF_OK) {
@@ -436,10 +595,14 @@ s_start_job (bf_worker_t *self, s_job_t *job)
     sigaddset (&block, SIGINT);
     sigaddset (&block, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &block, &old);
-    job->actor = zactor_new (s_build_actor, job);
+    job->actor = zactor_new (job->board ? s_program_actor : s_build_actor, job);
     pthread_sigmask (SIG_SETMASK, &old, NULL);
     zpoller_add (self->poller, job->actor);
-    bf_info ("job %s started in %s", job->id, job->job_dir);
+    if (job->board)
+        bf_info ("job %s: programming board '%s' with %.12s (%llu bytes)", job->id,
+                 job->board->name, job->bitstream, (unsigned long long) job->bitstream_size);
+    else
+        bf_info ("job %s started in %s", job->id, job->job_dir);
 }
 
 static void
@@ -479,14 +642,65 @@ s_stage_or_want (bf_worker_t *self, s_job_t *job, bool first)
     json_decref (missing);
 }
 
+static int
+s_build_jobs (bf_worker_t *self)
+{
+    int n = 0;
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        n += j->board == NULL;
+    return n;
+}
+
+/*  JOB {"kind": "program", "board", "bitstream", "size", "timeout_ms"}. */
+static void
+s_on_program_job (bf_worker_t *self, bf_msg_t *msg, const char *id)
+{
+    const char *name, *digest;
+    int64_t size = 0, timeout_ms = 0;
+    if (bf_body_str (&name, msg->body, "board", BF_BOARD_NAME_MAX, true) != BF_OK
+        || bf_body_str (&digest, msg->body, "bitstream", BF_SHA256_HEX_LEN, true) != BF_OK
+        || !bf_sha256_is_hex (digest)
+        || bf_body_int (&size, msg->body, "size", 1, BF_MAX_FILE_SIZE, true) != BF_OK
+        || bf_body_int (&timeout_ms, msg->body, "timeout_ms", 1, INT64_MAX / 4, true) != BF_OK) {
+        s_reject (self, id, bf_error_last ());
+        return;
+    }
+    const bf_board_t *board = NULL;
+    for (int i = 0; i < self->nboards; i++)
+        if (strcmp (self->boards[i].name, name) == 0)
+            board = &self->boards[i];
+    if (!board || self->draining || s_find_job (self, id)) {
+        char *why = board ? xstrdup (self->draining ? "the worker is draining" : "job already held")
+                          : xasprintf ("no board named '%s' on this worker", name);
+        s_reject (self, id, why);
+        free (why);
+        return;
+    }
+    s_job_t *job = xcalloc (1, sizeof *job);
+    snprintf (job->id, sizeof job->id, "%s", id);
+    job->board = board;
+    snprintf (job->bitstream, sizeof job->bitstream, "%s", digest);
+    job->bitstream_size = (uint64_t) size;
+    job->inputs = json_pack ("[s]", digest);
+    job->timeout_ms = timeout_ms;
+    atomic_init (&job->cancel, 0);
+    zlistx_add_end (self->jobs, job);
+    s_stage_or_want (self, job, true);
+}
+
 static void
 s_on_job (bf_worker_t *self, bf_msg_t *msg)
 {
-    const char *id, *key;
+    const char *id, *key, *kind = NULL;
     int64_t timeout_ms = 0;
     json_t *norm = NULL;
     if (bf_body_str (&id, msg->body, "job", 32, true) != BF_OK) {
         bf_warn ("bad JOB: %s", bf_error_last ());
+        return;
+    }
+    if (bf_body_str (&kind, msg->body, "kind", 16, false) == BF_OK && kind
+        && strcmp (kind, "program") == 0) {
+        s_on_program_job (self, msg, id);
         return;
     }
     if (bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK
@@ -495,8 +709,7 @@ s_on_job (bf_worker_t *self, bf_msg_t *msg)
         s_reject (self, id, bf_error_last ());
         return;
     }
-    if (self->draining || (int) zlistx_size (self->jobs) >= self->cfg.slots
-        || s_find_job (self, id)) {
+    if (self->draining || s_build_jobs (self) >= self->cfg.slots || s_find_job (self, id)) {
         json_decref (norm);
         s_reject (self, id, self->draining ? "the worker is draining" : "no free slot");
         return;
@@ -617,7 +830,7 @@ s_on_actor (bf_worker_t *self, s_job_t *job)
         json_t *body = json_loads (text ? text : "{}", 0, NULL);
         free (text);
         bf_info ("job %s %s", job->id, json_string_value (json_object_get (body, "outcome")));
-        if (body)
+        if (body && !job->board)
             s_l1_store (self, job, body, msg);
         /* Kept until the broker acknowledges it; sent again on reconnect. */
         s_post_result (self, job->id, body, &msg);
@@ -677,6 +890,84 @@ s_on_broker (bf_worker_t *self)
 }
 
 /* ---------------------------------------------------------------------- */
+
+/*  Starts a bitfarm-vboard for each virtual board and learns its port.
+    Each dies with the worker (PR_SET_PDEATHSIG) or at bf_worker_destroy. */
+static int
+s_start_vboards (bf_worker_t *self)
+{
+    self->vboards = xcalloc ((size_t) self->nboards + 1, sizeof *self->vboards);
+    char *bin = NULL;
+    if (self->cfg.vboard_bin)
+        bin = xstrdup (self->cfg.vboard_bin);
+    else {
+        char exe[PATH_MAX];
+        ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+            exe[n] = '\0';
+            bin = xasprintf ("%s/bitfarm-vboard", dirname (exe));
+            if (access (bin, X_OK) != 0) {
+                free (bin);
+                bin = NULL;
+            }
+        }
+        if (!bin)
+            bin = xstrdup ("bitfarm-vboard");
+    }
+    char *dir = xasprintf ("%s/boards", self->work_dir);
+    int rc = bf_mkdir_p (dir, 0755);
+    for (int i = 0; rc == BF_OK && i < self->nboards; i++) {
+        bf_board_t *b = &self->boards[i];
+        if (!b->is_virtual)
+            continue;
+        char *port_file = xasprintf ("%s/%s.port", dir, b->name);
+        char *state = xasprintf ("%s/%s.json", dir, b->name);
+        char *log = xasprintf ("%s/%s.log", dir, b->name);
+        remove (port_file);
+        const char *argv[32] = { bin, "--port", "0", "--port-file", port_file, "--state-file",
+                                 state, "--log-file", log };
+        int n = 9;
+        for (int k = 0; b->vboard_opts[k]; k++)
+            argv[n++] = b->vboard_opts[k];
+        argv[n] = NULL;
+        pid_t pid = fork ();
+        if (pid == 0) {
+            prctl (PR_SET_PDEATHSIG, SIGTERM);
+            sigset_t none;
+            sigemptyset (&none);
+            sigprocmask (SIG_SETMASK, &none, NULL);
+            execvp (argv[0], (char *const *) argv);
+            _exit (127);
+        }
+        self->vboards[i] = pid;
+        for (int t = 0; pid > 0 && t < 500 && b->port == 0; t++) {
+            char *text = NULL;
+            size_t len;
+            if (bf_file_read (&text, &len, port_file, 64) == BF_OK)
+                b->port = atoi (text);
+            free (text);
+            int status;
+            if (b->port == 0 && waitpid (pid, &status, WNOHANG) == pid) {
+                self->vboards[i] = 0;
+                break;
+            }
+            if (b->port == 0)
+                usleep (10000);
+        }
+        if (b->port == 0)
+            rc = bf_error_set (BF_EIO, "virtual board '%s': %s did not start (see %s)", b->name,
+                               bin, log);
+        else
+            bf_info ("virtual board '%s': bitfarm-vboard on 127.0.0.1:%d, state in %s",
+                     b->name, b->port, state);
+        free (port_file);
+        free (state);
+        free (log);
+    }
+    free (dir);
+    free (bin);
+    return rc;
+}
 
 int
 bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
@@ -742,6 +1033,15 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
     if (rc != BF_OK) {
         bf_worker_destroy (&self);
         return rc;
+    }
+    if (config->config_file) {
+        rc = bf_boards_load (&self->boards, &self->nboards, config->config_file);
+        if (rc == BF_OK)
+            rc = s_start_vboards (self);
+        if (rc != BF_OK) {
+            bf_worker_destroy (&self);
+            return rc;
+        }
     }
     self->tags = json_array ();
     for (const char *const *t = config->tags; t && *t; t++)
@@ -812,8 +1112,8 @@ s_drained (bf_worker_t *self, int64_t now)
 int
 bf_worker_run (bf_worker_t *self)
 {
-    bf_info ("worker '%s': toolchain %.12s, %d slot(s), broker %s", self->name, self->tc.id,
-             self->cfg.slots, self->cfg.broker);
+    bf_info ("worker '%s': toolchain %.12s, %d slot(s), %d board(s), broker %s", self->name,
+             self->tc.id, self->cfg.slots, self->nboards, self->cfg.broker);
     s_connect (self);
     bool hard = false;
     for (;;) {
@@ -885,6 +1185,13 @@ bf_worker_destroy (bf_worker_t **self_p)
         zlistx_destroy (&self->pending);
     }
     json_decref (self->tags);
+    for (int i = 0; self->vboards && i < self->nboards; i++)
+        if (self->vboards[i] > 0) {
+            kill (self->vboards[i], SIGTERM);
+            waitpid (self->vboards[i], NULL, 0);
+        }
+    free (self->vboards);
+    bf_boards_free (self->boards, self->nboards);
     bf_janitor_destroy (&self->janitor);
     bf_cache_destroy (&self->l1);
     bf_toolchain_release (&self->tc);

@@ -9,6 +9,15 @@
     built.  It asks the broker (WANT) only for inputs its L1 lacks, and
     answers a job whose cache key its L1 holds at once, without running a
     tool and without downloading anything.
+
+    Boards declared in the config file (bf_board.h) take program jobs: the
+    bitstream comes from L1 or by WANT like any input, openFPGALoader loads
+    it under the job's time limit, and the outcome is judged by
+    bf_board_classify (plus the XVC DONE check).  One job per board at a
+    time: a program job for a board that is still busy waits in the worker
+    until the board is free.  Program jobs do not use build slots.
+    Virtual boards are bitfarm-vboard processes the worker starts (state in
+    WORK_DIR/boards/NAME.json) and stops.
 */
 #ifndef BF_WORKER_H_INCLUDED
 #define BF_WORKER_H_INCLUDED
@@ -30,6 +39,9 @@ typedef struct {
                                     network-fs override */
     const char *const *tags;     /* NULL-terminated tags jobs can require
                                     (bf_tag_valid); NULL = none */
+    const char *config_file;     /* JSON config declaring boards (bf_board.h), or NULL */
+    const char *vboard_bin;      /* bitfarm-vboard for virtual boards; NULL: the one
+                                    beside this executable, else PATH */
 } bf_worker_config_t;
 
 typedef struct _bf_worker_t bf_worker_t;

@@ -23,6 +23,8 @@ static const char s_usage[] =
     "  --liveness N          heartbeats missed before the broker is presumed lost (default 3)\n"
     "  --tag TAG             a tag jobs can require with `submit --tag` (repeatable;\n"
     "                        up to 16 of 1..32 characters of a-z 0-9 _ . -)\n"
+    "  --config FILE         JSON file declaring this worker's boards (docs/boards.md);\n"
+    "                        checked at start-up: a bad entry is an error naming it\n"
     "  --keep-jobs           keep job directories after each job, for debugging\n"
     "  --cache-dir DIR       the local (L1) cache of inputs and results\n"
     "                        (default WORK-DIR/cache; must be on a local disk)\n"
@@ -55,7 +57,7 @@ main (int argc, char **argv)
         { "slots", required_argument, 0, 'n' },     { "name", required_argument, 0, 'N' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
         { "keep-jobs", no_argument, 0, 'k' },       { "pid-file", required_argument, 0, 'p' },
-        { "tag", required_argument, 0, 't' },
+        { "tag", required_argument, 0, 't' },      { "config", required_argument, 0, 'K' },
         { "log-file", required_argument, 0, 'f' },  { "log-level", required_argument, 0, 'v' },
         { "version", no_argument, 0, 'V' },         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
@@ -87,6 +89,7 @@ main (int argc, char **argv)
                 cfg.liveness = (int) n;
                 break;
             case 'k': cfg.keep_jobs = true; break;
+            case 'K': cfg.config_file = optarg; break;
             case 'c': cfg.cache_dir = optarg; break;
             case 'C':
                 rc = bf_opt_size (&n, "--cache-max-size", optarg, 1 << 20, INT64_MAX / 2);

@@ -1,0 +1,266 @@
+/*  bf_boards - see bf_boards.h. */
+#include "bf_boards.h"
+#include "../common/bf_db.h"
+#include "../common/bf_error.h"
+#include "../common/bf_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct _bf_boards_t {
+    sqlite3 *db;
+};
+
+#define S_COLS "name, worker, family, device, package, cable, virtual, health, " \
+               "health_reason, failures, reserved_by, reserved_until, lease_ms, last_job, " \
+               "token_hash"
+
+bf_boards_t *
+bf_boards_new (bf_jobs_t *jobs)
+{
+    bf_boards_t *self = xcalloc (1, sizeof *self);
+    self->db = bf_jobs_db (jobs);
+    return self;
+}
+
+void
+bf_boards_destroy (bf_boards_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static void
+s_bind_str (sqlite3_stmt *st, int idx, const char *v)
+{
+    if (v)
+        sqlite3_bind_text (st, idx, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null (st, idx);
+}
+
+/*  Steps and finalizes a changing statement: BF_OK when a row changed,
+    `none` when none did, BF_EIO on error. */
+static int
+s_changed (bf_boards_t *self, sqlite3_stmt *st, int none)
+{
+    int step = sqlite3_step (st);
+    sqlite3_finalize (st);
+    if (step != SQLITE_DONE)
+        return bf_error_set (BF_EIO, "boards: %s", sqlite3_errmsg (self->db));
+    return sqlite3_changes (self->db) > 0 ? BF_OK : none;
+}
+
+static json_t *
+s_col (sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type (st, i)) {
+    case SQLITE_NULL: return json_null ();
+    case SQLITE_INTEGER: return json_integer (sqlite3_column_int64 (st, i));
+    default: return json_string ((const char *) sqlite3_column_text (st, i));
+    }
+}
+
+static json_t *
+s_row (sqlite3_stmt *st)
+{
+    static const char *names[] = { "name", "worker", "family", "device", "package", "cable",
+                                   "virtual", "health", "health_reason", "failures",
+                                   "reserved_by", "reserved_until", "lease_ms", "last_job",
+                                   "token_hash" };
+    json_t *o = json_object ();
+    for (int i = 0; i < 15; i++)
+        json_object_set_new (o, names[i], s_col (st, i));
+    json_object_set_new (o, "virtual", json_boolean (sqlite3_column_int (st, 6)));
+    return o;
+}
+
+int
+bf_boards_declare (bf_boards_t *self, const char *worker, json_t *b)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "INSERT INTO boards (name, worker, family, device, package, cable, virtual, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (name) DO UPDATE SET "
+        "worker = ?2, family = ?3, device = ?4, package = ?5, cable = ?6, virtual = ?7, "
+        "updated_at = ?8");
+    s_bind_str (st, 1, json_string_value (json_object_get (b, "name")));
+    s_bind_str (st, 2, worker);
+    s_bind_str (st, 3, json_string_value (json_object_get (b, "family")));
+    s_bind_str (st, 4, json_string_value (json_object_get (b, "device")));
+    s_bind_str (st, 5, json_string_value (json_object_get (b, "package")));
+    s_bind_str (st, 6, json_string_value (json_object_get (b, "cable")));
+    sqlite3_bind_int (st, 7, json_is_true (json_object_get (b, "virtual")));
+    sqlite3_bind_int64 (st, 8, bf_now_ms ());
+    return s_changed (self, st, BF_OK);
+}
+
+json_t *
+bf_boards_get (bf_boards_t *self, const char *name)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " S_COLS " FROM boards WHERE name = ?");
+    sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+    json_t *o = NULL;
+    if (sqlite3_step (st) == SQLITE_ROW)
+        o = s_row (st);
+    sqlite3_finalize (st);
+    if (!o)
+        bf_error_set (BF_ENOTFOUND, "no board named '%.40s' (see `bitfarm boards`)", name);
+    return o;
+}
+
+json_t *
+bf_boards_all (bf_boards_t *self)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " S_COLS " FROM boards ORDER BY name");
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, s_row (st));
+    sqlite3_finalize (st);
+    return arr;
+}
+
+bool
+bf_boards_reserved (json_t *board, int64_t now)
+{
+    json_t *until = json_object_get (board, "reserved_until");
+    return json_is_string (json_object_get (board, "token_hash")) && json_is_integer (until)
+           && json_integer_value (until) > now;
+}
+
+int
+bf_boards_reserve (bf_boards_t *self, const char *name, const char *by, const char *token_hash,
+                   int64_t lease_ms, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "UPDATE boards SET reserved_by = ?1, token_hash = ?2, reserved_until = ?3 + ?4, "
+        "lease_ms = ?4, updated_at = ?3 WHERE name = ?5 AND health = 'ok' "
+        "AND (token_hash IS NULL OR reserved_until <= ?3)");
+    s_bind_str (st, 1, by);
+    s_bind_str (st, 2, token_hash);
+    sqlite3_bind_int64 (st, 3, now);
+    sqlite3_bind_int64 (st, 4, lease_ms);
+    sqlite3_bind_text (st, 5, name, -1, SQLITE_STATIC);
+    int rc = s_changed (self, st, BF_EBUSY);
+    if (rc != BF_EBUSY)
+        return rc;
+    json_t *b = bf_boards_get (self, name);
+    if (!b)
+        return BF_ENOTFOUND;
+    const char *health = json_string_value (json_object_get (b, "health"));
+    if (strcmp (health, "ok") != 0)
+        rc = bf_error_set (BF_EBUSY, "board '%s' is in %s (%s); an operator enables it with "
+                           "`bitfarm board %s --enable`", name, health,
+                           json_string_value (json_object_get (b, "health_reason"))
+                           ? json_string_value (json_object_get (b, "health_reason")) : "no reason given",
+                           name);
+    else {
+        char when[40];
+        bf_time_iso (when, sizeof when,
+                     json_integer_value (json_object_get (b, "reserved_until")));
+        rc = bf_error_set (BF_EBUSY, "board '%s' is reserved by %s until %s", name,
+                           json_string_value (json_object_get (b, "reserved_by")), when);
+    }
+    json_decref (b);
+    return rc;
+}
+
+int
+bf_boards_release (bf_boards_t *self, const char *name, const char *token_hash)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "UPDATE boards SET reserved_by = NULL, token_hash = NULL, reserved_until = NULL, "
+        "lease_ms = NULL, updated_at = ?1 WHERE name = ?2 AND token_hash = ?3 "
+        "AND reserved_until > ?1");
+    sqlite3_bind_int64 (st, 1, bf_now_ms ());
+    sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, token_hash, -1, SQLITE_STATIC);
+    int rc = s_changed (self, st, BF_ENOTFOUND);
+    if (rc == BF_ENOTFOUND)
+        bf_error_set (rc, "this token holds no reservation of board '%.40s' (wrong token, "
+                      "released, or expired)", name);
+    return rc;
+}
+
+int
+bf_boards_renew (bf_boards_t *self, const char *name, const char *token_hash, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "UPDATE boards SET reserved_until = MAX(reserved_until, ?1 + lease_ms) "
+        "WHERE name = ?2 AND token_hash = ?3 AND reserved_until > ?1");
+    sqlite3_bind_int64 (st, 1, now);
+    sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 3, token_hash, -1, SQLITE_STATIC);
+    return s_changed (self, st, BF_ENOTFOUND);
+}
+
+json_t *
+bf_boards_expire (bf_boards_t *self, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT name, reserved_by FROM boards WHERE token_hash IS NOT NULL "
+        "AND reserved_until <= ?");
+    sqlite3_bind_int64 (st, 1, now);
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, json_pack ("{s:o, s:o}", "name", s_col (st, 0),
+                                               "reserved_by", s_col (st, 1)));
+    sqlite3_finalize (st);
+    if (json_array_size (arr) > 0) {
+        st = bf_db_prepare (self->db,
+            "UPDATE boards SET reserved_by = NULL, token_hash = NULL, reserved_until = NULL, "
+            "lease_ms = NULL, updated_at = ?1 WHERE token_hash IS NOT NULL "
+            "AND reserved_until <= ?1");
+        sqlite3_bind_int64 (st, 1, now);
+        s_changed (self, st, BF_OK);
+    }
+    return arr;
+}
+
+int
+bf_boards_set_health (bf_boards_t *self, const char *name, const char *health,
+                      const char *reason)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "UPDATE boards SET health = ?1, health_reason = ?2, "
+        "failures = CASE WHEN ?1 = 'ok' THEN 0 ELSE failures END, updated_at = ?3 "
+        "WHERE name = ?4");
+    s_bind_str (st, 1, health);
+    s_bind_str (st, 2, strcmp (health, "ok") == 0 ? NULL : reason);
+    sqlite3_bind_int64 (st, 3, bf_now_ms ());
+    sqlite3_bind_text (st, 4, name, -1, SQLITE_STATIC);
+    int rc = s_changed (self, st, BF_ENOTFOUND);
+    if (rc == BF_ENOTFOUND)
+        bf_error_set (rc, "no board named '%.40s' (see `bitfarm boards`)", name);
+    return rc;
+}
+
+int
+bf_boards_outcome (bf_boards_t *self, const char *name, const char *job, bool infra,
+                   const char *reason, int threshold, bool *error_out)
+{
+    *error_out = false;
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "UPDATE boards SET last_job = ?1, failures = CASE WHEN ?2 THEN failures + 1 ELSE 0 END, "
+        "updated_at = ?3 WHERE name = ?4");
+    s_bind_str (st, 1, job);
+    sqlite3_bind_int (st, 2, infra);
+    sqlite3_bind_int64 (st, 3, bf_now_ms ());
+    sqlite3_bind_text (st, 4, name, -1, SQLITE_STATIC);
+    int rc = s_changed (self, st, BF_ENOTFOUND);
+    if (rc != BF_OK || !infra)
+        return rc;
+    st = bf_db_prepare (self->db,
+        "UPDATE boards SET health = 'error', health_reason = ?1 WHERE name = ?2 "
+        "AND health = 'ok' AND failures >= ?3");
+    char *why = xasprintf ("%d infrastructure failures in a row; last: %s", threshold,
+                           reason ? reason : "?");
+    s_bind_str (st, 1, why);
+    free (why);
+    sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int (st, 3, threshold);
+    rc = s_changed (self, st, BF_ENOTFOUND);
+    *error_out = rc == BF_OK;
+    return rc == BF_ENOTFOUND ? BF_OK : rc;
+}

@@ -1,0 +1,86 @@
+/*  bf_boards - the broker's durable board table (schema/jobs/003): what
+    each worker declared, board health, and reservations (leases).
+
+    A board's state, as `bitfarm boards` shows it, is derived when it is
+    read, in this order:
+        maintenance | error   its health, set by an operator or by repeated
+                              infrastructure failures; takes no jobs
+        offline               its worker is not connected
+        busy                  a program job for it is running (bf_jobs)
+        reserved              a lease is held (reserved_by, until)
+        idle
+    Reservations follow labgrid's "reserve/acquire" and Cloud_FPGA's
+    session TTL: a lease has a token (128 random bits, shown once to the
+    holder; only its SHA-256 is stored), an end time and a length.  Using
+    the board with the token renews the lease; expiry always frees it;
+    only the token releases it, in one UPDATE ... WHERE token_hash = ?.
+
+    Times are ms since the epoch.  Thread-safety: one thread (the broker
+    loop), sharing bf_jobs' database connection.
+*/
+#ifndef BF_BOARDS_H_INCLUDED
+#define BF_BOARDS_H_INCLUDED
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bf_jobs.h"
+
+#define BF_TOKEN_HEX_LEN 32
+
+typedef struct _bf_boards_t bf_boards_t;
+
+/*  Uses the jobs database (which holds the boards table). */
+bf_boards_t *bf_boards_new (bf_jobs_t *jobs);
+void bf_boards_destroy (bf_boards_t **self_p);
+
+/*  Records (or updates) a board a worker declared: `board` is READY's
+    {"name", "family", "device", "package", "cable", "virtual"}, already
+    checked.  Health and reservation are kept.  BF_OK or BF_EIO. */
+int bf_boards_declare (bf_boards_t *self, const char *worker, json_t *board);
+
+/*  The board row as a new JSON object {"name", "worker", "family",
+    "device", "package", "cable", "virtual", "health", "health_reason",
+    "failures", "reserved_by", "reserved_until" (ms or null), "lease_ms",
+    "last_job", "token_hash"}, or NULL (BF_ENOTFOUND detail) when unknown.
+    token_hash is internal: never send it to a client. */
+json_t *bf_boards_get (bf_boards_t *self, const char *name);
+
+/*  Every board, by name, as a new array of the objects above. */
+json_t *bf_boards_all (bf_boards_t *self);
+
+/*  True when the board holds a lease that has not ended at `now`. */
+bool bf_boards_reserved (json_t *board, int64_t now);
+
+/*  Takes a lease on a board that has no live lease and is healthy:
+    reserved_by = by, until = now + lease_ms.  BF_OK; BF_EBUSY with a
+    detail naming the holder and end, or the health. */
+int bf_boards_reserve (bf_boards_t *self, const char *name, const char *by,
+                       const char *token_hash, int64_t lease_ms, int64_t now);
+
+/*  Ends the lease held with token_hash.  BF_OK, or BF_ENOTFOUND when that
+    token holds no lease on the board (wrong token, expired, released). */
+int bf_boards_release (bf_boards_t *self, const char *name, const char *token_hash);
+
+/*  Pushes the lease held with token_hash to at least now + its length.
+    BF_OK, or BF_ENOTFOUND when that token holds no live lease. */
+int bf_boards_renew (bf_boards_t *self, const char *name, const char *token_hash, int64_t now);
+
+/*  Ends every lease whose time is up; returns a new array of
+    {"name", "reserved_by"} for those ended. */
+json_t *bf_boards_expire (bf_boards_t *self, int64_t now);
+
+/*  Sets health to "ok" (clearing the failure count), "error" or
+    "maintenance" with a reason.  BF_OK or BF_ENOTFOUND. */
+int bf_boards_set_health (bf_boards_t *self, const char *name, const char *health,
+                          const char *reason);
+
+/*  Records the outcome of a program job on the board: last_job = job;
+    an infrastructure failure adds one to the consecutive-failure count
+    and, at `threshold`, sets health "error" with the reason (*error_out
+    true); anything else resets the count. */
+int bf_boards_outcome (bf_boards_t *self, const char *name, const char *job, bool infra,
+                       const char *reason, int threshold, bool *error_out);
+
+#endif
