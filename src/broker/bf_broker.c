@@ -1,5 +1,6 @@
 /*  bf_broker - see bf_broker.h and docs/protocol.md. */
 #include "bf_broker.h"
+#include "bf_boards.h"
 #include "bf_jobs.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_janitor.h"
@@ -34,7 +35,9 @@ typedef struct {
     char toolchain[BF_SHA256_HEX_LEN + 1];
     json_t *versions;
     json_t *tags;               /* sorted array of strings */
-    json_t *jobs;               /* object: job id -> true; the leases this worker holds */
+    json_t *jobs;               /* object: job id -> true (a build) or "program"; the
+                                   leases this worker holds */
+    json_t *boards;             /* array of the names of the boards it owns */
     bool draining;              /* said DRAIN: gets no new jobs */
     int64_t expires_at;         /* monotonic ms: leases end unless renewed */
     int64_t connected_at;       /* wall ms */
@@ -48,6 +51,7 @@ struct _bf_broker_t {
     int lock_fd;                /* flock on STATE/broker.lock */
     zsock_t *router;
     bf_jobs_t *jobs;
+    bf_boards_t *boards;
     bf_cache_t *cache;
     bf_janitor_t *janitor;      /* LRU eviction under cfg.cache.max_size, in its own thread */
     int64_t pins_checked_at;    /* monotonic ms of the last check of stale cache pins */
@@ -57,6 +61,7 @@ struct _bf_broker_t {
     int64_t heartbeat_at;       /* monotonic ms of the next heartbeat tick */
     int64_t next_ready;         /* wall ms when a backed-off job becomes ready; 0 = none */
     bool dispatch_needed;
+    bool after_needed;          /* a job finished: program jobs may wait for it */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -166,6 +171,7 @@ s_finish (bf_broker_t *self, const char *id, json_t *res, const char *reason,
         self->dispatch_needed = true;
     }
     s_release_holders (self, id, from);
+    self->after_needed = true;
     /* What the job pinned may be evicted now (followers' pins go with the
        next s_unpin_finished). */
     bf_cache_unpin (self->cache, id);
@@ -208,6 +214,7 @@ s_worker_destroy (void **item_p)
     json_decref (w->versions);
     json_decref (w->tags);
     json_decref (w->jobs);
+    json_decref (w->boards);
     free (w);
     *item_p = NULL;
 }
@@ -250,19 +257,77 @@ s_worker_has_tags (s_worker_t *w, json_t *tags)
     return true;
 }
 
+/*  Build slots left: program jobs do not take one (a board takes one job
+    at a time on its own). */
 static int
 s_free_slots (s_worker_t *w)
 {
-    return w->draining ? 0 : w->slots - (int) json_object_size (w->jobs);
+    if (w->draining)
+        return 0;
+    int builds = 0;
+    const char *id;
+    json_t *v;
+    json_object_foreach (w->jobs, id, v)
+        builds += json_is_true (v);
+    return w->slots - builds;
 }
 
-static bool
-s_any_free_slot (bf_broker_t *self)
+/*  The connected worker that owns the board, or NULL. */
+static s_worker_t *
+s_board_owner (bf_broker_t *self, const char *board)
 {
-    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
-        if (s_free_slots (w) > 0)
-            return true;
-    return false;
+    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach (w->boards, i, v)
+            if (strcmp (json_string_value (v), board) == 0)
+                return w;
+    }
+    return NULL;
+}
+
+/*  Why a program job cannot run on its board now (a new string), or NULL
+    when it can; *owner_out gets the board's worker. */
+static char *
+s_board_blocked (bf_broker_t *self, json_t *job, s_worker_t **owner_out)
+{
+    const char *name = json_string_value (json_object_get (job, "board"));
+    const char *id = json_string_value (json_object_get (job, "id"));
+    *owner_out = NULL;
+    json_t *b = bf_boards_get (self->boards, name);
+    if (!b)
+        return xasprintf ("board '%s', which no worker has declared", name);
+    char *why = NULL;
+    const char *health = json_string_value (json_object_get (b, "health"));
+    char busy[BF_JOB_ID_LEN + 1], tok[BF_SHA256_HEX_LEN + 1];
+    s_worker_t *w = s_board_owner (self, name);
+    if (strcmp (health, "ok") != 0) {
+        const char *reason = json_string_value (json_object_get (b, "health_reason"));
+        why = xasprintf ("board '%s' is in %s (%s); `bitfarm board %s --enable` puts it back",
+                         name, health, reason ? reason : "no reason given", name);
+    }
+    else if (!w)
+        why = xasprintf ("board '%s': its worker '%s' is not connected", name,
+                         json_string_value (json_object_get (b, "worker")));
+    else if (w->draining)
+        why = xasprintf ("board '%s': its worker '%s' is draining", name, w->name);
+    else if (bf_jobs_board_job (self->jobs, busy, name) == BF_OK && strcmp (busy, id) != 0)
+        why = xasprintf ("board '%s' is busy with job %s", name, busy);
+    else if (bf_boards_reserved (b, bf_now_ms ())) {
+        const char *mine = bf_jobs_token_hash (self->jobs, tok, id);
+        const char *held = json_string_value (json_object_get (b, "token_hash"));
+        if (!mine || strcmp (mine, held) != 0) {
+            char when[40];
+            bf_time_iso (when, sizeof when,
+                         json_integer_value (json_object_get (b, "reserved_until")));
+            why = xasprintf ("board '%s' is reserved by %s until %s%s", name,
+                             json_string_value (json_object_get (b, "reserved_by")), when,
+                             mine ? " (this job's token is not the holder's)" : "");
+        }
+    }
+    json_decref (b);
+    *owner_out = w;
+    return why;
 }
 
 /*  The capable worker (all tags) with the most free slots, or NULL. */
@@ -283,6 +348,17 @@ s_worker_for (bf_broker_t *self, json_t *tags)
 static char *
 s_wait_reason (bf_broker_t *self, json_t *job)
 {
+    const char *after = json_string_value (json_object_get (job, "after"));
+    if (after)
+        return xasprintf ("the bitstream of build job %s", after);
+    if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0) {
+        const char *retry = json_string_value (json_object_get (job, "retry_at"));
+        if (retry)
+            return xasprintf ("retry back-off until %s", retry);
+        s_worker_t *w;
+        char *why = s_board_blocked (self, job, &w);
+        return why ? why : xstrdup ("its turn: dispatch is under way");
+    }
     const char *leader = json_string_value (json_object_get (job, "follows"));
     if (leader)
         return xasprintf ("the result of job %s, an identical build", leader);
@@ -315,12 +391,53 @@ static void s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entr
 
 /*  Hands one ready job to a capable worker.  Returns false when the job
     had to stay queued for want of a worker. */
+/*  Hands a ready program job to the worker owning its board, when the
+    board is free for it.  Returns false when it must wait. */
+static bool
+s_dispatch_program (bf_broker_t *self, json_t *job)
+{
+    const char *id = json_string_value (json_object_get (job, "id"));
+    const char *board = json_string_value (json_object_get (job, "board"));
+    s_worker_t *w = NULL;
+    char *why = s_board_blocked (self, job, &w);
+    if (why) {
+        bf_debug ("job %s waits: %s", id, why);
+        free (why);
+        return false;
+    }
+    int64_t timeout_ms = json_integer_value (json_object_get (job, "timeout_ms"));
+    int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
+    if (bf_jobs_start (self->jobs, id, w->name, NULL, deadline) != BF_OK)
+        return true;
+    char tok[BF_SHA256_HEX_LEN + 1];
+    if (bf_jobs_token_hash (self->jobs, tok, id))
+        bf_boards_renew (self->boards, board, tok, bf_now_ms ());
+    json_object_set_new (w->jobs, id, json_string ("program"));
+    json_int_t attempt = json_integer_value (json_object_get (job, "attempt")) + 1;
+    json_t *body = json_pack ("{s:s, s:s, s:I, s:s, s:O, s:O, s:I}", "job", id, "kind",
+                              "program", "attempt", attempt, "board", board, "bitstream",
+                              json_object_get (job, "bitstream_sha256"), "size",
+                              json_object_get (job, "bitstream_size"), "timeout_ms",
+                              (json_int_t) timeout_ms);
+    zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, NULL);
+    s_send (self, w->rid_frame, &msg);
+    json_decref (body);
+    bf_info ("job %s: program board '%s' on worker '%s' (attempt %lld)", id, board, w->name,
+             (long long) attempt);
+    return true;
+}
+
 static bool
 s_dispatch_one (bf_broker_t *self, const char *id)
 {
     json_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return true;
+    if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0) {
+        bool r = s_dispatch_program (self, job);
+        json_decref (job);
+        return r;
+    }
     s_worker_t *w = s_worker_for (self, json_object_get (job, "tags"));
     if (!w) {
         json_decref (job);
@@ -376,8 +493,6 @@ s_dispatch (bf_broker_t *self)
     self->dispatch_needed = false;
     int64_t now = bf_now_ms ();
     self->next_ready = bf_jobs_next_ready (self->jobs, now);
-    if (!s_any_free_slot (self))
-        return;
     json_t *ready = bf_jobs_ready (self->jobs, now, S_DISPATCH_BATCH);
     size_t i;
     json_t *jid;
@@ -385,8 +500,6 @@ s_dispatch (bf_broker_t *self)
     json_array_foreach (ready, i, jid) {
         if (s_dispatch_one (self, json_string_value (jid)))
             dispatched++;
-        if (!s_any_free_slot (self))
-            break;
     }
     /* A full batch handled: there may be more behind it. */
     if (json_array_size (ready) == S_DISPATCH_BATCH && dispatched == S_DISPATCH_BATCH)
@@ -425,14 +538,35 @@ s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
 /* ---------------------------------------------------------------------- */
 /*  Client commands                                                         */
 
+static json_t *s_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *hash,
+                               const char **th, int64_t *priority, int64_t *timeout_ms);
+static int s_board_accepts (json_t *board, uint64_t size, json_t *manifest);
+static int s_create_program (bf_broker_t *self, const char *id, const char *board,
+                             const char *bitstream, uint64_t size, const char *after,
+                             const char *token_hash, int priority, int64_t timeout_ms);
+
 static void
 s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
-    json_t *norm = NULL, *entry = NULL, *tags = NULL;
+    json_t *norm = NULL, *entry = NULL, *tags = NULL, *board = NULL;
     json_t *in = json_object_get (msg->body, "manifest");
     if (bf_manifest_normalize (&norm, in) != BF_OK) {
         s_reply_error (self, rid, "%s", bf_error_last ());
         return;
+    }
+    /* submit --program: the board is checked before anything is built. */
+    json_t *popts = json_object_get (msg->body, "program");
+    char phash[BF_SHA256_HEX_LEN + 1];
+    const char *pth = NULL;
+    int64_t ppriority = 0, ptimeout = 0;
+    if (popts) {
+        board = s_program_opts (self, rid, popts, phash, &pth, &ppriority, &ptimeout);
+        if (!board)
+            goto out;
+        if (s_board_accepts (board, 0, norm) != BF_OK) {
+            s_reply_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
     }
     int64_t priority = 0, timeout_ms = self->cfg.job_timeout_ms;
     if (bf_body_int (&priority, msg->body, "priority", -1000, 1000, false) == BF_EINVAL
@@ -493,6 +627,22 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_cache_count (self->cache, key, toolchain, true);
     json_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
+    if (board) {
+        /* The program job waits for the build (or, on a hit, goes now:
+           s_release_after runs before the next dispatch). */
+        char pid[BF_JOB_ID_LEN + 1];
+        json_t *pjob = NULL;
+        if (bf_random_hex (pid, BF_JOB_ID_LEN / 2) == BF_OK
+            && s_create_program (self, pid, json_string_value (json_object_get (board, "name")),
+                                 NULL, 0, id, pth, (int) ppriority, ptimeout) == BF_OK
+            && bf_jobs_get (self->jobs, &pjob, pid, false) == BF_OK) {
+            json_object_set_new (pjob, "build", job);
+            job = pjob;
+            self->after_needed = true;
+        }
+        else
+            json_object_set_new (job, "program_error", json_string (bf_error_last ()));
+    }
     s_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
     json_decref (job);
     if (entry)
@@ -504,6 +654,7 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         self->dispatch_needed = true;
     }
 out:
+    json_decref (board);
     json_decref (tags);
     json_decref (entry);
     json_decref (norm);
@@ -725,6 +876,406 @@ s_client_entry (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     json_decref (entry);
 }
 
+/* ---------------------------------------------------------------------- */
+/*  Boards: program jobs and reservations                                   */
+
+/*  Checks that a bitstream of `size` bytes fits the board's device, and
+    (when manifest is given) that the design was built for that device.
+    BF_OK, or BF_EINVAL with a one-line detail. */
+static int
+s_board_accepts (json_t *board, uint64_t size, json_t *manifest)
+{
+    const char *name = json_string_value (json_object_get (board, "name"));
+    const char *dev = json_string_value (json_object_get (board, "device"));
+    const char *mdev = json_string_value (json_object_get (manifest, "device"));
+    if (mdev && strcmp (mdev, dev) != 0)
+        return bf_error_set (BF_EINVAL, "board '%s' holds an %s; the design is built for "
+                             "an %s", name, dev, mdev);
+    uint64_t want = 0;
+    if (bf_manifest_device (dev, &want) && want && size && size != want)
+        return bf_error_set (BF_EINVAL, "the bitstream is %llu bytes; board '%s' holds an %s, "
+                             "whose bitstream is %llu bytes", (unsigned long long) size, name,
+                             dev, (unsigned long long) want);
+    return BF_OK;
+}
+
+/*  The "token" field (a reservation token) as its SHA-256 into hash_out,
+    or NULL when absent.  *bad is set on a malformed token. */
+static const char *
+s_token_hash (char *hash_out, json_t *body, bool *bad)
+{
+    const char *token = NULL;
+    *bad = false;
+    if (bf_body_str (&token, body, "token", BF_TOKEN_HEX_LEN, false) == BF_EINVAL
+        || (token && (strlen (token) != BF_TOKEN_HEX_LEN
+                      || strspn (token, "0123456789abcdef") != BF_TOKEN_HEX_LEN))) {
+        *bad = true;
+        bf_error_set (BF_EINVAL, "field 'token' must be a reservation token (%d hex "
+                      "characters, from `bitfarm reserve`)", BF_TOKEN_HEX_LEN);
+        return NULL;
+    }
+    if (!token)
+        return NULL;
+    bf_sha256_hex (hash_out, token, strlen (token));
+    return hash_out;
+}
+
+/*  Creates a program job (id preset by the caller, its bitstream already
+    pinned under that id when known).  BF_OK or an error with a detail. */
+static int
+s_create_program (bf_broker_t *self, const char *id, const char *board, const char *bitstream,
+                  uint64_t size, const char *after, const char *token_hash, int priority,
+                  int64_t timeout_ms)
+{
+    char action[BF_SHA256_HEX_LEN + 1];
+    char *seed = xasprintf ("program %s", id);      /* never coalesced */
+    bf_sha256_hex (action, seed, strlen (seed));
+    free (seed);
+    json_t *manifest = json_pack ("{s:s, s:s}", "flow", "program", "board", board);
+    char leader[BF_JOB_ID_LEN + 1];
+    bf_job_spec_t spec = { .id = id, .manifest = manifest, .action = action,
+                           .priority = priority, .timeout_ms = timeout_ms,
+                           .max_attempts = self->cfg.max_attempts, .board = board,
+                           .after = after, .bitstream = bitstream, .bitstream_size = size,
+                           .token_hash = token_hash };
+    char out[BF_JOB_ID_LEN + 1];
+    int rc = bf_jobs_create (self->jobs, out, leader, &spec);
+    json_decref (manifest);
+    if (rc == BF_OK) {
+        bf_info ("job %s queued: program board '%s'%s%s", id, board,
+                 after ? " after build job " : "", after ? after : "");
+        self->dispatch_needed = true;
+    }
+    return rc;
+}
+
+/*  The program options of a request: board (required), token, priority,
+    timeout.  Replies with an error and returns NULL when one is bad; else
+    returns the board row (new reference). */
+static json_t *
+s_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *hash, const char **th,
+                int64_t *priority, int64_t *timeout_ms)
+{
+    const char *name;
+    bool bad;
+    *priority = 0;
+    *timeout_ms = self->cfg.program_timeout_ms;
+    json_t *board = NULL;
+    if (bf_body_str (&name, opts, "board", 64, true) != BF_OK
+        || (*th = s_token_hash (hash, opts, &bad), bad)
+        || bf_body_int (priority, opts, "priority", -1000, 1000, false) == BF_EINVAL
+        || bf_body_int (timeout_ms, opts, "timeout_ms", 1000, self->cfg.job_timeout_max_ms,
+                        false) == BF_EINVAL
+        || !(board = bf_boards_get (self->boards, name))) {
+        s_reply_error (self, rid, "%s", bf_error_last ());
+        return NULL;
+    }
+    return board;
+}
+
+/*  PROGRAM {"board", "source", "token"?, "priority"?, "timeout_ms"?}: a
+    job that loads a bitstream into a board.  source is {"ref": JOB|KEY}
+    (a finished build's job id, or a cache key, full or prefix) or
+    {"sha256", "size"} of a bitstream uploaded first (NEED lists it when
+    the broker lacks it). */
+static void
+s_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    char hash[BF_SHA256_HEX_LEN + 1], id[BF_JOB_ID_LEN + 1], full[BF_JOB_ID_LEN + 1];
+    const char *th = NULL, *ref = NULL, *digest = NULL;
+    int64_t priority, timeout_ms, size = 0;
+    json_t *board = s_program_opts (self, rid, msg->body, hash, &th, &priority, &timeout_ms);
+    if (!board)
+        return;
+    json_t *src = json_object_get (msg->body, "source"), *job = NULL, *entry = NULL;
+    json_t *manifest = NULL;
+    char bits[BF_SHA256_HEX_LEN + 1] = "";
+    if (!json_is_object (src)
+        || bf_body_str (&ref, src, "ref", BF_SHA256_HEX_LEN, false) == BF_EINVAL
+        || bf_body_str (&digest, src, "sha256", BF_SHA256_HEX_LEN, false) == BF_EINVAL
+        || (!ref && (!digest || !bf_sha256_is_hex (digest)
+                     || bf_body_int (&size, src, "size", 1, BF_MAX_FILE_SIZE, true) != BF_OK))) {
+        s_reply_error (self, rid, "field 'source' must be {\"ref\": JOB or CACHE_KEY} or "
+                       "{\"sha256\", \"size\"} of an uploaded bitstream");
+        goto out;
+    }
+    if (ref) {
+        char key[BF_SHA256_HEX_LEN + 1];
+        if (strlen (ref) <= BF_JOB_ID_LEN && bf_jobs_resolve (self->jobs, full, ref) == BF_OK) {
+            bf_jobs_get (self->jobs, &job, full, true);
+            const char *b = json_string_value (json_object_get (job, "bitstream_sha256"));
+            if (strcmp (json_string_value (json_object_get (job, "state")), "succeeded") != 0
+                || !b) {
+                s_reply_error (self, rid, "job %s is %s; only a succeeded build has a bitstream "
+                               "to program", full,
+                               json_string_value (json_object_get (job, "state")));
+                goto out;
+            }
+            snprintf (bits, sizeof bits, "%s", b);
+            manifest = json_object_get (job, "manifest");
+            if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0)
+                manifest = NULL;
+        }
+        else if (bf_cache_resolve_key (self->cache, key, ref) == BF_OK
+                 && bf_cache_get_entry (self->cache, &entry, key, true) == BF_OK
+                 && json_is_string (json_object_get (entry, "bitstream"))) {
+            snprintf (bits, sizeof bits, "%s",
+                      json_string_value (json_object_get (entry, "bitstream")));
+            manifest = json_object_get (entry, "manifest");
+        }
+        else {
+            s_reply_error (self, rid, "'%.64s' is neither a finished build's job id nor a cache "
+                           "key with a bitstream", ref);
+            goto out;
+        }
+        char *data = NULL;
+        size_t len = 0;
+        if (bf_cache_get_object (self->cache, &data, &len, bits) != BF_OK) {
+            s_reply_error (self, rid, "the bitstream %.12s is no longer in the cache; build it "
+                           "again", bits);
+            goto out;
+        }
+        free (data);
+        size = (int64_t) len;
+    }
+    else
+        snprintf (bits, sizeof bits, "%s", digest);
+    if (s_board_accepts (board, (uint64_t) size, manifest) != BF_OK) {
+        s_reply_error (self, rid, "%s", bf_error_last ());
+        goto out;
+    }
+    if (bf_random_hex (id, BF_JOB_ID_LEN / 2) != BF_OK) {
+        s_reply_error (self, rid, "no random source for a job id");
+        goto out;
+    }
+    json_t *pins = json_pack ("[s]", bits), *missing = NULL;
+    int prc = bf_cache_pin (self->cache, id, pins, NULL, &missing);
+    json_decref (pins);
+    if (prc == BF_ENOTFOUND) {
+        json_t *body = json_pack ("{s:o}", "missing", missing);
+        s_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
+        json_decref (body);
+        goto out;
+    }
+    json_decref (missing);
+    if (prc != BF_OK
+        || s_create_program (self, id, json_string_value (json_object_get (board, "name")), bits,
+                             (uint64_t) size, NULL, th, (int) priority, timeout_ms) != BF_OK) {
+        s_reply_error (self, rid, "%s", bf_error_last ());
+        bf_cache_unpin (self->cache, id);
+        goto out;
+    }
+    json_t *created = NULL;
+    bf_jobs_get (self->jobs, &created, id, false);
+    s_reply (self, rid, BF_PROTO_CLIENT, "OK", created, NULL);
+    json_decref (created);
+out:
+    json_decref (entry);
+    json_decref (job);
+    json_decref (board);
+}
+
+/*  A board row as clients see it: the derived state, no token hash. */
+static json_t *
+s_board_view (bf_broker_t *self, json_t *b)
+{
+    json_t *o = json_deep_copy (b);
+    const char *name = json_string_value (json_object_get (b, "name"));
+    const char *health = json_string_value (json_object_get (b, "health"));
+    int64_t now = bf_now_ms ();
+    char busy[BF_JOB_ID_LEN + 1];
+    s_worker_t *w = s_board_owner (self, name);
+    bool reserved = bf_boards_reserved (b, now);
+    const char *state = strcmp (health, "ok") != 0 ? health
+                        : !w ? "offline"
+                        : bf_jobs_board_job (self->jobs, busy, name) == BF_OK ? "busy"
+                        : reserved ? "reserved" : "idle";
+    json_object_set_new (o, "state", json_string (state));
+    json_object_set_new (o, "job", strcmp (state, "busy") == 0 ? json_string (busy) : json_null ());
+    json_object_del (o, "token_hash");
+    if (reserved) {
+        char when[40];
+        bf_time_iso (when, sizeof when, json_integer_value (json_object_get (b, "reserved_until")));
+        json_object_set_new (o, "reserved_until", json_string (when));
+    }
+    else {
+        json_object_set_new (o, "reserved_by", json_null ());
+        json_object_set_new (o, "reserved_until", json_null ());
+    }
+    json_object_del (o, "lease_ms");
+    return o;
+}
+
+/*  RESERVE {"board" | "device", "ttl_ms", "by"}: a lease on a board, with a
+    fresh token.  Replies {"board", "token", "reserved_by", "reserved_until",
+    "ttl_ms"}, or ERROR {"error", "busy": true} when none is free now. */
+static void
+s_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    const char *name = NULL, *device = NULL, *by = NULL;
+    int64_t ttl = 15 * 60 * 1000;
+    if (bf_body_str (&name, msg->body, "board", 64, false) == BF_EINVAL
+        || bf_body_str (&device, msg->body, "device", 16, false) == BF_EINVAL
+        || bf_body_str (&by, msg->body, "by", 64, true) != BF_OK
+        || bf_body_int (&ttl, msg->body, "ttl_ms", 1000, 24 * 3600 * 1000, false) == BF_EINVAL
+        || (!name == !device
+            && bf_error_set (BF_EINVAL, "give exactly one of 'board' and 'device'"))) {
+        s_reply_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    for (const char *p = by; *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
+            s_reply_error (self, rid, "field 'by' has a control character");
+            return;
+        }
+    char token[BF_TOKEN_HEX_LEN + 1], hash[BF_SHA256_HEX_LEN + 1];
+    if (bf_random_hex (token, BF_TOKEN_HEX_LEN / 2) != BF_OK) {
+        s_reply_error (self, rid, "no random source for a token");
+        return;
+    }
+    bf_sha256_hex (hash, token, strlen (token));
+    int64_t now = bf_now_ms ();
+    json_t *all = bf_boards_all (self->boards);
+    size_t i;
+    json_t *b;
+    int rc = BF_ENOTFOUND, candidates = 0;
+    char *why = NULL;
+    const char *got = NULL;
+    json_array_foreach (all, i, b) {
+        const char *bn = json_string_value (json_object_get (b, "name"));
+        if (name ? strcmp (bn, name) != 0
+                 : strcmp (json_string_value (json_object_get (b, "device")), device) != 0)
+            continue;
+        candidates++;
+        if (!name && !s_board_owner (self, bn))
+            continue;                               /* by device: only boards online now */
+        rc = bf_boards_reserve (self->boards, bn, by, hash, ttl, now);
+        if (rc == BF_OK) {
+            got = bn;
+            break;
+        }
+        free (why);
+        why = xstrdup (bf_error_last ());
+    }
+    if (got) {
+        json_t *row = bf_boards_get (self->boards, got);
+        json_t *v = s_board_view (self, row);
+        json_t *body = json_pack ("{s:s, s:s, s:s, s:O, s:I}", "board", got, "token", token,
+                                  "reserved_by", by, "reserved_until",
+                                  json_object_get (v, "reserved_until"), "ttl_ms",
+                                  (json_int_t) ttl);
+        bf_info ("board '%s' reserved by %s for %lld ms", got, by, (long long) ttl);
+        s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+        json_decref (body);
+        json_decref (v);
+        json_decref (row);
+    }
+    else {
+        char *text = candidates == 0
+                     ? (name ? xasprintf ("no board named '%.40s' (see `bitfarm boards`)", name)
+                             : xasprintf ("no board holds an %.16s", device))
+                     : why ? xstrdup (why)
+                     : xasprintf ("no board with an %.16s is online", device);
+        json_t *body = json_pack ("{s:s, s:b}", "error", text, "busy", candidates > 0);
+        s_reply (self, rid, BF_PROTO_CLIENT, "ERROR", body, NULL);
+        json_decref (body);
+        free (text);
+    }
+    free (why);
+    json_decref (all);
+}
+
+/*  RELEASE {"board", "token"}: ends the lease, if that token holds it. */
+static void
+s_client_release (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    const char *name;
+    char hash[BF_SHA256_HEX_LEN + 1];
+    bool bad;
+    const char *th = s_token_hash (hash, msg->body, &bad);
+    if (bf_body_str (&name, msg->body, "board", 64, true) != BF_OK || bad
+        || (!th && bf_error_set (BF_EINVAL, "field 'token' is required"))
+        || bf_boards_release (self->boards, name, th) != BF_OK) {
+        s_reply_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    bf_info ("board '%s' released", name);
+    self->dispatch_needed = true;
+    json_t *body = json_pack ("{s:s, s:b}", "board", name, "released", 1);
+    s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+    json_decref (body);
+}
+
+/*  BOARD {"board", "health": "ok" | "maintenance", "reason"?}: an
+    operator enables a board (clearing error) or takes it out of service. */
+static void
+s_client_board (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    const char *name, *health, *reason = NULL;
+    if (bf_body_str (&name, msg->body, "board", 64, true) != BF_OK
+        || bf_body_str (&health, msg->body, "health", 16, true) != BF_OK
+        || bf_body_str (&reason, msg->body, "reason", 200, false) == BF_EINVAL
+        || ((strcmp (health, "ok") && strcmp (health, "maintenance"))
+            && bf_error_set (BF_EINVAL, "field 'health' must be ok or maintenance, not '%.20s'",
+                             health))
+        || bf_boards_set_health (self->boards, name, health,
+                                 reason ? reason : "set by an operator") != BF_OK) {
+        s_reply_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    bf_info ("board '%s' set to %s%s%s", name, health, reason ? ": " : "", reason ? reason : "");
+    self->dispatch_needed = true;
+    json_t *row = bf_boards_get (self->boards, name);
+    json_t *v = s_board_view (self, row);
+    s_reply (self, rid, BF_PROTO_CLIENT, "OK", v, NULL);
+    json_decref (v);
+    json_decref (row);
+}
+
+/*  Program jobs whose build finished: they get its bitstream (pinned for
+    them) and become ready, or fail when the build did not succeed. */
+static void
+s_release_after (bf_broker_t *self)
+{
+    json_t *done = bf_jobs_after_done (self->jobs);
+    size_t i;
+    json_t *d;
+    json_array_foreach (done, i, d) {
+        const char *id = json_string_value (json_object_get (d, "id"));
+        const char *build = json_string_value (json_object_get (d, "build"));
+        const char *state = json_string_value (json_object_get (d, "state"));
+        const char *bits = json_string_value (json_object_get (d, "bitstream"));
+        char *data = NULL;
+        size_t len = 0;
+        json_t *pins = bits ? json_pack ("[s]", bits) : NULL;
+        if (strcmp (state, "succeeded") == 0 && bits
+            && bf_cache_pin (self->cache, id, pins, NULL, NULL) == BF_OK
+            && bf_cache_get_object (self->cache, &data, &len, bits) == BF_OK
+            && bf_jobs_set_bitstream (self->jobs, id, bits, len) == BF_OK) {
+            bf_info ("job %s: build %s succeeded; programming is next", id, build);
+            self->dispatch_needed = true;
+        }
+        else {
+            char *error = strcmp (state, "succeeded") == 0
+                          ? xasprintf ("the bitstream of build job %s is no longer in the cache",
+                                       build)
+                          : xasprintf ("build job %s %s%s%s", build, state,
+                                       json_string_value (json_object_get (d, "error")) ? ": " : "",
+                                       json_string_value (json_object_get (d, "error"))
+                                       ? json_string_value (json_object_get (d, "error")) : "");
+            json_t *res = json_pack ("{s:s, s:s, s:s, s:s}", "state", "failed", "failure_class",
+                                     strcmp (state, "failed") == 0 ? "design" : state, "stage",
+                                     "build", "error", error);
+            s_finish (self, id, res, error, NULL);
+            json_decref (res);
+            free (error);
+        }
+        free (data);
+        json_decref (pins);
+    }
+    json_decref (done);
+}
+
 static void
 s_client (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -761,6 +1312,25 @@ s_client (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     else if (strcmp (c, "ENTRY") == 0)
         s_client_entry (self, rid, msg);
+    else if (strcmp (c, "PROGRAM") == 0)
+        s_client_program (self, rid, msg);
+    else if (strcmp (c, "RESERVE") == 0)
+        s_client_reserve (self, rid, msg);
+    else if (strcmp (c, "RELEASE") == 0)
+        s_client_release (self, rid, msg);
+    else if (strcmp (c, "BOARD") == 0)
+        s_client_board (self, rid, msg);
+    else if (strcmp (c, "BOARDS") == 0) {
+        json_t *all = bf_boards_all (self->boards), *arr = json_array ();
+        size_t i;
+        json_t *b;
+        json_array_foreach (all, i, b)
+            json_array_append_new (arr, s_board_view (self, b));
+        json_t *body = json_pack ("{s:o}", "boards", arr);
+        s_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+        json_decref (body);
+        json_decref (all);
+    }
     else if (strcmp (c, "PING") == 0) {
         json_t *body = json_pack ("{s:s}", "version", S_VERSION);
         char toolchain[BF_SHA256_HEX_LEN + 1];
@@ -899,8 +1469,40 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
         json_decref (tags);
         return;
     }
+    json_t *boards = json_object_get (msg->body, "boards");
+    if (boards && (!json_is_array (boards) || json_array_size (boards) > 64)) {
+        bf_warn ("bad READY from worker '%s': field 'boards' must be an array of at most 64",
+                 name);
+        boards = NULL;
+    }
     s_worker_replaced (self, rid_hex, name, claimed);
     s_worker_t *w = xcalloc (1, sizeof *w);
+    w->boards = json_array ();
+    size_t bi;
+    json_t *bv;
+    json_array_foreach (boards, bi, bv) {
+        const char *bname = json_string_value (json_object_get (bv, "name"));
+        const char *dev = json_string_value (json_object_get (bv, "device"));
+        const char *fam = json_string_value (json_object_get (bv, "family"));
+        const char *pkg = json_string_value (json_object_get (bv, "package"));
+        const char *cable = json_string_value (json_object_get (bv, "cable"));
+        s_worker_t *other;
+        if (!bname || !bf_tag_valid (bname) || !dev || !bf_manifest_device (dev, NULL) || !fam
+            || strcmp (fam, "ice40") != 0 || !pkg || !bf_manifest_valid_ident (pkg) || !cable
+            || strlen (cable) > 200) {
+            bf_warn ("worker '%s' declared a malformed board (#%zu); ignored", name, bi + 1);
+            continue;
+        }
+        if ((other = s_board_owner (self, bname)) && strcmp (other->name, name) != 0) {
+            bf_warn ("worker '%s' declared board '%s', which worker '%s' owns; ignored", name,
+                     bname, other->name);
+            continue;
+        }
+        if (bf_boards_declare (self->boards, name, bv) != BF_OK)
+            bf_warn ("board '%s': %s", bname, bf_error_last ());
+        else
+            json_array_append_new (w->boards, json_string (bname));
+    }
     w->rid = xstrdup (rid_hex);
     w->rid_frame = zframe_dup (rid);
     snprintf (w->name, sizeof w->name, "%s", name);
@@ -916,8 +1518,68 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
     bf_jobs_toolchain_seen (self->jobs, toolchain, "ice40", w->versions);
     s_worker_recover (self, w, claimed);
     json_decref (claimed);
-    bf_info ("worker '%s' ready: %d slot(s), toolchain %.12s, %zu job(s) held", w->name,
-             w->slots, w->toolchain, json_object_size (w->jobs));
+    bf_info ("worker '%s' ready: %d slot(s), %zu board(s), toolchain %.12s, %zu job(s) held",
+             w->name, w->slots, json_array_size (w->boards), w->toolchain,
+             json_object_size (w->jobs));
+    self->dispatch_needed = true;
+}
+
+/*  A program job's RESULT: the log is kept in the cache, the board's
+    failure count moves, and the job succeeds, fails for good (bitstream or
+    device), or is retried (infrastructure). */
+static void
+s_program_result (bf_broker_t *self, s_worker_t *w, json_t *job, bf_msg_t *msg,
+                  const char *outcome, const char *cls, const char *error)
+{
+    const char *id = json_string_value (json_object_get (job, "id"));
+    const char *board = json_string_value (json_object_get (job, "board"));
+    const char *holder = json_string_value (json_object_get (job, "worker"));
+    if (strcmp (json_string_value (json_object_get (job, "state")), "running") != 0 || !holder
+        || strcmp (holder, w->name) != 0) {
+        bf_info ("job %s: stale program result from worker '%s' ignored", id, w->name);
+        return;
+    }
+    json_t *res = json_pack ("{s:s, s:O}", "stage", "program", "bitstream",
+                             json_object_get (job, "bitstream_sha256"));
+    const char *log = json_string_value (json_object_get (msg->body, "log"));
+    zframe_t *f = zmsg_first (msg->blobs);
+    if (log && f && bf_sha256_is_hex (log)) {
+        const char *names[] = { log };
+        const void *data[] = { zframe_data (f) };
+        size_t lens[] = { zframe_size (f) };
+        if (zframe_size (f) <= BF_MAX_FILE_SIZE
+            && bf_cache_put_objects (self->cache, 1, names, data, lens) == BF_OK)
+            json_object_set_new (res, "log", json_string (log));
+    }
+    bool ok = strcmp (outcome, "succeeded") == 0;
+    bool final = ok || (cls && strcmp (cls, "bitstream") == 0);
+    bool went_error = false;
+    bf_boards_outcome (self->boards, board, id, !final, error, self->cfg.board_failures,
+                       &went_error);
+    if (went_error)
+        bf_warn ("board '%s' is now in error after %d infrastructure failures in a row; "
+                 "`bitfarm board %s --enable` puts it back", board, self->cfg.board_failures,
+                 board);
+    char tok[BF_SHA256_HEX_LEN + 1];
+    if (bf_jobs_token_hash (self->jobs, tok, id))
+        bf_boards_renew (self->boards, board, tok, bf_now_ms ());
+    if (final) {
+        json_object_set_new (res, "state", json_string (ok ? "succeeded" : "failed"));
+        if (ok)
+            json_object_set_new (res, "stage", json_string ("done"));
+        else {
+            json_object_set_new (res, "failure_class", json_string ("bitstream"));
+            json_object_set_new (res, "error", json_string (error ? error : "load failed"));
+        }
+        s_finish (self, id, res, error, w);
+    }
+    else {
+        char *reason = xasprintf ("infrastructure failure on board '%s': %s", board,
+                                  error ? error : outcome);
+        s_attempt_failed (self, id, reason);
+        free (reason);
+    }
+    json_decref (res);
     self->dispatch_needed = true;
 }
 
@@ -933,8 +1595,11 @@ s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
     self->dispatch_needed = true;
     json_t *job = NULL;
     json_t *res = NULL;
+    bool program = json_is_string (json_object_get (msg->body, "board"));
+    key = "";
     if (bf_body_str (&outcome, msg->body, "outcome", 16, true) != BF_OK
-        || bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK
+        || (!program
+            && bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK)
         || bf_body_str (&cls, msg->body, "failure_class", 32, false) == BF_EINVAL
         || bf_body_str (&stage, msg->body, "stage", 32, false) == BF_EINVAL
         || bf_body_str (&error, msg->body, "error", 4096, false) == BF_EINVAL) {
@@ -950,6 +1615,10 @@ s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
     if (bf_jobs_state_final (state)) {
         bf_info ("job %s: late result from worker '%s' discarded (already %s)", id, w->name,
                  state);
+        goto ack;
+    }
+    if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0) {
+        s_program_result (self, w, job, msg, outcome, cls, error);
         goto ack;
     }
     res = json_pack ("{s:s}", "stage", stage ? stage : "done");
@@ -1069,7 +1738,9 @@ s_worker_want (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
     json_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return;
-    json_t *inputs = bf_manifest_input_digests (json_object_get (job, "manifest"));
+    json_t *inputs = strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0
+                     ? json_pack ("[O]", json_object_get (job, "bitstream_sha256"))
+                     : bf_manifest_input_digests (json_object_get (job, "manifest"));
     json_decref (job);
     zmsg_t *blobs = zmsg_new ();
     char *error = NULL;
@@ -1225,6 +1896,16 @@ s_tick (bf_broker_t *self)
         s_reply (self, w->rid_frame, BF_PROTO_WORKER, "HEARTBEAT", body, NULL);
     json_decref (body);
 
+    json_t *ended = bf_boards_expire (self->boards, bf_now_ms ());
+    json_array_foreach (ended, i, v) {
+        bf_info ("the reservation of board '%s' by %s expired", json_string_value (
+                     json_object_get (v, "name")), json_string_value (json_object_get (v,
+                                                                                  "reserved_by")));
+        self->dispatch_needed = true;
+    }
+    json_decref (ended);
+    self->after_needed = true;
+
     /* Access times and hit counters go to the cache index in one batch. */
     if (bf_cache_flush (self->cache) != BF_OK)
         bf_warn ("cache: %s", bf_error_last ());
@@ -1268,6 +1949,10 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
         self->cfg.job_timeout_max_ms = self->cfg.job_timeout_ms;
     if (self->cfg.max_attempts <= 0)
         self->cfg.max_attempts = 3;
+    if (self->cfg.board_failures <= 0)
+        self->cfg.board_failures = 3;
+    if (self->cfg.program_timeout_ms <= 0)
+        self->cfg.program_timeout_ms = 120000;
     if (self->cfg.retry_backoff_ms <= 0)
         self->cfg.retry_backoff_ms = 1000;
     self->lease_ms = (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
@@ -1283,6 +1968,8 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
         goto fail;
     p = xasprintf ("%s/jobs.db", self->state_dir);
     rc = bf_jobs_open (&self->jobs, p);
+    if (rc == BF_OK)
+        self->boards = bf_boards_new (self->jobs);
     free (p);
     if (rc != BF_OK)
         goto fail;
@@ -1351,6 +2038,10 @@ bf_broker_run (bf_broker_t *self)
     while (!zsys_interrupted) {
         if (self->next_ready && bf_now_ms () >= self->next_ready)
             self->dispatch_needed = true;
+        if (self->after_needed) {
+            self->after_needed = false;
+            s_release_after (self);
+        }
         if (self->dispatch_needed)
             s_dispatch (self);
         int64_t wait = self->heartbeat_at - bf_mono_ms ();
@@ -1402,6 +2093,7 @@ bf_broker_destroy (bf_broker_t **self_p)
     zsock_destroy (&self->router);
     zhashx_destroy (&self->workers);
     json_decref (self->orphans);
+    bf_boards_destroy (&self->boards);
     bf_jobs_destroy (&self->jobs);
     bf_janitor_destroy (&self->janitor);
     bf_cache_destroy (&self->cache);

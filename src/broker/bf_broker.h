@@ -30,6 +30,9 @@ typedef struct {
                                     jitter, at most 60 s; default 1000 */
     bf_cache_opts_t cache;       /* the cache's size cap (0 = none) and network-fs override */
     const char *cache_salt;      /* mixed into every cache key (bf_key.h); NULL = none */
+    int board_failures;          /* infrastructure failures in a row that put a board in
+                                    "error"; default 3 */
+    int64_t program_timeout_ms;  /* default wall-clock limit of a program job; 120000 */
 } bf_broker_config_t;
 
 typedef struct _bf_broker_t bf_broker_t;

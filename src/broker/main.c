@@ -26,6 +26,10 @@ static const char s_usage[] =
     "                        (default 3; 1..100)\n"
     "  --retry-backoff DURATION  back-off before the first retry, doubled per attempt,\n"
     "                        with jitter, at most 60s (default 1s; 10ms..60s)\n"
+    "  --program-timeout DURATION  a program job's wall-clock limit when its request\n"
+    "                        names none (default 2m; 1s..1d)\n"
+    "  --board-failures N    infrastructure failures in a row that put a board in\n"
+    "                        error, until `bitfarm board NAME --enable` (default 3)\n"
     "  --cache-max-size SIZE  cap on the cache (STATE/cache), e.g. 512M, 10G; least\n"
     "                        recently used entries are evicted in the background\n"
     "                        from 90% of the cap down to 80% (default: no cap)\n"
@@ -53,6 +57,8 @@ main (int argc, char **argv)
     const char *pid_file = NULL, *log_file = NULL;
     bf_log_level_t level = BF_LOG_INFO;
     static const struct option opts[] = {
+        { "program-timeout", required_argument, 0, 'P' },
+        { "board-failures", required_argument, 0, 'Q' },
         { "listen", required_argument, 0, 'l' },   { "state-dir", required_argument, 0, 's' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
         { "job-timeout", required_argument, 0, 'T' }, { "pid-file", required_argument, 0, 'p' },
@@ -88,6 +94,14 @@ main (int argc, char **argv)
             case 'M':
                 rc = bf_opt_duration_ms (&cfg.job_timeout_max_ms, "--job-timeout-max", optarg,
                                          1000, 30LL * 86400000);
+                break;
+            case 'P':
+                rc = bf_opt_duration_ms (&cfg.program_timeout_ms, "--program-timeout", optarg,
+                                         1000, 86400000);
+                break;
+            case 'Q':
+                rc = bf_opt_int (&n, "--board-failures", optarg, 1, 1000);
+                cfg.board_failures = (int) n;
                 break;
             case 'A':
                 rc = bf_opt_int (&n, "--max-attempts", optarg, 1, 100);
