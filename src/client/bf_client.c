@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define S_UPLOAD_BATCH (32u << 20)   /* bytes per UPLOAD message */
 
@@ -164,6 +165,12 @@ bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
             json_array_append_new (tags, json_string (*t));
         json_object_set_new (body, "tags", tags);
     }
+    if (opts->program_board) {
+        json_t *p = json_pack ("{s:s}", "board", opts->program_board);
+        if (opts->token)
+            json_object_set_new (p, "token", json_string (opts->token));
+        json_object_set_new (body, "program", p);
+    }
     int rc = BF_OK;
     for (int round = 0; round < 3; round++) {
         bf_msg_t *reply = NULL;
@@ -227,4 +234,59 @@ bf_client_fetch (bf_client_t *self, char **data, size_t *len, const char *id, co
     zframe_destroy (&f);
     bf_msg_destroy (&reply);
     return rc;
+}
+
+int
+bf_client_program (bf_client_t *self, json_t **job, const char *board, const char *source,
+                   const bf_submit_opts_t *opts)
+{
+    static const bf_submit_opts_t defaults = { 0 };
+    if (!opts)
+        opts = &defaults;
+    *job = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    char digest[BF_SHA256_HEX_LEN + 1];
+    json_t *src;
+    struct stat sb;
+    if (stat (source, &sb) == 0) {
+        int rc = bf_file_read (&data, &len, source, BF_MAX_FILE_SIZE);
+        if (rc != BF_OK)
+            return rc;
+        bf_sha256_hex (digest, data, len);
+        src = json_pack ("{s:s, s:I}", "sha256", digest, "size", (json_int_t) len);
+    }
+    else
+        src = json_pack ("{s:s}", "ref", source);
+    json_t *body = json_pack ("{s:s, s:o, s:i}", "board", board, "source", src, "priority",
+                              opts->priority);
+    if (opts->timeout_ms > 0)
+        json_object_set_new (body, "timeout_ms", json_integer (opts->timeout_ms));
+    if (opts->token)
+        json_object_set_new (body, "token", json_string (opts->token));
+    int rc = BF_OK;
+    for (int round = 0; round < 2 && !*job; round++) {
+        bf_msg_t *reply = NULL;
+        if ((rc = bf_client_request (self, &reply, "PROGRAM", body, NULL)) != BF_OK)
+            break;
+        if (strcmp (reply->command, "OK") == 0)
+            *job = json_incref (reply->body);
+        else if (data && round == 0) {      /* NEED: upload the bitstream, then again */
+            zmsg_t *blobs = zmsg_new ();
+            zmsg_addmem (blobs, data, len);
+            json_t *up = json_pack ("{s:[s]}", "digests", digest);
+            bf_msg_t *r2 = NULL;
+            rc = bf_client_request (self, &r2, "UPLOAD", up, &blobs);
+            json_decref (up);
+            bf_msg_destroy (&r2);
+        }
+        else
+            rc = bf_error_set (BF_EIO, "the broker lacks the bitstream %.12s", digest);
+        bf_msg_destroy (&reply);
+        if (rc != BF_OK)
+            break;
+    }
+    free (data);
+    json_decref (body);
+    return *job ? BF_OK : rc;
 }

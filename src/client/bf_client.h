@@ -34,6 +34,8 @@ typedef struct {
     int priority;                /* -1000..1000, higher first; 0 default */
     int64_t timeout_ms;          /* wall-clock limit of an attempt; 0: the broker's default */
     const char *const *tags;     /* worker tags required; NULL-terminated, or NULL */
+    const char *program_board;   /* submit: program this board after the build; NULL = no */
+    const char *token;           /* reservation token (bitfarm reserve) for the board, or NULL */
 } bf_submit_opts_t;
 
 /*  Submits a design: sends its manifest, uploads only the inputs the
@@ -42,6 +44,15 @@ typedef struct {
     NULL) receives the number of bytes uploaded. */
 int bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
                       const bf_submit_opts_t *opts, uint64_t *uploaded);
+
+/*  Creates a program job that loads a bitstream into `board`: `source` is
+    a path to a .bin file (uploaded when the broker lacks it), or else a
+    finished build's job id or a cache key (full or unique prefix).  opts
+    gives priority, timeout_ms and token (program_board and tags are
+    ignored); may be NULL.  *job receives the new job (a new JSON object).
+    BF_OK, or an error with a detail (the broker's message). */
+int bf_client_program (bf_client_t *self, json_t **job, const char *board, const char *source,
+                       const bf_submit_opts_t *opts);
 
 /*  Fetches a job's "bitstream", "report" or "log" into a heap buffer
     (caller frees *data).  BF_OK or an error with a detail. */

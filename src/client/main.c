@@ -52,6 +52,18 @@ static const char s_usage[] =
     "                             --diff KEY: which inputs differ from that cache entry\n"
     "                             (exit 0 when none, 1 when some)\n"
     "  cache stats|ls|show KEY|verify|gc|evict|invalidate   the bitstream cache (below)\n"
+    "  program --board NAME JOB|KEY|FILE.bin  load a finished build's bitstream, a cache\n"
+    "                             entry's, or a file into a board; prints the job id\n"
+    "  boards [--json]            every board: device, worker, state (idle, busy,\n"
+    "                             reserved by whom until when, error, maintenance,\n"
+    "                             offline), last job\n"
+    "  board NAME --enable | --maintenance [--reason TEXT]  put a board back in\n"
+    "                             service (clears error) or take it out\n"
+    "  reserve NAME | --device DEV [--for DURATION] [--wait] [--by WHO]  a lease on a\n"
+    "                             board (default 15m); prints the token.  Jobs with\n"
+    "                             --token TOKEN may use it, others wait; using it renews\n"
+    "                             the lease; expiry frees the board\n"
+    "  release NAME --token TOKEN  end the lease (only its token can)\n"
     "  farm start|stop|status     the per-user local farm\n"
     "\n"
     "Submit options:\n"
@@ -70,6 +82,9 @@ static const char s_usage[] =
     "  --tag TAG           run only on workers started with --tag TAG (repeatable)\n"
     "  --flow noop         the diagnostic flow: no tools, a deterministic result\n"
     "  --delay DURATION    with --flow noop: how long the job takes\n"
+    "  --program BOARD     after the build, load the bitstream into BOARD (a second\n"
+    "                      job, whose id is printed; on a cache hit it runs at once)\n"
+    "  --token TOKEN       a reservation token for the board (default $BITFARM_TOKEN)\n"
     "  --wait              wait for the job to end; exit status as below\n"
     "  -o FILE             with --wait: write the bitstream to FILE\n"
     "  FILES: .v (Verilog) and .sv (SystemVerilog) are read in the order given;\n"
@@ -101,7 +116,8 @@ static const char s_usage[] =
     "\n"
     "Exit status:\n"
     "  0  success\n"
-    "  1  design failure: the tools rejected the design (syntax, capacity, pins, timing)\n"
+    "  1  design failure: the tools rejected the design (syntax, capacity, pins, timing);\n"
+    "     or bitstream failure: the board rejected the bitstream (IDCODE, CRC, DONE low)\n"
     "  2  usage error: bad options or unreadable input files\n"
     "  3  infrastructure failure: broker unreachable, or the job failed for a reason\n"
     "     outside the design (worker lost, tool killed) on every attempt\n"
@@ -127,6 +143,12 @@ typedef struct {
     const char *tags[BF_TAGS_MAX + 1];   /* NULL-terminated */
     int ntags;
     bf_design_opts_t design;
+    const char *board;           /* program --board */
+    const char *token;           /* --token, else $BITFARM_TOKEN */
+    int64_t lease_ms;            /* reserve --for */
+    const char *by;              /* reserve --by */
+    const char *health;          /* board --enable (ok) / --maintenance */
+    const char *reason;
 } s_args_t;
 
 /* ---------------------------------------------------------------------- */
@@ -182,7 +204,8 @@ s_exit_for (json_t *job)
         return BFX_TIMEOUT;
     if (strcmp (state, "cancelled") == 0)
         return BFX_CANCELLED;
-    if (strcmp (s_str (job, "failure_class"), "design") == 0)
+    if (strcmp (s_str (job, "failure_class"), "design") == 0
+        || strcmp (s_str (job, "failure_class"), "bitstream") == 0)
         return BFX_DESIGN;
     return BFX_INFRA;
 }
@@ -214,6 +237,13 @@ s_print_status (json_t *job)
             (long long) json_integer_value (json_object_get (job, "attempt")),
             (long long) json_integer_value (json_object_get (job, "max_attempts")));
     printf ("worker     %s\n", s_str (job, "worker"));
+    if (strcmp (s_str (job, "kind"), "program") == 0) {
+        printf ("board      %s%s\n", s_str (job, "board"),
+                json_is_true (json_object_get (job, "reservation")) ? " (with a reservation token)"
+                                                                   : "");
+        if (json_is_string (json_object_get (job, "after")))
+            printf ("after      build job %s\n", s_str (job, "after"));
+    }
     printf ("cache      %s, key %s\n", json_is_true (json_object_get (job, "cache_hit")) ? "hit" : "miss",
             s_str (job, "cache_key"));
     printf ("bitstream  %s\n", s_str (job, "bitstream_sha256"));
@@ -958,6 +988,165 @@ s_cmd_farm (const char *sub, bool json)
 
 /* ---------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------- */
+/*  Boards                                                                  */
+
+static void
+s_print_boards (json_t *boards)
+{
+    printf ("%-16s  %-12s  %-16s  %-11s  %-40s  %s\n", "BOARD", "DEVICE", "WORKER", "STATE",
+            "DETAIL", "LAST JOB");
+    size_t i;
+    json_t *b;
+    json_array_foreach (boards, i, b) {
+        char dev[40], detail[256] = "";
+        snprintf (dev, sizeof dev, "%s-%s", s_str (b, "device"), s_str (b, "package"));
+        const char *state = s_str (b, "state");
+        if (json_is_string (json_object_get (b, "reserved_by")))
+            snprintf (detail, sizeof detail, "reserved by %s until %s", s_str (b, "reserved_by"),
+                      s_str (b, "reserved_until"));
+        if (strcmp (state, "busy") == 0)
+            snprintf (detail, sizeof detail, "job %.12s%s", s_str (b, "job"),
+                      json_is_string (json_object_get (b, "reserved_by")) ? " (reserved)" : "");
+        else if (strcmp (state, "error") == 0 || strcmp (state, "maintenance") == 0)
+            snprintf (detail, sizeof detail, "%s", s_str (b, "health_reason"));
+        printf ("%-16s  %-12s  %-16.16s  %-11s  %-40s  %.12s\n", s_str (b, "name"), dev,
+                s_str (b, "worker"), state, detail, s_str (b, "last_job"));
+    }
+}
+
+/*  reserve: one RESERVE, or with --wait, again every 500 ms while the
+    broker says the board is busy (up to --timeout, if given). */
+static int
+s_reserve (bf_client_t *client, s_args_t *a, const char *name)
+{
+    char by[160];
+    if (a->by)
+        snprintf (by, sizeof by, "%s", a->by);
+    else {
+        char host[64] = "?";
+        gethostname (host, sizeof host - 1);
+        const char *user = getenv ("USER");
+        snprintf (by, sizeof by, "%s@%s", user && *user ? user : "?", host);
+    }
+    json_t *body = json_pack ("{s:s, s:I}", "by", by, "ttl_ms",
+                              (json_int_t) (a->lease_ms ? a->lease_ms : 15 * 60000));
+    if (name)
+        json_object_set_new (body, "board", json_string (name));
+    else
+        json_object_set_new (body, "device", json_string (a->design.device));
+    int64_t give_up = a->submit.timeout_ms ? bf_mono_ms () + a->submit.timeout_ms : 0;
+    int rc = BFX_INFRA;
+    bool told = false;
+    for (;;) {
+        bf_msg_t *reply = NULL;
+        int r = bf_client_request (client, &reply, "RESERVE", body, NULL);
+        if (r == BF_OK) {
+            if (a->json)
+                s_print_json (reply->body);
+            else {
+                puts (s_str (reply->body, "token"));
+                fprintf (stderr, "board '%s' reserved by %s until %s; release with: bitfarm "
+                         "release %s --token %s\n", s_str (reply->body, "board"), by,
+                         s_str (reply->body, "reserved_until"), s_str (reply->body, "board"),
+                         s_str (reply->body, "token"));
+            }
+            bf_msg_destroy (&reply);
+            rc = BFX_OK;
+            break;
+        }
+        const char *why = bf_error_last ();
+        bool busy = strstr (why, "reserved by") || strstr (why, " is in ")
+                    || strstr (why, "is online");
+        if (!a->wait || !busy || (give_up && bf_mono_ms () >= give_up)) {
+            rc = s_fail (busy ? BFX_INFRA : BFX_USAGE, "%s", why);
+            break;
+        }
+        if (!told && !a->json) {
+            fprintf (stderr, "waiting: %s\n", why);
+            told = true;
+        }
+        zclock_sleep (500);
+    }
+    json_decref (body);
+    return rc;
+}
+
+static int
+s_cmd_boards (s_args_t *a, const char *cmd, const char *arg)
+{
+    if (strcmp (cmd, "program") == 0 && (!a->board || !arg))
+        return s_fail (BFX_USAGE, "usage: bitfarm program --board NAME JOB|CACHE_KEY|FILE.bin");
+    if (strcmp (cmd, "board") == 0 && (!arg || !a->health))
+        return s_fail (BFX_USAGE, "usage: bitfarm board NAME --enable | --maintenance "
+                       "[--reason TEXT]");
+    if (strcmp (cmd, "reserve") == 0 && !arg == !a->design.device)
+        return s_fail (BFX_USAGE, "usage: bitfarm reserve NAME | --device DEV [--for DURATION] "
+                       "[--wait]");
+    if (strcmp (cmd, "release") == 0 && (!arg || !a->token))
+        return s_fail (BFX_USAGE, "usage: bitfarm release NAME --token TOKEN");
+    bf_client_t *client = NULL;
+    int rc = s_open (&client, a);
+    if (rc != BFX_OK)
+        return rc;
+    bf_msg_t *reply = NULL;
+    json_t *body = NULL;
+    if (strcmp (cmd, "program") == 0) {
+        json_t *job = NULL;
+        if (bf_client_program (client, &job, a->board, arg, &a->submit) != BF_OK)
+            rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+        else if (!a->wait) {
+            if (a->json)
+                s_print_json (job);
+            else
+                puts (s_str (job, "id"));
+        }
+        else {
+            if (!a->json) {
+                puts (s_str (job, "id"));
+                fflush (stdout);
+            }
+            json_t *final = NULL;
+            rc = s_wait (client, s_str (job, "id"), &final, a->json);
+            if (final && a->json)
+                s_print_json (final);
+            json_decref (final);
+        }
+        json_decref (job);
+    }
+    else if (strcmp (cmd, "reserve") == 0)
+        rc = s_reserve (client, a, arg);
+    else {
+        const char *command = strcmp (cmd, "boards") == 0 ? "BOARDS"
+                              : strcmp (cmd, "board") == 0 ? "BOARD" : "RELEASE";
+        body = json_object ();
+        if (arg && strcmp (cmd, "boards") != 0)
+            json_object_set_new (body, "board", json_string (arg));
+        if (strcmp (cmd, "board") == 0) {
+            json_object_set_new (body, "health", json_string (a->health));
+            if (a->reason)
+                json_object_set_new (body, "reason", json_string (a->reason));
+        }
+        if (strcmp (cmd, "release") == 0)
+            json_object_set_new (body, "token", json_string (a->token));
+        if (bf_client_request (client, &reply, command, body, NULL) != BF_OK)
+            rc = s_fail (strstr (bf_error_last (), "no board") ? BFX_USAGE : BFX_INFRA, "%s",
+                         bf_error_last ());
+        else if (a->json)
+            s_print_json (reply->body);
+        else if (strcmp (cmd, "boards") == 0)
+            s_print_boards (json_object_get (reply->body, "boards"));
+        else if (strcmp (cmd, "board") == 0)
+            printf ("board '%s' is %s\n", s_str (reply->body, "name"), s_str (reply->body, "state"));
+        else
+            printf ("board '%s' released\n", arg);
+    }
+    bf_msg_destroy (&reply);
+    json_decref (body);
+    bf_client_destroy (&client);
+    return rc;
+}
+
 static void
 s_push (const char ***list, int *n, const char *v)
 {
@@ -986,7 +1175,8 @@ main (int argc, char **argv)
     if (strcmp (cmd, "--version") == 0 || strcmp (cmd, "version") == 0)
         return puts ("bitfarm 0.1.0"), BFX_OK;
     static const char *commands[] = { "submit", "status", "wait", "logs", "fetch", "cancel",
-                                      "jobs", "workers", "explain", "farm", "cache", NULL };
+                                      "jobs", "workers", "explain", "farm", "cache", "program",
+                                      "boards", "board", "reserve", "release", NULL };
     bool known = false;
     for (int i = 0; commands[i]; i++)
         known |= strcmp (cmd, commands[i]) == 0;
@@ -1009,6 +1199,10 @@ main (int argc, char **argv)
         { "cache-dir", required_argument, 0, 'K' }, { "toolchain", required_argument, 0, 'X' },
         { "diff", required_argument, 0, 'Z' },     { "older-than", required_argument, 0, 'O' },
         { "max-size", required_argument, 0, 'M' },
+        { "board", required_argument, 0, 'j' },    { "token", required_argument, 0, 'k' },
+        { "program", required_argument, 0, 'g' },  { "for", required_argument, 0, 'l' },
+        { "by", required_argument, 0, 'u' },       { "enable", no_argument, 0, 'e' },
+        { "maintenance", no_argument, 0, 'm' },    { "reason", required_argument, 0, 'r' },
         { "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 }
     };
@@ -1050,6 +1244,16 @@ main (int argc, char **argv)
                     a.older_than_ms = 1;   /* "0s": everything not used from now on */
                 break;
             case 'M': rc = bf_opt_size (&a.max_size, "--max-size", optarg, 0, INT64_MAX / 2); break;
+            case 'j': a.board = optarg; break;
+            case 'k': a.token = optarg; break;
+            case 'g': a.submit.program_board = optarg; break;
+            case 'l':
+                rc = bf_opt_duration_ms (&a.lease_ms, "--for", optarg, 1000, 86400000);
+                break;
+            case 'u': a.by = optarg; break;
+            case 'e': a.health = "ok"; break;
+            case 'm': a.health = "maintenance"; break;
+            case 'r': a.reason = optarg; break;
             case 'J': a.json = true; break;
             case 'W': a.wait = true; break;
             case 'f': a.follow = true; break;
@@ -1084,6 +1288,11 @@ main (int argc, char **argv)
     }
     if (a.design.delay_ms > 0 && !(a.design.flow && strcmp (a.design.flow, "noop") == 0))
         return s_fail (BFX_USAGE, "--delay needs --flow noop");
+    if (!a.token)
+        a.token = getenv ("BITFARM_TOKEN");
+    if (a.token && !*a.token)
+        a.token = NULL;
+    a.submit.token = a.token;
     zsys_init ();
     zsys_set_logstream (NULL);
     int rc;
@@ -1099,6 +1308,10 @@ main (int argc, char **argv)
         rc = s_cmd_farm (arg, a.json);
     else if (strcmp (cmd, "cache") == 0)
         rc = s_cmd_cache (&a, arg, optind + 1 < argc ? argv[optind + 1] : NULL);
+    else if (strcmp (cmd, "program") == 0 || strcmp (cmd, "boards") == 0
+             || strcmp (cmd, "board") == 0 || strcmp (cmd, "reserve") == 0
+             || strcmp (cmd, "release") == 0)
+        rc = s_cmd_boards (&a, cmd, arg);
     else
         rc = s_cmd_job (&a, cmd, arg);
     free (a.design.defines);
