@@ -349,7 +349,7 @@ static char *
 s_wait_reason (bf_broker_t *self, json_t *job)
 {
     const char *after = json_string_value (json_object_get (job, "after"));
-    if (after)
+    if (after && !json_is_string (json_object_get (job, "bitstream_sha256")))
         return xasprintf ("the bitstream of build job %s", after);
     if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0) {
         const char *retry = json_string_value (json_object_get (job, "retry_at"));

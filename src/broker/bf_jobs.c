@@ -384,7 +384,7 @@ bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "SELECT id FROM jobs WHERE state = 'queued' AND follows IS NULL AND not_before <= ? "
-        "AND after_job IS NULL ORDER BY priority DESC, seq LIMIT ?");
+        "AND (after_job IS NULL OR bitstream IS NOT NULL) ORDER BY priority DESC, seq LIMIT ?");
     sqlite3_bind_int64 (st, 1, now);
     sqlite3_bind_int (st, 2, limit);
     return s_ids (st);
@@ -409,7 +409,8 @@ bf_jobs_after_done (bf_jobs_t *self)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "SELECT p.id, b.id, b.state, b.bitstream, b.error FROM jobs p JOIN jobs b "
-        "ON b.id = p.after_job WHERE p.after_job IS NOT NULL AND p.state = 'queued' "
+        "ON b.id = p.after_job WHERE p.after_job IS NOT NULL AND p.bitstream IS NULL "
+        "AND p.state = 'queued' "
         "AND b.state NOT IN ('queued', 'running')");
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
@@ -428,8 +429,8 @@ bf_jobs_set_bitstream (bf_jobs_t *self, const char *id, const char *bitstream, u
     if (rc != BF_OK)
         return rc;
     sqlite3_stmt *st = bf_db_prepare (self->db,
-        "UPDATE jobs SET bitstream = ?, bitstream_size = ?, after_job = NULL "
-        "WHERE id = ? AND state = 'queued' AND kind = 'program'");
+        "UPDATE jobs SET bitstream = ?, bitstream_size = ? "
+        "WHERE id = ? AND state = 'queued' AND kind = 'program' AND bitstream IS NULL");
     sqlite3_bind_text (st, 1, bitstream, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 2, (sqlite3_int64) size);
     sqlite3_bind_text (st, 3, id, -1, SQLITE_STATIC);

@@ -8,8 +8,8 @@
     States: queued -> running -> succeeded | failed | cancelled | timed_out.
     Kinds: "build" (a manifest to build) and "program" (a bitstream to load
     into a board; see bf_boards.h).  A program job created by `submit
-    --program` waits, queued, for its build (after_job) and is not ready
-    until bf_jobs_set_bitstream.  Program jobs never coalesce.
+    --program` waits, queued, for its build (after_job, kept for the
+    record) and is not ready until bf_jobs_set_bitstream gives it one.  Program jobs never coalesce.
     A running job that meets an infrastructure failure goes back to queued
     (bf_jobs_retry) with a back-off, until its attempts are used up.
 

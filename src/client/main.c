@@ -1093,8 +1093,10 @@ s_cmd_boards (s_args_t *a, const char *cmd, const char *arg)
     json_t *body = NULL;
     if (strcmp (cmd, "program") == 0) {
         json_t *job = NULL;
-        if (bf_client_program (client, &job, a->board, arg, &a->submit) != BF_OK)
-            rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
+        int prc = bf_client_program (client, &job, a->board, arg, &a->submit);
+        if (prc != BF_OK)   /* refused by the broker: the request's fault */
+            rc = s_fail (prc == BF_ETIMEDOUT || prc == BF_EIO ? BFX_INFRA : BFX_USAGE, "%s",
+                         bf_error_last ());
         else if (!a->wait) {
             if (a->json)
                 s_print_json (job);

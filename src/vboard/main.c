@@ -60,6 +60,7 @@ static const char s_usage[] =
     "                       (DONE stays low, CRC error set)\n"
     "  --fail-times N       fail only the first N connections (default: all)\n"
     "  --drop-after SIZE    configuration bytes before a drop (default 1k)\n"
+    "  --latency DURATION   delay each shift: reply, like a slow cable (default 0)\n"
     "  --log-file PATH      append the log here instead of stderr\n"
     "  --log-level LEVEL    debug, info (default), warn or error\n"
     "  -h, --help           print this help and exit\n"
@@ -80,6 +81,7 @@ typedef struct {
     int fail;                /* 0, 'd'rop, 'i'dcode, 'c'onfig */
     int64_t fail_times;      /* -1: always */
     int64_t drop_after;
+    int64_t latency_ms;
     int port;
     /* the record */
     int64_t connections, drops, overlaps, configurations, failed_configs;
@@ -249,6 +251,8 @@ s_serve (vboard_t *vb, client_t *c, const char **why)
                 vb->drops++;
                 return *why = "dropped on purpose (--fail drop)", false;
             }
+            if (vb->latency_ms > 0)
+                usleep ((useconds_t) vb->latency_ms * 1000);
             if (bf_write_all (c->fd, tdo, nbytes) < 0)
                 return *why = "write failed", false;
             used = 10 + 2 * nbytes;
@@ -298,6 +302,7 @@ main (int argc, char **argv)
         { "idcode", required_argument, 0, 'i' },     { "fail", required_argument, 0, 'F' },
         { "fail-times", required_argument, 0, 't' }, { "drop-after", required_argument, 0, 'd' },
         { "log-file", required_argument, 0, 'f' },   { "log-level", required_argument, 0, 'v' },
+        { "latency", required_argument, 0, 'l' },
         { "help", no_argument, 0, 'h' },             { 0, 0, 0, 0 }
     };
     int c;
@@ -324,6 +329,7 @@ main (int argc, char **argv)
             break;
         case 't': rc = bf_opt_int (&vb.fail_times, "--fail-times", optarg, 0, 1000000); break;
         case 'd': rc = bf_opt_size (&vb.drop_after, "--drop-after", optarg, 1, (int64_t) 1 << 30); break;
+        case 'l': rc = bf_opt_duration_ms (&vb.latency_ms, "--latency", optarg, 0, 10000); break;
         case 'f': log_file = optarg; break;
         case 'v':
             if (bf_log_parse_level (optarg, &level) != BF_OK)
@@ -387,7 +393,10 @@ main (int argc, char **argv)
             }
         if (poll (pfd, (nfds_t) np, 500) < 0)
             continue;
-        for (int k = 0; k < np; k++) {
+        /* Connections first, the listening socket last: a client that
+            closed and a new one that connected in the same round are then
+            counted one after the other, not as an overlap. */
+        for (int k = np - 1; k >= 0; k--) {
             if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             if (map[k] < 0) {

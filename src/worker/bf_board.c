@@ -63,6 +63,15 @@ bf_board_parse (bf_board_t *b, json_t *obj, const char *where)
         return bf_error_set (BF_EINVAL, "%s: a board must be a JSON object", where);
     const char *key;
     json_t *v;
+    int rc;
+    if (!json_object_get (obj, "name"))
+        return bf_error_set (BF_EINVAL, "%s: 'name' is required", where);
+    if ((rc = s_str (b->name, sizeof b->name, obj, "name", where, BF_BOARD_NAME_MAX, "_.-",
+                     false, "1..32 of a-z 0-9 _ . -")) != BF_OK)
+        return rc;
+    char named[300];
+    snprintf (named, sizeof named, "%s: board '%s'", where, b->name);
+    where = named;
     json_object_foreach (obj, key, v) {
         bool known = false;
         for (int i = 0; keys[i]; i++)
@@ -70,15 +79,6 @@ bf_board_parse (bf_board_t *b, json_t *obj, const char *where)
         if (!known)
             return bf_error_set (BF_EINVAL, "%s: unknown key '%.40s'", where, key);
     }
-    int rc;
-    if (!json_object_get (obj, "name"))
-        return bf_error_set (BF_EINVAL, "%s: 'name' is required", where);
-    if ((rc = s_str (b->name, sizeof b->name, obj, "name", where, BF_BOARD_NAME_MAX, "_.-",
-                     false, "1..32 of a-z 0-9 _ . -")) != BF_OK)
-        return rc;
-    char named[96];
-    snprintf (named, sizeof named, "%s: board '%s'", where, b->name);
-    where = named;
     snprintf (b->family, sizeof b->family, "ice40");
     if ((rc = s_str (b->family, sizeof b->family, obj, "family", where, 15, "", false,
                      "ice40")) != BF_OK)
@@ -225,7 +225,7 @@ bf_boards_load (bf_board_t **boards_out, int *n_out, const char *path)
     bf_board_t *boards = xcalloc (n + 1, sizeof *boards);
     for (size_t i = 0; i < n; i++) {
         char where[300];
-        snprintf (where, sizeof where, "worker config %s: board %zu", path, i + 1);
+        snprintf (where, sizeof where, "worker config %s", path);
         rc = bf_board_parse (&boards[i], json_array_get (arr, i), where);
         for (size_t k = 0; rc == BF_OK && k < i; k++)
             if (strcmp (boards[k].name, boards[i].name) == 0)

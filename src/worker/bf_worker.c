@@ -220,6 +220,19 @@ s_build_actor (zsock_t *pipe, void *args)
     }
 }
 
+/*  A line of bitfarm's own in the program log: streamed, and kept in the
+    log file that becomes the job's stored log. */
+static void
+s_program_note (s_job_t *job, const char *log, const char *line)
+{
+    s_on_line (job, line);
+    FILE *f = fopen (log, "ae");
+    if (f) {
+        fprintf (f, "%s\n", line);
+        fclose (f);
+    }
+}
+
 /*  The program thread: openFPGALoader loads job->job_dir/bitstream.bin
     into the board; the outcome is judged from its status and output (and
     DONE over XVC where configured). */
@@ -243,7 +256,7 @@ s_program_actor (zsock_t *pipe, void *args)
         free (cmdline);
         cmdline = next;
     }
-    s_on_line (job, cmdline);
+    s_program_note (job, log, cmdline);
     free (cmdline);
     bf_spawn_opts_t opts = { .argv = (const char *const *) argv, .cwd = job->job_dir,
                              .log_path = log, .timeout_ms = job->timeout_ms,
@@ -278,15 +291,15 @@ s_program_actor (zsock_t *pipe, void *args)
                           "configuration (CRC or configuration error)", ir);
             }
             char line[160];
-            snprintf (line, sizeof line, "bitfarm: DONE check over XVC: IR capture 0x%02x, "
+            snprintf (line, sizeof line, "\nbitfarm: DONE check over XVC: IR capture 0x%02x, "
                       "DONE %s", ir, (ir & 0x20) ? "high" : "low");
-            s_on_line (job, line);
+            s_program_note (job, log, line);
         }
     }
     if (error[0]) {
         char line[1100];
-        snprintf (line, sizeof line, "bitfarm: %s", error);
-        s_on_line (job, line);
+        snprintf (line, sizeof line, "\nbitfarm: %s", error);
+        s_program_note (job, log, line);
     }
     s_flush_log (job, true);
     bf_board_argv_free (argv);
