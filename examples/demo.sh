@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: build the bundled example (an iCEBreaker design with a pcf, a
-# $readmemh ROM and an `include file) on the per-user local farm, then
-# submit it again to show a cache hit.
+# $readmemh ROM and an `include file) on the per-user local farm, submit
+# it again to show a cache hit, then program it into the local farm's
+# virtual board.
 set -euo pipefail
 BIN=${BITFARM_BIN:-$(cd "$(dirname "$0")/../build/bin" && pwd)}
 cd "$(dirname "$0")/../tests/fixtures/soc"
@@ -18,6 +19,17 @@ start=$(date +%s%N)
 "$BIN/submit" --json --top top --device up5k --package sg48 --pcf icebreaker.pcf -I rtl/inc rtl/*.v \
     | grep -E '"(id|state|cache_hit|uploaded_bytes|bitstream_sha256)"'
 echo "(whole submit process: $(( ($(date +%s%N) - start) / 1000000 )) ms)"
+echo
+echo "== build and program: the local farm's virtual board vboard0 (bitfarm-vboard, an"
+echo "   XVC server the real openFPGALoader programs over -c xvc-client)"
+echo "\$ submit --program vboard0 --wait --top top --device up5k ... rtl/*.v"
+"$BIN/submit" --program vboard0 --wait --top top --device up5k --package sg48 \
+    --pcf icebreaker.pcf -I rtl/inc rtl/*.v
+"$BIN/bitfarm" boards
+record=${XDG_CACHE_HOME:-$HOME/.cache}/bitfarm/work/boards/vboard0.json
+received=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last"]["sha256"])' "$record")
+echo "the board received sha256 ${received:0:16}...; the bitstream is $(sha256sum <"$out" | cut -c1-16)..."
+[ "$received" = "$(sha256sum <"$out" | cut -d' ' -f1)" ] && echo "(the same bytes)"
 echo
 echo "== the cache, ccache-style: \$ bitfarm cache stats"
 sleep 1.2   # the broker writes its counters once a second

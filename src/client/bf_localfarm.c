@@ -157,13 +157,22 @@ bf_localfarm_ensure (char **endpoint, bool *started)
     if (rc == BF_OK && !s_pid (dir, "worker")) {
         char *work = xasprintf ("%s/work", dir);
         char *pidf = xasprintf ("%s/worker.pid", dir);
+        /* One virtual board, standing in for an iCEBreaker (up5k-sg48):
+           `submit --program vboard0` shows a build reaching a board. */
+        char *cfg = xasprintf ("%s/worker.json", dir);
+        static const char s_cfg[] =
+            "{\"boards\": [{\"name\": \"vboard0\", \"device\": \"up5k\", "
+            "\"package\": \"sg48\", \"virtual\": true}]}\n";
+        rc = bf_file_write_atomic (cfg, s_cfg, sizeof s_cfg - 1, 0644);
         const char *args[] = { "--broker", *endpoint, "--work-dir", work, "--pid-file", pidf,
-                               "--name", "local", NULL };
-        rc = s_start (dir, "bitfarm-worker", args);
+                               "--name", "local", "--config", cfg, NULL };
+        if (rc == BF_OK)
+            rc = s_start (dir, "bitfarm-worker", args);
         if (rc == BF_OK)
             rc = s_wait_pid (dir, "worker", 60000);
         free (work);
         free (pidf);
+        free (cfg);
         if (started)
             *started = true;
     }

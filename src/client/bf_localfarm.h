@@ -9,6 +9,9 @@
         broker.log worker.log  their logs
         state/                 the broker's state directory (jobs, cache)
         work/                  the worker's work directory
+        worker.json            the worker's config: one virtual board,
+                               vboard0 (up5k-sg48, a bitfarm-vboard; its
+                               record is work/boards/vboard0.json)
         farm.lock              taken while starting, so two clients
                                starting at once start one farm
     The daemons are found beside the running program (/proc/self/exe),
