@@ -30,7 +30,9 @@ cat >"$T/w1.json" <<EOF
    "vboard_options": ["--latency", "20ms"]},
   {"name": "vb1", "device": "hx1k", "package": "tq144", "virtual": true,
    "vboard_options": ["--fail", "drop", "--fail-times", "1", "--drop-after", "8k"]},
-  {"name": "usb0", "device": "up5k", "package": "sg48", "board": "ice40_generic"}
+  {"name": "usb0", "device": "up5k", "package": "sg48", "board": "ice40_generic"},
+  {"name": "vslow", "device": "hx1k", "package": "tq144", "virtual": true,
+   "vboard_options": ["--latency", "400ms"]}
 ]}
 EOF
 cat >"$T/w2.json" <<EOF
@@ -49,9 +51,9 @@ bstate() { jget "$("$BIN/bitfarm" boards --json)" "[b for b in d['boards'] if b[
 state_is() { [ "$(job_field "$1" '"state"')" = "$2" ]; }
 
 boards=$("$BIN/bitfarm" boards)
-check "boards lists all six boards with device, worker and state" python3 -c "
+check "boards lists all seven boards with device, worker and state" python3 -c "
 import json,sys; b={x['name']:x for x in json.loads(sys.argv[1])['boards']}
-assert sorted(b)==['usb0','vb0','vb1','vb2','vcfg','vid'], sorted(b)
+assert sorted(b)==['usb0','vb0','vb1','vb2','vcfg','vid','vslow'], sorted(b)
 assert b['vb0']['worker']=='w1' and b['vb2']['worker']=='w2' and b['usb0']['device']=='up5k', b
 assert all(x['state']=='idle' for x in b.values()), b" "$("$BIN/bitfarm" boards --json)"
 check "... in a table" grep -q "^vb0 .*hx1k-tq144 .*w1 .*idle" <<<"$boards"
@@ -172,6 +174,18 @@ check_eq "... takes no jobs" queued "$(job_field "$pj" '"state"')"
 "$BIN/bitfarm" wait "$pj" >/dev/null 2>&1
 check_eq "... until enabled again" succeeded "$(job_field "$pj" '"state"')"
 
+# --- cancelling a running load frees the board at once (no stale lock)
+pj=$("$BIN/bitfarm" program --board vslow "$T/b11.bin")
+slow_connected() { [ "$(jget "$(vstate w1 vslow)" 'd["connections"]')" = 1 ]; }
+wait_until 10 slow_connected
+check_eq "a slow load is running on vslow" "running busy" "$(job_field "$pj" '"state"') $(bstate vslow state)"
+"$BIN/bitfarm" cancel "$pj" >/dev/null
+check_eq "cancel: the job is cancelled" cancelled "$(job_field "$pj" '"state"')"
+check_eq "... and vslow is idle at once" idle "$(bstate vslow state)"
+wait_until 5 bash -c "[ -z \"\$(ls '$T/w1/jobs')\" ]"
+check_eq "... the worker killed openFPGALoader and removed the job directory" "" "$(ls "$T/w1/jobs")"
+check_eq "... and vslow never got a configuration" 0 "$(jget "$(vstate w1 vslow)" 'd["configurations"]')"
+
 # --- reservations
 tok=$("$BIN/bitfarm" reserve vb2 --for 3s --by ci-run-7 2>/dev/null)
 check "reserve prints a token" [ ${#tok} -eq 32 ]
@@ -240,8 +254,8 @@ check_eq "every job of the stream landed on its board with its bytes" 0 "$bad"
 check_eq "no board saw two connections at once" "0 0 0" \
     "$(jget "$(vstate w1 vb0)" 'd["overlaps"]') $(jget "$(vstate w2 vb2)" 'd["overlaps"]') $(jget "$(vstate w3 vb9)" 'd["overlaps"]')"
 check_eq "vb9 dropped twice and still got everything" 2 "$(jget "$(vstate w3 vb9)" 'd["drops"]')"
-wait_until 5 bash -c "[ \"\$('$BIN/bitfarm' boards --json | grep -c '\"state\": \"idle\"')\" = 7 ]"
-check "no board stays locked: all seven are idle" [ $? -eq 0 ]
+wait_until 5 bash -c "[ \"\$('$BIN/bitfarm' boards --json | grep -c '\"state\": \"idle\"')\" = 8 ]"
+check "no board stays locked: all eight are idle" [ $? -eq 0 ]
 
 # --- the worker stops its virtual boards
 kill "$WORKER_PID_w2"
