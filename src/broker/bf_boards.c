@@ -32,15 +32,6 @@ bf_boards_destroy (bf_boards_t **self_p)
     *self_p = NULL;
 }
 
-static void
-s_bind_str (sqlite3_stmt *st, int idx, const char *v)
-{
-    if (v)
-        sqlite3_bind_text (st, idx, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null (st, idx);
-}
-
 /*  Steps and finalizes a changing statement: BF_OK when a row changed,
     `none` when none did, BF_EIO on error. */
 static int
@@ -85,12 +76,12 @@ bf_boards_declare (bf_boards_t *self, const char *worker, json_t *b)
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (name) DO UPDATE SET "
         "worker = ?2, family = ?3, device = ?4, package = ?5, cable = ?6, virtual = ?7, "
         "updated_at = ?8");
-    s_bind_str (st, 1, json_string_value (json_object_get (b, "name")));
-    s_bind_str (st, 2, worker);
-    s_bind_str (st, 3, json_string_value (json_object_get (b, "family")));
-    s_bind_str (st, 4, json_string_value (json_object_get (b, "device")));
-    s_bind_str (st, 5, json_string_value (json_object_get (b, "package")));
-    s_bind_str (st, 6, json_string_value (json_object_get (b, "cable")));
+    bf_db_bind_str (st, 1, json_string_value (json_object_get (b, "name")));
+    bf_db_bind_str (st, 2, worker);
+    bf_db_bind_str (st, 3, json_string_value (json_object_get (b, "family")));
+    bf_db_bind_str (st, 4, json_string_value (json_object_get (b, "device")));
+    bf_db_bind_str (st, 5, json_string_value (json_object_get (b, "package")));
+    bf_db_bind_str (st, 6, json_string_value (json_object_get (b, "cable")));
     sqlite3_bind_int (st, 7, json_is_true (json_object_get (b, "virtual")));
     sqlite3_bind_int64 (st, 8, bf_now_ms ());
     return s_changed (self, st, BF_OK);
@@ -137,8 +128,8 @@ bf_boards_reserve (bf_boards_t *self, const char *name, const char *by, const ch
         "UPDATE boards SET reserved_by = ?1, token_hash = ?2, reserved_until = ?3 + ?4, "
         "lease_ms = ?4, updated_at = ?3 WHERE name = ?5 AND health = 'ok' "
         "AND (token_hash IS NULL OR reserved_until <= ?3)");
-    s_bind_str (st, 1, by);
-    s_bind_str (st, 2, token_hash);
+    bf_db_bind_str (st, 1, by);
+    bf_db_bind_str (st, 2, token_hash);
     sqlite3_bind_int64 (st, 3, now);
     sqlite3_bind_int64 (st, 4, lease_ms);
     sqlite3_bind_text (st, 5, name, -1, SQLITE_STATIC);
@@ -226,8 +217,8 @@ bf_boards_set_health (bf_boards_t *self, const char *name, const char *health,
         "UPDATE boards SET health = ?1, health_reason = ?2, "
         "failures = CASE WHEN ?1 = 'ok' THEN 0 ELSE failures END, updated_at = ?3 "
         "WHERE name = ?4");
-    s_bind_str (st, 1, health);
-    s_bind_str (st, 2, strcmp (health, "ok") == 0 ? NULL : reason);
+    bf_db_bind_str (st, 1, health);
+    bf_db_bind_str (st, 2, strcmp (health, "ok") == 0 ? NULL : reason);
     sqlite3_bind_int64 (st, 3, bf_now_ms ());
     sqlite3_bind_text (st, 4, name, -1, SQLITE_STATIC);
     int rc = s_changed (self, st, BF_ENOTFOUND);
@@ -244,7 +235,7 @@ bf_boards_outcome (bf_boards_t *self, const char *name, const char *job, bool in
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "UPDATE boards SET last_job = ?1, failures = CASE WHEN ?2 THEN failures + 1 ELSE 0 END, "
         "updated_at = ?3 WHERE name = ?4");
-    s_bind_str (st, 1, job);
+    bf_db_bind_str (st, 1, job);
     sqlite3_bind_int (st, 2, infra);
     sqlite3_bind_int64 (st, 3, bf_now_ms ());
     sqlite3_bind_text (st, 4, name, -1, SQLITE_STATIC);
@@ -256,7 +247,7 @@ bf_boards_outcome (bf_boards_t *self, const char *name, const char *job, bool in
         "AND health = 'ok' AND failures >= ?3");
     char *why = xasprintf ("%d infrastructure failures in a row; last: %s", threshold,
                            reason ? reason : "?");
-    s_bind_str (st, 1, why);
+    bf_db_bind_str (st, 1, why);
     free (why);
     sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_int (st, 3, threshold);

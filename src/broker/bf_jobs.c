@@ -49,15 +49,6 @@ bf_jobs_state_final (const char *state)
     return state && (strcmp (state, "queued") != 0 && strcmp (state, "running") != 0);
 }
 
-static void
-s_bind_str (sqlite3_stmt *st, int idx, const char *v)
-{
-    if (v)
-        sqlite3_bind_text (st, idx, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null (st, idx);
-}
-
 static const char *
 s_jstr (json_t *obj, const char *key)
 {
@@ -107,8 +98,8 @@ s_event_where (bf_jobs_t *self, const char *where, const char *arg, const char *
     free (sql);
     sqlite3_bind_int64 (st, 1, bf_now_ms ());
     sqlite3_bind_text (st, 2, event, -1, SQLITE_STATIC);
-    s_bind_str (st, 3, worker);
-    s_bind_str (st, 4, reason);
+    bf_db_bind_str (st, 3, worker);
+    bf_db_bind_str (st, 4, reason);
     sqlite3_bind_text (st, 5, arg, -1, SQLITE_STATIC);
     int rc = s_changed (self, st, "record event");
     return rc == BF_EBUSY ? BF_OK : rc;
@@ -155,13 +146,13 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     if (hit) {
         bool ok = strcmp (s_jstr (hit, "outcome"), "succeeded") == 0;
         sqlite3_bind_text (st, 2, ok ? "succeeded" : "failed", -1, SQLITE_STATIC);
-        s_bind_str (st, 3, ok ? "done" : s_jstr (hit, "stage"));
-        s_bind_str (st, 4, ok ? NULL : "design");
+        bf_db_bind_str (st, 3, ok ? "done" : s_jstr (hit, "stage"));
+        bf_db_bind_str (st, 4, ok ? NULL : "design");
         sqlite3_bind_int (st, 8, 1);
-        s_bind_str (st, 10, s_jstr (hit, "bitstream"));
-        s_bind_str (st, 11, s_jstr (hit, "report"));
-        s_bind_str (st, 12, s_jstr (hit, "log"));
-        s_bind_str (st, 13, s_jstr (hit, "error"));
+        bf_db_bind_str (st, 10, s_jstr (hit, "bitstream"));
+        bf_db_bind_str (st, 11, s_jstr (hit, "report"));
+        bf_db_bind_str (st, 12, s_jstr (hit, "log"));
+        bf_db_bind_str (st, 13, s_jstr (hit, "error"));
         sqlite3_bind_int64 (st, 15, now);
     }
     else {
@@ -170,12 +161,12 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     }
     sqlite3_bind_int (st, 5, spec->priority);
     sqlite3_bind_text (st, 6, spec->action, -1, SQLITE_STATIC);
-    s_bind_str (st, 7, spec->cache_key);
+    bf_db_bind_str (st, 7, spec->cache_key);
     sqlite3_bind_text (st, 9, mtext, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (st, 14, now);
     sqlite3_bind_int64 (st, 16, spec->timeout_ms);
     sqlite3_bind_int (st, 17, spec->max_attempts);
-    s_bind_str (st, 18, leader[0] ? leader : NULL);
+    bf_db_bind_str (st, 18, leader[0] ? leader : NULL);
     sqlite3_bind_text (st, 19, tags, -1, SQLITE_STATIC);
     if (sqlite3_step (st) != SQLITE_DONE)
         rc = bf_error_set (BF_EIO, "cannot record job: %s", sqlite3_errmsg (self->db));
@@ -186,10 +177,10 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
         st = bf_db_prepare (self->db,
             "UPDATE jobs SET kind = 'program', board = ?, after_job = ?, token_hash = ?, "
             "bitstream = ?, bitstream_size = ? WHERE id = ?");
-        s_bind_str (st, 1, spec->board);
-        s_bind_str (st, 2, spec->after);
-        s_bind_str (st, 3, spec->token_hash);
-        s_bind_str (st, 4, spec->bitstream);
+        bf_db_bind_str (st, 1, spec->board);
+        bf_db_bind_str (st, 2, spec->after);
+        bf_db_bind_str (st, 3, spec->token_hash);
+        bf_db_bind_str (st, 4, spec->bitstream);
         sqlite3_bind_int64 (st, 5, (sqlite3_int64) spec->bitstream_size);
         sqlite3_bind_text (st, 6, id, -1, SQLITE_STATIC);
         rc = s_changed (self, st, "record program job");
@@ -636,13 +627,13 @@ s_finish (bf_jobs_t *self, const char *id, json_t *result, const char *reason, i
         "UPDATE jobs SET state = ?, failure_class = ?, stage = IFNULL(?, stage), error = ?, "
         "bitstream = IFNULL(?, bitstream), report = ?, log = ?, cache_hit = ?, finished_at = ?, "
         "deadline_at = NULL WHERE id = ? AND state IN ('queued', 'running')");
-    s_bind_str (st, 1, s_jstr (result, "state"));
-    s_bind_str (st, 2, s_jstr (result, "failure_class"));
-    s_bind_str (st, 3, s_jstr (result, "stage"));
-    s_bind_str (st, 4, s_jstr (result, "error"));
-    s_bind_str (st, 5, s_jstr (result, "bitstream"));
-    s_bind_str (st, 6, s_jstr (result, "report"));
-    s_bind_str (st, 7, s_jstr (result, "log"));
+    bf_db_bind_str (st, 1, s_jstr (result, "state"));
+    bf_db_bind_str (st, 2, s_jstr (result, "failure_class"));
+    bf_db_bind_str (st, 3, s_jstr (result, "stage"));
+    bf_db_bind_str (st, 4, s_jstr (result, "error"));
+    bf_db_bind_str (st, 5, s_jstr (result, "bitstream"));
+    bf_db_bind_str (st, 6, s_jstr (result, "report"));
+    bf_db_bind_str (st, 7, s_jstr (result, "log"));
     sqlite3_bind_int (st, 8, json_is_true (json_object_get (result, "cache_hit")));
     sqlite3_bind_int64 (st, 9, bf_now_ms ());
     sqlite3_bind_text (st, 10, id, -1, SQLITE_STATIC);

@@ -91,3 +91,12 @@ out:
         sqlite3_close (db);
     return rc;
 }
+
+void
+bf_db_bind_str (sqlite3_stmt *st, int idx, const char *v)
+{
+    if (v)
+        sqlite3_bind_text (st, idx, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null (st, idx);
+}

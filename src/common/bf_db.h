@@ -31,4 +31,8 @@ int bf_db_exec (sqlite3 *db, const char *sql);
     statement is a constant of this program (a programming error). */
 sqlite3_stmt *bf_db_prepare (sqlite3 *db, const char *sql);
 
+/*  Binds text (copied, SQLITE_TRANSIENT) to parameter idx, or NULL when
+    v is NULL. */
+void bf_db_bind_str (sqlite3_stmt *st, int idx, const char *v);
+
 #endif

@@ -154,6 +154,38 @@ s_attach (json_t *body, zmsg_t *blobs, const char *field, const char *path)
     free (data);
 }
 
+/*  The end of a job thread: sends RESULT (body and blobs are taken) to
+    the main loop, frees the log buffer, and waits for $TERM from
+    zactor_destroy. */
+static void
+s_actor_finish (s_job_t *job, zsock_t *pipe, json_t *body, zmsg_t *blobs)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "RESULT");
+    char *text = json_dumps (body, JSON_COMPACT);
+    zmsg_addstr (msg, text);
+    free (text);
+    json_decref (body);
+    zframe_t *f;
+    while ((f = zmsg_pop (blobs)))
+        zmsg_append (msg, &f);
+    zmsg_destroy (&blobs);
+    zmsg_send (&msg, pipe);
+    free (job->logbuf);
+    job->logbuf = NULL;
+    for (;;) {
+        zmsg_t *cmd = zmsg_recv (pipe);
+        if (!cmd)
+            break;
+        char *word = zmsg_popstr (cmd);
+        zmsg_destroy (&cmd);
+        bool term = word && strcmp (word, "$TERM") == 0;
+        free (word);
+        if (term)
+            break;
+    }
+}
+
 static void
 s_build_actor (zsock_t *pipe, void *args)
 {
@@ -192,32 +224,7 @@ s_build_actor (zsock_t *pipe, void *args)
     char *p = xasprintf ("%s/build.log", job->job_dir);
     s_attach (body, blobs, "log", p);
     free (p);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, "RESULT");
-    char *text = json_dumps (body, JSON_COMPACT);
-    zmsg_addstr (msg, text);
-    free (text);
-    json_decref (body);
-    zframe_t *f;
-    while ((f = zmsg_pop (blobs)))
-        zmsg_append (msg, &f);
-    zmsg_destroy (&blobs);
-    zmsg_send (&msg, pipe);
-    free (job->logbuf);
-    job->logbuf = NULL;
-
-    /* Wait for $TERM from zactor_destroy. */
-    for (;;) {
-        zmsg_t *cmd = zmsg_recv (pipe);
-        if (!cmd)
-            break;
-        char *word = zmsg_popstr (cmd);
-        zmsg_destroy (&cmd);
-        bool term = word && strcmp (word, "$TERM") == 0;
-        free (word);
-        if (term)
-            break;
-    }
+    s_actor_finish (job, pipe, body, blobs);
 }
 
 /*  A line of bitfarm's own in the program log: streamed, and kept in the
@@ -315,34 +322,11 @@ s_program_actor (zsock_t *pipe, void *args)
                                           : "infrastructure"));
         json_object_set_new (body, "error", json_string (error));
     }
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, "RESULT");
     zmsg_t *blobs = zmsg_new ();
     s_attach (body, blobs, "log", log);
-    char *text = json_dumps (body, JSON_COMPACT);
-    zmsg_addstr (msg, text);
-    free (text);
-    json_decref (body);
-    zframe_t *f;
-    while ((f = zmsg_pop (blobs)))
-        zmsg_append (msg, &f);
-    zmsg_destroy (&blobs);
-    zmsg_send (&msg, pipe);
-    free (job->logbuf);
-    job->logbuf = NULL;
     free (bin);
     free (log);
-    for (;;) {
-        zmsg_t *cmd = zmsg_recv (pipe);
-        if (!cmd)
-            break;
-        char *word = zmsg_popstr (cmd);
-        zmsg_destroy (&cmd);
-        bool term = word && strcmp (word, "$TERM") == 0;
-        free (word);
-        if (term)
-            break;
-    }
+    s_actor_finish (job, pipe, body, blobs);
 }
 
 /* ---------------------------------------------------------------------- */
