@@ -1215,6 +1215,8 @@ s_client_board (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     if (bf_body_str (&name, msg->body, "board", 64, true) != BF_OK
         || bf_body_str (&health, msg->body, "health", 16, true) != BF_OK
         || bf_body_str (&reason, msg->body, "reason", 200, false) == BF_EINVAL
+        || (reason && strpbrk (reason, "\t\n\r\x1b")
+            && bf_error_set (BF_EINVAL, "field 'reason' has a control character"))
         || ((strcmp (health, "ok") && strcmp (health, "maintenance"))
             && bf_error_set (BF_EINVAL, "field 'health' must be ok or maintenance, not '%.20s'",
                              health))
@@ -1442,7 +1444,10 @@ s_worker_recover (bf_broker_t *self, s_worker_t *w, json_t *claimed)
                 }
             }
             if (!json_is_true (done))
-                json_object_set_new (w->jobs, id, json_true ());
+                json_object_set_new (w->jobs, id,
+                                     strcmp (json_string_value (json_object_get (job, "kind")),
+                                             "program") == 0 ? json_string ("program")
+                                                             : json_true ());
         }
         json_decref (job);
     }

@@ -257,6 +257,20 @@ check_eq "vb9 dropped twice and still got everything" 2 "$(jget "$(vstate w3 vb9
 wait_until 5 bash -c "[ \"\$('$BIN/bitfarm' boards --json | grep -c '\"state\": \"idle\"')\" = 8 ]"
 check "no board stays locked: all eight are idle" [ $? -eq 0 ]
 
+# --- bad input to the board commands: one-line errors, the broker keeps going
+out=$("$BIN/bitfarm" reserve vb0 --by $'ci\x1b[2J' 2>&1)
+check "a control character in --by is refused" grep -q "field 'by' has a control character" <<<"$out"
+out=$("$BIN/bitfarm" release vb0 --token 'zz; drop table boards' 2>&1)
+check "a malformed token is refused" grep -q "field 'token' must be a reservation token" <<<"$out"
+out=$("$BIN/bitfarm" program --board nosuch "$T/b11.bin" 2>&1)
+check_eq "an unknown board is refused (exit 2)" 2 "$?"
+check "... by name" grep -q "no board named 'nosuch'" <<<"$out"
+out=$("$BIN/bitfarm" board vb0 --maintenance --reason $'a\nb' 2>&1)
+check "a control character in --reason is refused" grep -q "control character" <<<"$out"
+out=$("$BIN/bitfarm" program --board vb0 0000 2>&1)
+check "a reference that is neither a job nor a key is refused" grep -q "neither a finished build's job id nor a cache key" <<<"$out"
+check_eq "the broker is still up, vb0 still idle" idle "$(bstate vb0 state)"
+
 # --- the worker stops its virtual boards
 kill "$WORKER_PID_w2"
 wait_until 5 bash -c "! pgrep -f '[b]itfarm-vboard --port 0 --port-file $T/w2/' >/dev/null"
