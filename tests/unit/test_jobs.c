@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/broker/bf_boards.h"
 #include "../../src/broker/bf_jobs.h"
 #include "../../src/common/bf_error.h"
 #include "../../src/common/bf_util.h"
@@ -188,6 +189,80 @@ jobs_recover__keeps_the_attempt_and_survives_reopen (void **state)
     assert_int_equal (bf_jobs_recover (f->jobs, a, "w1", 0), BF_EBUSY);
 }
 
+#define H1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define H2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+static void
+boards_reservation__is_atomic_renewable_and_expires (void **state)
+{
+    s_fix_t *f = *state;
+    bf_boards_t *b = bf_boards_new (f->jobs);
+    json_t *decl = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", "vb0", "family",
+                              "ice40", "device", "hx1k", "package", "tq144", "cable", "-c x",
+                              "virtual", 1);
+    assert_int_equal (bf_boards_declare (b, "w1", decl), BF_OK);
+    int64_t now = 1000000;
+    assert_int_equal (bf_boards_reserve (b, "vb0", "ci", H1, 5000, now), BF_OK);
+    assert_int_equal (bf_boards_reserve (b, "vb0", "other", H2, 5000, now + 1), BF_EBUSY);
+    assert_non_null (strstr (bf_error_last (), "reserved by ci until"));
+    /* renewing pushes the end to now + the lease's length, never back */
+    assert_int_equal (bf_boards_renew (b, "vb0", H1, now + 4000), BF_OK);
+    json_t *row = bf_boards_get (b, "vb0");
+    assert_int_equal (json_integer_value (json_object_get (row, "reserved_until")), now + 9000);
+    assert_true (bf_boards_reserved (row, now + 8999));
+    assert_false (bf_boards_reserved (row, now + 9000));
+    json_decref (row);
+    assert_int_equal (bf_boards_renew (b, "vb0", H2, now), BF_ENOTFOUND);
+    /* expiry frees it, whoever held it; then another may take it */
+    json_t *ended = bf_boards_expire (b, now + 8999);
+    assert_int_equal (json_array_size (ended), 0);
+    json_decref (ended);
+    ended = bf_boards_expire (b, now + 9000);
+    assert_int_equal (json_array_size (ended), 1);
+    json_decref (ended);
+    assert_int_equal (bf_boards_reserve (b, "vb0", "other", H2, 5000, now + 9000), BF_OK);
+    /* the declaring worker's READY again keeps the lease and health */
+    assert_int_equal (bf_boards_declare (b, "w1", decl), BF_OK);
+    row = bf_boards_get (b, "vb0");
+    assert_string_equal (json_string_value (json_object_get (row, "reserved_by")), "other");
+    json_decref (row);
+    json_decref (decl);
+    bf_boards_destroy (&b);
+}
+
+static void
+boards_health__error_after_repeated_infrastructure_failures (void **state)
+{
+    s_fix_t *f = *state;
+    bf_boards_t *b = bf_boards_new (f->jobs);
+    json_t *decl = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", "usb0", "family",
+                              "ice40", "device", "up5k", "package", "sg48", "cable", "-b g",
+                              "virtual", 0);
+    bf_boards_declare (b, "w1", decl);
+    bool err = false;
+    assert_int_equal (bf_boards_outcome (b, "usb0", "j1", true, "no cable", 3, &err), BF_OK);
+    assert_false (err);
+    bf_boards_outcome (b, "usb0", "j2", false, NULL, 3, &err);     /* resets the count */
+    bf_boards_outcome (b, "usb0", "j3", true, "no cable", 3, &err);
+    bf_boards_outcome (b, "usb0", "j4", true, "no cable", 3, &err);
+    assert_false (err);
+    bf_boards_outcome (b, "usb0", "j5", true, "no cable", 3, &err);
+    assert_true (err);
+    json_t *row = bf_boards_get (b, "usb0");
+    assert_string_equal (json_string_value (json_object_get (row, "health")), "error");
+    assert_string_equal (json_string_value (json_object_get (row, "last_job")), "j5");
+    json_decref (row);
+    assert_int_equal (bf_boards_reserve (b, "usb0", "ci", H1, 5000, 1), BF_EBUSY);
+    assert_non_null (strstr (bf_error_last (), "is in error"));
+    assert_int_equal (bf_boards_set_health (b, "usb0", "ok", NULL), BF_OK);
+    row = bf_boards_get (b, "usb0");
+    assert_int_equal (json_integer_value (json_object_get (row, "failures")), 0);
+    json_decref (row);
+    assert_int_equal (bf_boards_set_health (b, "nosuch", "ok", NULL), BF_ENOTFOUND);
+    json_decref (decl);
+    bf_boards_destroy (&b);
+}
+
 int
 main (void)
 {
@@ -196,6 +271,8 @@ main (void)
         cmocka_unit_test_setup_teardown (jobs_retry__backs_off_then_fails_when_attempts_are_used_up, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_cancelled_leader__promotes_its_oldest_follower, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_recover__keeps_the_attempt_and_survives_reopen, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (boards_reservation__is_atomic_renewable_and_expires, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (boards_health__error_after_repeated_infrastructure_failures, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
