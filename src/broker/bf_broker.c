@@ -725,11 +725,13 @@ s_worker_json (s_worker_t *w)
     json_object_foreach (w->jobs, id, v)
         json_array_append_new (jobs, json_string (id));
     char buf[40];
-    return json_pack ("{s:s, s:i, s:i, s:s, s:O, s:o, s:s, s:[s], s:O, s:b}", "name", w->name,
+    json_t *o = json_pack ("{s:s, s:i, s:i, s:s, s:O, s:o, s:s, s:[s], s:O, s:b}", "name", w->name,
                       "slots", w->slots, "busy", (int) json_object_size (w->jobs),
                       "toolchain", w->toolchain, "versions", w->versions, "jobs", jobs,
                       "connected_at", bf_time_iso (buf, sizeof buf, w->connected_at),
                       "families", "ice40", "tags", w->tags, "draining", w->draining);
+    json_object_set (o, "boards", w->boards);
+    return o;
 }
 
 static void

@@ -57,6 +57,8 @@ assert sorted(b)==['usb0','vb0','vb1','vb2','vcfg','vid','vslow'], sorted(b)
 assert b['vb0']['worker']=='w1' and b['vb2']['worker']=='w2' and b['usb0']['device']=='up5k', b
 assert all(x['state']=='idle' for x in b.values()), b" "$("$BIN/bitfarm" boards --json)"
 check "... in a table" grep -q "^vb0 .*hx1k-tq144 .*w1 .*idle" <<<"$boards"
+check_eq "workers --json lists each worker's boards" "usb0 vb0 vb1 vslow" \
+    "$(jget "$("$BIN/bitfarm" workers --json)" "' '.join(sorted([w for w in d['workers'] if w['name']=='w1'][0]['boards']))")"
 
 cd "$FIXTURES/blinky"
 blinky() { "$BIN/submit" --top top --device hx1k --package tq144 --pcf icestick.pcf "$@" top.v; }
