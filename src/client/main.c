@@ -244,8 +244,10 @@ s_print_status (json_t *job)
         if (json_is_string (json_object_get (job, "after")))
             printf ("after      build job %s\n", s_str (job, "after"));
     }
-    printf ("cache      %s, key %s\n", json_is_true (json_object_get (job, "cache_hit")) ? "hit" : "miss",
-            s_str (job, "cache_key"));
+    if (strcmp (s_str (job, "kind"), "program") != 0)
+        printf ("cache      %s, key %s\n",
+                json_is_true (json_object_get (job, "cache_hit")) ? "hit" : "miss",
+                s_str (job, "cache_key"));
     printf ("bitstream  %s\n", s_str (job, "bitstream_sha256"));
     if (json_is_string (json_object_get (job, "follows")))
         printf ("follows    %s (an identical build; shares its result)\n", s_str (job, "follows"));
