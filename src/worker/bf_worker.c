@@ -154,6 +154,19 @@ s_attach (json_t *body, zmsg_t *blobs, const char *field, const char *path)
     free (data);
 }
 
+/*  The start of a job thread: its log buffer, then the signal zactor_new
+    waits for.  Returns the job. */
+static s_job_t *
+s_actor_begin (zsock_t *pipe, void *args)
+{
+    s_job_t *job = args;
+    job->pipe = pipe;
+    job->logbuf = xmalloc (S_LOG_FLUSH_BYTES * 2);
+    job->log_flushed_at = bf_mono_ms ();
+    zsock_signal (pipe, 0);
+    return job;
+}
+
 /*  The end of a job thread: sends RESULT (body and blobs are taken) to
     the main loop, frees the log buffer, and waits for $TERM from
     zactor_destroy. */
@@ -189,11 +202,7 @@ s_actor_finish (s_job_t *job, zsock_t *pipe, json_t *body, zmsg_t *blobs)
 static void
 s_build_actor (zsock_t *pipe, void *args)
 {
-    s_job_t *job = args;
-    job->pipe = pipe;
-    job->logbuf = xmalloc (S_LOG_FLUSH_BYTES * 2);
-    job->log_flushed_at = bf_mono_ms ();
-    zsock_signal (pipe, 0);
+    s_job_t *job = s_actor_begin (pipe, args);
 
     bf_flow_hooks_t hooks = { .on_stage = s_on_stage, .on_line = s_on_line, .arg = job,
                               .cancel = &job->cancel, .timeout_ms = job->timeout_ms };
@@ -246,11 +255,7 @@ s_program_note (s_job_t *job, const char *log, const char *line)
 static void
 s_program_actor (zsock_t *pipe, void *args)
 {
-    s_job_t *job = args;
-    job->pipe = pipe;
-    job->logbuf = xmalloc (S_LOG_FLUSH_BYTES * 2);
-    job->log_flushed_at = bf_mono_ms ();
-    zsock_signal (pipe, 0);
+    s_job_t *job = s_actor_begin (pipe, args);
     s_on_stage (job, "program");
 
     const bf_board_t *b = job->board;
