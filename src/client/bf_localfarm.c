@@ -42,27 +42,12 @@ s_pid (const char *dir, const char *name)
     return pid;
 }
 
-static char *
-s_program (const char *name)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *p = xasprintf ("%s/%s", dirname (self), name);
-        if (access (p, X_OK) == 0)
-            return p;
-        free (p);
-    }
-    return xstrdup (name);   /* execvp searches PATH */
-}
-
 /*  Starts a daemon detached from us (its own session, no terminal), and
     waits until it has written its pid file or exited. */
 static int
 s_start (const char *dir, const char *name, const char *const *args)
 {
-    char *prog = s_program (name);
+    char *prog = bf_sibling_program (name);
     char *log = xasprintf ("%s/%s.log", dir, strcmp (name, "bitfarm-broker") == 0 ? "broker" : "worker");
     const char *argv[16];
     int n = 0;

@@ -286,3 +286,18 @@ bf_starts_with (const char *s, const char *prefix)
 {
     return strncmp (s, prefix, strlen (prefix)) == 0;
 }
+
+char *
+bf_sibling_program (const char *name)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *p = xasprintf ("%s/%s", dirname (self), name);
+        if (access (p, X_OK) == 0)
+            return p;
+        free (p);
+    }
+    return xstrdup (name);   /* execvp searches PATH */
+}

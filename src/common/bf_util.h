@@ -60,6 +60,11 @@ int bf_random_hex (char *out, size_t nbytes);
     Returns BF_OK or BF_EIO. */
 int bf_remove_tree (const char *path);
 
+/*  The path of the program `name` in the directory of the running
+    executable (/proc/self/exe) when it is there and executable, else a
+    copy of `name` itself, for execvp to look up in PATH.  Caller frees. */
+char *bf_sibling_program (const char *name);
+
 /*  True when s starts with prefix. */
 bool bf_starts_with (const char *s, const char *prefix);
 

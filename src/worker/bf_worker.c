@@ -899,23 +899,8 @@ static int
 s_start_vboards (bf_worker_t *self)
 {
     self->vboards = xcalloc ((size_t) self->nboards + 1, sizeof *self->vboards);
-    char *bin = NULL;
-    if (self->cfg.vboard_bin)
-        bin = xstrdup (self->cfg.vboard_bin);
-    else {
-        char exe[PATH_MAX];
-        ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-        if (n > 0) {
-            exe[n] = '\0';
-            bin = xasprintf ("%s/bitfarm-vboard", dirname (exe));
-            if (access (bin, X_OK) != 0) {
-                free (bin);
-                bin = NULL;
-            }
-        }
-        if (!bin)
-            bin = xstrdup ("bitfarm-vboard");
-    }
+    char *bin = self->cfg.vboard_bin ? xstrdup (self->cfg.vboard_bin)
+                                     : bf_sibling_program ("bitfarm-vboard");
     char *dir = xasprintf ("%s/boards", self->work_dir);
     int rc = bf_mkdir_p (dir, 0755);
     for (int i = 0; rc == BF_OK && i < self->nboards; i++) {
