@@ -457,13 +457,22 @@ s_find_job (bf_worker_t *self, const char *id)
 
 static void s_start_job (bf_worker_t *self, s_job_t *job);
 
+/*  The job other than `except` whose load is running on the board, or NULL. */
+static s_job_t *
+s_board_busy (bf_worker_t *self, const bf_board_t *board, const s_job_t *except)
+{
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        if (j != except && j->board == board && j->actor)
+            return j;
+    return NULL;
+}
+
 /*  The board's next program job, if one waits for it, starts. */
 static void
 s_board_next (bf_worker_t *self, const bf_board_t *board)
 {
-    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
-        if (j->board == board && j->actor)
-            return;
+    if (s_board_busy (self, board, NULL))
+        return;
     for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
         if (j->board == board && j->board_wait) {
             j->board_wait = false;
@@ -565,14 +574,12 @@ s_l1_hit (bf_worker_t *self, s_job_t *job)
 static void
 s_start_job (bf_worker_t *self, s_job_t *job)
 {
-    if (job->board) {
-        for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
-            if (j != job && j->board == job->board && j->actor) {
-                bf_info ("job %s waits: board '%s' is busy with job %s", job->id,
-                         job->board->name, j->id);
-                job->board_wait = true;
-                return;
-            }
+    s_job_t *busy = job->board ? s_board_busy (self, job->board, job) : NULL;
+    if (busy) {
+        bf_info ("job %s waits: board '%s' is busy with job %s", job->id, job->board->name,
+                 busy->id);
+        job->board_wait = true;
+        return;
     }
     char rnd[9];
     bf_random_hex (rnd, 4);
