@@ -191,8 +191,10 @@ s_attempt_failed (bf_broker_t *self, const char *id, const char *reason)
     bool final = false;
     if (bf_jobs_retry (self->jobs, id, reason, s_backoff (self, attempt), &final) != BF_OK)
         return;
-    if (final)
+    if (final) {
         bf_warn ("job %s failed after %lld attempt(s): %s", id, (long long) attempt, reason);
+        self->after_needed = true;      /* a program job may wait for it */
+    }
     else
         bf_info ("job %s will be retried (attempt %lld failed: %s)", id, (long long) attempt,
                  reason);
@@ -270,6 +272,14 @@ s_free_slots (s_worker_t *w)
     json_object_foreach (w->jobs, id, v)
         builds += json_is_true (v);
     return w->slots - builds;
+}
+
+/*  True when a job object (bf_jobs_get) is a program job. */
+static bool
+s_is_program (json_t *job)
+{
+    const char *kind = json_string_value (json_object_get (job, "kind"));
+    return kind && strcmp (kind, "program") == 0;
 }
 
 /*  The connected worker that owns the board, or NULL. */
@@ -351,7 +361,7 @@ s_wait_reason (bf_broker_t *self, json_t *job)
     const char *after = json_string_value (json_object_get (job, "after"));
     if (after && !json_is_string (json_object_get (job, "bitstream_sha256")))
         return xasprintf ("the bitstream of build job %s", after);
-    if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0) {
+    if (s_is_program (job)) {
         const char *retry = json_string_value (json_object_get (job, "retry_at"));
         if (retry)
             return xasprintf ("retry back-off until %s", retry);
@@ -389,8 +399,6 @@ s_wait_reason (bf_broker_t *self, json_t *job)
 
 static void s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry);
 
-/*  Hands one ready job to a capable worker.  Returns false when the job
-    had to stay queued for want of a worker. */
 /*  Hands a ready program job to the worker owning its board, when the
     board is free for it.  Returns false when it must wait. */
 static bool
@@ -427,13 +435,15 @@ s_dispatch_program (bf_broker_t *self, json_t *job)
     return true;
 }
 
+/*  Hands one ready job to a capable worker.  Returns false when the job
+    had to stay queued for want of a worker. */
 static bool
 s_dispatch_one (bf_broker_t *self, const char *id)
 {
     json_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return true;
-    if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0) {
+    if (s_is_program (job)) {
         bool r = s_dispatch_program (self, job);
         json_decref (job);
         return r;
@@ -901,6 +911,20 @@ s_board_accepts (json_t *board, uint64_t size, json_t *manifest)
     return BF_OK;
 }
 
+/*  bf_body_str for free text a person reads back (a holder's name, a
+    reason): also refuses control characters, so none reaches a terminal. */
+static int
+s_body_text (const char **out, json_t *body, const char *key, size_t max_len, bool required)
+{
+    int rc = bf_body_str (out, body, key, max_len, required);
+    if (rc != BF_OK || !*out)
+        return rc;
+    for (const char *p = *out; *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            return bf_error_set (BF_EINVAL, "field '%s' has a control character", key);
+    return BF_OK;
+}
+
 /*  The "token" field (a reservation token) as its SHA-256 into hash_out,
     or NULL when absent.  *bad is set on a malformed token. */
 static const char *
@@ -1015,7 +1039,7 @@ s_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
             }
             snprintf (bits, sizeof bits, "%s", b);
             manifest = json_object_get (job, "manifest");
-            if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0)
+            if (s_is_program (job))
                 manifest = NULL;
         }
         else if (bf_cache_resolve_key (self->cache, key, ref) == BF_OK
@@ -1118,18 +1142,13 @@ s_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     int64_t ttl = 15 * 60 * 1000;
     if (bf_body_str (&name, msg->body, "board", 64, false) == BF_EINVAL
         || bf_body_str (&device, msg->body, "device", 16, false) == BF_EINVAL
-        || bf_body_str (&by, msg->body, "by", 64, true) != BF_OK
+        || s_body_text (&by, msg->body, "by", 64, true) != BF_OK
         || bf_body_int (&ttl, msg->body, "ttl_ms", 1000, 24 * 3600 * 1000, false) == BF_EINVAL
         || (!name == !device
             && bf_error_set (BF_EINVAL, "give exactly one of 'board' and 'device'"))) {
         s_reply_error (self, rid, "%s", bf_error_last ());
         return;
     }
-    for (const char *p = by; *p; p++)
-        if ((unsigned char) *p < 0x20 || *p == 0x7f) {
-            s_reply_error (self, rid, "field 'by' has a control character");
-            return;
-        }
     char token[BF_TOKEN_HEX_LEN + 1], hash[BF_SHA256_HEX_LEN + 1];
     if (bf_random_hex (token, BF_TOKEN_HEX_LEN / 2) != BF_OK) {
         s_reply_error (self, rid, "no random source for a token");
@@ -1216,9 +1235,7 @@ s_client_board (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     const char *name, *health, *reason = NULL;
     if (bf_body_str (&name, msg->body, "board", 64, true) != BF_OK
         || bf_body_str (&health, msg->body, "health", 16, true) != BF_OK
-        || bf_body_str (&reason, msg->body, "reason", 200, false) == BF_EINVAL
-        || (reason && strpbrk (reason, "\t\n\r\x1b")
-            && bf_error_set (BF_EINVAL, "field 'reason' has a control character"))
+        || s_body_text (&reason, msg->body, "reason", 200, false) == BF_EINVAL
         || ((strcmp (health, "ok") && strcmp (health, "maintenance"))
             && bf_error_set (BF_EINVAL, "field 'health' must be ok or maintenance, not '%.20s'",
                              health))
@@ -1446,10 +1463,8 @@ s_worker_recover (bf_broker_t *self, s_worker_t *w, json_t *claimed)
                 }
             }
             if (!json_is_true (done))
-                json_object_set_new (w->jobs, id,
-                                     strcmp (json_string_value (json_object_get (job, "kind")),
-                                             "program") == 0 ? json_string ("program")
-                                                             : json_true ());
+                json_object_set_new (w->jobs, id, s_is_program (job) ? json_string ("program")
+                                                                     : json_true ());
         }
         json_decref (job);
     }
@@ -1624,7 +1639,7 @@ s_worker_result (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
                  state);
         goto ack;
     }
-    if (strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0) {
+    if (s_is_program (job)) {
         s_program_result (self, w, job, msg, outcome, cls, error);
         goto ack;
     }
@@ -1745,7 +1760,7 @@ s_worker_want (bf_broker_t *self, s_worker_t *w, bf_msg_t *msg)
     json_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return;
-    json_t *inputs = strcmp (json_string_value (json_object_get (job, "kind")), "program") == 0
+    json_t *inputs = s_is_program (job)
                      ? json_pack ("[O]", json_object_get (job, "bitstream_sha256"))
                      : bf_manifest_input_digests (json_object_get (job, "manifest"));
     json_decref (job);
@@ -1911,7 +1926,6 @@ s_tick (bf_broker_t *self)
         self->dispatch_needed = true;
     }
     json_decref (ended);
-    self->after_needed = true;
 
     /* Access times and hit counters go to the cache index in one batch. */
     if (bf_cache_flush (self->cache) != BF_OK)
@@ -2024,6 +2038,7 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     }
     self->endpoint = xstrdup (zsock_endpoint (self->router));
     self->dispatch_needed = true;
+    self->after_needed = true;      /* builds that ended before a restart */
     *out = self;
     return BF_OK;
 fail:
