@@ -953,8 +953,10 @@ s_create_program (bf_broker_t *self, const char *id, const char *board, const ch
                   uint64_t size, const char *after, const char *token_hash, int priority,
                   int64_t timeout_ms)
 {
+    /* Program jobs never coalesce (bf_jobs_create); the action, which the
+       table requires, is just a digest naming this job. */
     char action[BF_SHA256_HEX_LEN + 1];
-    char *seed = xasprintf ("program %s", id);      /* never coalesced */
+    char *seed = xasprintf ("program %s", id);
     bf_sha256_hex (action, seed, strlen (seed));
     free (seed);
     json_t *manifest = json_pack ("{s:s, s:s}", "flow", "program", "board", board);

@@ -124,10 +124,10 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     int rc = s_begin (self);
     if (rc != BF_OK)
         return rc;
-    if (!hit) {
+    if (!hit && !spec->board) {           /* program jobs never coalesce */
         sqlite3_stmt *st = bf_db_prepare (self->db,
             "SELECT id FROM jobs WHERE action = ? AND state IN ('queued', 'running') "
-            "AND follows IS NULL ORDER BY seq LIMIT 1");
+            "AND follows IS NULL AND kind = 'build' ORDER BY seq LIMIT 1");
         sqlite3_bind_text (st, 1, spec->action, -1, SQLITE_STATIC);
         if (sqlite3_step (st) == SQLITE_ROW)
             snprintf (leader, sizeof leader, "%s", (const char *) sqlite3_column_text (st, 0));
