@@ -32,16 +32,10 @@ bf_boards_destroy (bf_boards_t **self_p)
     *self_p = NULL;
 }
 
-/*  Steps and finalizes a changing statement: BF_OK when a row changed,
-    `none` when none did, BF_EIO on error. */
 static int
 s_changed (bf_boards_t *self, sqlite3_stmt *st, int none)
 {
-    int step = sqlite3_step (st);
-    sqlite3_finalize (st);
-    if (step != SQLITE_DONE)
-        return bf_error_set (BF_EIO, "boards: %s", sqlite3_errmsg (self->db));
-    return sqlite3_changes (self->db) > 0 ? BF_OK : none;
+    return bf_db_step_changes (self->db, st, none, "update the boards table");
 }
 
 static json_t *

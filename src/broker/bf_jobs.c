@@ -55,16 +55,12 @@ s_jstr (json_t *obj, const char *key)
     return json_string_value (json_object_get (obj, key));
 }
 
-/*  Steps a statement that changes rows and finalizes it.  BF_OK when it
-    changed at least one row, BF_EBUSY when none, BF_EIO on error. */
+/*  Steps a changing statement: BF_OK, BF_EBUSY when no row changed, or
+    BF_EIO. */
 static int
 s_changed (bf_jobs_t *self, sqlite3_stmt *st, const char *what)
 {
-    int step = sqlite3_step (st);
-    sqlite3_finalize (st);
-    if (step != SQLITE_DONE)
-        return bf_error_set (BF_EIO, "cannot %s: %s", what, sqlite3_errmsg (self->db));
-    return sqlite3_changes (self->db) > 0 ? BF_OK : BF_EBUSY;
+    return bf_db_step_changes (self->db, st, BF_EBUSY, what);
 }
 
 static int

@@ -100,3 +100,13 @@ bf_db_bind_str (sqlite3_stmt *st, int idx, const char *v)
     else
         sqlite3_bind_null (st, idx);
 }
+
+int
+bf_db_step_changes (sqlite3 *db, sqlite3_stmt *st, int none_rc, const char *what)
+{
+    int step = sqlite3_step (st);
+    sqlite3_finalize (st);
+    if (step != SQLITE_DONE)
+        return bf_error_set (BF_EIO, "cannot %s: %s", what, sqlite3_errmsg (db));
+    return sqlite3_changes (db) > 0 ? BF_OK : none_rc;
+}

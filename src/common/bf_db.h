@@ -31,6 +31,11 @@ int bf_db_exec (sqlite3 *db, const char *sql);
     statement is a constant of this program (a programming error). */
 sqlite3_stmt *bf_db_prepare (sqlite3 *db, const char *sql);
 
+/*  Steps a statement that changes rows and finalizes it.  BF_OK when it
+    changed at least one row, none_rc when it changed none, BF_EIO with a
+    detail ("cannot WHAT: ...") on error. */
+int bf_db_step_changes (sqlite3 *db, sqlite3_stmt *st, int none_rc, const char *what);
+
 /*  Binds text (copied, SQLITE_TRANSIENT) to parameter idx, or NULL when
     v is NULL. */
 void bf_db_bind_str (sqlite3_stmt *st, int idx, const char *v);
