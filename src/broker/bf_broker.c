@@ -1,10 +1,12 @@
 /*  bf_broker - see bf_broker.h and docs/protocol.md. */
 #include "bf_broker.h"
+#include "bf_auth.h"
 #include "bf_boards.h"
 #include "bf_jobs.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_janitor.h"
 #include "../cache/bf_key.h"
+#include "../common/bf_curve.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
@@ -38,6 +40,8 @@ typedef struct {
     json_t *jobs;               /* object: job id -> true (a build) or "program"; the
                                    leases this worker holds */
     json_t *boards;             /* array of the names of the boards it owns */
+    char key[BF_CURVE_KEY_LEN + 1]; /* its CURVE public key; "" on a plain broker */
+    bool sandboxed;             /* READY said its builds run in bubblewrap */
     bool draining;              /* said DRAIN: gets no new jobs */
     int64_t expires_at;         /* monotonic ms: leases end unless renewed */
     int64_t connected_at;       /* wall ms */
@@ -50,6 +54,11 @@ struct _bf_broker_t {
     char *endpoint;
     int lock_fd;                /* flock on STATE/broker.lock */
     zsock_t *router;
+    bf_auth_t *auth;            /* CURVE and the allow-lists; NULL on a plain broker */
+    /* The peer of the message being handled: */
+    char peer_key[BF_CURVE_KEY_LEN + 1];  /* its public key; "" on a plain broker */
+    char peer_name[BF_CURVE_NAME_MAX + 1]; /* the key's name, printable */
+    unsigned peer_roles;        /* BF_AUTH_* bits; all of them on a plain broker */
     bf_jobs_t *jobs;
     bf_boards_t *boards;
     bf_cache_t *cache;
@@ -548,6 +557,7 @@ s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
 /* ---------------------------------------------------------------------- */
 /*  Client commands                                                         */
 
+static bool s_may_touch (bf_broker_t *self, zframe_t *rid, json_t *job, const char *what);
 static json_t *s_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *hash,
                                const char **th, int64_t *priority, int64_t *timeout_ms);
 static int s_board_accepts (json_t *board, uint64_t size, json_t *manifest);
@@ -626,7 +636,9 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_job_spec_t spec = { .id = id, .manifest = norm, .action = action,
                            .cache_key = have_key ? key : NULL, .priority = (int) priority,
                            .timeout_ms = timeout_ms, .max_attempts = self->cfg.max_attempts,
-                           .tags = tags, .hit = entry };
+                           .tags = tags, .hit = entry,
+                           .owner = self->peer_key[0] ? self->peer_key : NULL,
+                           .owner_name = self->peer_key[0] ? self->peer_name : NULL };
     if (bf_jobs_create (self->jobs, id, leader, &spec) != BF_OK) {
         bf_err ("%s", bf_error_last ());
         s_reply_error (self, rid, "%s", bf_error_last ());
@@ -741,6 +753,9 @@ s_worker_json (s_worker_t *w)
                       "connected_at", bf_time_iso (buf, sizeof buf, w->connected_at),
                       "families", "ice40", "tags", w->tags, "draining", w->draining);
     json_object_set (o, "boards", w->boards);
+    json_object_set_new (o, "sandbox", json_boolean (w->sandboxed));
+    if (w->key[0])
+        json_object_set_new (o, "key", json_string (w->key));
     return o;
 }
 
@@ -781,6 +796,10 @@ s_client_logs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     json_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
+    if (!s_may_touch (self, rid, job, "read its log")) {
+        json_decref (job);
+        return;
+    }
     const char *digest = json_string_value (json_object_get (job, "log_sha256"));
     char *data = NULL;
     size_t len = 0;
@@ -823,6 +842,10 @@ s_client_fetch (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     json_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
+    if (strcmp (what, "log") == 0 && !s_may_touch (self, rid, job, "read its log")) {
+        json_decref (job);
+        return;
+    }
     char field[32];
     snprintf (field, sizeof field, "%s_sha256", what);
     const char *digest = json_string_value (json_object_get (job, field));
@@ -853,11 +876,16 @@ s_client_cancel (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     char id[BF_JOB_ID_LEN + 1];
     if (!s_client_job_id (self, rid, msg, id))
         return;
+    json_t *job = NULL;
+    bf_jobs_get (self->jobs, &job, id, false);
+    bool may = s_may_touch (self, rid, job, "cancel it");
+    json_decref (job);
+    if (!may)
+        return;
     json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "cancelled", "failure_class",
                              "cancelled", "error", "cancelled by user");
     int rc = s_finish (self, id, res, "cancelled by user", NULL);
     json_decref (res);
-    json_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
     if (rc == BF_EBUSY)
         s_reply_error (self, rid, "job %s is already %s; nothing to cancel", id,
@@ -965,7 +993,9 @@ s_create_program (bf_broker_t *self, const char *id, const char *board, const ch
                            .priority = priority, .timeout_ms = timeout_ms,
                            .max_attempts = self->cfg.max_attempts, .board = board,
                            .after = after, .bitstream = bitstream, .bitstream_size = size,
-                           .token_hash = token_hash };
+                           .token_hash = token_hash,
+                           .owner = self->peer_key[0] ? self->peer_key : NULL,
+                           .owner_name = self->peer_key[0] ? self->peer_name : NULL };
     char out[BF_JOB_ID_LEN + 1];
     int rc = bf_jobs_create (self->jobs, out, leader, &spec);
     json_decref (manifest);
@@ -1499,8 +1529,27 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
                  name);
         boards = NULL;
     }
+    for (s_worker_t *o = zhashx_first (self->workers); o; o = zhashx_next (self->workers))
+        if (strcmp (o->name, name) == 0 && strcmp (o->key, self->peer_key) != 0) {
+            /* A name is not an identity: only the key that holds it may
+               take it over (and with it its jobs and boards). */
+            bf_warn ("refused READY from key '%s': worker name '%s' is held by another key",
+                     self->peer_name, name);
+            json_t *body = json_pack ("{s:s, s:b}", "reason", "worker name is in use by "
+                                      "another key", "refused", 1);
+            s_reply (self, rid, BF_PROTO_WORKER, "DISCONNECT", body, NULL);
+            json_decref (body);
+            json_decref (tags);
+            json_decref (claimed);
+            return;
+        }
+    bool sandboxed = false;
+    if (bf_body_bool (&sandboxed, msg->body, "sandbox", false) == BF_EINVAL)
+        sandboxed = false;
     s_worker_replaced (self, rid_hex, name, claimed);
     s_worker_t *w = xcalloc (1, sizeof *w);
+    snprintf (w->key, sizeof w->key, "%s", self->peer_key);
+    w->sandboxed = sandboxed;
     w->boards = json_array ();
     size_t bi;
     json_t *bv;
@@ -1542,9 +1591,9 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
     bf_jobs_toolchain_seen (self->jobs, toolchain, "ice40", w->versions);
     s_worker_recover (self, w, claimed);
     json_decref (claimed);
-    bf_info ("worker '%s' ready: %d slot(s), %zu board(s), toolchain %.12s, %zu job(s) held",
+    bf_info ("worker '%s' ready: %d slot(s), %zu board(s), toolchain %.12s, %zu job(s) held%s",
              w->name, w->slots, json_array_size (w->boards), w->toolchain,
-             json_object_size (w->jobs));
+             json_object_size (w->jobs), w->sandboxed ? "" : "; UNSANDBOXED (--no-sandbox)");
     self->dispatch_needed = true;
 }
 
@@ -1848,6 +1897,82 @@ s_worker (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 }
 
 /* ---------------------------------------------------------------------- */
+/*  Who is asking                                                           */
+
+/*  Sets self->peer_* for the sender of raw (its frames after the routing
+    id): on a CURVE broker its public key (the ZAP User-Id libzmq attaches
+    to each frame), the key's name and its roles from the allow-lists as
+    they are now; on a plain broker every role. */
+static void
+s_identify (bf_broker_t *self, zmsg_t *raw)
+{
+    self->peer_key[0] = '\0';
+    snprintf (self->peer_name, sizeof self->peer_name, "-");
+    if (!self->auth) {
+        self->peer_roles = BF_AUTH_WORKER | BF_AUTH_CLIENT | BF_AUTH_ADMIN;
+        return;
+    }
+    zframe_t *first = zmsg_first (raw);
+    const char *uid = first ? zframe_meta (first, "User-Id") : NULL;
+    const char *name = NULL;
+    self->peer_roles = bf_auth_roles (self->auth, uid, &name);
+    if (uid && strlen (uid) == BF_CURVE_KEY_LEN)
+        snprintf (self->peer_key, sizeof self->peer_key, "%s", uid);
+    /* The name comes from a certificate file: keep it printable. */
+    size_t n = 0;
+    for (const char *c = name; c && *c && n < BF_CURVE_NAME_MAX; c++)
+        self->peer_name[n++] = (*c > 0x20 && *c < 0x7f) ? *c : '?';
+    if (n > 0)
+        self->peer_name[n] = '\0';
+}
+
+/*  A message from a key whose roles do not allow it: a client command from
+    a worker-only key, or a worker command from a client key (or a key
+    revoked since it connected).  Workers get DISCONNECT with "refused",
+    which makes them stop instead of registering again. */
+static void
+s_refuse (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    bool as_worker = strcmp (msg->proto, BF_PROTO_WORKER) == 0;
+    char *why = xasprintf ("key '%s' (%.12s...) may not %s: it is not in the broker's %s",
+                           self->peer_name, self->peer_key,
+                           as_worker ? "register as a worker" : "use client commands",
+                           as_worker ? "KEYS/workers" : "KEYS/clients or KEYS/admins");
+    bf_warn ("refused %s from %s", msg->command, why);
+    if (as_worker) {
+        char *rid_hex = zframe_strhex (rid);
+        s_worker_t *w = zhashx_lookup (self->workers, rid_hex);
+        free (rid_hex);
+        if (w)
+            s_worker_lost (self, w, "its key was revoked");
+        json_t *body = json_pack ("{s:s, s:b}", "reason", why, "refused", 1);
+        s_reply (self, rid, BF_PROTO_WORKER, "DISCONNECT", body, NULL);
+        json_decref (body);
+    }
+    else
+        s_reply_error (self, rid, "%s", why);
+    free (why);
+}
+
+/*  True when the peer may cancel job, or read its log: it submitted it,
+    or it holds an admin key, or the broker is plain.  Otherwise replies
+    with an error naming the job's owner and returns false. */
+static bool
+s_may_touch (bf_broker_t *self, zframe_t *rid, json_t *job, const char *what)
+{
+    if (!self->auth || (self->peer_roles & BF_AUTH_ADMIN))
+        return true;
+    const char *owner = json_string_value (json_object_get (job, "owner"));
+    if (owner && strcmp (owner, self->peer_key) == 0)
+        return true;
+    const char *name = json_string_value (json_object_get (job, "owner_name"));
+    s_reply_error (self, rid, "job %s belongs to key '%s'; only its owner or an admin key may "
+                   "%s", json_string_value (json_object_get (job, "id")),
+                   name ? name : "(none)", what);
+    return false;
+}
+
+/* ---------------------------------------------------------------------- */
 
 /*  Drops the cache pins of jobs that have finished (or never were
     created: a crash between pin and commit), so eviction may take what
@@ -2030,9 +2155,27 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
         bf_info ("%zu job(s) were running when the broker stopped; waiting %lld ms for their "
                  "workers", json_array_size (running), (long long) (2 * self->lease_ms));
     json_decref (running);
+    if (config->cert_path && config->keys_dir) {
+        /* zauth first: a CURVE server without a ZAP handler accepts any key. */
+        if ((rc = bf_auth_new (&self->auth, config->keys_dir, config->cert_path)) != BF_OK)
+            goto fail;
+    }
+    else if (!bf_endpoint_is_local (config->listen)) {
+        if (!config->insecure) {
+            rc = bf_error_set (BF_EACCES, "refusing to listen on '%s' without CURVE: give "
+                               "--cert and --keys (see bitfarm keygen), or --insecure to "
+                               "serve anyone who can reach it", config->listen);
+            goto fail;
+        }
+        bf_warn ("INSECURE: listening on '%s' without CURVE (--insecure): anyone who can "
+                 "reach it can submit designs, register as a worker and read every job",
+                 config->listen);
+    }
     self->router = zsock_new (ZMQ_ROUTER);
     bf_socket_policy (self->router);
     zsock_set_sndtimeo (self->router, 0);
+    if (self->auth)
+        bf_auth_server (self->auth, self->router);
     if (zsock_bind (self->router, "%s", config->listen) < 0) {
         rc = bf_error_set (BF_EINVAL, "cannot listen on '%s': %s", config->listen,
                            zmq_strerror (errno));
@@ -2058,7 +2201,12 @@ int
 bf_broker_run (bf_broker_t *self)
 {
     zpoller_t *poller = zpoller_new (self->router, NULL);
-    bf_info ("listening on %s, state in %s", self->endpoint, self->state_dir);
+    if (self->auth)
+        bf_info ("listening on %s with CURVE (broker key %s, allow-lists in %s), state in %s",
+                 self->endpoint, bf_auth_public (self->auth), self->cfg.keys_dir,
+                 self->state_dir);
+    else
+        bf_info ("listening on %s, state in %s", self->endpoint, self->state_dir);
     while (!zsys_interrupted) {
         if (self->next_ready && bf_now_ms () >= self->next_ready)
             self->dispatch_needed = true;
@@ -2081,6 +2229,7 @@ bf_broker_run (bf_broker_t *self)
             if (!raw)
                 break;
             zframe_t *rid = zmsg_pop (raw);
+            s_identify (self, raw);
             bf_msg_t *msg = NULL;
             if (bf_msg_decode (&msg, &raw) != BF_OK) {
                 char esc[300];
@@ -2088,10 +2237,16 @@ bf_broker_run (bf_broker_t *self)
                          bf_log_escape (esc, sizeof esc, bf_error_last ()));
                 s_reply_error (self, rid, "%s", bf_error_last ());
             }
-            else if (strcmp (msg->proto, BF_PROTO_CLIENT) == 0)
-                s_client (self, rid, msg);
-            else
+            else if (strcmp (msg->proto, BF_PROTO_CLIENT) == 0) {
+                if (self->peer_roles & BF_AUTH_CLIENT)
+                    s_client (self, rid, msg);
+                else
+                    s_refuse (self, rid, msg);
+            }
+            else if (self->peer_roles & BF_AUTH_WORKER)
                 s_worker (self, rid, msg);
+            else
+                s_refuse (self, rid, msg);
             bf_msg_destroy (&msg);
             zframe_destroy (&rid);
         }
@@ -2115,6 +2270,7 @@ bf_broker_destroy (bf_broker_t **self_p)
         return;
     bf_broker_t *self = *self_p;
     zsock_destroy (&self->router);
+    bf_auth_destroy (&self->auth);
     zhashx_destroy (&self->workers);
     json_decref (self->orphans);
     bf_boards_destroy (&self->boards);

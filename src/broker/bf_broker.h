@@ -33,12 +33,19 @@ typedef struct {
     int board_failures;          /* infrastructure failures in a row that put a board in
                                     "error"; default 3 */
     int64_t program_timeout_ms;  /* default wall-clock limit of a program job; 120000 */
+    /* CURVE (bf_auth.h): both set, or neither (plain). */
+    const char *cert_path;       /* the broker's secret certificate, NAME.key_secret */
+    const char *keys_dir;        /* allow-lists: KEYS/workers, KEYS/clients, KEYS/admins */
+    bool insecure;               /* allow plain on a non-loopback tcp endpoint */
 } bf_broker_config_t;
 
 typedef struct _bf_broker_t bf_broker_t;
 
-/*  Opens the state and binds the endpoint.  BF_OK with *out set, or
-    BF_EIO / BF_EINVAL with a detail (bf_error_last). */
+/*  Opens the state and binds the endpoint.  Without CURVE, a tcp endpoint
+    that is not loopback (bf_endpoint_is_local) is refused (BF_EACCES)
+    unless config->insecure.  With CURVE, zauth is running before the bind.
+    BF_OK with *out set, or BF_EIO / BF_EINVAL / BF_EACCES with a detail
+    (bf_error_last). */
 int bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config);
 
 /*  Serves until SIGINT/SIGTERM (zsys_interrupted).  Returns BF_OK. */

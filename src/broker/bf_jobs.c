@@ -17,7 +17,8 @@ struct _bf_jobs_t {
 #define S_COLS "id, state, stage, failure_class, priority, attempt, worker, action, " \
                "cache_key, cache_hit, bitstream, report, log, error, submitted_at, " \
                "started_at, finished_at, timeout_ms, max_attempts, not_before, follows, " \
-               "tags, manifest, kind, board, after_job, token_hash, bitstream_size"
+               "tags, manifest, kind, board, after_job, token_hash, bitstream_size, owner, " \
+               "owner_name"
 
 int
 bf_jobs_open (bf_jobs_t **out, const char *path)
@@ -181,6 +182,13 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
         sqlite3_bind_text (st, 6, id, -1, SQLITE_STATIC);
         rc = s_changed (self, st, "record program job");
     }
+    if (rc == BF_OK && spec->owner) {
+        st = bf_db_prepare (self->db, "UPDATE jobs SET owner = ?, owner_name = ? WHERE id = ?");
+        bf_db_bind_str (st, 1, spec->owner);
+        bf_db_bind_str (st, 2, spec->owner_name);
+        sqlite3_bind_text (st, 3, id, -1, SQLITE_STATIC);
+        rc = s_changed (self, st, "record owner");
+    }
     if (rc == BF_OK) {
         if (hit)
             rc = s_event (self, id, json_string_value (json_object_get (hit, "outcome")),
@@ -298,6 +306,8 @@ s_row (sqlite3_stmt *st, bool with_manifest)
                                                              != SQLITE_NULL));
         json_object_set_new (j, "bitstream_size", json_integer (sqlite3_column_int64 (st, 27)));
     }
+    json_object_set_new (j, "owner", s_text (st, 28));
+    json_object_set_new (j, "owner_name", s_text (st, 29));
     return j;
 }
 

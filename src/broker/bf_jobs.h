@@ -53,6 +53,9 @@ typedef struct {
     const char *bitstream;       /* digest of the bitstream (NULL while after is set) */
     uint64_t bitstream_size;     /* its size, bytes */
     const char *token_hash;      /* sha256 of the reservation token it carries, or NULL */
+    /* Who submitted it (CURVE brokers): */
+    const char *owner;           /* Z85 public key, or NULL (a plain broker) */
+    const char *owner_name;      /* the key's name, for people, or NULL */
 } bf_job_spec_t;
 
 /*  Opens (creating, migrating) the database at path.  BF_OK or BF_EIO. */

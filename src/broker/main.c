@@ -15,7 +15,16 @@ static const char s_usage[] =
     "The bitfarm broker: accepts jobs from clients, keeps them in SQLite,\n"
     "dispatches them to workers and keeps the farm's bitstream cache.\n"
     "\n"
-    "  --listen ENDPOINT     ZeroMQ endpoint to bind: tcp://HOST:PORT or ipc://PATH\n"
+    "  --listen ENDPOINT     ZeroMQ endpoint to bind: tcp://HOST:PORT or ipc://PATH.\n"
+    "                        A tcp address that is not loopback needs CURVE (--cert\n"
+    "                        and --keys) or --insecure\n"
+    "  --cert FILE           the broker's secret key (NAME.key_secret from\n"
+    "                        `bitfarm keygen --role broker NAME`); turns on CURVE\n"
+    "  --keys DIR            allow-lists of public keys: DIR/workers, DIR/clients and\n"
+    "                        DIR/admins (created if missing).  Add or remove a NAME.key\n"
+    "                        file to allow or revoke a key; no restart is needed\n"
+    "  --insecure            serve a non-loopback tcp address without CURVE (warned\n"
+    "                        about at every start)\n"
     "  --state-dir DIR       jobs.db, cache/ and logs/ live here (created if missing)\n"
     "  --heartbeat DURATION  heartbeat interval (default 1s; 10ms..60s)\n"
     "  --liveness N          heartbeats missed before a worker is lost (default 3; 1..100)\n"
@@ -60,6 +69,8 @@ main (int argc, char **argv)
         { "program-timeout", required_argument, 0, 'P' },
         { "board-failures", required_argument, 0, 'Q' },
         { "listen", required_argument, 0, 'l' },   { "state-dir", required_argument, 0, 's' },
+        { "cert", required_argument, 0, 'c' },     { "keys", required_argument, 0, 'k' },
+        { "insecure", no_argument, 0, 'I' },
         { "heartbeat", required_argument, 0, 'H' }, { "liveness", required_argument, 0, 'L' },
         { "job-timeout", required_argument, 0, 'T' }, { "pid-file", required_argument, 0, 'p' },
         { "job-timeout-max", required_argument, 0, 'M' },
@@ -78,6 +89,9 @@ main (int argc, char **argv)
         int rc = BF_OK;
         switch (c) {
             case 'l': cfg.listen = optarg; break;
+            case 'c': cfg.cert_path = optarg; break;
+            case 'k': cfg.keys_dir = optarg; break;
+            case 'I': cfg.insecure = true; break;
             case 's': cfg.state_dir = optarg; break;
             case 'H':
                 rc = bf_opt_duration_ms (&n, "--heartbeat", optarg, 10, 60000);
@@ -143,6 +157,11 @@ main (int argc, char **argv)
     }
     if (!cfg.listen || !cfg.state_dir || optind < argc) {
         fprintf (stderr, "bitfarm-broker: --listen and --state-dir are required\n%s", s_usage);
+        return 2;
+    }
+    if (!cfg.cert_path != !cfg.keys_dir) {
+        fprintf (stderr, "bitfarm-broker: --cert and --keys go together (CURVE needs the "
+                 "broker's key and the allow-lists)\n");
         return 2;
     }
     if (bf_opt_daemon_init ("broker", level, log_file) != BF_OK) {

@@ -1,5 +1,6 @@
 /*  bf_client - see bf_client.h. */
 #include "bf_client.h"
+#include "../common/bf_curve.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
 #include "../common/bf_sha256.h"
@@ -16,6 +17,7 @@ struct _bf_client_t {
     char *endpoint;
     int timeout_ms;
     zsock_t *dealer;
+    bf_curve_t *curve;          /* NULL: plain */
 };
 
 static int
@@ -24,6 +26,8 @@ s_connect (bf_client_t *self)
     zsock_destroy (&self->dealer);
     self->dealer = zsock_new (ZMQ_DEALER);
     bf_socket_policy (self->dealer);
+    if (self->curve)
+        bf_curve_apply (self->curve, self->dealer);
     if (zsock_connect (self->dealer, "%s", self->endpoint) < 0)
         return bf_error_set (BF_EINVAL, "cannot connect to '%s': %s", self->endpoint,
                              zmq_strerror (errno));
@@ -52,9 +56,20 @@ bf_client_destroy (bf_client_t **self_p)
     if (!self_p || !*self_p)
         return;
     zsock_destroy (&(*self_p)->dealer);
+    bf_curve_destroy (&(*self_p)->curve);
     free ((*self_p)->endpoint);
     free (*self_p);
     *self_p = NULL;
+}
+
+int
+bf_client_curve (bf_client_t *self, const char *cert_path, const char *broker_key_path)
+{
+    bf_curve_destroy (&self->curve);
+    int rc = bf_curve_new (&self->curve, cert_path, broker_key_path);
+    if (rc != BF_OK)
+        return rc;
+    return s_connect (self);
 }
 
 int
@@ -69,8 +84,26 @@ bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, jso
                              zmq_strerror (errno));
     }
     zpoller_t *poller = zpoller_new (self->dealer, NULL);
-    void *which = zpoller_wait (poller, self->timeout_ms);
-    bool interrupted = zpoller_terminated (poller);
+    if (self->curve)
+        zpoller_add (poller, bf_curve_monitor (self->curve));
+    int64_t deadline = zclock_mono () + self->timeout_ms;
+    void *which = NULL;
+    bool interrupted = false;
+    while (!which && !interrupted) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            break;
+        which = zpoller_wait (poller, (int) left);
+        interrupted = zpoller_terminated (poller);
+        if (which && which != self->dealer) {
+            which = NULL;
+            if (bf_curve_refused (self->curve)) {
+                zpoller_destroy (&poller);
+                s_connect (self);       /* its detail stays: connect fails only on a bad endpoint */
+                return BF_EACCES;
+            }
+        }
+    }
     zpoller_destroy (&poller);
     if (!which) {
         /* Forget the request: a late reply must not answer the next one. */

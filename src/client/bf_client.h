@@ -22,10 +22,19 @@ typedef struct _bf_client_t bf_client_t;
 int bf_client_new (bf_client_t **out, const char *endpoint, int timeout_ms);
 void bf_client_destroy (bf_client_t **self_p);
 
+/*  Talks CURVE to the broker from now on: cert_path is this client's
+    secret key (NAME.key_secret from `bitfarm keygen --role client`),
+    broker_key_path the broker's public key (its NAME.key).  Reconnects.
+    A broker that refuses the key makes requests fail with BF_EACCES and a
+    detail saying so, instead of timing out.  BF_OK, or BF_EINVAL with a
+    detail naming the file. */
+int bf_client_curve (bf_client_t *self, const char *cert_path, const char *broker_key_path);
+
 /*  Sends one request and waits for its reply.  body is borrowed; *blobs_p
     (may be NULL) is taken.  On BF_OK, *reply is a decoded "OK" or "NEED"
     message (caller destroys it).  An "ERROR" reply gives BF_ERROR with the
-    broker's text; no reply within the timeout gives BF_ETIMEDOUT. */
+    broker's text; no reply within the timeout gives BF_ETIMEDOUT; a CURVE
+    handshake the broker refused gives BF_EACCES. */
 int bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, json_t *body,
                        zmsg_t **blobs_p);
 

@@ -7,6 +7,7 @@
 #include "../cache/bf_cache.h"
 #include "../cache/bf_key.h"
 #include "../worker/bf_toolchain.h"
+#include "../common/bf_curve.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
 #include "../common/bf_opt.h"
@@ -65,6 +66,11 @@ static const char s_usage[] =
     "                             the lease; expiry frees the board\n"
     "  release NAME --token TOKEN  end the lease (only its token can)\n"
     "  farm start|stop|status     the per-user local farm\n"
+    "  keygen --role broker|worker|client NAME [--dir DIR]  a CURVE key pair:\n"
+    "                             DIR/NAME.key (public) and DIR/NAME.key_secret (mode\n"
+    "                             0600); DIR defaults to the current directory.  Put\n"
+    "                             NAME.key in the broker's KEYS/workers, KEYS/clients or\n"
+    "                             KEYS/admins to allow it (docs/security.md)"
     "\n"
     "Submit options:\n"
     "  --top NAME          top module (required)\n"
@@ -110,6 +116,10 @@ static const char s_usage[] =
     "Common options:\n"
     "  --broker ENDPOINT   broker to use (default $BITFARM_BROKER; if unset, the\n"
     "                      per-user local farm, started on first use)\n"
+    "  --cert FILE         this client's secret key (NAME.key_secret) for a CURVE\n"
+    "                      broker (default $BITFARM_CERT)\n"
+    "  --broker-key FILE   the broker's public key (its NAME.key) (default\n"
+    "                      $BITFARM_BROKER_KEY); needed with --cert\n"
     "  --request-timeout DURATION  how long to wait for each answer from the broker\n"
     "                      (default 5s)\n"
     "  --json              machine-readable output\n"
@@ -148,6 +158,10 @@ typedef struct {
     int64_t lease_ms;            /* reserve --for */
     const char *by;              /* reserve --by */
     const char *health;          /* board --enable (ok) / --maintenance */
+    const char *cert;            /* --cert, else $BITFARM_CERT */
+    const char *broker_key;      /* --broker-key, else $BITFARM_BROKER_KEY */
+    const char *role;            /* keygen --role */
+    const char *dir;             /* keygen --dir */
     const char *reason;
 } s_args_t;
 
@@ -182,6 +196,8 @@ s_open (bf_client_t **client, const s_args_t *a)
     }
     int rc = bf_client_new (client, endpoint, a->timeout_ms);
     free (local);
+    if (rc == BF_OK && a->cert && (rc = bf_client_curve (*client, a->cert, a->broker_key)) != BF_OK)
+        bf_client_destroy (client);
     if (rc != BF_OK)
         return s_fail (BFX_USAGE, "%s", bf_error_last ());
     return BFX_OK;
@@ -370,6 +386,29 @@ s_fetch_to (bf_client_t *client, const char *id, const char *what, const char *p
 
 /* ---------------------------------------------------------------------- */
 /*  Commands                                                                */
+
+/*  keygen --role ROLE NAME [--dir DIR] */
+static int
+s_cmd_keygen (const s_args_t *a, const char *name, int nargs)
+{
+    if (!a->role || !name || nargs != 1)
+        return s_fail (BFX_USAGE, "usage: bitfarm keygen --role broker|worker|client NAME "
+                       "[--dir DIR]");
+    const char *dir = a->dir ? a->dir : ".";
+    char key[BF_CURVE_KEY_LEN + 1];
+    if (bf_curve_keygen (dir, name, a->role, key) != BF_OK)
+        return s_fail (BFX_USAGE, "%s", bf_error_last ());
+    const char *hint = strcmp (a->role, "broker") == 0
+                       ? "give %s.key to workers and clients (--broker-key)"
+                       : strcmp (a->role, "worker") == 0
+                       ? "copy %s.key into the broker's KEYS/workers/"
+                       : "copy %s.key into the broker's KEYS/clients/ (or KEYS/admins/)";
+    printf ("%s/%s.key         public key %s (%s)\n%s/%s.key_secret  secret key, mode 0600: "
+            "keep it on this machine\n", dir, name, key, a->role, dir, name);
+    printf (hint, name);
+    putchar ('\n');
+    return BFX_OK;
+}
 
 /*  A broker to ask without starting one: --broker, $BITFARM_BROKER, or the
     local farm if it runs.  NULL when there is none. */
@@ -1180,7 +1219,8 @@ main (int argc, char **argv)
         return puts ("bitfarm 0.1.0"), BFX_OK;
     static const char *commands[] = { "submit", "status", "wait", "logs", "fetch", "cancel",
                                       "jobs", "workers", "explain", "farm", "cache", "program",
-                                      "boards", "board", "reserve", "release", NULL };
+                                      "boards", "board", "reserve", "release", "keygen",
+                                      NULL };
     bool known = false;
     for (int i = 0; commands[i]; i++)
         known |= strcmp (cmd, commands[i]) == 0;
@@ -1207,6 +1247,8 @@ main (int argc, char **argv)
         { "program", required_argument, 0, 'g' },  { "for", required_argument, 0, 'l' },
         { "by", required_argument, 0, 'u' },       { "enable", no_argument, 0, 'e' },
         { "maintenance", no_argument, 0, 'm' },    { "reason", required_argument, 0, 'r' },
+        { "cert", required_argument, 0, 'C' },     { "broker-key", required_argument, 0, 'b' },
+        { "role", required_argument, 0, 'x' },     { "dir", required_argument, 0, 'i' },
         { "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
         { 0, 0, 0, 0 }
     };
@@ -1255,6 +1297,10 @@ main (int argc, char **argv)
                 rc = bf_opt_duration_ms (&a.lease_ms, "--for", optarg, 1000, 86400000);
                 break;
             case 'u': a.by = optarg; break;
+            case 'C': a.cert = optarg; break;
+            case 'b': a.broker_key = optarg; break;
+            case 'x': a.role = optarg; break;
+            case 'i': a.dir = optarg; break;
             case 'e': a.health = "ok"; break;
             case 'm': a.health = "maintenance"; break;
             case 'r': a.reason = optarg; break;
@@ -1297,6 +1343,17 @@ main (int argc, char **argv)
     if (a.token && !*a.token)
         a.token = NULL;
     a.submit.token = a.token;
+    if (!a.cert)
+        a.cert = getenv ("BITFARM_CERT");
+    if (!a.broker_key)
+        a.broker_key = getenv ("BITFARM_BROKER_KEY");
+    if (a.cert && !*a.cert)
+        a.cert = NULL;
+    if (a.cert && (!a.broker_key || !*a.broker_key))
+        return s_fail (BFX_USAGE, "--cert needs --broker-key (or $BITFARM_BROKER_KEY): the "
+                       "broker's public key");
+    if (strcmp (cmd, "keygen") == 0)
+        return s_cmd_keygen (&a, optind < argc ? argv[optind] : NULL, argc - optind);
     zsys_init ();
     zsys_set_logstream (NULL);
     int rc;

@@ -22,6 +22,7 @@ bf_strerror (int code)
         case BF_ECORRUPT:   return "data corrupted";
         case BF_EAMBIGUOUS: return "ambiguous";
         case BF_ENOMEM:     return "out of memory";
+        case BF_EACCES:     return "permission denied";
         default:            return "unknown error";
     }
 }

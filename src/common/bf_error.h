@@ -24,6 +24,7 @@ typedef enum {
     BF_ECORRUPT  = -9,   /* stored data failed verification */
     BF_EAMBIGUOUS = -10, /* a job id prefix matches more than one job */
     BF_ENOMEM    = -11,
+    BF_EACCES    = -12,  /* refused: an unknown key, a wrong role, not the job's owner */
 } bf_err_t;
 
 /*  Returns a static, never-NULL name for a code ("not found", ...). */

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,27 @@ bf_spawn_run (bf_spawn_result_t *out, const bf_spawn_opts_t *opts)
         prctl (PR_SET_PDEATHSIG, SIGKILL);
         if (getppid () != parent)
             _exit (127);
+        const bf_spawn_limits_t *l = opts->limits;
+        if (l) {
+            struct rlimit r;
+            if (l->cpu_s > 0) {
+                r.rlim_cur = (rlim_t) l->cpu_s;
+                r.rlim_max = (rlim_t) l->cpu_s + 5;
+                setrlimit (RLIMIT_CPU, &r);
+            }
+            if (l->as_bytes > 0) {
+                r.rlim_cur = r.rlim_max = (rlim_t) l->as_bytes;
+                setrlimit (RLIMIT_AS, &r);
+            }
+            if (l->fsize_bytes > 0) {
+                r.rlim_cur = r.rlim_max = (rlim_t) l->fsize_bytes;
+                setrlimit (RLIMIT_FSIZE, &r);
+            }
+            if (l->nproc > 0) {
+                r.rlim_cur = r.rlim_max = (rlim_t) l->nproc;
+                setrlimit (RLIMIT_NPROC, &r);
+            }
+        }
         int devnull = open ("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2 (devnull, STDIN_FILENO);

@@ -18,6 +18,18 @@
 
 typedef void (bf_spawn_line_fn) (void *arg, const char *line);
 
+/*  Resource limits (setrlimit(2)) set in the child before it execs; 0
+    leaves a limit as inherited.  Each is both the soft and the hard limit,
+    except CPU time, whose hard limit is 5 s above the soft one so the tool
+    gets SIGXCPU (not SIGKILL) and the cause can be told. */
+typedef struct {
+    int64_t cpu_s;             /* RLIMIT_CPU: CPU seconds */
+    int64_t as_bytes;          /* RLIMIT_AS: address space, bytes */
+    int64_t fsize_bytes;       /* RLIMIT_FSIZE: largest file written, bytes */
+    int64_t nproc;             /* RLIMIT_NPROC: processes and threads of the user
+                                  (not enforced for root) */
+} bf_spawn_limits_t;
+
 typedef struct {
     const char *const *argv;   /* argv[0] is looked up in PATH; NULL-terminated */
     const char *cwd;           /* working directory, or NULL to inherit */
@@ -26,6 +38,7 @@ typedef struct {
     bf_spawn_line_fn *on_line; /* called for each output line (no newline), or NULL */
     void *arg;                 /* passed to on_line */
     atomic_int *cancel;        /* when it becomes non-zero the tool is killed; may be NULL */
+    const bf_spawn_limits_t *limits;  /* NULL: none */
 } bf_spawn_opts_t;
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include "../common/bf_util.h"
 
 #include <czmq.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,7 @@ typedef struct {
     const bf_flow_hooks_t *hooks;
     char first_error[1024];
     char first_line[1024];
+    bool out_of_memory;          /* the tool said so (std::bad_alloc, "out of memory") */
 } s_run_ctx_t;
 
 static void
@@ -108,6 +110,8 @@ s_on_line (void *arg, const char *line)
     s_run_ctx_t *ctx = arg;
     if (!ctx->first_error[0] && strstr (line, "ERROR"))
         snprintf (ctx->first_error, sizeof ctx->first_error, "%s", line);
+    if (strstr (line, "std::bad_alloc") || strstr (line, "ut of memory"))
+        ctx->out_of_memory = true;
     if (!ctx->first_line[0] && line[0])
         snprintf (ctx->first_line, sizeof ctx->first_line, "%s", line);
     if (ctx->hooks->on_line)
@@ -116,8 +120,8 @@ s_on_line (void *arg, const char *line)
 
 /*  Runs one tool; returns true when it exited 0.  On failure fills *out. */
 static bool
-s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const char *cwd,
-        const char *log_path, const bf_flow_hooks_t *hooks, int64_t deadline)
+s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const char *job_dir,
+        const char *cwd, const char *log_path, const bf_flow_hooks_t *hooks, int64_t deadline)
 {
     snprintf (out->stage, sizeof out->stage, "%s", stage);
     if (hooks->on_stage)
@@ -133,17 +137,39 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
         if (timeout < 1)
             timeout = 1;
     }
-    bf_spawn_opts_t opts = { .argv = argv, .cwd = cwd, .log_path = log_path,
+    const bf_sandbox_t *sb = hooks->sandbox;
+    const char **full = sb ? bf_sandbox_argv (sb, job_dir, cwd, argv) : NULL;
+    bf_spawn_opts_t opts = { .argv = full ? full : argv, .cwd = cwd, .log_path = log_path,
                              .timeout_ms = timeout, .on_line = s_on_line, .arg = &ctx,
-                             .cancel = hooks->cancel };
+                             .cancel = hooks->cancel, .limits = sb ? &sb->limits : NULL };
     bf_spawn_result_t res;
-    if (bf_spawn_run (&res, &opts) != BF_OK) {
+    int rc = bf_spawn_run (&res, &opts);
+    free (full);
+    if (rc != BF_OK) {
         snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
         snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
         return false;
     }
+    if (sb)
+        bf_sandbox_result (sb, &res);
     if (res.exited && res.exit_code == 0)
         return true;
+    /* Resource limits: the design asked for too much. */
+    const char *limit = NULL;
+    if (!res.exited && res.term_signal == SIGXCPU)
+        limit = "exceeded its CPU time limit";
+    else if (!res.exited && res.term_signal == SIGXFSZ)
+        limit = "exceeded its file size limit";
+    else if (sb && ctx.out_of_memory)
+        limit = "ran out of memory under its address-space limit";
+    if (limit && !res.timed_out && !res.cancelled) {
+        snprintf (out->failure_class, sizeof out->failure_class, "design");
+        snprintf (out->error, sizeof out->error, "%s %s (CPU %llds, memory %lld MiB, file "
+                  "%lld MiB)", argv[0], limit, (long long) sb->limits.cpu_s,
+                  (long long) (sb->limits.as_bytes >> 20),
+                  (long long) (sb->limits.fsize_bytes >> 20));
+        return false;
+    }
     if (res.timed_out) {
         snprintf (out->failure_class, sizeof out->failure_class, "timeout");
         snprintf (out->error, sizeof out->error, "%s timed out after %lld ms", argv[0],
@@ -280,7 +306,7 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
         goto done;
     }
     const char *yosys[] = { "yosys", "-s", ys, NULL };
-    if (!s_tool (out, "synth", yosys, cwd, log, hooks, deadline))
+    if (!s_tool (out, "synth", yosys, job_dir, cwd, log, hooks, deadline))
         goto done;
 
     char devflag[32], seed[32], freq[32];
@@ -311,13 +337,13 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
         pnr[n++] = freq;
     }
     pnr[n] = NULL;
-    bool ok = s_tool (out, "pnr", pnr, job_dir, log, hooks, deadline);
+    bool ok = s_tool (out, "pnr", pnr, job_dir, job_dir, log, hooks, deadline);
     free (pcf);
     if (!ok)
         goto done;
 
     const char *pack[] = { "icepack", asc, bin, NULL };
-    if (!s_tool (out, "pack", pack, job_dir, log, hooks, deadline))
+    if (!s_tool (out, "pack", pack, job_dir, job_dir, log, hooks, deadline))
         goto done;
     struct stat st;
     if (stat (bin, &st) < 0) {

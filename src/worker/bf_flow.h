@@ -9,7 +9,11 @@
         JOB/build.log         every tool's output, in order
         JOB/build.ys          the yosys script, written by bf_flow itself
     The tools' flags are exactly BF_FLOW_ICE40 (bf_manifest.h), which is part
-    of the cache key.  Success is judged by each tool's exit status, never
+    of the cache key.  Each tool runs in the sandbox given in the hooks
+    (bf_sandbox.h), which sees only JOB.  A tool stopped by a resource
+    limit (SIGXCPU, SIGXFSZ, or out of memory under the address-space
+    limit) is a design failure: the design asked for more than a build
+    may have, and another attempt would do the same.  Success is judged by each tool's exit status, never
     by whether an output file exists, and the bitstream's size is checked
     against the device.
     Thread-safety: one call per job directory; calls for different jobs may
@@ -22,6 +26,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "bf_sandbox.h"
 
 typedef struct {
     void (*on_stage) (void *arg, const char *stage);   /* "synth", "pnr", "pack" */
@@ -29,6 +34,8 @@ typedef struct {
     void *arg;
     atomic_int *cancel;          /* non-zero: kill the running tool */
     int64_t timeout_ms;          /* wall-clock limit of the whole flow; 0 = none */
+    const bf_sandbox_t *sandbox; /* where the tools run, and their limits; NULL:
+                                    unconfined, unlimited */
 } bf_flow_hooks_t;
 
 typedef struct {

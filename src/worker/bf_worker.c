@@ -6,6 +6,7 @@
 #include "../cache/bf_cache.h"
 #include "../cache/bf_janitor.h"
 #include "../cache/bf_key.h"
+#include "../common/bf_curve.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
@@ -49,6 +50,7 @@ typedef struct {
     zsock_t *pipe;
     char stage[16];
     /* program jobs */
+    const bf_sandbox_t *sandbox; /* the worker's, for builds */
     const bf_board_t *board;     /* NULL for a build */
     char bitstream[BF_SHA256_HEX_LEN + 1];
     uint64_t bitstream_size;
@@ -82,6 +84,9 @@ struct _bf_worker_t {
     bf_board_t *boards;          /* from the config file */
     int nboards;
     pid_t *vboards;              /* bitfarm-vboard of each virtual board, or 0 */
+    bf_sandbox_t sandbox;        /* where build tools run */
+    bf_curve_t *curve;           /* CURVE to the broker; NULL: plain */
+    bool refused;                /* the broker refused us: stop, do not retry */
 };
 
 /*  SIGINT/SIGTERM count (bf_worker_signal). */
@@ -205,7 +210,8 @@ s_build_actor (zsock_t *pipe, void *args)
     s_job_t *job = s_actor_begin (pipe, args);
 
     bf_flow_hooks_t hooks = { .on_stage = s_on_stage, .on_line = s_on_line, .arg = job,
-                              .cancel = &job->cancel, .timeout_ms = job->timeout_ms };
+                              .cancel = &job->cancel, .timeout_ms = job->timeout_ms,
+                              .sandbox = job->sandbox };
     bf_flow_result_t res;
     if (bf_flow_run (&res, job->job_dir, job->manifest, &hooks) != BF_OK) {
         memset (&res, 0, sizeof res);
@@ -359,10 +365,16 @@ s_connect (bf_worker_t *self)
         zpoller_remove (self->poller, self->dealer);
         zsock_destroy (&self->dealer);
     }
+    if (self->curve && bf_curve_monitor (self->curve))
+        zpoller_remove (self->poller, bf_curve_monitor (self->curve));
     self->dealer = zsock_new (ZMQ_DEALER);
     bf_socket_policy (self->dealer);
     zsock_set_sndtimeo (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, 10000);
+    if (self->curve) {
+        bf_curve_apply (self->curve, self->dealer);
+        zpoller_add (self->poller, bf_curve_monitor (self->curve));
+    }
     zsock_connect (self->dealer, "%s", self->cfg.broker);
     zpoller_add (self->poller, self->dealer);
     json_t *held = json_array ();
@@ -374,9 +386,10 @@ s_connect (bf_worker_t *self)
     json_t *boards = json_array ();
     for (int i = 0; i < self->nboards; i++)
         json_array_append_new (boards, bf_board_json (&self->boards[i]));
-    json_t *body = json_pack ("{s:s, s:i, s:[s], s:o, s:O, s:o, s:o}", "name", self->name,
+    json_t *body = json_pack ("{s:s, s:i, s:[s], s:o, s:O, s:o, s:o, s:b}", "name", self->name,
                               "slots", self->cfg.slots, "families", "ice40", "toolchain", tc,
-                              "tags", self->tags, "jobs", held, "boards", boards);
+                              "tags", self->tags, "jobs", held, "boards", boards,
+                              "sandbox", self->sandbox.enabled);
     s_send (self, "READY", body, NULL);
     json_decref (body);
     if (self->draining) {
@@ -584,6 +597,7 @@ s_start_job (bf_worker_t *self, s_job_t *job)
     char rnd[9];
     bf_random_hex (rnd, 4);
     job->job_dir = xasprintf ("%s/jobs/%s-%s", self->work_dir, job->id, rnd);
+    job->sandbox = &self->sandbox;
     char *src = xasprintf ("%s/src", job->job_dir);
     int rc = bf_mkdir_p (src, 0755);
     s_stage_ctx_t ctx = { self, job->board ? job->job_dir : src };
@@ -890,8 +904,17 @@ s_on_broker (bf_worker_t *self)
     else if (strcmp (msg->command, "DISCONNECT") == 0) {
         const char *reason = "";
         bf_body_str (&reason, msg->body, "reason", 256, false);
-        bf_info ("broker said DISCONNECT (%s); registering again", reason);
-        s_connect (self);
+        bool refused = false;
+        bf_body_bool (&refused, msg->body, "refused", false);
+        if (refused) {
+            bf_error_set (BF_EACCES, "the broker refused this worker: %s", reason);
+            bf_err ("%s", bf_error_last ());
+            self->refused = true;
+        }
+        else {
+            bf_info ("broker said DISCONNECT (%s); registering again", reason);
+            s_connect (self);
+        }
     }
     else if (strcmp (msg->command, "HEARTBEAT") != 0)
         bf_warn ("unknown command '%s' from broker", msg->command);
@@ -1000,6 +1023,12 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
     char *jobs = xasprintf ("%s/jobs", self->work_dir);
     bf_remove_tree (jobs);
     rc = bf_mkdir_p (jobs, 0755);
+    self->sandbox.enabled = !config->no_sandbox;
+    self->sandbox.limits = config->limits;
+    if (rc == BF_OK)
+        rc = bf_sandbox_init (&self->sandbox, jobs);
+    if (rc == BF_OK && config->cert_path)
+        rc = bf_curve_new (&self->curve, config->cert_path, config->broker_key_path);
     free (jobs);
     if (rc != BF_OK) {
         bf_worker_destroy (&self);
@@ -1118,6 +1147,10 @@ bf_worker_run (bf_worker_t *self)
         }
         if (s_stop_signals == 1 && s_drained (self, now))
             break;
+        if (self->refused) {
+            hard = true;
+            break;
+        }
         int64_t wait = self->heartbeat_at - now;
         if (self->reconnect_at && self->reconnect_at - now < wait)
             wait = self->reconnect_at - now;
@@ -1126,6 +1159,12 @@ bf_worker_run (bf_worker_t *self)
         void *which = zpoller_wait (self->poller, (int) wait);
         if (which == self->dealer)
             s_on_broker (self);
+        else if (which && self->curve && which == bf_curve_monitor (self->curve)) {
+            if (bf_curve_refused (self->curve)) {
+                bf_err ("%s", bf_error_last ());
+                self->refused = true;
+            }
+        }
         else if (which) {
             for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
                 if ((void *) j->actor == which) {
@@ -1152,14 +1191,14 @@ bf_worker_run (bf_worker_t *self)
                 s_connect (self);
         }
     }
-    if (self->dealer)
+    if (self->dealer && !self->refused)
         s_send_empty (self, "DISCONNECT");
     if (hard && zlistx_size (self->jobs) > 0)
         bf_warn ("stopping: killing %zu running build(s); the broker will retry them",
                  zlistx_size (self->jobs));
     s_stop_jobs (self);
     bf_info ("stopped");
-    return BF_OK;
+    return self->refused ? bf_error_set (BF_EACCES, "the broker refused this worker") : BF_OK;
 }
 
 void
@@ -1170,6 +1209,8 @@ bf_worker_destroy (bf_worker_t **self_p)
     bf_worker_t *self = *self_p;
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->dealer);
+    bf_curve_destroy (&self->curve);
+    bf_sandbox_fini (&self->sandbox);
     zlistx_destroy (&self->jobs);
     if (self->pending) {
         for (s_pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending)) {

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "../cache/bf_cache.h"
+#include "../common/bf_spawn.h"
 
 typedef struct {
     const char *broker;          /* ZeroMQ endpoint of the broker */
@@ -42,11 +43,17 @@ typedef struct {
     const char *config_file;     /* JSON config declaring boards (bf_board.h), or NULL */
     const char *vboard_bin;      /* bitfarm-vboard for virtual boards; NULL: the one
                                     beside this executable, else PATH */
+    bool no_sandbox;             /* run the build tools unconfined (bf_sandbox.h); the
+                                    broker shows the worker as unsandboxed */
+    bf_spawn_limits_t limits;    /* per tool run; 0 fields: bf_sandbox.h's defaults */
+    const char *cert_path;       /* CURVE: this worker's NAME.key_secret, or NULL (plain) */
+    const char *broker_key_path; /* CURVE: the broker's NAME.key; set with cert_path */
 } bf_worker_config_t;
 
 typedef struct _bf_worker_t bf_worker_t;
 
-/*  Identifies the toolchain and prepares the work directory.
+/*  Identifies the toolchain, prepares the work directory, and (unless
+    config->no_sandbox) checks that bubblewrap can sandbox builds here.
     BF_OK with *out set, or an error with a detail (bf_error_last). */
 int bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config);
 
@@ -60,7 +67,9 @@ void bf_worker_signal (int sig);
 
 /*  Serves until drained or stopped (see bf_worker_signal; with CZMQ's own
     handler installed instead, the first signal stops it at once).
-    Returns BF_OK. */
+    Returns BF_OK, or BF_EACCES with a detail when the broker refused this
+    worker (its CURVE key at the handshake, or its role: DISCONNECT with
+    "refused"); then it does not retry. */
 int bf_worker_run (bf_worker_t *self);
 
 void bf_worker_destroy (bf_worker_t **self_p);

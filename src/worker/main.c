@@ -1,5 +1,6 @@
 /*  bitfarm-worker - the bitfarm worker daemon.  See --help. */
 #include "bf_worker.h"
+#include "../common/bf_curve.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_opt.h"
@@ -26,6 +27,18 @@ static const char s_usage[] =
     "                        up to 16 of 1..32 characters of a-z 0-9 _ . -)\n"
     "  --config FILE         JSON file declaring this worker's boards (docs/boards.md);\n"
     "                        checked at start-up: a bad entry is an error naming it\n"
+    "  --cert FILE           this worker's secret key (NAME.key_secret from\n"
+    "                        `bitfarm keygen --role worker NAME`): talk CURVE\n"
+    "  --broker-key FILE     the broker's public key (its NAME.key); with --cert\n"
+    "  --no-sandbox          run yosys, nextpnr and icepack without bubblewrap\n"
+    "                        (`bitfarm workers` shows the worker as unsandboxed).\n"
+    "                        Without it the worker refuses to start when bubblewrap\n"
+    "                        is missing or cannot create namespaces\n"
+    "  --limit-cpu DURATION  CPU time per tool run (default 1h)\n"
+    "  --limit-memory SIZE   address space per tool run (default 8G)\n"
+    "  --limit-file-size SIZE  largest file a tool may write (default 1G)\n"
+    "  --limit-procs N       processes and threads of the worker's user while a tool\n"
+    "                        runs (default 1024; not enforced for root)\n"
     "  --keep-jobs           keep job directories after each job, for debugging\n"
     "  --cache-dir DIR       the local (L1) cache of inputs and results\n"
     "                        (default WORK-DIR/cache; must be on a local disk)\n"
@@ -42,7 +55,8 @@ static const char s_usage[] =
     "at once; the broker retries the builds it killed.\n"
     "\n"
     "Exit status: 0 after SIGINT/SIGTERM, 1 when the worker cannot start\n"
-    "(for example a missing tool), 2 for a usage error.\n";
+    "(for example a missing tool or no sandbox) or the broker refused its key,\n"
+    "2 for a usage error.\n";
 
 int
 main (int argc, char **argv)
@@ -60,6 +74,11 @@ main (int argc, char **argv)
         { "keep-jobs", no_argument, 0, 'k' },       { "pid-file", required_argument, 0, 'p' },
         { "tag", required_argument, 0, 't' },      { "config", required_argument, 0, 'K' },
         { "log-file", required_argument, 0, 'f' },  { "log-level", required_argument, 0, 'v' },
+        { "cert", required_argument, 0, 'X' },      { "broker-key", required_argument, 0, 'Y' },
+        { "no-sandbox", no_argument, 0, 'S' },      { "limit-cpu", required_argument, 0, '1' },
+        { "limit-memory", required_argument, 0, '2' },
+        { "limit-file-size", required_argument, 0, '3' },
+        { "limit-procs", required_argument, 0, '4' },
         { "version", no_argument, 0, 'V' },         { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
     };
@@ -90,6 +109,24 @@ main (int argc, char **argv)
                 cfg.liveness = (int) n;
                 break;
             case 'k': cfg.keep_jobs = true; break;
+            case 'X': cfg.cert_path = optarg; break;
+            case 'Y': cfg.broker_key_path = optarg; break;
+            case 'S': cfg.no_sandbox = true; break;
+            case '1':
+                rc = bf_opt_duration_ms (&n, "--limit-cpu", optarg, 1000, 7LL * 86400000);
+                cfg.limits.cpu_s = n / 1000;
+                break;
+            case '2':
+                rc = bf_opt_size (&cfg.limits.as_bytes, "--limit-memory", optarg, 64 << 20,
+                                  INT64_MAX / 2);
+                break;
+            case '3':
+                rc = bf_opt_size (&cfg.limits.fsize_bytes, "--limit-file-size", optarg, 1 << 20,
+                                  INT64_MAX / 2);
+                break;
+            case '4':
+                rc = bf_opt_int (&cfg.limits.nproc, "--limit-procs", optarg, 16, 1000000);
+                break;
             case 'K': cfg.config_file = optarg; break;
             case 'c': cfg.cache_dir = optarg; break;
             case 'C':
@@ -114,6 +151,10 @@ main (int argc, char **argv)
         fprintf (stderr, "bitfarm-worker: --broker and --work-dir are required\n%s", s_usage);
         return 2;
     }
+    if (!cfg.cert_path != !cfg.broker_key_path) {
+        fprintf (stderr, "bitfarm-worker: --cert and --broker-key go together\n");
+        return 2;
+    }
     if (bf_opt_daemon_init ("worker", level, log_file) != BF_OK) {
         fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
         return 1;
@@ -129,9 +170,20 @@ main (int argc, char **argv)
     }
     if (pid_file && bf_opt_write_pidfile (pid_file) != BF_OK)
         bf_warn ("%s", bf_error_last ());
-    bf_worker_run (worker);
+    if (cfg.no_sandbox)
+        bf_warn ("UNSANDBOXED (--no-sandbox): build tools run with this worker's rights and "
+                 "can read its keys, its cache and the host");
+    if (!cfg.cert_path && !bf_endpoint_is_local (cfg.broker))
+        bf_warn ("INSECURE: talking to '%s' without CURVE: designs and bitstreams cross the "
+                 "network in the clear", cfg.broker);
+    int rc = bf_worker_run (worker);
     bf_worker_destroy (&worker);
     if (pid_file)
         remove (pid_file);
+    if (rc != BF_OK) {
+        if (log_file)
+            fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
+        return 1;
+    }
     return 0;
 }

@@ -1,0 +1,68 @@
+/*  bf_sandbox - where a build's tools run: bubblewrap (bwrap(1), Debian's
+    bubblewrap package) plus resource limits.
+
+    Every tool run of a build (yosys, nextpnr-ice40, icepack) becomes
+        bwrap --unshare-all --die-with-parent --new-session --clearenv
+              --ro-bind /usr /usr (+ /bin, /lib, ... as they are on the host)
+              --ro-bind-try /etc/ld.so.cache ...
+              --proc /proc --dev /dev --tmpfs /tmp
+              --bind JOB JOB --chdir CWD -- TOOL ARGS...
+    so the tool sees:
+      - no network (a new, empty network namespace);
+      - the system (/usr and its links) read-only, and nothing else of the
+        host: no /etc beyond the loader cache, no /home, no /root, no /var,
+        so no keys, no caches and no other jobs' directories;
+      - its own job directory, the only place it can write (plus a private
+        /tmp that vanishes with it);
+      - a new PID namespace: bwrap's child is PID 1 in it, so when bwrap is
+        killed (bf_spawn kills its process group) or dies, the kernel kills
+        every process in the namespace.
+    Limits (setrlimit, inherited through bwrap): CPU seconds, address
+    space, file size and processes, on top of the job's wall-clock timeout.
+
+    Thread-safety: a bf_sandbox_t is read-only after bf_sandbox_init, and
+    may be shared by build threads.
+*/
+#ifndef BF_SANDBOX_H_INCLUDED
+#define BF_SANDBOX_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "../common/bf_spawn.h"
+
+#define BF_SANDBOX_CPU_DEFAULT   3600                 /* s of CPU per tool run */
+#define BF_SANDBOX_AS_DEFAULT    (8LL << 30)          /* bytes of address space */
+#define BF_SANDBOX_FSIZE_DEFAULT (1LL << 30)          /* bytes per file written */
+#define BF_SANDBOX_NPROC_DEFAULT 1024                 /* processes and threads */
+
+typedef struct {
+    bool enabled;                /* false: --no-sandbox (limits still apply) */
+    bf_spawn_limits_t limits;
+    char *bwrap;                 /* "bwrap", or a path */
+    char *system_args[32];       /* how to show the system: filled by bf_sandbox_init */
+    int nsystem;
+} bf_sandbox_t;
+
+/*  Fills in how the host's system directories are shown (merged-/usr
+    links or read-only binds), with the defaults for any limit left 0.
+    When enabled, checks that bubblewrap runs and can make namespaces here
+    by running `true` in a sandbox over scratch_dir (an existing
+    directory).  BF_OK, or BF_ERROR with a detail saying why and what to do
+    (install bubblewrap, allow user namespaces, or --no-sandbox). */
+int bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir);
+void bf_sandbox_fini (bf_sandbox_t *self);
+
+/*  The argv that runs argv inside the sandbox, with job_dir writable and
+    cwd (inside job_dir) as working directory: a new NULL-terminated
+    vector, which the caller frees with free() (the strings in it are
+    borrowed from self, job_dir, cwd and argv, which must outlive it).
+    When the sandbox is disabled, a copy of argv. */
+const char **bf_sandbox_argv (const bf_sandbox_t *self, const char *job_dir, const char *cwd,
+                              const char *const *argv);
+
+/*  What a tool's end means once bwrap has relayed it: bwrap exits 128 + N
+    when the tool was killed by signal N.  Rewrites *res to say "killed by
+    N" in that case (sandbox enabled only). */
+void bf_sandbox_result (const bf_sandbox_t *self, bf_spawn_result_t *res);
+
+#endif
