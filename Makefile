@@ -61,15 +61,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/bf_sendraw: tests/tools/bf_sendraw.c $(BUILD)/libbitfarm.a
+$(BUILD)/tests/bf_%: tests/tools/bf_%.c $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/bf_cachewriter: tests/tools/bf_cachewriter.c $(BUILD)/libbitfarm.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
-
-TOOLS   := $(BUILD)/tests/bf_sendraw $(BUILD)/tests/bf_cachewriter
+TOOLS   := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/bf_*.c))
 
 $(BUILD)/tests/bench_cache: tests/bench/bench_cache.c $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)

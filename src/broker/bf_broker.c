@@ -2202,7 +2202,7 @@ bf_broker_run (bf_broker_t *self)
 {
     zpoller_t *poller = zpoller_new (self->router, NULL);
     if (self->auth)
-        bf_info ("listening on %s with CURVE (broker key %s, allow-lists in %s), state in %s",
+        bf_info ("listening on %s, CURVE (broker key %s; allow-lists in %s), state in %s",
                  self->endpoint, bf_auth_public (self->auth), self->cfg.keys_dir,
                  self->state_dir);
     else

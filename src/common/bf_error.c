@@ -2,6 +2,7 @@
 #include "bf_error.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char s_detail[1024];
 static _Thread_local int s_code;
@@ -30,10 +31,14 @@ bf_strerror (int code)
 int
 bf_error_set (int code, const char *fmt, ...)
 {
+    /* Format into a scratch buffer first: the arguments may include
+       bf_error_last () itself ("%s: %s", what, bf_error_last ()). */
+    char buf[sizeof s_detail];
     va_list ap;
     va_start (ap, fmt);
-    vsnprintf (s_detail, sizeof s_detail, fmt, ap);
+    vsnprintf (buf, sizeof buf, fmt, ap);
     va_end (ap);
+    memcpy (s_detail, buf, sizeof s_detail);
     s_code = code;
     return code;
 }

@@ -33,7 +33,8 @@ const char *bf_strerror (int code);
 /*  Records a formatted detail for the calling thread and returns code, so a
     failure can be reported in one statement:
         return bf_error_set (BF_EINVAL, "bad device '%s'", dev);
-    Thread-safe (the detail is thread-local). */
+    The arguments may include bf_error_last () (to add context to the
+    previous detail).  Thread-safe (the detail is thread-local). */
 int bf_error_set (int code, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
