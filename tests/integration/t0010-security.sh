@@ -195,7 +195,7 @@ refused() {   # DESCRIPTION PATTERN BODY
 }
 for bad in "/etc/passwd" "../../x.v" "a/../../x.v" "a\\u0000b.v" "a\\nb.v" "a\\u001bb.v" \
            "a\\u00e9.v" "$(printf 'd%.0s' $(seq 300)).v"; do
-    refused "broker refuses file name '${bad:0:24}'" "bad file name\|must be a string\|malformed" \
+    refused "broker refuses file name '${bad:0:24}'" "bad file name\|must be a string\|JSON_ALLOW_NUL" \
         "$(m top "$(f "$bad")")"
 done
 refused "broker refuses duplicate names" "duplicate file name" "$(m top "$(f a.v),$(f a.v)")"
