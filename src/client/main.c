@@ -751,10 +751,11 @@ s_cmd_list (s_args_t *a, const char *cmd)
         json_t *w;
         json_array_foreach (json_object_get (reply->body, "workers"), i, w) {
             json_t *v = json_object_get (w, "versions");
-            printf ("%-24.24s  %5lld  %4lld  %-12.12s  %s; %s\n", s_str (w, "name"),
+            printf ("%-24.24s  %5lld  %4lld  %-12.12s  %s; %s%s\n", s_str (w, "name"),
                     (long long) json_integer_value (json_object_get (w, "slots")),
                     (long long) json_integer_value (json_object_get (w, "busy")),
-                    s_str (w, "toolchain"), s_str (v, "yosys"), s_str (v, "nextpnr-ice40"));
+                    s_str (w, "toolchain"), s_str (v, "yosys"), s_str (v, "nextpnr-ice40"),
+                    json_is_false (json_object_get (w, "sandbox")) ? "  UNSANDBOXED" : "");
         }
     }
     bf_msg_destroy (&reply);

@@ -116,6 +116,25 @@ check "the broker never restarted" kill -0 "$BROKER_PID_broker"
 
 # --- the sandbox -----------------------------------------------------------
 check "the worker says it is sandboxed" test "$(jget "$(as alice workers --json)" 'd["workers"][0]["sandbox"]')" = true
+mkdir -p "$T/fakebin"
+printf '#!/bin/sh\necho "bwrap: No permissions to create new namespace" >&2\nexit 1\n' >"$T/fakebin/bwrap"
+chmod +x "$T/fakebin/bwrap"
+PATH="$T/fakebin:$PATH" "$BIN/bitfarm-worker" --broker "$BROKER_EP" --work-dir "$T/wb" --name wb \
+    --cert "$K/w2.key_secret" --broker-key "$K/broker.key" >"$T/wb.log" 2>&1
+check_eq "a worker whose bubblewrap cannot make namespaces refuses to start" 1 $?
+check "  ... quoting bubblewrap and naming --no-sandbox" grep -q \
+    "cannot sandbox builds: bubblewrap failed here (bwrap: No permissions.*--no-sandbox" "$T/wb.log"
+PATH="$T/fakebin:$PATH" "$BIN/bitfarm-worker" --broker "$BROKER_EP" --work-dir "$T/wn" --name wn \
+    --cert "$K/w2.key_secret" --broker-key "$K/broker.key" --no-sandbox >"$T/wn.log" 2>&1 &
+PIDS+=("$!")
+WN=$!
+check "with --no-sandbox it starts" wait_until 20 bash -c \
+    "'$BIN/bitfarm' workers --broker '$BROKER_EP' --cert '$K/alice.key_secret' --broker-key '$K/broker.key' | grep -q '^wn '"
+check "  ... warning about it" grep -q "UNSANDBOXED (--no-sandbox)" "$T/wn.log"
+as alice workers >"$T/workers.txt"
+check "bitfarm workers marks it unsandboxed" grep -q "^wn .*UNSANDBOXED" "$T/workers.txt"
+check "  ... and not the sandboxed one" bash -c "! grep -q '^w1 .*UNSANDBOXED' '$T/workers.txt'"
+kill "$WN"; wait "$WN" 2>/dev/null
 mkdir -p "$T/d"
 secret_line="bitfarm-host-secret-$RANDOM"
 echo "$secret_line" >"$T/host-secret.txt"
