@@ -3,6 +3,7 @@
 #                   bin/bitfarm-vboard
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
+#   make fuzz       fuzz the protocol decoder with libFuzzer (clang) for FUZZ_TIME s (60)
 #   make bench      cache lookups, hashing and a cache-hit submit, as ratios to baselines
 #   make demo       build the bundled example on the local farm, twice
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -74,8 +75,24 @@ $(BUILD)/tests/bench_cache: tests/bench/bench_cache.c $(BUILD)/libbitfarm.a
 bench: all $(BUILD)/tests/bench_cache
 	BUILD=$(BUILD) tests/bench/run
 
-test: all $(UNIT) $(TOOLS)
+test: all $(UNIT) $(TOOLS) $(BUILD)/tests/test_fuzz_replay
 	BUILD=$(BUILD) tests/run
+
+# The fuzz target (tests/fuzz/fuzz_proto.c): replayed over its corpus and
+# past crashes in `make test`; fuzzed with libFuzzer by `make fuzz`.
+$(BUILD)/tests/test_fuzz_replay: tests/fuzz/fuzz_proto.c tests/fuzz/replay.c $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/fuzz_proto: tests/fuzz/fuzz_proto.c $(BUILD)/libbitfarm.a
+	$(CC) $(CFLAGS) $(BFFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+FUZZ_TIME ?= 60
+FUZZ_SAN  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	    LDFLAGS="$(FUZZ_SAN)" build-fuzz/fuzz_proto
+	tests/fuzz/run build-fuzz/fuzz_proto $(FUZZ_TIME)
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
@@ -89,7 +106,7 @@ install: all
 	ln -sf bitfarm $(DESTDIR)$(PREFIX)/bin/submit
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all test asan bench demo install clean
+.PHONY: all test asan bench demo install clean fuzz
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/*/main.d
