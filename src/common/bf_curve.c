@@ -83,9 +83,6 @@ bf_curve_load_secret (zcert_t **out, const char *path)
         return bf_error_set (BF_EINVAL, "cannot read key '%s': %s", path, strerror (errno));
     if (!S_ISREG (sb.st_mode))
         return bf_error_set (BF_EINVAL, "key '%s' is not a regular file", path);
-    if (sb.st_mode & 077)
-        return bf_error_set (BF_EINVAL, "secret key '%s' is open to others (mode %04o); "
-                             "run: chmod 600 '%s'", path, (unsigned) (sb.st_mode & 07777), path);
     zcert_t *cert = zcert_load (path);
     if (!cert)
         return bf_error_set (BF_EINVAL, "'%s' is not a CZMQ certificate", path);
@@ -93,6 +90,11 @@ bf_curve_load_secret (zcert_t **out, const char *path)
         zcert_destroy (&cert);
         return bf_error_set (BF_EINVAL, "'%s' holds no secret key (give the NAME.key_secret "
                              "file, not NAME.key)", path);
+    }
+    if (sb.st_mode & 077) {
+        zcert_destroy (&cert);
+        return bf_error_set (BF_EINVAL, "secret key '%s' is open to others (mode %04o); "
+                             "run: chmod 600 '%s'", path, (unsigned) (sb.st_mode & 07777), path);
     }
     *out = cert;
     return BF_OK;
