@@ -83,10 +83,15 @@ bf_curve_load_secret (zcert_t **out, const char *path)
         return bf_error_set (BF_EINVAL, "cannot read key '%s': %s", path, strerror (errno));
     if (!S_ISREG (sb.st_mode))
         return bf_error_set (BF_EINVAL, "key '%s' is not a regular file", path);
+    /* zcert_load, given NAME.key, quietly loads NAME.key_secret beside it:
+       look in the file itself for the secret key. */
+    zconfig_t *text = zconfig_load (path);
+    bool has_secret = text && zconfig_get (text, "curve/secret-key", NULL);
+    zconfig_destroy (&text);
     zcert_t *cert = zcert_load (path);
     if (!cert)
         return bf_error_set (BF_EINVAL, "'%s' is not a CZMQ certificate", path);
-    if (strcmp (zcert_secret_txt (cert), S_ZERO_KEY) == 0) {
+    if (!has_secret || strcmp (zcert_secret_txt (cert), S_ZERO_KEY) == 0) {
         zcert_destroy (&cert);
         return bf_error_set (BF_EINVAL, "'%s' holds no secret key (give the NAME.key_secret "
                              "file, not NAME.key)", path);
