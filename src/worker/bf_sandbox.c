@@ -3,6 +3,7 @@
 #include "../common/bf_error.h"
 #include "../common/bf_util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,16 @@ bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir)
     remove (log);
     free (log);
     return rc;
+}
+
+void
+bf_sandbox_hide (bf_sandbox_t *self, const char *dir)
+{
+    char real[PATH_MAX];
+    if (!dir || !realpath (dir, real))
+        return;
+    if (strncmp (real, "/usr/", 5) == 0 || strcmp (real, "/usr") == 0)
+        s_add (self, "--tmpfs", real, NULL);
 }
 
 void

@@ -52,6 +52,12 @@ typedef struct {
 int bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir);
 void bf_sandbox_fini (bf_sandbox_t *self);
 
+/*  Hides dir (the worker's keys, its cache, its work directory) from the
+    tools: when it lies inside what the sandbox shows of the system (under
+    /usr, say /usr/local/etc/bitfarm), an empty tmpfs is mounted over it;
+    elsewhere it is not visible anyway.  Call after bf_sandbox_init. */
+void bf_sandbox_hide (bf_sandbox_t *self, const char *dir);
+
 /*  The argv that runs argv inside the sandbox, with job_dir writable and
     cwd (inside job_dir) as working directory: a new NULL-terminated
     vector, which the caller frees with free() (the strings in it are

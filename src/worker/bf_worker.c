@@ -1029,6 +1029,12 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
         rc = bf_sandbox_init (&self->sandbox, jobs);
     if (rc == BF_OK && config->cert_path)
         rc = bf_curve_new (&self->curve, config->cert_path, config->broker_key_path);
+    if (rc == BF_OK && config->cert_path) {
+        char *certdir = xstrdup (config->cert_path);
+        bf_sandbox_hide (&self->sandbox, dirname (certdir));
+        free (certdir);
+    }
+    bf_sandbox_hide (&self->sandbox, self->work_dir);
     free (jobs);
     if (rc != BF_OK) {
         bf_worker_destroy (&self);
@@ -1051,6 +1057,7 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
         json_decref (owners);
         bf_cache_gc (self->l1, BF_CACHE_TEMP_AGE_MS, NULL);
         self->janitor = bf_janitor_new (l1dir, &copts, 1000);
+        bf_sandbox_hide (&self->sandbox, l1dir);
     }
     free (l1dir);
     if (rc != BF_OK) {

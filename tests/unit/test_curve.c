@@ -129,6 +129,14 @@ sandbox__argv_confines_to_the_job (void **state)
     assert_string_equal (v[n - 3], "yosys");         /* the tool's argv, unchanged, last */
     assert_string_equal (v[n - 4], "--");
     free (v);
+    /* Something of the worker's under /usr is masked; elsewhere nothing is added. */
+    int before = sb.nsystem;
+    bf_sandbox_hide (&sb, s_dir);
+    assert_int_equal (sb.nsystem, before);
+    bf_sandbox_hide (&sb, "/usr/share");
+    assert_int_equal (sb.nsystem, before + 2);
+    assert_string_equal (sb.system_args[before], "--tmpfs");
+    assert_string_equal (sb.system_args[before + 1], "/usr/share");
     bf_spawn_result_t r = { .exited = true, .exit_code = 128 + 24 };
     bf_sandbox_result (&sb, &r);
     assert_false (r.exited);
