@@ -132,8 +132,8 @@ static const char s_usage[] =
     "  2  usage error: bad options or unreadable input files; or not allowed: another\n"
     "     key's job (cancel, logs)\n"
     "  3  infrastructure failure: broker unreachable or refusing this key, or the job\n"
-    "     failed for a reason\n"
-    "     outside the design (worker lost, tool killed) on every attempt\n"
+    "     failed for a reason outside the design (worker lost, tool killed) on every\n"
+    "     attempt\n"
     "  4  the job timed out\n"
     "  5  the job was cancelled\n";
 
