@@ -154,11 +154,12 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
         bf_sandbox_result (sb, &res);
     if (res.exited && res.exit_code == 0)
         return true;
-    /* Resource limits: the design asked for too much. */
+    /* Resource limits (only a sandbox sets them): the design asked for
+       too much. */
     const char *limit = NULL;
-    if (!res.exited && res.term_signal == SIGXCPU)
+    if (sb && !res.exited && res.term_signal == SIGXCPU)
         limit = "exceeded its CPU time limit";
-    else if (!res.exited && res.term_signal == SIGXFSZ)
+    else if (sb && !res.exited && res.term_signal == SIGXFSZ)
         limit = "exceeded its file size limit";
     else if (sb && ctx.out_of_memory)
         limit = "ran out of memory under its address-space limit";
