@@ -15,6 +15,17 @@
     read-only. */
 static const char *s_top[] = { "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", NULL };
 
+/*  What every sandbox starts with: namespaces, environment, the system. */
+static const char *const s_head[] = {
+    "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+    "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+    "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8",
+    "--ro-bind", "/usr", "/usr",
+    "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+    "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"
+};
+
 static void
 s_add (bf_sandbox_t *self, const char *a, const char *b, const char *c)
 {
@@ -31,21 +42,14 @@ bf_sandbox_argv (const bf_sandbox_t *self, const char *job_dir, const char *cwd,
     size_t n = 0;
     while (argv[n])
         n++;
-    const char **v = xcalloc (n + self->nsystem + 40, sizeof *v);
+    /* bwrap, s_head, the system, --bind JOB JOB --chdir CWD --, argv, NULL */
+    size_t nhead = sizeof s_head / sizeof s_head[0];
+    const char **v = xcalloc (1 + nhead + (size_t) self->nsystem + 6 + n + 1, sizeof *v);
     size_t k = 0;
     if (self->enabled) {
-        static const char *head[] = { "--unshare-all", "--die-with-parent", "--new-session",
-                                      "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
-                                      "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
-                                      "--setenv", "LANG", "C.UTF-8",
-                                      "--ro-bind", "/usr", "/usr",
-                                      "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                                      "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-                                      "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                                      NULL };
         v[k++] = self->bwrap;
-        for (int i = 0; head[i]; i++)
-            v[k++] = head[i];
+        for (size_t i = 0; i < nhead; i++)
+            v[k++] = s_head[i];
         for (int i = 0; i < self->nsystem; i++)
             v[k++] = self->system_args[i];
         v[k++] = "--bind";
@@ -59,6 +63,15 @@ bf_sandbox_argv (const bf_sandbox_t *self, const char *job_dir, const char *cwd,
         v[k++] = argv[i];
     v[k] = NULL;
     return v;
+}
+
+/*  bf_spawn_line_fn keeping the first line of output (arg: char[512]). */
+static void
+s_first_line (void *arg, const char *line)
+{
+    char *first = arg;
+    if (!first[0])
+        snprintf (first, 512, "%s", line);
 }
 
 int
@@ -94,31 +107,20 @@ bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir)
     /* A real trial: the same sandbox a tool gets, running `true`. */
     const char *trial[] = { "true", NULL };
     const char **argv = bf_sandbox_argv (self, scratch_dir, scratch_dir, trial);
-    char *log = xasprintf ("%s/.sandbox-check.log", scratch_dir);
-    remove (log);
-    bf_spawn_opts_t opts = { .argv = argv, .log_path = log, .timeout_ms = 30000,
-                             .limits = &self->limits };
+    char first[512] = "";
+    bf_spawn_opts_t opts = { .argv = argv, .timeout_ms = 30000, .on_line = s_first_line,
+                             .arg = first, .limits = &self->limits };
     bf_spawn_result_t res;
     int rc = bf_spawn_run (&res, &opts);
     free (argv);
     if (rc != BF_OK)
         rc = bf_error_set (BF_ERROR, "cannot sandbox builds: %s (install bubblewrap, or start "
                            "with --no-sandbox to build unconfined)", bf_error_last ());
-    else if (!res.exited || res.exit_code != 0) {
-        char *out = NULL;
-        size_t len = 0;
-        bf_file_read (&out, &len, log, 4096);
-        char *nl = out ? strchr (out, '\n') : NULL;
-        if (nl)
-            *nl = '\0';
+    else if (!res.exited || res.exit_code != 0)
         rc = bf_error_set (BF_ERROR, "cannot sandbox builds: bubblewrap failed here (%s); it "
                            "needs user namespaces (sysctl kernel.unprivileged_userns_clone=1) "
                            "or root.  Start with --no-sandbox to build unconfined",
-                           out && *out ? out : "no output");
-        free (out);
-    }
-    remove (log);
-    free (log);
+                           first[0] ? first : "no output");
     return rc;
 }
 
