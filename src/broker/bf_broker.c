@@ -558,6 +558,14 @@ s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
 /*  Client commands                                                         */
 
 static bool s_may_touch (bf_broker_t *self, zframe_t *rid, json_t *job, const char *what);
+
+/*  A new job belongs to the key that asked for it (none on a plain broker). */
+static void
+s_set_owner (bf_broker_t *self, bf_job_spec_t *spec)
+{
+    spec->owner = self->peer_key[0] ? self->peer_key : NULL;
+    spec->owner_name = self->peer_key[0] ? self->peer_name : NULL;
+}
 static json_t *s_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *hash,
                                const char **th, int64_t *priority, int64_t *timeout_ms);
 static int s_board_accepts (json_t *board, uint64_t size, json_t *manifest);
@@ -636,9 +644,8 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_job_spec_t spec = { .id = id, .manifest = norm, .action = action,
                            .cache_key = have_key ? key : NULL, .priority = (int) priority,
                            .timeout_ms = timeout_ms, .max_attempts = self->cfg.max_attempts,
-                           .tags = tags, .hit = entry,
-                           .owner = self->peer_key[0] ? self->peer_key : NULL,
-                           .owner_name = self->peer_key[0] ? self->peer_name : NULL };
+                           .tags = tags, .hit = entry };
+    s_set_owner (self, &spec);
     if (bf_jobs_create (self->jobs, id, leader, &spec) != BF_OK) {
         bf_err ("%s", bf_error_last ());
         s_reply_error (self, rid, "%s", bf_error_last ());
@@ -993,9 +1000,8 @@ s_create_program (bf_broker_t *self, const char *id, const char *board, const ch
                            .priority = priority, .timeout_ms = timeout_ms,
                            .max_attempts = self->cfg.max_attempts, .board = board,
                            .after = after, .bitstream = bitstream, .bitstream_size = size,
-                           .token_hash = token_hash,
-                           .owner = self->peer_key[0] ? self->peer_key : NULL,
-                           .owner_name = self->peer_key[0] ? self->peer_name : NULL };
+                           .token_hash = token_hash };
+    s_set_owner (self, &spec);
     char out[BF_JOB_ID_LEN + 1];
     int rc = bf_jobs_create (self->jobs, out, leader, &spec);
     json_decref (manifest);
@@ -1543,9 +1549,8 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
             json_decref (claimed);
             return;
         }
-    bool sandboxed = false;
-    if (bf_body_bool (&sandboxed, msg->body, "sandbox", false) == BF_EINVAL)
-        sandboxed = false;
+    bool sandboxed = false;     /* absent or malformed: assume the worst */
+    bf_body_bool (&sandboxed, msg->body, "sandbox", false);
     s_worker_replaced (self, rid_hex, name, claimed);
     s_worker_t *w = xcalloc (1, sizeof *w);
     snprintf (w->key, sizeof w->key, "%s", self->peer_key);

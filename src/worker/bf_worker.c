@@ -86,7 +86,7 @@ struct _bf_worker_t {
     pid_t *vboards;              /* bitfarm-vboard of each virtual board, or 0 */
     bf_sandbox_t sandbox;        /* where build tools run */
     bf_curve_t *curve;           /* CURVE to the broker; NULL: plain */
-    bool refused;                /* the broker refused us: stop, do not retry */
+    char *refused;               /* the broker refused us, and why: stop, do not retry */
 };
 
 /*  SIGINT/SIGTERM count (bf_worker_signal). */
@@ -907,9 +907,9 @@ s_on_broker (bf_worker_t *self)
         bool refused = false;
         bf_body_bool (&refused, msg->body, "refused", false);
         if (refused) {
-            bf_error_set (BF_EACCES, "the broker refused this worker: %s", reason);
-            bf_err ("%s", bf_error_last ());
-            self->refused = true;
+            free (self->refused);
+            self->refused = xasprintf ("the broker refused this worker: %s", reason);
+            bf_err ("%s", self->refused);
         }
         else {
             bf_info ("broker said DISCONNECT (%s); registering again", reason);
@@ -1027,9 +1027,8 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
     self->sandbox.limits = config->limits;
     if (rc == BF_OK)
         rc = bf_sandbox_init (&self->sandbox, jobs);
-    if (rc == BF_OK && config->cert_path)
-        rc = bf_curve_new (&self->curve, config->cert_path, config->broker_key_path);
     if (rc == BF_OK && config->cert_path) {
+        rc = bf_curve_new (&self->curve, config->cert_path, config->broker_key_path);
         char *certdir = xstrdup (config->cert_path);
         bf_sandbox_hide (&self->sandbox, dirname (certdir));
         free (certdir);
@@ -1168,8 +1167,9 @@ bf_worker_run (bf_worker_t *self)
             s_on_broker (self);
         else if (which && self->curve && which == bf_curve_monitor (self->curve)) {
             if (bf_curve_refused (self->curve)) {
-                bf_err ("%s", bf_error_last ());
-                self->refused = true;
+                free (self->refused);
+                self->refused = xstrdup (bf_error_last ());
+                bf_err ("%s", self->refused);
             }
         }
         else if (which) {
@@ -1205,7 +1205,7 @@ bf_worker_run (bf_worker_t *self)
                  zlistx_size (self->jobs));
     s_stop_jobs (self);
     bf_info ("stopped");
-    return self->refused ? bf_error_set (BF_EACCES, "the broker refused this worker") : BF_OK;
+    return self->refused ? bf_error_set (BF_EACCES, "%s", self->refused) : BF_OK;
 }
 
 void
@@ -1218,6 +1218,7 @@ bf_worker_destroy (bf_worker_t **self_p)
     zsock_destroy (&self->dealer);
     bf_curve_destroy (&self->curve);
     bf_sandbox_fini (&self->sandbox);
+    free (self->refused);
     zlistx_destroy (&self->jobs);
     if (self->pending) {
         for (s_pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending)) {
