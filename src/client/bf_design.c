@@ -3,6 +3,7 @@
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
 #include "../common/bf_sha256.h"
+#include "../common/bf_toolopt.h"
 #include "../common/bf_util.h"
 
 #include <errno.h>
@@ -124,6 +125,33 @@ s_rel (const char *path, const char *root)
     taken, so a design cannot make the client upload files from elsewhere. */
 static bool s_under (const char *path, const char *root);
 
+/*  Adds the file that `name` names, as yosys would find it -- relative to
+    the current directory, then to srcdir (NULL: none), then to each include
+    dir -- when it exists inside one of the two roots. */
+static void
+s_add_named (s_inputs_t *in, const char *name, const char *srcdir, const bf_design_opts_t *opts,
+             const char *const *roots)
+{
+    char cand[PATH_MAX];
+    struct stat st;
+    if (name[0] == '/')
+        return;
+    bool found = stat (name, &st) == 0 && S_ISREG (st.st_mode);
+    if (found)
+        snprintf (cand, sizeof cand, "%s", name);
+    if (!found && srcdir) {
+        snprintf (cand, sizeof cand, "%s/%s", srcdir, name);
+        found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
+    }
+    for (int i = 0; !found && i < opts->nincludes; i++) {
+        snprintf (cand, sizeof cand, "%s/%s", opts->includes[i], name);
+        found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
+    }
+    char real[PATH_MAX];
+    if (found && realpath (cand, real) && (s_under (real, roots[0]) || s_under (real, roots[1])))
+        s_add (in, cand, 2);
+}
+
 static void
 s_scan (s_inputs_t *in, int idx, const bf_design_opts_t *opts, const char *const *roots)
 {
@@ -139,31 +167,36 @@ s_scan (s_inputs_t *in, int idx, const bf_design_opts_t *opts, const char *const
             break;
         size_t n = (size_t) (end - q - 1);
         char name[256];
-        if (n > 0 && n < sizeof name && !memchr (q + 1, '\n', n) && q[1] != '/') {
+        if (n > 0 && n < sizeof name && !memchr (q + 1, '\n', n)) {
             memcpy (name, q + 1, n);
             name[n] = '\0';
-            char cand[PATH_MAX];
-            struct stat st;
-            bool found = stat (name, &st) == 0 && S_ISREG (st.st_mode);
-            if (found)
-                snprintf (cand, sizeof cand, "%s", name);
-            if (!found) {
-                snprintf (cand, sizeof cand, "%s/%s", srcdir, name);
-                found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
-            }
-            for (int i = 0; !found && i < opts->nincludes; i++) {
-                snprintf (cand, sizeof cand, "%s/%s", opts->includes[i], name);
-                found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
-            }
-            char real[PATH_MAX];
-            if (found && realpath (cand, real)
-                && (s_under (real, roots[0]) || s_under (real, roots[1])))
-                s_add (in, cand, 2);
+            s_add_named (in, name, srcdir, opts, roots);
         }
         q = end;   /* the closing quote does not open the next literal */
     }
     free (dircopy);
     free (text);
+}
+
+/*  Files named by string parameters (--param memfile=sw/fw.hex), which a
+    $readmemh(memfile) deep in the hierarchy reads: found relative to the
+    current directory or a source's directory, like a literal. */
+static void
+s_scan_params (s_inputs_t *in, int nsrc, const bf_design_opts_t *opts, const char *const *roots)
+{
+    for (int i = 0; i < opts->nparams; i++) {
+        const char *eq = strchr (opts->params[i], '=');
+        char value[BF_MAX_VALUE + 3];
+        if (!eq || !bf_manifest_param_value (value, eq + 1) || value[0] != '"')
+            continue;
+        value[strlen (value) - 1] = '\0';
+        s_add_named (in, value + 1, NULL, opts, roots);
+        for (int k = 0; k < nsrc; k++) {
+            char *d = xstrdup (in->v[k].abs);
+            s_add_named (in, value + 1, dirname (d), opts, roots);
+            free (d);
+        }
+    }
 }
 
 static int
@@ -220,6 +253,7 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     for (int i = 0; i < nsrc; i++)
         if (in.v[i].kind != 3)
             s_scan (&in, i, opts, roots);
+    s_scan_params (&in, nsrc, opts, roots);
     for (int i = nsrc; i < in.n; i++)
         s_scan (&in, i, opts, roots);   /* files that were `included may name more */
 
@@ -305,6 +339,15 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     }
     if (opts->seed >= 0)
         json_object_set_new (m, "seed", json_integer (opts->seed));
+    json_t *synth = json_object (), *pnr = json_object ();
+    json_object_set_new (m, "synth_opts", synth);
+    json_object_set_new (m, "pnr_opts", pnr);
+    for (int i = 0; i < opts->nsynth_opts; i++)
+        if ((rc = bf_toolopt_add (synth, BF_TOOL_SYNTH, opts->synth_opts[i], NULL)) != BF_OK)
+            goto out;
+    for (int i = 0; i < opts->npnr_opts; i++)
+        if ((rc = bf_toolopt_add (pnr, BF_TOOL_PNR, opts->pnr_opts[i], NULL)) != BF_OK)
+            goto out;
     if (opts->flow)
         json_object_set_new (m, "flow", json_string (opts->flow));
     if (opts->delay_ms > 0)

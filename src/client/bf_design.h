@@ -7,8 +7,10 @@
     current directory lies inside the root, the tools run in its place
     inside the layout, so `$readmemh` and `include paths resolve as
     they do in the user's tree.  Files that a source names in a string
-    literal (`$readmemh("...")`, `include "...", INIT_FILE = "...") and that
-    exist are added as data inputs automatically.
+    literal (`$readmemh("...")`, `include "...", INIT_FILE = "...") or in
+    a string parameter (--param memfile=sw/fw.hex), and that exist inside
+    the current directory or the given files' common directory, are added
+    as data inputs automatically.
     Thread-safety: a bf_design_t belongs to one thread.
 */
 #ifndef BF_DESIGN_H_INCLUDED
@@ -28,6 +30,10 @@ typedef struct {
     int nincludes;
     const char **params;      /* "NAME=VALUE" */
     int nparams;
+    const char **synth_opts;  /* "-dsp", "-dffe_min_ce_use 4" (bf_toolopt_add) */
+    int nsynth_opts;
+    const char **pnr_opts;    /* "--placer heap", "--timing-allow-fail" */
+    int npnr_opts;
     const char *freq_mhz;     /* may be NULL */
     int64_t seed;             /* -1: default */
     const char *flow;         /* "ice40" (NULL) or "noop" */

@@ -3,6 +3,7 @@
 #include "bf_client.h"
 #include "bf_design.h"
 #include "bf_explain.h"
+#include "../common/bf_flowcmd.h"
 #include "bf_localfarm.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_key.h"
@@ -75,14 +76,23 @@ static const char s_usage[] =
     "\n"
     "Submit options:\n"
     "  --top NAME          top module (required)\n"
-    "  --device DEV        iCE40 device: hx1k, hx8k, up5k, ... (required)\n"
-    "  --package PKG       package: sg48, tq144, ct256, ... (required)\n"
+    "  --device DEV        iCE40 device, a nextpnr-ice40 flag: lp384 lp1k lp4k lp8k\n"
+    "                      hx1k hx4k hx8k up3k up5k u1k u2k u4k (required)\n"
+    "  --package PKG       package as nextpnr names it: sg48, tq144, ct256,\n"
+    "                      tq144:4k (with --device hx8k), ... (required)\n"
     "  --pcf FILE          pin constraints\n"
-    "  --freq MHZ          target clock frequency for nextpnr\n"
-    "  --seed N            nextpnr seed (default 1)\n"
+    "  --freq MHZ          nextpnr --freq: target clock frequency (at most 3 decimals)\n"
+    "  --seed N            nextpnr --seed (default: none, nextpnr's own default)\n"
     "  -D NAME[=VALUE]     Verilog define (repeatable)\n"
     "  -I DIR              include directory (repeatable)\n"
-    "  --param NAME=VALUE  top-level parameter (repeatable)\n"
+    "  --param NAME=VALUE  top-level parameter, set before yosys elaborates (repeatable);\n"
+    "                      a value that is not a Verilog number (42, 8'hff) is a string\n"
+    "  --synth-opt OPT     pass OPT to synth_ice40: -dsp, -abc9, '-dffe_min_ce_use 4',\n"
+    "                      ... (repeatable; allowed options: docs/flows.md)\n"
+    "  --pnr-opt OPT       pass OPT to nextpnr-ice40: '--placer heap',\n"
+    "                      --timing-allow-fail, ... (repeatable; docs/flows.md)\n"
+    "  --toolchain ID      build only on workers with this toolchain (an identity\n"
+    "                      prefix of 8 or more hex characters, see `bitfarm workers`)\n"
     "  --priority N        -1000..1000, higher runs first (default 0)\n"
     "  --timeout DURATION  wall-clock limit of each attempt (default: the broker's,\n"
     "                      normally 1h); the job ends timed_out when it is reached\n"
@@ -97,7 +107,9 @@ static const char s_usage[] =
     "  FILES: .v (Verilog) and .sv (SystemVerilog) are read in the order given;\n"
     "  other files ($readmemh data, `include files) are uploaded alongside. Files\n"
     "  the sources name in string literals ($readmemh(\"..\"), `include \"..\",\n"
-    "  INIT_FILE = \"..\") are added automatically when they exist in the tree.\n"
+    "  INIT_FILE = \"..\") or string parameters (--param memfile=fw.hex) are added\n"
+    "  automatically when they exist in the tree.  The farm runs exactly the\n"
+    "  commands `bitfarm explain` prints, with these flags and no others.\n"
     "\n"
     "Cache commands (on a cache directory; run them where the broker runs):\n"
     "  cache stats          entries, bytes, cap, hits, misses, hit rate, evictions,\n"
@@ -499,8 +511,9 @@ s_explain (s_args_t *a, json_t *manifest)
     }
     if (tc_from)
         bf_key_compute_salted (key, manifest, toolchain, salt);
-    json_t *out = json_pack ("{s:O, s:s, s:s}", "manifest", manifest, "action", action,
-                             "key_schema", BF_KEY_SCHEMA);
+    char *commands = bf_flowcmd_by_hand (manifest);
+    json_t *out = json_pack ("{s:O, s:s, s:s, s:s}", "manifest", manifest, "action", action,
+                             "key_schema", BF_KEY_SCHEMA, "commands", commands);
     if (tc_from) {
         json_object_set_new (out, "toolchain", json_string (toolchain));
         json_object_set_new (out, "toolchain_from", json_string (tc_from));
@@ -542,11 +555,14 @@ s_explain (s_args_t *a, json_t *manifest)
         if (rc <= 1)
             s_print_json (out);
         json_decref (out);
+        free (commands);
         return rc;
     }
     char *text = json_dumps (manifest, JSON_INDENT (2) | JSON_SORT_KEYS);
     printf ("manifest %s\n", text);
     free (text);
+    printf ("commands (by hand, from the source root; the worker runs the same, writing\n"
+            "its outputs to its job directory):\n%s", commands);
     printf ("action     %s\n", action);
     if (tc_from)
         printf ("toolchain  %s (%s)\ncache key  %s\n", toolchain, tc_from, key);
@@ -565,6 +581,7 @@ s_explain (s_args_t *a, json_t *manifest)
         }
     }
     json_decref (out);
+    free (commands);
     return rc;
 }
 
@@ -1247,6 +1264,7 @@ main (int argc, char **argv)
         { "cache-dir", required_argument, 0, 'K' }, { "toolchain", required_argument, 0, 'X' },
         { "diff", required_argument, 0, 'Z' },     { "older-than", required_argument, 0, 'O' },
         { "max-size", required_argument, 0, 'M' },
+        { "synth-opt", required_argument, 0, 256 }, { "pnr-opt", required_argument, 0, 257 },
         { "board", required_argument, 0, 'j' },    { "token", required_argument, 0, 'k' },
         { "program", required_argument, 0, 'g' },  { "for", required_argument, 0, 'l' },
         { "by", required_argument, 0, 'u' },       { "enable", no_argument, 0, 'e' },
@@ -1323,6 +1341,8 @@ main (int argc, char **argv)
             case 'D': s_push (&a.design.defines, &a.design.ndefines, optarg); break;
             case 'I': s_push (&a.design.includes, &a.design.nincludes, optarg); break;
             case 'A': s_push (&a.design.params, &a.design.nparams, optarg); break;
+            case 256: s_push (&a.design.synth_opts, &a.design.nsynth_opts, optarg); break;
+            case 257: s_push (&a.design.pnr_opts, &a.design.npnr_opts, optarg); break;
             case 'Y':
                 rc = bf_opt_int (&n, "--priority", optarg, -1000, 1000);
                 a.submit.priority = (int) n;
@@ -1382,5 +1402,7 @@ main (int argc, char **argv)
     free (a.design.defines);
     free (a.design.includes);
     free (a.design.params);
+    free (a.design.synth_opts);
+    free (a.design.pnr_opts);
     return rc;
 }

@@ -1,6 +1,9 @@
 /*  bf_manifest - see bf_manifest.h. */
 #include "bf_manifest.h"
 #include "bf_error.h"
+#include "bf_ice40_devices.h"
+#include "bf_log.h"
+#include "bf_toolopt.h"
 #include "bf_proto.h"
 #include "bf_sha256.h"
 #include "bf_util.h"
@@ -9,29 +12,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const char *name;
-    uint64_t bitstream_size;   /* bytes; 0 = not checked */
-} s_device_t;
-
-/*  Sizes are those icepack writes for each die (project IceStorm); devices
-    sharing a die share a size. */
-static const s_device_t s_devices[] = {
-    { "lp384", 0 },      { "lp1k", 32220 },  { "lp4k", 135100 }, { "lp8k", 135100 },
-    { "hx1k", 32220 },   { "hx4k", 135100 }, { "hx8k", 135100 }, { "up3k", 104090 },
-    { "up5k", 104090 },  { "u1k", 0 },       { "u2k", 0 },       { "u4k", 0 },
-};
+static const bf_ice40_device_t *
+s_device (const char *device)
+{
+    for (const bf_ice40_device_t *d = bf_ice40_devices; d->name; d++)
+        if (strcmp (device, d->name) == 0)
+            return d;
+    return NULL;
+}
 
 bool
 bf_manifest_device (const char *device, uint64_t *bitstream_size_out)
 {
-    for (size_t i = 0; i < sizeof s_devices / sizeof s_devices[0]; i++)
-        if (strcmp (device, s_devices[i].name) == 0) {
-            if (bitstream_size_out)
-                *bitstream_size_out = s_devices[i].bitstream_size;
+    const bf_ice40_device_t *d = s_device (device);
+    if (d && bitstream_size_out)
+        *bitstream_size_out = d->bitstream_size;
+    return d != NULL;
+}
+
+bool
+bf_manifest_package (const char *device, const char *package)
+{
+    const bf_ice40_device_t *d = s_device (device);
+    for (size_t i = 0; d && d->packages[i]; i++)
+        if (strcmp (d->packages[i], package) == 0)
             return true;
-        }
     return false;
+}
+
+/*  "unknown package 'x' for hx4k (nextpnr-ice40 --hx4k takes: ...)", and
+    where another device takes that name, which. */
+static int
+s_bad_package (const char *device, const char *package)
+{
+    const bf_ice40_device_t *d = s_device (device);
+    char list[512] = "", others[256] = "";
+    size_t len = 0, olen = 0;
+    for (size_t i = 0; d->packages[i] && len + 1 < sizeof list; i++) {
+        int n = snprintf (list + len, sizeof list - len, "%s%s", i ? " " : "", d->packages[i]);
+        len += n > 0 ? (size_t) n : 0;
+    }
+    for (const bf_ice40_device_t *o = bf_ice40_devices; o->name; o++)
+        if (o != d && bf_manifest_package (o->name, package) && olen + 1 < sizeof others) {
+            int n = snprintf (others + olen, sizeof others - olen, "%s%s", olen ? " " : "",
+                              o->name);
+            olen += n > 0 ? (size_t) n : 0;
+        }
+    if (olen)
+        return bf_error_set (BF_EINVAL, "unknown package '%s' for %s (nextpnr-ice40 --%s takes: "
+                             "%s; '%s' is a package of: %s)", package, device, device, list,
+                             package, others);
+    char shown[80];
+    bf_log_escape (shown, sizeof shown, package);
+    return bf_error_set (BF_EINVAL, "unknown package '%s' for %s (nextpnr-ice40 --%s takes: %s)",
+                         shown, device, device, list);
 }
 
 bool
@@ -92,23 +126,10 @@ bf_manifest_valid_define_value (const char *value)
     return true;
 }
 
-bool
-bf_manifest_valid_param_value (const char *value)
+/*  A Verilog number: 42, -3, 8'hff, 4'sb10_x1. */
+static bool
+s_verilog_number (const char *value)
 {
-    /* A Verilog number: 42, -3, 8'hff, 4'b10_x1; or a string "abc.hex". */
-    size_t len = strlen (value);
-    if (len == 0 || len > BF_MAX_VALUE)
-        return false;
-    if (value[0] == '"') {
-        if (len < 2 || value[len - 1] != '"')
-            return false;
-        for (size_t i = 1; i + 1 < len; i++) {
-            unsigned char c = (unsigned char) value[i];
-            if (!(isalnum (c) || strchr ("_.-/", c)))
-                return false;
-        }
-        return true;
-    }
     const char *p = value;
     if (*p == '-')
         p++;
@@ -122,7 +143,7 @@ bf_manifest_valid_param_value (const char *value)
     p++;
     if (*p == 's' || *p == 'S')
         p++;
-    if (!strchr ("bodhBODH", *p) || *p == '\0')
+    if (*p == '\0' || !strchr ("bodhBODH", *p))
         return false;
     p++;
     if (*p == '\0')
@@ -131,6 +152,48 @@ bf_manifest_valid_param_value (const char *value)
         if (!(isxdigit ((unsigned char) *p) || strchr ("xXzZ_", *p)))
             return false;
     return true;
+}
+
+/*  The characters a string parameter may hold: those of file names and
+    a few more, nothing a yosys script would read as syntax. */
+static bool
+s_string_chars (const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (!(isalnum (c) || strchr ("_.-/+@,=~:", c)))
+            return false;
+    }
+    return true;
+}
+
+bool
+bf_manifest_param_value (char out[BF_MAX_VALUE + 3], const char *value)
+{
+    size_t len = strlen (value);
+    if (len == 0 || len > BF_MAX_VALUE)
+        return false;
+    if (s_verilog_number (value)) {
+        memcpy (out, value, len + 1);
+        return true;
+    }
+    if (value[0] == '"') {
+        if (len < 2 || value[len - 1] != '"' || !s_string_chars (value + 1, len - 2))
+            return false;
+        memcpy (out, value, len + 1);
+        return true;
+    }
+    if (!s_string_chars (value, len))
+        return false;
+    snprintf (out, BF_MAX_VALUE + 3, "\"%s\"", value);
+    return true;
+}
+
+bool
+bf_manifest_valid_param_value (const char *value)
+{
+    char norm[BF_MAX_VALUE + 3];
+    return bf_manifest_param_value (norm, value);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -225,8 +288,24 @@ s_files (json_t *norm, json_t *in, const char *field, s_ctx_t *ctx, bool sources
     return rc;
 }
 
+static bool
+s_define_value (char out[BF_MAX_VALUE + 3], const char *value)
+{
+    if (!bf_manifest_valid_define_value (value))
+        return false;
+    snprintf (out, BF_MAX_VALUE + 3, "%s", value);
+    return true;
+}
+
+#define S_DEFINE_RULE "allowed: letters, digits and _.'+-, at most 256 bytes"
+#define S_PARAM_RULE  "want a Verilog number such as 42 or 8'hff, or a string such as " \
+                      "sw/fw.hex of letters, digits and _.-/+@,=~:, at most 256 bytes"
+
+/*  defines or params: NAME -> VALUE, each value checked and put in its
+    normal form by value_norm. */
 static int
-s_names (json_t *norm, json_t *in, const char *field, bool (*valid_value) (const char *))
+s_names (json_t *norm, json_t *in, const char *field, const char *what,
+         bool (*value_norm) (char *, const char *), const char *rule)
 {
     json_t *obj = json_object_get (in, field);
     json_t *out = json_object ();
@@ -240,11 +319,56 @@ s_names (json_t *norm, json_t *in, const char *field, bool (*valid_value) (const
     const char *name;
     json_t *v;
     json_object_foreach (obj, name, v) {
-        if (!bf_manifest_valid_ident (name))
-            return bf_error_set (BF_EINVAL, "bad %s name '%s' (want [A-Za-z_][A-Za-z0-9_$]*)", field, name);
-        if (!json_is_string (v) || !valid_value (json_string_value (v)))
-            return bf_error_set (BF_EINVAL, "bad value for %s '%s'", field, name);
-        json_object_set (out, name, v);
+        if (!bf_manifest_valid_ident (name)) {
+            char shown[80];
+            bf_log_escape (shown, sizeof shown, name);
+            return bf_error_set (BF_EINVAL, "bad %s name '%s' (want [A-Za-z_][A-Za-z0-9_$]*)",
+                                 what, shown);
+        }
+        char value[BF_MAX_VALUE + 3];
+        if (!json_is_string (v))
+            return bf_error_set (BF_EINVAL, "bad value for %s '%s' (must be a string)", what, name);
+        if (!value_norm (value, json_string_value (v))) {
+            char shown[80];
+            bf_log_escape (shown, sizeof shown, json_string_value (v));
+            return bf_error_set (BF_EINVAL, "bad value '%s' for %s '%s' (%s)", shown, what, name,
+                                 rule);
+        }
+        json_object_set_new (out, name, json_string (value));
+    }
+    return BF_OK;
+}
+
+/*  nextpnr's --seed and --freq, given among the pnr options, move to the
+    manifest's "seed" and "freq_khz" (their one canonical place). */
+static int
+s_pnr_moves (json_t *pnr, int64_t *seed, int64_t *freq_khz)
+{
+    json_t *v = json_object_get (pnr, "--seed");
+    if (v) {
+        int64_t n = strtoll (json_string_value (v), NULL, 10);
+        if (*seed >= 0 && *seed != n)
+            return bf_error_set (BF_EINVAL, "seed given twice (%lld and --pnr-opt --seed %lld)",
+                                 (long long) *seed, (long long) n);
+        *seed = n;
+        json_object_del (pnr, "--seed");
+    }
+    v = json_object_get (pnr, "--freq");
+    if (v) {
+        /* At most 3 decimals (bf_toolopt): exact in kHz. */
+        const char *t = json_string_value (v);
+        int64_t khz = strtoll (t, NULL, 10) * 1000;
+        const char *dot = strchr (t, '.');
+        if (dot) {
+            int64_t scale = 100;
+            for (const char *p = dot + 1; *p; p++, scale /= 10)
+                khz += (*p - '0') * scale;
+        }
+        if (*freq_khz >= 0 && *freq_khz != khz)
+            return bf_error_set (BF_EINVAL, "frequency given twice (%lld kHz and --pnr-opt --freq %s)",
+                                 (long long) *freq_khz, t);
+        *freq_khz = khz;
+        json_object_del (pnr, "--freq");
     }
     return BF_OK;
 }
@@ -292,13 +416,13 @@ bf_manifest_normalize (json_t **out, json_t *in)
         goto out;
     }
     json_object_set_new (norm, "device", json_string (s));
+    const char *device = s;
     if ((rc = bf_body_str (&s, in, "package", 16, true)) != BF_OK)
         goto out;
-    for (const char *p = s; *p || p == s; p++)
-        if (!*p || !(islower ((unsigned char) *p) || isdigit ((unsigned char) *p))) {
-            rc = bf_error_set (BF_EINVAL, "bad package '%s' (want [a-z0-9]+)", s);
-            goto out;
-        }
+    if (!bf_manifest_package (device, s)) {
+        rc = s_bad_package (device, s);
+        goto out;
+    }
     json_object_set_new (norm, "package", json_string (s));
     s = ".";
     if (bf_body_str (&s, in, "workdir", BF_MAX_PATH, false) == BF_EINVAL || !s_valid_dir (s)) {
@@ -317,9 +441,9 @@ bf_manifest_normalize (json_t **out, json_t *in)
             goto out;
         json_object_set_new (norm, "pcf", f);
     }
-    if ((rc = s_names (norm, in, "defines", bf_manifest_valid_define_value)) != BF_OK)
+    if ((rc = s_names (norm, in, "defines", "define", s_define_value, S_DEFINE_RULE)) != BF_OK)
         goto out;
-    if ((rc = s_names (norm, in, "params", bf_manifest_valid_param_value)) != BF_OK)
+    if ((rc = s_names (norm, in, "params", "param", bf_manifest_param_value, S_PARAM_RULE)) != BF_OK)
         goto out;
     json_t *inc = json_object_get (in, "includes");
     json_t *incs = json_array ();
@@ -341,16 +465,33 @@ bf_manifest_normalize (json_t **out, json_t *in)
             json_array_append (incs, v);
         }
     }
-    rc = bf_body_int (&n, in, "freq_khz", 1, BF_FREQ_KHZ_MAX, false);
+    int64_t freq_khz = -1, seed = -1;
+    rc = bf_body_int (&freq_khz, in, "freq_khz", 1, BF_FREQ_KHZ_MAX, false);
     if (rc == BF_EINVAL)
         goto out;
-    if (rc == BF_OK)
-        json_object_set_new (norm, "freq_khz", json_integer (n));
-    n = 1;
-    rc = bf_body_int (&n, in, "seed", 0, BF_SEED_MAX, false);
+    rc = bf_body_int (&seed, in, "seed", 0, BF_SEED_MAX, false);
     if (rc == BF_EINVAL)
         goto out;
-    json_object_set_new (norm, "seed", json_integer (n));
+    json_t *opts = NULL;
+    if ((rc = bf_toolopt_normalize (&opts, BF_TOOL_SYNTH, json_object_get (in, "synth_opts")))
+        != BF_OK)
+        goto out;
+    json_object_set_new (norm, "synth_opts", opts);
+    if ((rc = bf_toolopt_normalize (&opts, BF_TOOL_PNR, json_object_get (in, "pnr_opts")))
+        != BF_OK)
+        goto out;
+    json_object_set_new (norm, "pnr_opts", opts);
+    if ((rc = s_pnr_moves (opts, &seed, &freq_khz)) != BF_OK)
+        goto out;
+    if (freq_khz > BF_FREQ_KHZ_MAX) {
+        rc = bf_error_set (BF_EINVAL, "frequency %lld kHz is too high (at most %d)",
+                           (long long) freq_khz, BF_FREQ_KHZ_MAX);
+        goto out;
+    }
+    if (freq_khz >= 0)
+        json_object_set_new (norm, "freq_khz", json_integer (freq_khz));
+    if (seed >= 0)   /* no seed: nextpnr's own default, as by hand */
+        json_object_set_new (norm, "seed", json_integer (seed));
     rc = bf_body_int (&n, in, "delay_ms", 0, BF_NOOP_DELAY_MAX, false);
     if (rc == BF_EINVAL)
         goto out;

@@ -14,11 +14,19 @@
           "pcf":     {"path","sha256","size"}                 optional
           "defines": {"NAME": "VALUE"},  "params": {"NAME": "VALUE"},
           "includes": ["dir", ...],                           in search order
+          "synth_opts": {"-dsp": ""},  "pnr_opts": {"--placer": "heap"},
           "freq_khz": 12000,                                  optional
-          "seed": 1
+          "seed": 1                                           optional
         }
     lang is "verilog" (.v) or "systemverilog" (.sv); "data" holds files that
     are uploaded but not read as sources (`include files, $readmemh data).
+    device and package are as nextpnr-ice40 names them (bf_ice40_devices.h).
+    A param value is a Verilog number (42, 8'hff) or a string, kept in
+    double quotes ("\"sw/fw.hex\"") whether or not it came quoted.
+    synth_opts and pnr_opts are the options passed through to synth_ice40
+    and nextpnr-ice40 (bf_toolopt.h); a --seed or --freq among the pnr_opts
+    moves to "seed" and "freq_khz".  Without "seed" nextpnr gets no --seed
+    at all: its own default, exactly as a by-hand run without one.
     Thread-safety: no shared state.
 */
 #ifndef BF_MANIFEST_H_INCLUDED
@@ -42,10 +50,10 @@
 /*  The exact tool flow a manifest is built with.  It is part of the cache
     key: change it whenever any flag the worker passes to a tool changes. */
 #define BF_FLOW_ICE40 \
-    "ice40/1: yosys -s build.ys {read_verilog [-sv] -DNAME=VALUE -IDIR FILE; " \
-    "chparam -set NAME VALUE TOP; synth_ice40 -top TOP -json netlist.json}; " \
+    "ice40/2: yosys -s build.ys {read_verilog [-defer if params] [-sv] -DNAME=VALUE -IDIR FILE; " \
+    "[chparam -set NAME VALUE TOP]; synth_ice40 -top TOP [SYNTH_OPTS] -json netlist.json}; " \
     "nextpnr-ice40 --DEVICE --package PKG --json netlist.json [--pcf FILE] --asc top.asc " \
-    "--report report.json --seed SEED [--freq MHZ]; icepack top.asc top.bin"
+    "--report report.json [--seed SEED] [--freq MHZ] [PNR_OPTS]; icepack top.asc top.bin"
 
 /*  The diagnostic flow, as a queue's health check: the worker writes the
     inputs, checks their digests, waits delay_ms (0..BF_NOOP_DELAY_MAX)
@@ -71,14 +79,24 @@ bool bf_manifest_valid_ident (const char *name);
 bool bf_manifest_valid_define_value (const char *value);
 bool bf_manifest_valid_param_value (const char *value);
 
+/*  Checks a param value and writes its normal form into out: a Verilog
+    number as given, anything else as a string in double quotes (a value
+    that came quoted stays as it is).  Returns false for a value that is
+    neither (see S_PARAM_RULE in bf_manifest.c for the characters). */
+bool bf_manifest_param_value (char out[BF_MAX_VALUE + 3], const char *value);
+
+/*  True when nextpnr-ice40 --DEVICE takes --package PACKAGE
+    (bf_ice40_devices.h). */
+bool bf_manifest_package (const char *device, const char *package);
+
 /*  Known iCE40 devices ("hx1k", "up5k", ...).  For a known device, returns
     true and (when out is not NULL) its configuration bitstream size in
-    bytes, or 0 where it is not known. */
+    bytes. */
 bool bf_manifest_device (const char *device, uint64_t *bitstream_size_out);
 
 /*  Checks a bitstream of len bytes built from a normalized manifest: for
     the ice40 flow its size must be the device's fixed configuration size
-    (hx1k 32,220 B; up5k 104,090 B; hx8k 135,100 B; see s_devices).
+    (hx1k 32,220 B; up5k 104,090 B; hx8k 135,100 B; see bf_ice40_devices).
     Returns BF_OK, or BF_ECORRUPT with a detail naming both sizes. */
 int bf_manifest_check_bitstream (json_t *manifest, uint64_t len);
 

@@ -1,6 +1,7 @@
 /*  bf_flow - see bf_flow.h. */
 #include "bf_flow.h"
 #include "../common/bf_error.h"
+#include "../common/bf_flowcmd.h"
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
 #include "../common/bf_spawn.h"
@@ -28,73 +29,6 @@ s_cat (s_str_t *s, const char *text)
     }
     memcpy (s->buf + s->len, text, n + 1);
     s->len += n;
-}
-
-/*  "../" once per component of workdir, so paths relative to the source
-    root can be given to tools running in workdir. */
-static char *
-s_up (const char *workdir)
-{
-    s_str_t s = { 0 };
-    s_cat (&s, "");
-    if (strcmp (workdir, ".") != 0) {
-        s_cat (&s, "../");
-        for (const char *p = workdir; *p; p++)
-            if (*p == '/')
-                s_cat (&s, "../");
-    }
-    return s.buf;
-}
-
-char *
-bf_flow_yosys_script (json_t *manifest, const char *netlist_path)
-{
-    s_str_t s = { 0 };
-    const char *workdir = json_string_value (json_object_get (manifest, "workdir"));
-    char *up = s_up (workdir);
-    char *flags;
-    {
-        s_str_t f = { 0 };
-        s_cat (&f, "");
-        const char *name;
-        json_t *v;
-        json_object_foreach (json_object_get (manifest, "defines"), name, v) {
-            char *d = xasprintf (" -D%s=%s", name, json_string_value (v));
-            s_cat (&f, d);
-            free (d);
-        }
-        size_t i;
-        json_array_foreach (json_object_get (manifest, "includes"), i, v) {
-            char *d = xasprintf (" -I%s%s", up, json_string_value (v));
-            s_cat (&f, d);
-            free (d);
-        }
-        flags = f.buf;
-    }
-    s_cat (&s, "# written by bitfarm-worker; flow " BF_FLOW_ICE40 "\n");
-    size_t i;
-    json_t *f;
-    json_array_foreach (json_object_get (manifest, "sources"), i, f) {
-        bool sv = strcmp (json_string_value (json_object_get (f, "lang")), "systemverilog") == 0;
-        char *line = xasprintf ("read_verilog%s%s %s%s\n", sv ? " -sv" : "", flags, up,
-                                json_string_value (json_object_get (f, "path")));
-        s_cat (&s, line);
-        free (line);
-    }
-    const char *top = json_string_value (json_object_get (manifest, "top"));
-    const char *name;
-    json_t *v;
-    json_object_foreach (json_object_get (manifest, "params"), name, v) {
-        char *line = xasprintf ("chparam -set %s %s %s\n", name, json_string_value (v), top);
-        s_cat (&s, line);
-        free (line);
-    }
-    char *line = xasprintf ("synth_ice40 -top %s -json %s\n", top, netlist_path);
-    s_cat (&s, line);
-    free (line);
-    free (flags);
-    free (up);
-    return s.buf;
 }
 
 typedef struct {
@@ -268,6 +202,34 @@ s_noop (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
     return BF_OK;
 }
 
+/*  The top of every build log: the exact commands, as a person would run
+    them in the job directory (bf_flowcmd.h), also streamed as log lines. */
+static int
+s_log_commands (const char *log, const char *script, const char *cwd, const char *job_dir,
+                const char *const *yosys, const char *const *pnr, const char *const *pack,
+                const bf_flow_hooks_t *hooks)
+{
+    char *y = bf_flowcmd_shell (yosys), *n = bf_flowcmd_shell (pnr), *p = bf_flowcmd_shell (pack);
+    const char *cwd_rel = cwd + strlen (job_dir) + 1;
+    char *text = xasprintf ("== commands (in the job directory; yosys in %s):\n"
+                            "== build.ys:\n%s"
+                            "== (cd %s && %s)\n== %s\n== %s\n",
+                            cwd_rel, script, cwd_rel, y, n, p);
+    int rc = bf_file_write_atomic (log, text, strlen (text), 0644);
+    if (rc == BF_OK && hooks->on_line) {
+        for (char *line = text, *nl; *line; line = nl + 1) {
+            nl = strchr (line, '\n');
+            *nl = '\0';
+            hooks->on_line (hooks->arg, line);
+        }
+    }
+    free (text);
+    free (y);
+    free (n);
+    free (p);
+    return rc;
+}
+
 int
 bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
              const bf_flow_hooks_t *hooks)
@@ -282,68 +244,42 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
     char *outdir = xasprintf ("%s/out", job_dir);
     char *log = xasprintf ("%s/build.log", job_dir);
     char *ys = xasprintf ("%s/build.ys", job_dir);
-    char *netlist = xasprintf ("%s/netlist.json", outdir);
-    char *asc = xasprintf ("%s/top.asc", outdir);
     char *bin = xasprintf ("%s/top.bin", outdir);
-    char *report = xasprintf ("%s/report.json", outdir);
-    char *cwd = xasprintf ("%s/src/%s", job_dir, json_string_value (json_object_get (manifest, "workdir")));
-    /* The script names the netlist relative to the directory yosys runs
-       in, so no path of the work directory (which may hold any character)
-       is ever parsed by yosys. */
-    char *up = s_up (json_string_value (json_object_get (manifest, "workdir")));
+    const char *workdir = json_string_value (json_object_get (manifest, "workdir"));
+    char *cwd = xasprintf ("%s/src/%s", job_dir, workdir);
+    /* yosys runs in the workdir and gets every path relative to it, so no
+       path of the work directory (which may hold any character) is ever
+       parsed by yosys. */
+    char *up = bf_flowcmd_up (workdir);
     char *netlist_rel = xasprintf ("%s../out/netlist.json", up);
-    free (up);
-    char *script = bf_flow_yosys_script (manifest, netlist_rel);
+    char *script = bf_flowcmd_yosys_script (manifest, up, netlist_rel);
+    /* nextpnr and icepack get paths relative to the job directory, so the
+       log shows the commands as they would be typed there. */
+    bf_argv_t pnr;
+    bf_flowcmd_nextpnr (&pnr, manifest, "out/netlist.json", "src/", "out/top.asc",
+                        "out/report.json");
+    char *ys_rel = xasprintf ("%s../build.ys", up);
+    const char *yosys[] = { "yosys", "-s", ys_rel, NULL };
+    const char *pack[] = { "icepack", "out/top.asc", "out/top.bin", NULL };
     free (netlist_rel);
+    free (up);
     int rc = bf_mkdir_p (outdir, 0755);
     if (rc == BF_OK)
         rc = bf_mkdir_p (cwd, 0755);
     if (rc == BF_OK)
         rc = bf_file_write_atomic (ys, script, strlen (script), 0644);
+    if (rc == BF_OK)
+        rc = s_log_commands (log, script, cwd, job_dir, yosys, pnr.argv, pack, hooks);
     if (rc != BF_OK) {
         snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
         snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
         rc = BF_OK;
         goto done;
     }
-    const char *yosys[] = { "yosys", "-s", ys, NULL };
     if (!s_tool (out, "synth", yosys, job_dir, cwd, log, hooks, deadline))
         goto done;
-
-    char devflag[32], seed[32], freq[32];
-    snprintf (devflag, sizeof devflag, "--%s", device);
-    snprintf (seed, sizeof seed, "%lld", (long long) json_integer_value (json_object_get (manifest, "seed")));
-    const char *pnr[24] = { "nextpnr-ice40", devflag, "--package",
-                            json_string_value (json_object_get (manifest, "package")),
-                            "--json", netlist };
-    int n = 6;
-    char *pcf = NULL;
-    json_t *jpcf = json_object_get (manifest, "pcf");
-    if (jpcf) {
-        pcf = xasprintf ("%s/src/%s", job_dir, json_string_value (json_object_get (jpcf, "path")));
-        pnr[n++] = "--pcf";
-        pnr[n++] = pcf;
-    }
-    pnr[n++] = "--asc";
-    pnr[n++] = asc;
-    pnr[n++] = "--report";
-    pnr[n++] = report;
-    pnr[n++] = "--seed";
-    pnr[n++] = seed;
-    json_t *jfreq = json_object_get (manifest, "freq_khz");
-    if (jfreq) {
-        json_int_t khz = json_integer_value (jfreq);
-        snprintf (freq, sizeof freq, "%lld.%03lld", (long long) (khz / 1000), (long long) (khz % 1000));
-        pnr[n++] = "--freq";
-        pnr[n++] = freq;
-    }
-    pnr[n] = NULL;
-    bool ok = s_tool (out, "pnr", pnr, job_dir, job_dir, log, hooks, deadline);
-    free (pcf);
-    if (!ok)
+    if (!s_tool (out, "pnr", pnr.argv, job_dir, job_dir, log, hooks, deadline))
         goto done;
-
-    const char *pack[] = { "icepack", asc, bin, NULL };
     if (!s_tool (out, "pack", pack, job_dir, job_dir, log, hooks, deadline))
         goto done;
     struct stat st;
@@ -360,7 +296,7 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
     out->ok = true;
     snprintf (out->stage, sizeof out->stage, "done");
 done:
-    free (outdir); free (log); free (ys); free (netlist); free (asc); free (bin);
-    free (report); free (cwd); free (script);
+    free (outdir); free (log); free (ys); free (bin); free (cwd); free (script); free (ys_rel);
+    bf_argv_release (&pnr);
     return rc;
 }

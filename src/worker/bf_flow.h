@@ -8,8 +8,10 @@
         JOB/out/top.bin       icepack's binary bitstream
         JOB/build.log         every tool's output, in order
         JOB/build.ys          the yosys script, written by bf_flow itself
-    The tools' flags are exactly BF_FLOW_ICE40 (bf_manifest.h), which is part
-    of the cache key.  Each tool runs in the sandbox given in the hooks
+    The commands are exactly bf_flowcmd's (BF_FLOW_ICE40 in bf_manifest.h,
+    part of the cache key): the flags the user asked for and no others.
+    yosys runs in JOB/src/WORKDIR, nextpnr and icepack in JOB, each given
+    relative paths; build.log begins with the three commands as run.  Each tool runs in the sandbox given in the hooks
     (bf_sandbox.h), which sees only JOB.  A tool stopped by a resource
     limit (SIGXCPU, SIGXFSZ, or out of memory under the address-space
     limit) is a design failure: the design asked for more than a build
@@ -44,11 +46,6 @@ typedef struct {
     char stage[16];              /* the last stage run */
     char error[1024];            /* the tool's first error line, when !ok */
 } bf_flow_result_t;
-
-/*  Writes the yosys script for a normalized manifest into a new heap
-    string (caller frees).  Every name in it was validated by
-    bf_manifest_normalize, so no user text can become a yosys command. */
-char *bf_flow_yosys_script (json_t *manifest, const char *netlist_path);
 
 /*  Runs the flow for a normalized manifest whose inputs are already under
     job_dir/src.  Returns BF_OK (look at *out for the build's outcome), or

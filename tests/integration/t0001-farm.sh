@@ -44,14 +44,14 @@ check "logs --json carries the log text" bash -c "'$BIN/bitfarm' logs $id --json
 
 # By hand: the same three tools with the same options.
 cat >"$T/soc.ys" <<YS
-read_verilog -DUNUSED_FLAG=1 -Irtl/inc rtl/rom.v
-read_verilog -DUNUSED_FLAG=1 -Irtl/inc rtl/top.v
+read_verilog -defer -DUNUSED_FLAG=1 -Irtl/inc rtl/rom.v
+read_verilog -defer -DUNUSED_FLAG=1 -Irtl/inc rtl/top.v
 chparam -set DIVIDE 18 top
 synth_ice40 -top top -json $T/hand.json
 YS
 yosys -q -s "$T/soc.ys" >/dev/null 2>&1 &&
 nextpnr-ice40 -q --up5k --package sg48 --json "$T/hand.json" --pcf icebreaker.pcf \
-    --asc "$T/hand.asc" --report "$T/hand-report.json" --seed 1 >/dev/null 2>&1 &&
+    --asc "$T/hand.asc" --report "$T/hand-report.json" >/dev/null 2>&1 &&
 icepack "$T/hand.asc" "$T/hand.bin"
 check "up5k bitstream is byte-identical to a by-hand build" cmp "$T/soc.bin" "$T/hand.bin"
 
@@ -91,7 +91,7 @@ synth_ice40 -top top -json $T/bhand.json
 YS
 yosys -q -s "$T/blinky.ys" >/dev/null 2>&1 &&
 nextpnr-ice40 -q --hx1k --package tq144 --json "$T/bhand.json" --pcf icestick.pcf \
-    --asc "$T/bhand.asc" --report "$T/bhand-report.json" --seed 1 --freq 12.000 >/dev/null 2>&1 &&
+    --asc "$T/bhand.asc" --report "$T/bhand-report.json" --freq 12.000 >/dev/null 2>&1 &&
 icepack "$T/bhand.asc" "$T/bhand.bin"
 check "hx1k bitstream is byte-identical to a by-hand build" cmp "$T/blinky.bin" "$T/bhand.bin"
 out=$("$BIN/submit" --json --top top --device hx1k --package tq144 --freq 12.000 \

@@ -221,13 +221,13 @@ refused "broker refuses duplicate names" "duplicate file name" "$(m top "$(f a.v
 refused "broker refuses names that differ only in case" "duplicate file name" "$(m top "$(f a.v),$(f A.v)")"
 refused "broker refuses a top name with yosys syntax" "bad top module name" \
     "$(m 'top; shell touch /tmp/pwned' "$(f a.v)")"
-refused "broker refuses a package with yosys syntax" "bad package" \
+refused "broker refuses a package with yosys syntax" "unknown package 'tq144; shell id' for hx1k" \
     '{"manifest":{"version":1,"flow":"ice40","top":"top","device":"hx1k","package":"tq144; shell id","sources":['"$(f a.v)"']}}'
 refused "broker refuses an unknown device" "unknown device" \
     '{"manifest":{"version":1,"flow":"ice40","top":"top","device":"hx1k -p shell","package":"tq144","sources":['"$(f a.v)"']}}'
-refused "broker refuses a define value with a newline" "bad value for defines" \
+refused "broker refuses a define value with a newline" "bad value '1\\\\x0ashell id' for define 'X'" \
     '{"manifest":{"version":1,"flow":"ice40","top":"top","device":"hx1k","package":"tq144","defines":{"X":"1\nshell id"},"sources":['"$(f a.v)"']}}'
-refused "broker refuses a parameter name with yosys syntax" "bad params name" \
+refused "broker refuses a parameter name with yosys syntax" "bad param name" \
     '{"manifest":{"version":1,"flow":"ice40","top":"top","device":"hx1k","package":"tq144","params":{"W; shell id":"1"},"sources":['"$(f a.v)"']}}'
 refused "broker refuses an include dir outside the tree" "bad include dir" \
     '{"manifest":{"version":1,"flow":"ice40","top":"top","device":"hx1k","package":"tq144","includes":["/etc"],"sources":['"$(f a.v)"']}}'

@@ -1,0 +1,197 @@
+/*  bf_flowcmd - see bf_flowcmd.h. */
+#include "bf_flowcmd.h"
+#include "bf_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  Strings are built with open_memstream (POSIX.1-2008); out of memory
+    there is fatal, as everywhere else (bf_util.h). */
+static FILE *
+s_open (char **buf, size_t *len)
+{
+    FILE *f = open_memstream (buf, len);
+    if (!f)
+        abort ();
+    return f;
+}
+
+char *
+bf_flowcmd_up (const char *workdir)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = s_open (&buf, &len);
+    if (strcmp (workdir, ".") != 0) {
+        fputs ("../", f);
+        for (const char *p = workdir; *p; p++)
+            if (*p == '/')
+                fputs ("../", f);
+    }
+    fclose (f);
+    return buf;
+}
+
+void
+bf_argv_release (bf_argv_t *self)
+{
+    for (size_t i = 0; i < sizeof self->owned / sizeof self->owned[0]; i++) {
+        free (self->owned[i]);
+        self->owned[i] = NULL;
+    }
+    self->argc = 0;
+}
+
+char *
+bf_flowcmd_yosys_script (json_t *manifest, const char *up, const char *netlist)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = s_open (&buf, &len);
+    json_t *params = json_object_get (manifest, "params");
+    bool defer = json_object_size (params) > 0;
+    size_t i;
+    json_t *src;
+    json_array_foreach (json_object_get (manifest, "sources"), i, src) {
+        fputs ("read_verilog", f);
+        if (defer)
+            fputs (" -defer", f);
+        if (strcmp (json_string_value (json_object_get (src, "lang")), "systemverilog") == 0)
+            fputs (" -sv", f);
+        const char *name;
+        json_t *v;
+        json_object_foreach (json_object_get (manifest, "defines"), name, v)
+            fprintf (f, " -D%s=%s", name, json_string_value (v));
+        size_t k;
+        json_array_foreach (json_object_get (manifest, "includes"), k, v)
+            fprintf (f, " -I%s%s", up, json_string_value (v));
+        fprintf (f, " %s%s\n", up, json_string_value (json_object_get (src, "path")));
+    }
+    const char *top = json_string_value (json_object_get (manifest, "top"));
+    const char *name;
+    json_t *v;
+    json_object_foreach (params, name, v)
+        fprintf (f, "chparam -set %s %s %s\n", name, json_string_value (v), top);
+    const char *argv[2 * BF_TOOLOPT_MAX + 1];
+    int n = bf_toolopt_argv (argv, 0, json_object_get (manifest, "synth_opts"));
+    fprintf (f, "synth_ice40 -top %s", top);
+    for (int k = 0; k < n; k++)
+        fprintf (f, " %s", argv[k]);
+    fprintf (f, " -json %s\n", netlist);
+    fclose (f);
+    return buf;
+}
+
+void
+bf_flowcmd_nextpnr (bf_argv_t *out, json_t *manifest, const char *netlist,
+                    const char *pcf_prefix, const char *asc, const char *report)
+{
+    memset (out, 0, sizeof *out);
+    const char **a = out->argv;
+    int n = 0;
+    a[n++] = "nextpnr-ice40";
+    a[n++] = out->owned[0] = xasprintf ("--%s", json_string_value (json_object_get (manifest,
+                                                                                    "device")));
+    a[n++] = "--package";
+    a[n++] = json_string_value (json_object_get (manifest, "package"));
+    a[n++] = "--json";
+    a[n++] = netlist;
+    json_t *pcf = json_object_get (manifest, "pcf");
+    if (pcf) {
+        a[n++] = "--pcf";
+        a[n++] = out->owned[1] = xasprintf ("%s%s", pcf_prefix,
+                                            json_string_value (json_object_get (pcf, "path")));
+    }
+    a[n++] = "--asc";
+    a[n++] = asc;
+    a[n++] = "--report";
+    a[n++] = report;
+    json_t *seed = json_object_get (manifest, "seed");
+    if (seed) {
+        a[n++] = "--seed";
+        a[n++] = out->owned[2] = xasprintf ("%lld", (long long) json_integer_value (seed));
+    }
+    json_t *freq = json_object_get (manifest, "freq_khz");
+    if (freq) {
+        /* MHz with as many decimals as the kHz need: the same number the
+           user typed (bf_toolopt allows at most 3 decimals). */
+        long long khz = (long long) json_integer_value (freq);
+        char *mhz = xasprintf ("%lld.%03lld", khz / 1000, khz % 1000);
+        char *end = mhz + strlen (mhz) - 1;
+        while (*end == '0')
+            *end-- = '\0';
+        if (*end == '.')
+            *end = '\0';
+        a[n++] = "--freq";
+        a[n++] = out->owned[3] = mhz;
+    }
+    n = bf_toolopt_argv (a, n, json_object_get (manifest, "pnr_opts"));
+    a[n] = NULL;
+    out->argc = n;
+}
+
+/*  Characters a POSIX shell takes literally in a word. */
+static bool
+s_shell_plain (const char *w)
+{
+    if (!*w)
+        return false;
+    for (const char *p = w; *p; p++)
+        if (!strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                     "_-./=+,:@%", *p))
+            return false;
+    return true;
+}
+
+char *
+bf_flowcmd_shell (const char *const *argv)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = s_open (&buf, &len);
+    for (int i = 0; argv[i]; i++) {
+        if (i)
+            fputc (' ', f);
+        if (s_shell_plain (argv[i])) {
+            fputs (argv[i], f);
+            continue;
+        }
+        fputc ('\'', f);
+        for (const char *p = argv[i]; *p; p++) {
+            if (*p == '\'')
+                fputs ("'\\''", f);
+            else
+                fputc (*p, f);
+        }
+        fputc ('\'', f);
+    }
+    fclose (f);
+    return buf;
+}
+
+char *
+bf_flowcmd_by_hand (json_t *manifest)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = s_open (&buf, &len);
+    const char *workdir = json_string_value (json_object_get (manifest, "workdir"));
+    char *up = bf_flowcmd_up (workdir);
+    char *script = bf_flowcmd_yosys_script (manifest, up, "netlist.json");
+    if (strcmp (workdir, ".") != 0)
+        fprintf (f, "cd %s\n", workdir);
+    fprintf (f, "cat > build.ys <<'EOF'\n%sEOF\n", script);
+    fputs ("yosys -s build.ys\n", f);
+    bf_argv_t pnr;
+    bf_flowcmd_nextpnr (&pnr, manifest, "netlist.json", up, "top.asc", "report.json");
+    char *line = bf_flowcmd_shell (pnr.argv);
+    fprintf (f, "%s\n", line);
+    free (line);
+    bf_argv_release (&pnr);
+    fputs ("icepack top.asc top.bin\n", f);
+    fclose (f);
+    free (script);
+    free (up);
+    return buf;
+}
