@@ -10,6 +10,7 @@
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
+#include "../common/bf_report.h"
 #include "../common/bf_proto.h"
 #include "../common/bf_util.h"
 
@@ -268,6 +269,35 @@ s_worker_has_tags (s_worker_t *w, json_t *tags)
     return true;
 }
 
+/*  A worker's tool version lines (READY toolchain.versions), as shown by
+    WORKERS: only the four tools, strings only, escaped and cut to 160
+    bytes; anything else a worker sends is dropped. */
+static json_t *
+s_tool_versions (json_t *in)
+{
+    static const char *tools[] = { "yosys", "yosys-abc", "nextpnr-ice40", "icepack" };
+    json_t *out = json_object ();
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+        const char *v = json_string_value (json_object_get (in, tools[i]));
+        if (!v)
+            continue;
+        char shown[161];
+        bf_log_escape (shown, sizeof shown, v);
+        json_object_set_new (out, tools[i], json_string (shown));
+    }
+    return out;
+}
+
+/*  Can w build this job: its tags, and the toolchain it is pinned to
+    (submit --toolchain), if any. */
+static bool
+s_worker_capable (s_worker_t *w, json_t *job)
+{
+    const char *pin = json_string_value (json_object_get (job, "toolchain"));
+    return s_worker_has_tags (w, json_object_get (job, "tags"))
+           && (!pin || strcmp (pin, w->toolchain) == 0);
+}
+
 /*  Build slots left: program jobs do not take one (a board takes one job
     at a time on its own). */
 static int
@@ -351,11 +381,11 @@ s_board_blocked (bf_broker_t *self, json_t *job, s_worker_t **owner_out)
 
 /*  The capable worker (all tags) with the most free slots, or NULL. */
 static s_worker_t *
-s_worker_for (bf_broker_t *self, json_t *tags)
+s_worker_for (bf_broker_t *self, json_t *job)
 {
     s_worker_t *best = NULL;
     for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
-        if (s_free_slots (w) <= 0 || !s_worker_has_tags (w, tags))
+        if (s_free_slots (w) <= 0 || !s_worker_capable (w, job))
             continue;
         if (!best || s_free_slots (w) > s_free_slots (best))
             best = w;
@@ -389,14 +419,18 @@ s_wait_reason (bf_broker_t *self, json_t *job)
     json_t *tags = json_object_get (job, "tags");
     int capable = 0, draining = 0, slots = 0;
     for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
-        if (s_worker_has_tags (w, tags)) {
+        if (s_worker_capable (w, job)) {
             capable++;
             draining += w->draining;
             slots += w->slots;
         }
     if (capable == 0) {
+        const char *pin = json_string_value (json_object_get (job, "toolchain"));
         char *list = json_dumps (tags, JSON_COMPACT);
-        char *r = xasprintf ("no connected worker has the tags %s", list);
+        char *r = pin && json_array_size (tags)
+                  ? xasprintf ("no connected worker has toolchain %.12s and the tags %s", pin, list)
+                  : pin ? xasprintf ("no connected worker has toolchain %.12s", pin)
+                        : xasprintf ("no connected worker has the tags %s", list);
         free (list);
         return r;
     }
@@ -457,7 +491,7 @@ s_dispatch_one (bf_broker_t *self, const char *id)
         json_decref (job);
         return r;
     }
-    s_worker_t *w = s_worker_for (self, json_object_get (job, "tags"));
+    s_worker_t *w = s_worker_for (self, job);
     if (!w) {
         json_decref (job);
         return false;
@@ -573,6 +607,27 @@ static int s_create_program (bf_broker_t *self, const char *id, const char *boar
                              const char *bitstream, uint64_t size, const char *after,
                              const char *token_hash, int priority, int64_t timeout_ms);
 
+/*  An unpinned build may run on any connected worker, under that worker's
+    toolchain: a result cached under the toolchain of any of them is a hit.
+    On a hit, returns the entry and writes its key and toolchain into key
+    and toolchain (65 bytes each); else NULL. */
+static json_t *
+s_hit_any_toolchain (bf_broker_t *self, json_t *norm, char *key, char *toolchain)
+{
+    for (s_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
+        char k[BF_SHA256_HEX_LEN + 1];
+        json_t *entry = NULL;
+        if (strcmp (w->toolchain, toolchain) == 0
+            || bf_key_compute_salted (k, norm, w->toolchain, self->cfg.cache_salt) != BF_OK
+            || bf_cache_get_entry (self->cache, &entry, k, false) != BF_OK)
+            continue;
+        snprintf (key, BF_SHA256_HEX_LEN + 1, "%s", k);
+        snprintf (toolchain, BF_SHA256_HEX_LEN + 1, "%s", w->toolchain);
+        return entry;
+    }
+    return NULL;
+}
+
 static void
 s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -611,14 +666,33 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                        (long long) self->cfg.job_timeout_max_ms);
         goto out;
     }
-    char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1], toolchain[65];
+    /* The toolchain the key is computed for: the pinned one (submit
+       --toolchain), else the one most recently registered; a dispatched
+       build gets its worker's key again (s_dispatch_one). */
+    char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1] = "", toolchain[65] = "";
     bf_key_action (action, norm);
-    bool have_key = bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK;
+    const char *pin_prefix = NULL;
+    if (bf_body_str (&pin_prefix, msg->body, "toolchain", 64, false) == BF_EINVAL) {
+        s_reply_error (self, rid, "%s", bf_error_last ());
+        goto out;
+    }
+    bool have_key;
+    if (pin_prefix) {
+        if (bf_jobs_toolchain_resolve (self->jobs, toolchain, pin_prefix) != BF_OK) {
+            s_reply_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
+        have_key = true;
+    }
+    else
+        have_key = bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK;
     if (have_key) {
         bf_key_compute_salted (key, norm, toolchain, self->cfg.cache_salt);
         if (bf_cache_get_entry (self->cache, &entry, key, false) != BF_OK)
             entry = NULL;
     }
+    if (!entry && !pin_prefix && (entry = s_hit_any_toolchain (self, norm, key, toolchain)))
+        have_key = true;
     char id[BF_JOB_ID_LEN + 1], leader[BF_JOB_ID_LEN + 1];
     if (bf_random_hex (id, BF_JOB_ID_LEN / 2) != BF_OK) {
         s_reply_error (self, rid, "no random source for a job id");
@@ -644,7 +718,8 @@ s_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_job_spec_t spec = { .id = id, .manifest = norm, .action = action,
                            .cache_key = have_key ? key : NULL, .priority = (int) priority,
                            .timeout_ms = timeout_ms, .max_attempts = self->cfg.max_attempts,
-                           .tags = tags, .hit = entry };
+                           .tags = tags, .hit = entry,
+                           .toolchain = pin_prefix ? toolchain : NULL };
     s_set_owner (self, &spec);
     if (bf_jobs_create (self->jobs, id, leader, &spec) != BF_OK) {
         bf_err ("%s", bf_error_last ());
@@ -786,6 +861,16 @@ s_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     if (events)
         json_object_set_new (job, "events", bf_jobs_events (self->jobs, id));
+    /* The report's summary: utilisation and clocks (bf_report.h). */
+    const char *report = json_string_value (json_object_get (job, "report_sha256"));
+    char *text = NULL;
+    size_t len = 0;
+    if (report && bf_cache_get_object (self->cache, &text, &len, report) == BF_OK) {
+        json_t *summary = bf_report_summary (text, len);
+        if (summary)
+            json_object_set_new (job, "report", summary);
+        free (text);
+    }
     s_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
     json_decref (job);
 }
@@ -1586,8 +1671,7 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
     snprintf (w->name, sizeof w->name, "%s", name);
     w->slots = (int) slots;
     snprintf (w->toolchain, sizeof w->toolchain, "%s", toolchain);
-    json_t *versions = json_object_get (tc, "versions");
-    w->versions = json_is_object (versions) ? json_incref (versions) : json_object ();
+    w->versions = s_tool_versions (json_object_get (tc, "versions"));
     w->tags = tags;
     w->jobs = json_object ();
     w->expires_at = bf_mono_ms () + self->lease_ms;

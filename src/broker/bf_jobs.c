@@ -18,7 +18,7 @@ struct _bf_jobs_t {
                "cache_key, cache_hit, bitstream, report, log, error, submitted_at, " \
                "started_at, finished_at, timeout_ms, max_attempts, not_before, follows, " \
                "tags, manifest, kind, board, after_job, token_hash, bitstream_size, owner, " \
-               "owner_name"
+               "owner_name, toolchain"
 
 int
 bf_jobs_open (bf_jobs_t **out, const char *path)
@@ -124,8 +124,9 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     if (!hit && !spec->board) {           /* program jobs never coalesce */
         sqlite3_stmt *st = bf_db_prepare (self->db,
             "SELECT id FROM jobs WHERE action = ? AND state IN ('queued', 'running') "
-            "AND follows IS NULL AND kind = 'build' ORDER BY seq LIMIT 1");
+            "AND follows IS NULL AND kind = 'build' AND toolchain IS ? ORDER BY seq LIMIT 1");
         sqlite3_bind_text (st, 1, spec->action, -1, SQLITE_STATIC);
+        bf_db_bind_str (st, 2, spec->toolchain);
         if (sqlite3_step (st) == SQLITE_ROW)
             snprintf (leader, sizeof leader, "%s", (const char *) sqlite3_column_text (st, 0));
         sqlite3_finalize (st);
@@ -135,9 +136,9 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "INSERT INTO jobs (id, seq, state, stage, failure_class, priority, action, cache_key, "
         "cache_hit, manifest, bitstream, report, log, error, submitted_at, started_at, "
-        "finished_at, timeout_ms, max_attempts, follows, tags) VALUES (?1, "
+        "finished_at, timeout_ms, max_attempts, follows, tags, toolchain) VALUES (?1, "
         "(SELECT IFNULL(MAX(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19)");
+        "?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20)");
     int64_t now = bf_now_ms ();
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
     if (hit) {
@@ -165,6 +166,7 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     sqlite3_bind_int (st, 17, spec->max_attempts);
     bf_db_bind_str (st, 18, leader[0] ? leader : NULL);
     sqlite3_bind_text (st, 19, tags, -1, SQLITE_STATIC);
+    bf_db_bind_str (st, 20, spec->toolchain);
     if (sqlite3_step (st) != SQLITE_DONE)
         rc = bf_error_set (BF_EIO, "cannot record job: %s", sqlite3_errmsg (self->db));
     sqlite3_finalize (st);
@@ -308,6 +310,8 @@ s_row (sqlite3_stmt *st, bool with_manifest)
     }
     json_object_set_new (j, "owner", s_text (st, 28));
     json_object_set_new (j, "owner_name", s_text (st, 29));
+    if (sqlite3_column_type (st, 30) != SQLITE_NULL)
+        json_object_set_new (j, "toolchain", s_text (st, 30));
     return j;
 }
 
@@ -723,6 +727,31 @@ bf_jobs_toolchain_seen (bf_jobs_t *self, const char *id, const char *family, jso
     int rc = s_changed (self, st, "record toolchain");
     free (v);
     return rc == BF_EBUSY ? BF_OK : rc;
+}
+
+int
+bf_jobs_toolchain_resolve (bf_jobs_t *self, char *out, const char *prefix)
+{
+    size_t n = strlen (prefix);
+    if (n < 8 || n > 64 || strspn (prefix, "0123456789abcdef") != n)
+        return bf_error_set (BF_EINVAL, "bad toolchain '%.80s' (want 8 to 64 lowercase hex "
+                             "characters of an identity, as `bitfarm workers` shows)", prefix);
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM toolchains WHERE substr (id, 1, ?2) = ?1 ORDER BY id LIMIT 2");
+    sqlite3_bind_text (st, 1, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int (st, 2, (int) n);
+    int rows = 0;
+    while (sqlite3_step (st) == SQLITE_ROW)
+        if (rows++ == 0)
+            snprintf (out, 65, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_finalize (st);
+    if (rows == 0)
+        return bf_error_set (BF_ENOTFOUND, "no worker has reported toolchain '%s' (see `bitfarm "
+                             "workers`)", prefix);
+    if (rows > 1)
+        return bf_error_set (BF_EAMBIGUOUS, "toolchain '%s' is ambiguous (give more characters)",
+                             prefix);
+    return BF_OK;
 }
 
 int

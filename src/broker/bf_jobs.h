@@ -14,7 +14,8 @@
     (bf_jobs_retry) with a back-off, until its attempts are used up.
 
     Coalescing (single-flight): a job created while another job with the
-    same action digest is queued or running "follows" that leader instead
+    same action digest (and the same toolchain pin, or none) is queued or
+    running "follows" that leader instead
     of being queued for a build of its own.  When the leader succeeds or
     fails, every follower finishes with the same result in the same
     transaction.  When the leader is cancelled or times out (which says
@@ -47,6 +48,7 @@ typedef struct {
     int max_attempts;            /* >= 1 */
     json_t *tags;                /* array of worker tags required; NULL = none */
     json_t *hit;                 /* cache entry: create the job finished, or NULL */
+    const char *toolchain;       /* the toolchain id a build is pinned to, or NULL: any */
     /* A program job (kind "program") when board is set: */
     const char *board;           /* the board to load */
     const char *after;           /* a build job whose bitstream it waits for, or NULL */
@@ -158,6 +160,11 @@ json_t *bf_jobs_overdue (bf_jobs_t *self, int64_t now);
 
 /*  Remembers a toolchain identity seen from a worker. */
 int bf_jobs_toolchain_seen (bf_jobs_t *self, const char *id, const char *family, json_t *versions);
+
+/*  The toolchain whose id starts with prefix (8 to 64 hex characters)
+    among those ever seen, into out (65 bytes).  BF_OK, BF_EINVAL
+    (malformed), BF_ENOTFOUND or BF_EAMBIGUOUS, each with a detail. */
+int bf_jobs_toolchain_resolve (bf_jobs_t *self, char *out, const char *prefix);
 
 /*  The most recently seen toolchain of a family into out (65 bytes).
     BF_OK or BF_ENOTFOUND. */

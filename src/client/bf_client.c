@@ -198,6 +198,8 @@ bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
             json_array_append_new (tags, json_string (*t));
         json_object_set_new (body, "tags", tags);
     }
+    if (opts->toolchain)
+        json_object_set_new (body, "toolchain", json_string (opts->toolchain));
     if (opts->program_board) {
         json_t *p = json_pack ("{s:s}", "board", opts->program_board);
         if (opts->token)

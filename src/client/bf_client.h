@@ -38,13 +38,16 @@ int bf_client_curve (bf_client_t *self, const char *cert_path, const char *broke
 int bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, json_t *body,
                        zmsg_t **blobs_p);
 
-/*  How a job is to be run; none of it is part of the cache key. */
+/*  How a job is to be run; none of it is part of the manifest (the
+    toolchain is part of the cache key: the key is the building toolchain's). */
 typedef struct {
     int priority;                /* -1000..1000, higher first; 0 default */
     int64_t timeout_ms;          /* wall-clock limit of an attempt; 0: the broker's default */
     const char *const *tags;     /* worker tags required; NULL-terminated, or NULL */
     const char *program_board;   /* submit: program this board after the build; NULL = no */
     const char *token;           /* reservation token (bitfarm reserve) for the board, or NULL */
+    const char *toolchain;       /* build only on this toolchain (an identity prefix of 8 to
+                                    64 hex characters), or NULL: the broker chooses */
 } bf_submit_opts_t;
 
 /*  Submits a design: sends its manifest, uploads only the inputs the

@@ -4,6 +4,7 @@
 #include "bf_design.h"
 #include "bf_explain.h"
 #include "../common/bf_flowcmd.h"
+#include "../common/bf_report.h"
 #include "bf_localfarm.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_key.h"
@@ -123,8 +124,9 @@ static const char s_usage[] =
     "  cache invalidate --toolchain ID   disown a toolchain: drop its entries and\n"
     "                       refuse new ones (ID: 8 or more hex characters)\n"
     "  --cache-dir DIR      the cache (default: the local farm's, ~/.cache/bitfarm/state/cache)\n"
-    "  --toolchain ID       explain: the toolchain to compute the key for (default: the\n"
-    "                       broker's latest, else the one on this machine)\n"
+    "  --toolchain ID       explain: the toolchain to compute the key for, all 64 hex\n"
+    "                       characters (default: the broker's latest, else the one on\n"
+    "                       this machine)\n"
     "\n"
     "Common options:\n"
     "  --broker ENDPOINT   broker to use (default $BITFARM_BROKER; if unset, the\n"
@@ -256,6 +258,25 @@ s_print_json (json_t *j)
     free (text);
 }
 
+/*  The report summary (bf_report.h): utilisation and each clock. */
+static void
+s_print_summary (json_t *summary)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach (json_object_get (summary, "utilization"), k, v)
+        printf ("%-10s %lld / %lld\n", k,
+                (long long) json_integer_value (json_object_get (v, "used")),
+                (long long) json_integer_value (json_object_get (v, "available")));
+    size_t i;
+    json_array_foreach (json_object_get (summary, "clocks"), i, v) {
+        double got = json_number_value (json_object_get (v, "achieved_mhz"));
+        double want = json_number_value (json_object_get (v, "target_mhz"));
+        printf ("clock      %s: %.2f MHz achieved, %.2f MHz target%s\n", s_str (v, "net"), got,
+                want, got < want ? " (FAILED)" : "");
+    }
+}
+
 static void
 s_print_status (json_t *job)
 {
@@ -293,6 +314,7 @@ s_print_status (json_t *job)
         putchar ('\n');
     }
     printf ("timeout    %lld ms\n", (long long) json_integer_value (json_object_get (job, "timeout_ms")));
+    s_print_summary (json_object_get (job, "report"));
     if (json_is_string (json_object_get (job, "error")))
         printf ("error      %s\n", s_str (job, "error"));
     printf ("submitted  %s\nstarted    %s\nfinished   %s\n", s_str (job, "submitted_at"),
@@ -501,7 +523,7 @@ s_explain (s_args_t *a, json_t *manifest)
         char *farm = bf_localfarm_dir ();
         bf_mkdir_p (farm, 0755);
         char *memo = xasprintf ("%s/explain-toolchain.json", farm);
-        if (bf_toolchain_identify (&tc, memo) == BF_OK) {
+        if (bf_toolchain_identify (&tc, NULL, memo) == BF_OK) {
             snprintf (toolchain, sizeof toolchain, "%s", tc.id);
             tc_from = "this machine";
         }
@@ -607,6 +629,7 @@ s_cmd_submit (s_args_t *a, bool explain)
     json_t *job = NULL;
     uint64_t uploaded = 0;
     a->submit.tags = a->tags;
+    a->submit.toolchain = a->toolchain;
     if (bf_client_submit (client, &job, design, &a->submit, &uploaded) != BF_OK) {
         rc = s_fail (BFX_INFRA, "%s", bf_error_last ());
         goto out;
@@ -766,16 +789,19 @@ s_cmd_list (s_args_t *a, const char *cmd)
                     s_str (j, "submitted_at"));
     }
     else {
-        printf ("%-24s  %5s  %4s  %-12s  %s\n", "WORKER", "SLOTS", "BUSY", "TOOLCHAIN", "VERSIONS");
+        printf ("%-24s  %5s  %4s  %-16s\n", "WORKER", "SLOTS", "BUSY", "TOOLCHAIN");
         size_t i;
         json_t *w;
         json_array_foreach (json_object_get (reply->body, "workers"), i, w) {
-            json_t *v = json_object_get (w, "versions");
-            printf ("%-24.24s  %5lld  %4lld  %-12.12s  %s; %s%s\n", s_str (w, "name"),
+            printf ("%-24.24s  %5lld  %4lld  %-16.16s%s\n", s_str (w, "name"),
                     (long long) json_integer_value (json_object_get (w, "slots")),
                     (long long) json_integer_value (json_object_get (w, "busy")),
-                    s_str (w, "toolchain"), s_str (v, "yosys"), s_str (v, "nextpnr-ice40"),
+                    s_str (w, "toolchain"),
                     json_is_false (json_object_get (w, "sandbox")) ? "  UNSANDBOXED" : "");
+            const char *tool;
+            json_t *v;
+            json_object_foreach (json_object_get (w, "versions"), tool, v)
+                printf ("    %-14s %s\n", tool, json_string_value (v));
         }
     }
     bf_msg_destroy (&reply);
@@ -802,25 +828,6 @@ s_time_of (char *buf, size_t size, json_t *obj, const char *field)
 {
     json_t *v = json_object_get (obj, field);
     return json_is_integer (v) ? bf_time_iso (buf, size, json_integer_value (v)) : "-";
-}
-
-/*  A summary of nextpnr's JSON report: cells used per type and Fmax. */
-static void
-s_print_report (const char *text)
-{
-    json_t *r = json_loads (text, 0, NULL);
-    const char *k;
-    json_t *v;
-    json_object_foreach (json_object_get (r, "utilization"), k, v)
-        if (json_integer_value (json_object_get (v, "used")) > 0)
-            printf ("  %-16s %lld / %lld\n", k,
-                    (long long) json_integer_value (json_object_get (v, "used")),
-                    (long long) json_integer_value (json_object_get (v, "available")));
-    json_object_foreach (json_object_get (r, "fmax"), k, v)
-        printf ("  fmax %-11s %.2f MHz (constraint %.2f MHz)\n", k,
-                json_number_value (json_object_get (v, "achieved")),
-                json_number_value (json_object_get (v, "constraint")));
-    json_decref (r);
 }
 
 static int
@@ -908,17 +915,13 @@ s_cmd_cache (s_args_t *a, const char *sub, const char *arg)
             rc = s_fail (BFX_USAGE, "%s", bf_error_last ());
         else {
             char *report = NULL;
+            size_t rlen = 0;
             const char *rd = s_str (out, "report");
             if (json_is_string (json_object_get (out, "report"))
-                && bf_cache_get_object (cache, &report, NULL, rd) == BF_OK) {
-                json_t *r = json_loads (report, 0, NULL);
-                if (r) {
-                    json_t *summary = json_pack ("{s:O*, s:O*}", "utilization",
-                                                 json_object_get (r, "utilization"), "fmax",
-                                                 json_object_get (r, "fmax"));
+                && bf_cache_get_object (cache, &report, &rlen, rd) == BF_OK) {
+                json_t *summary = bf_report_summary (report, rlen);
+                if (summary)
                     json_object_set_new (out, "report_summary", summary);
-                }
-                json_decref (r);
             }
             if (!a->json) {
                 json_t *m = json_object_get (out, "manifest");
@@ -943,9 +946,9 @@ s_cmd_cache (s_args_t *a, const char *sub, const char *arg)
                 char *text = json_dumps (m, JSON_INDENT (2) | JSON_SORT_KEYS);
                 printf ("manifest %s\n", text);
                 free (text);
-                if (report) {
+                if (json_object_get (out, "report_summary")) {
                     printf ("report:\n");
-                    s_print_report (report);
+                    s_print_summary (json_object_get (out, "report_summary"));
                 }
             }
             free (report);

@@ -259,8 +259,10 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
     bf_flowcmd_nextpnr (&pnr, manifest, "out/netlist.json", "src/", "out/top.asc",
                         "out/report.json");
     char *ys_rel = xasprintf ("%s../build.ys", up);
-    const char *yosys[] = { "yosys", "-s", ys_rel, NULL };
-    const char *pack[] = { "icepack", "out/top.asc", "out/top.bin", NULL };
+    const char *yosys[] = { bf_toolchain_path (hooks->toolchain, "yosys"), "-s", ys_rel, NULL };
+    const char *pack[] = { bf_toolchain_path (hooks->toolchain, "icepack"), "out/top.asc",
+                           "out/top.bin", NULL };
+    pnr.argv[0] = bf_toolchain_path (hooks->toolchain, "nextpnr-ice40");
     free (netlist_rel);
     free (up);
     int rc = bf_mkdir_p (outdir, 0755);

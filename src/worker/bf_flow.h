@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "bf_sandbox.h"
+#include "bf_toolchain.h"
 
 typedef struct {
     void (*on_stage) (void *arg, const char *stage);   /* "synth", "pnr", "pack" */
@@ -38,6 +39,8 @@ typedef struct {
     int64_t timeout_ms;          /* wall-clock limit of the whole flow; 0 = none */
     const bf_sandbox_t *sandbox; /* where the tools run, and their limits; NULL:
                                     unconfined, unlimited */
+    const bf_toolchain_t *toolchain; /* which yosys, nextpnr-ice40 and icepack to run;
+                                    NULL: those in PATH */
 } bf_flow_hooks_t;
 
 typedef struct {

@@ -124,13 +124,40 @@ bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir)
     return rc;
 }
 
+/*  True when path is root or lies below it. */
+static bool
+s_below (const char *path, const char *root)
+{
+    size_t n = strlen (root);
+    return strncmp (path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+void
+bf_sandbox_show (bf_sandbox_t *self, const char *tools_dir)
+{
+    char real[PATH_MAX];
+    if (!tools_dir || !realpath (tools_dir, real) || s_below (real, "/usr"))
+        return;
+    /* The prefix (DIR/..) holds what the tools load: lib/, share/yosys. */
+    char *slash = strrchr (real, '/');
+    if (slash && slash != real && strcmp (slash, "/bin") == 0)
+        *slash = '\0';
+    if (self->nshown < (int) (sizeof self->shown / sizeof self->shown[0])) {
+        self->shown[self->nshown++] = xstrdup (real);
+        s_add (self, "--ro-bind", real, real);
+    }
+}
+
 void
 bf_sandbox_hide (bf_sandbox_t *self, const char *dir)
 {
     char real[PATH_MAX];
     if (!dir || !realpath (dir, real))
         return;
-    if (strncmp (real, "/usr/", 5) == 0 || strcmp (real, "/usr") == 0)
+    bool visible = s_below (real, "/usr");
+    for (int i = 0; i < self->nshown; i++)
+        visible |= s_below (real, self->shown[i]);
+    if (visible)
         s_add (self, "--tmpfs", real, NULL);
 }
 
@@ -140,6 +167,9 @@ bf_sandbox_fini (bf_sandbox_t *self)
     for (int i = 0; i < self->nsystem; i++)
         free (self->system_args[i]);
     self->nsystem = 0;
+    for (int i = 0; i < self->nshown; i++)
+        free (self->shown[i]);
+    self->nshown = 0;
     free (self->bwrap);
     self->bwrap = NULL;
 }

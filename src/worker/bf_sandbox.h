@@ -41,6 +41,8 @@ typedef struct {
     char *bwrap;                 /* "bwrap", or a path */
     char *system_args[32];       /* how to show the system: filled by bf_sandbox_init */
     int nsystem;
+    char *shown[4];              /* host directories shown read-only (bf_sandbox_show) */
+    int nshown;
 } bf_sandbox_t;
 
 /*  Fills in how the host's system directories are shown (merged-/usr
@@ -52,10 +54,17 @@ typedef struct {
 int bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir);
 void bf_sandbox_fini (bf_sandbox_t *self);
 
+/*  Shows a toolchain directory outside /usr (bitfarm-worker --tools DIR)
+    read-only to the tools: DIR, or its prefix DIR/.. when DIR ends in
+    /bin, so that the prefix's lib/ and share/yosys are there too.  Call
+    after bf_sandbox_init and before bf_sandbox_hide; at most 4. */
+void bf_sandbox_show (bf_sandbox_t *self, const char *tools_dir);
+
 /*  Hides dir (the worker's keys, its cache, its work directory) from the
-    tools: when it lies inside what the sandbox shows of the system (under
-    /usr, say /usr/local/etc/bitfarm), an empty tmpfs is mounted over it;
-    elsewhere it is not visible anyway.  Call after bf_sandbox_init. */
+    tools: when it lies inside what the sandbox shows of the host (under
+    /usr, say /usr/local/etc/bitfarm, or under a directory given to
+    bf_sandbox_show), an empty tmpfs is mounted over it; elsewhere it is
+    not visible anyway.  Call after bf_sandbox_init. */
 void bf_sandbox_hide (bf_sandbox_t *self, const char *dir);
 
 /*  The argv that runs argv inside the sandbox, with job_dir writable and

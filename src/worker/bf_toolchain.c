@@ -6,6 +6,7 @@
 #include "../common/bf_util.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,8 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *s_tools[] = { "yosys", "yosys-abc", "nextpnr-ice40", "icepack" };
-#define S_NTOOLS 4
+const char *const bf_toolchain_tools[BF_TOOLCHAIN_NTOOLS] = { "yosys", "yosys-abc",
+                                                              "nextpnr-ice40", "icepack" };
+#define S_NTOOLS BF_TOOLCHAIN_NTOOLS
+#define s_tools bf_toolchain_tools
 
 typedef struct {
     char **paths;       /* absolute */
@@ -48,8 +51,15 @@ s_files_release (s_files_t *f)
 }
 
 static int
-s_which (char *out, const char *tool)
+s_which (char *out, const char *tool, const char *dir)
 {
+    if (dir) {
+        char cand[PATH_MAX];
+        snprintf (cand, sizeof cand, "%s/%s", dir, tool);
+        if (access (cand, X_OK) == 0 && realpath (cand, out))
+            return BF_OK;
+        return bf_error_set (BF_ENOTFOUND, "tool '%s' not found in --tools '%s'", tool, dir);
+    }
     const char *path = getenv ("PATH");
     if (!path)
         path = "/usr/bin:/bin";
@@ -113,36 +123,87 @@ s_walk (s_files_t *f, const char *dir, const char *rel)
     free (names);
 }
 
+/*  Keeps the first line holding `want` (or the first non-empty line when
+    want is ""), escaped; arg: s_version_t. */
+typedef struct {
+    char line[256];
+    const char *want;
+} s_version_t;
+
 static void
 s_version_line (void *arg, const char *line)
 {
-    char *buf = arg;
-    if (!buf[0] && line[0])
-        snprintf (buf, 256, "%s", line);
+    s_version_t *v = arg;
+    if (!v->line[0] && line[0] && strstr (line, v->want))
+        bf_log_escape (v->line, sizeof v->line, line);
 }
 
-static char *
-s_version (const char *tool, const char *flag)
+/*  One tool's version line: what `TOOL ARGS` prints first (containing
+    want), or "unknown, sha256 PREFIX" for a tool without a version option. */
+static json_t *
+s_version (const char *tool, const char *arg1, const char *arg2, const char *want,
+           const char *real_path)
 {
-    char buf[256] = "";
-    const char *argv[] = { tool, flag, NULL };
-    bf_spawn_opts_t opts = { .argv = argv, .timeout_ms = 10000, .on_line = s_version_line,
-                             .arg = buf };
-    bf_spawn_result_t res;
-    bf_spawn_run (&res, &opts);
-    return xstrdup (buf);
+    s_version_t v = { .want = want };
+    if (arg1) {
+        const char *argv[] = { tool, arg1, arg2, NULL };
+        bf_spawn_opts_t opts = { .argv = argv, .timeout_ms = 10000, .on_line = s_version_line,
+                                 .arg = &v };
+        bf_spawn_result_t res;
+        bf_spawn_run (&res, &opts);
+    }
+    if (!v.line[0]) {
+        char digest[BF_SHA256_HEX_LEN + 1] = "";
+        bf_sha256_file (digest, NULL, real_path);
+        snprintf (v.line, sizeof v.line, "unknown, sha256 %.16s", digest);
+    }
+    return json_string (v.line);
+}
+
+/*  Every tool's version line (bf_toolchain_t.versions); files holds the
+    tools' real paths first, in s_tools order. */
+static json_t *
+s_versions (const bf_toolchain_t *tc, const s_files_t *files)
+{
+    json_t *v = json_object ();
+    json_object_set_new (v, "yosys", s_version (tc->paths[0], "-V", NULL, "", files->paths[0]));
+    json_object_set_new (v, "yosys-abc", s_version (tc->paths[1], "-c", "version", "ABC",
+                                                    files->paths[1]));
+    json_object_set_new (v, "nextpnr-ice40", s_version (tc->paths[2], "--version", NULL, "",
+                                                        files->paths[2]));
+    json_object_set_new (v, "icepack", s_version (tc->paths[3], NULL, NULL, "", files->paths[3]));
+    return v;
+}
+
+const char *
+bf_toolchain_path (const bf_toolchain_t *self, const char *name)
+{
+    for (int i = 0; self && i < S_NTOOLS; i++)
+        if (strcmp (name, s_tools[i]) == 0 && self->paths[i])
+            return self->paths[i];
+    return name;
 }
 
 int
-bf_toolchain_identify (bf_toolchain_t *out, const char *memo_path)
+bf_toolchain_identify (bf_toolchain_t *out, const char *dir, const char *memo_path)
 {
     memset (out, 0, sizeof *out);
     s_files_t files = { 0 };
     int rc = BF_OK;
     char yosys_path[PATH_MAX] = "";
+    if (dir) {
+        char real[PATH_MAX];
+        if (!realpath (dir, real))
+            return bf_error_set (BF_ENOTFOUND, "cannot open --tools '%s': %s", dir,
+                                 strerror (errno));
+        out->dir = xstrdup (real);
+    }
+    for (int i = 0; i < S_NTOOLS; i++)
+        out->paths[i] = out->dir ? xasprintf ("%s/%s", out->dir, s_tools[i])
+                                 : xstrdup (s_tools[i]);
     for (int i = 0; i < S_NTOOLS; i++) {
         char p[PATH_MAX];
-        if ((rc = s_which (p, s_tools[i])) != BF_OK)
+        if ((rc = s_which (p, s_tools[i], out->dir)) != BF_OK)
             goto out;
         s_files_add (&files, p, s_tools[i]);
         if (i == 0)
@@ -156,6 +217,7 @@ bf_toolchain_identify (bf_toolchain_t *out, const char *memo_path)
 
     /* The memo signature: every file's name, path, size, inode and mtime. */
     bf_sha256_t *sig = bf_sha256_new ();
+    bf_sha256_update (sig, "memo/2\n", 7);   /* the memo's format: bump when it changes */
     for (size_t i = 0; i < files.n; i++) {
         struct stat st;
         char line[PATH_MAX + 256];
@@ -203,11 +265,7 @@ bf_toolchain_identify (bf_toolchain_t *out, const char *memo_path)
     }
     bf_sha256_final_hex (id, out->id);
     bf_sha256_destroy (&id);
-    char *yv = s_version ("yosys", "-V");
-    char *nv = s_version ("nextpnr-ice40", "--version");
-    out->versions = json_pack ("{s:s, s:s}", "yosys", yv, "nextpnr-ice40", nv);
-    free (yv);
-    free (nv);
+    out->versions = s_versions (out, &files);
     if (memo_path) {
         json_t *memo = json_pack ("{s:s, s:s, s:O}", "signature", sighex, "id", out->id,
                                   "versions", out->versions);
@@ -227,4 +285,10 @@ bf_toolchain_release (bf_toolchain_t *self)
 {
     json_decref (self->versions);
     self->versions = NULL;
+    free (self->dir);
+    self->dir = NULL;
+    for (int i = 0; i < S_NTOOLS; i++) {
+        free (self->paths[i]);
+        self->paths[i] = NULL;
+    }
 }

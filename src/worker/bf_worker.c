@@ -51,6 +51,7 @@ typedef struct {
     char stage[16];
     /* program jobs */
     const bf_sandbox_t *sandbox; /* the worker's, for builds */
+    const bf_toolchain_t *toolchain; /* the worker's, for builds */
     const bf_board_t *board;     /* NULL for a build */
     char bitstream[BF_SHA256_HEX_LEN + 1];
     uint64_t bitstream_size;
@@ -211,7 +212,7 @@ s_build_actor (zsock_t *pipe, void *args)
 
     bf_flow_hooks_t hooks = { .on_stage = s_on_stage, .on_line = s_on_line, .arg = job,
                               .cancel = &job->cancel, .timeout_ms = job->timeout_ms,
-                              .sandbox = job->sandbox };
+                              .sandbox = job->sandbox, .toolchain = job->toolchain };
     bf_flow_result_t res;
     if (bf_flow_run (&res, job->job_dir, job->manifest, &hooks) != BF_OK) {
         memset (&res, 0, sizeof res);
@@ -598,6 +599,7 @@ s_start_job (bf_worker_t *self, s_job_t *job)
     bf_random_hex (rnd, 4);
     job->job_dir = xasprintf ("%s/jobs/%s-%s", self->work_dir, job->id, rnd);
     job->sandbox = &self->sandbox;
+    job->toolchain = &self->tc;
     char *src = xasprintf ("%s/src", job->job_dir);
     int rc = bf_mkdir_p (src, 0755);
     s_stage_ctx_t ctx = { self, job->board ? job->job_dir : src };
@@ -1013,7 +1015,7 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
         self->name = xasprintf ("%s:%ld", host, (long) getpid ());
     }
     char *memo = xasprintf ("%s/toolchain.json", self->work_dir);
-    rc = bf_toolchain_identify (&self->tc, memo);
+    rc = bf_toolchain_identify (&self->tc, config->tools_dir, memo);
     free (memo);
     if (rc != BF_OK) {
         bf_worker_destroy (&self);
@@ -1027,6 +1029,8 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
     self->sandbox.limits = config->limits;
     if (rc == BF_OK)
         rc = bf_sandbox_init (&self->sandbox, jobs);
+    if (rc == BF_OK && self->tc.dir)
+        bf_sandbox_show (&self->sandbox, self->tc.dir);
     if (rc == BF_OK && config->cert_path) {
         rc = bf_curve_new (&self->curve, config->cert_path, config->broker_key_path);
         char *certdir = xstrdup (config->cert_path);

@@ -43,6 +43,8 @@ typedef struct {
     const char *config_file;     /* JSON config declaring boards (bf_board.h), or NULL */
     const char *vboard_bin;      /* bitfarm-vboard for virtual boards; NULL: the one
                                     beside this executable, else PATH */
+    const char *tools_dir;       /* run yosys, yosys-abc, nextpnr-ice40 and icepack from this
+                                    directory (--tools), or NULL: from PATH */
     bool no_sandbox;             /* run the build tools unconfined (bf_sandbox.h); the
                                     broker shows the worker as unsandboxed */
     bf_spawn_limits_t limits;    /* per tool run; 0 fields: bf_sandbox.h's defaults */

@@ -30,6 +30,9 @@ static const char s_usage[] =
     "  --cert FILE           this worker's secret key (NAME.key_secret from\n"
     "                        `bitfarm keygen --role worker NAME`): talk CURVE\n"
     "  --broker-key FILE     the broker's public key (its NAME.key); with --cert\n"
+    "  --tools DIR           run yosys, yosys-abc, nextpnr-ice40 and icepack from DIR\n"
+    "                        instead of PATH: another toolchain, with its own identity\n"
+    "                        (jobs pin it with `submit --toolchain ID`)\n"
     "  --no-sandbox          run yosys, nextpnr and icepack without bubblewrap\n"
     "                        (`bitfarm workers` shows the worker as unsandboxed).\n"
     "                        Without it the worker refuses to start when bubblewrap\n"
@@ -76,6 +79,7 @@ main (int argc, char **argv)
         { "log-file", required_argument, 0, 'f' },  { "log-level", required_argument, 0, 'v' },
         { "cert", required_argument, 0, 'X' },      { "broker-key", required_argument, 0, 'Y' },
         { "no-sandbox", no_argument, 0, 'S' },      { "limit-cpu", required_argument, 0, '1' },
+        { "tools", required_argument, 0, 'T' },
         { "limit-memory", required_argument, 0, '2' },
         { "limit-file-size", required_argument, 0, '3' },
         { "limit-procs", required_argument, 0, '4' },
@@ -112,6 +116,7 @@ main (int argc, char **argv)
             case 'X': cfg.cert_path = optarg; break;
             case 'Y': cfg.broker_key_path = optarg; break;
             case 'S': cfg.no_sandbox = true; break;
+            case 'T': cfg.tools_dir = optarg; break;
             case '1':
                 rc = bf_opt_duration_ms (&n, "--limit-cpu", optarg, 1000, 7LL * 86400000);
                 cfg.limits.cpu_s = n / 1000;
