@@ -1651,7 +1651,7 @@ s_worker_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t 
         const char *cable = json_string_value (json_object_get (bv, "cable"));
         s_worker_t *other;
         if (!bname || !bf_tag_valid (bname) || !dev || !bf_manifest_device (dev, NULL) || !fam
-            || strcmp (fam, "ice40") != 0 || !pkg || !bf_manifest_valid_ident (pkg) || !cable
+            || strcmp (fam, "ice40") != 0 || !pkg || !bf_manifest_package (dev, pkg) || !cable
             || strlen (cable) > 200) {
             bf_warn ("worker '%s' declared a malformed board (#%zu); ignored", name, bi + 1);
             continue;

@@ -404,15 +404,20 @@ bf_manifest_normalize (json_t **out, json_t *in)
     if ((rc = bf_body_str (&s, in, "top", BF_MAX_NAME, true)) != BF_OK)
         goto out;
     if (!bf_manifest_valid_ident (s)) {
-        rc = bf_error_set (BF_EINVAL, "bad top module name '%s'", s);
+        char shown[80];
+        bf_log_escape (shown, sizeof shown, s);
+        rc = bf_error_set (BF_EINVAL, "bad top module name '%s' (want [A-Za-z_][A-Za-z0-9_$]*, "
+                           "at most %d bytes)", shown, BF_MAX_NAME);
         goto out;
     }
     json_object_set_new (norm, "top", json_string (s));
     if ((rc = bf_body_str (&s, in, "device", 16, true)) != BF_OK)
         goto out;
     if (!bf_manifest_device (s, NULL)) {
+        char shown[80];
+        bf_log_escape (shown, sizeof shown, s);
         rc = bf_error_set (BF_EINVAL, "unknown device '%s' (known: lp384 lp1k lp4k lp8k hx1k "
-                           "hx4k hx8k up3k up5k u1k u2k u4k)", s);
+                           "hx4k hx8k up3k up5k u1k u2k u4k)", shown);
         goto out;
     }
     json_object_set_new (norm, "device", json_string (s));
@@ -426,7 +431,10 @@ bf_manifest_normalize (json_t **out, json_t *in)
     json_object_set_new (norm, "package", json_string (s));
     s = ".";
     if (bf_body_str (&s, in, "workdir", BF_MAX_PATH, false) == BF_EINVAL || !s_valid_dir (s)) {
-        rc = bf_error_set (BF_EINVAL, "bad workdir '%s'", s);
+        char shown[80];
+        bf_log_escape (shown, sizeof shown, s);
+        rc = bf_error_set (BF_EINVAL, "bad workdir '%s' (want a relative directory inside the "
+                           "design's tree)", shown);
         goto out;
     }
     json_object_set_new (norm, "workdir", json_string (s));
@@ -458,8 +466,10 @@ bf_manifest_normalize (json_t **out, json_t *in)
         json_t *v;
         json_array_foreach (inc, i, v) {
             if (!json_is_string (v) || !s_valid_dir (json_string_value (v))) {
-                rc = bf_error_set (BF_EINVAL, "bad include dir '%s'",
-                                   json_is_string (v) ? json_string_value (v) : "?");
+                char shown[80];
+                bf_log_escape (shown, sizeof shown, json_is_string (v) ? json_string_value (v) : "?");
+                rc = bf_error_set (BF_EINVAL, "bad include dir '%s' (want a relative directory "
+                                   "inside the design's tree)", shown);
                 goto out;
             }
             json_array_append (incs, v);

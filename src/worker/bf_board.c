@@ -89,12 +89,15 @@ bf_board_parse (bf_board_t *b, json_t *obj, const char *where)
         return bf_error_set (BF_EINVAL, "%s: 'device' and 'package' are required", where);
     if ((rc = s_str (b->device, sizeof b->device, obj, "device", where, 15, "", false,
                      "an iCE40 device such as hx1k or up5k")) != BF_OK
-        || (rc = s_str (b->package, sizeof b->package, obj, "package", where, 15, "", false,
+        || (rc = s_str (b->package, sizeof b->package, obj, "package", where, 15, ":", false,
                         "a package such as tq144 or sg48")) != BF_OK)
         return rc;
     if (!bf_manifest_device (b->device, NULL))
         return bf_error_set (BF_EINVAL, "%s: unknown device '%s' (want an iCE40 device such "
                              "as hx1k or up5k)", where, b->device);
+    if (!bf_manifest_package (b->device, b->package))
+        return bf_error_set (BF_EINVAL, "%s: unknown package '%s' for %s (see the packages "
+                             "nextpnr-ice40 takes in docs/flows.md)", where, b->package, b->device);
     if ((rc = s_str (b->board, sizeof b->board, obj, "board", where, 32, "_-", false,
                      "an openFPGALoader board name, see openFPGALoader --list-boards")) != BF_OK
         || (rc = s_str (b->cable, sizeof b->cable, obj, "cable", where, 32, "_-", false,

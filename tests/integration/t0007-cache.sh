@@ -110,7 +110,7 @@ sed -i 's/count + 2/count + 1/' top.v
 "$BIN/bitfarm" cache ls --cache-dir "$CACHE" >"$T/ls.txt"
 check "cache ls lists the entry" grep -q "^${key:0:16} .*succeeded .*top .*hx1k" "$T/ls.txt"
 "$BIN/bitfarm" cache show "${key:0:10}" --cache-dir "$CACHE" >"$T/show.txt"
-check "cache show: the toolchain, hits and the report summary" bash -c "grep -q '^toolchain  [0-9a-f]\{64\}' '$T/show.txt' && grep -q '^hits ' '$T/show.txt' && grep -q 'ICESTORM_LC' '$T/show.txt' && grep -q 'fmax' '$T/show.txt'"
+check "cache show: the toolchain, hits and the report summary" bash -c "grep -q '^toolchain  [0-9a-f]\{64\}' '$T/show.txt' && grep -q '^hits ' '$T/show.txt' && grep -q '^logic_cells .* / 1280' '$T/show.txt' && grep -q '^clock .*MHz achieved' '$T/show.txt'"
 "$BIN/bitfarm" cache verify --cache-dir "$CACHE" >"$T/verify.txt" 2>"$T/verify.err"
 check_eq "cache verify of a healthy cache exits 0" 0 $?
 printf 'X' | dd of="$(obj "$CACHE" "$bit")" bs=1 seek=5 conv=notrunc 2>/dev/null
