@@ -288,7 +288,8 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     json_object_set_new (m, "flow", json_string ("ice40"));
     json_object_set_new (m, "top", json_string (opts->top ? opts->top : ""));
     json_object_set_new (m, "device", json_string (opts->device ? opts->device : ""));
-    json_object_set_new (m, "package", json_string (opts->package ? opts->package : ""));
+    if (opts->package)
+        json_object_set_new (m, "package", json_string (opts->package));
     json_object_set_new (m, "workdir", json_string (workdir));
     json_t *sources = json_array (), *data = json_array ();
     json_object_set_new (m, "sources", sources);

@@ -80,7 +80,7 @@ static const char s_usage[] =
     "  --device DEV        iCE40 device, a nextpnr-ice40 flag: lp384 lp1k lp4k lp8k\n"
     "                      hx1k hx4k hx8k up3k up5k u1k u2k u4k (required)\n"
     "  --package PKG       package as nextpnr names it: sg48, tq144, ct256,\n"
-    "                      tq144:4k (with --device hx8k), ... (required)\n"
+    "                      tq144:4k (with --device hx8k), ... (default: nextpnr's)\n"
     "  --pcf FILE          pin constraints\n"
     "  --freq MHZ          nextpnr --freq: target clock frequency (at most 3 decimals)\n"
     "  --seed N            nextpnr --seed (default: none, nextpnr's own default)\n"
@@ -610,8 +610,8 @@ s_explain (s_args_t *a, json_t *manifest)
 static int
 s_cmd_submit (s_args_t *a, bool explain)
 {
-    if (!a->design.top || !a->design.device || !a->design.package)
-        return s_fail (BFX_USAGE, "--top, --device and --package are required");
+    if (!a->design.top || !a->design.device)
+        return s_fail (BFX_USAGE, "--top and --device are required");
     bf_design_t *design = NULL;
     if (bf_design_new (&design, &a->design) != BF_OK)
         return s_fail (BFX_USAGE, "%s", bf_error_last ());

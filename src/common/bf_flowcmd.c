@@ -61,8 +61,10 @@ bf_flowcmd_yosys_script (json_t *manifest, const char *up, const char *netlist)
             fputs (" -sv", f);
         const char *name;
         json_t *v;
-        json_object_foreach (json_object_get (manifest, "defines"), name, v)
-            fprintf (f, " -D%s=%s", name, json_string_value (v));
+        json_object_foreach (json_object_get (manifest, "defines"), name, v) {
+            const char *value = json_string_value (v);
+            fprintf (f, *value ? " -D%s=%s" : " -D%s", name, value);   /* the same to yosys */
+        }
         size_t k;
         json_array_foreach (json_object_get (manifest, "includes"), k, v)
             fprintf (f, " -I%s%s", up, json_string_value (v));
@@ -93,8 +95,11 @@ bf_flowcmd_nextpnr (bf_argv_t *out, json_t *manifest, const char *netlist,
     a[n++] = "nextpnr-ice40";
     a[n++] = out->owned[0] = xasprintf ("--%s", json_string_value (json_object_get (manifest,
                                                                                     "device")));
-    a[n++] = "--package";
-    a[n++] = json_string_value (json_object_get (manifest, "package"));
+    const char *package = json_string_value (json_object_get (manifest, "package"));
+    if (package) {
+        a[n++] = "--package";
+        a[n++] = package;
+    }
     a[n++] = "--json";
     a[n++] = netlist;
     json_t *pcf = json_object_get (manifest, "pcf");

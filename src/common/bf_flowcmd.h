@@ -4,10 +4,10 @@
     One source for the worker, which runs them (bf_flow), and for `bitfarm
     explain` and the top of every build log, which show them.  The flags are
     those the user asked for and nothing else (BF_FLOW_ICE40):
-        read_verilog [-defer] [-sv] [-DNAME=VALUE]... [-IDIR]... FILE   one per source
+        read_verilog [-defer] [-sv] [-DNAME[=VALUE]]... [-IDIR]... FILE one per source
         chparam -set NAME VALUE TOP                                      one per param
         synth_ice40 -top TOP [SYNTH_OPTS] -json NETLIST
-        nextpnr-ice40 --DEVICE --package PKG --json NETLIST [--pcf PCF] --asc ASC
+        nextpnr-ice40 --DEVICE [--package PKG] --json NETLIST [--pcf PCF] --asc ASC
                       --report REPORT [--seed N] [--freq MHZ] [PNR_OPTS]
         icepack ASC BIN
     -defer is used only when there are params, so that yosys elaborates the

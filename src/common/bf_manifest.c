@@ -422,13 +422,16 @@ bf_manifest_normalize (json_t **out, json_t *in)
     }
     json_object_set_new (norm, "device", json_string (s));
     const char *device = s;
-    if ((rc = bf_body_str (&s, in, "package", 16, true)) != BF_OK)
+    /* No package: nextpnr-ice40's default for the device, as by hand. */
+    s = NULL;
+    if ((rc = bf_body_str (&s, in, "package", 16, false)) == BF_EINVAL)
         goto out;
-    if (!bf_manifest_package (device, s)) {
+    if (s && !bf_manifest_package (device, s)) {
         rc = s_bad_package (device, s);
         goto out;
     }
-    json_object_set_new (norm, "package", json_string (s));
+    if (s)
+        json_object_set_new (norm, "package", json_string (s));
     s = ".";
     if (bf_body_str (&s, in, "workdir", BF_MAX_PATH, false) == BF_EINVAL || !s_valid_dir (s)) {
         char shown[80];

@@ -7,7 +7,7 @@
     came from outside against the limits below and returns its normal form:
         {
           "version": 1, "flow": "ice40",
-          "top": "top", "device": "up5k", "package": "sg48",
+          "top": "top", "device": "up5k", "package": "sg48",   package optional
           "workdir": ".",                     relative dir the tools run in
           "sources": [ {"path","sha256","size","lang"} ... ]   in read order
           "data":    [ {"path","sha256","size"} ... ]         sorted by path
@@ -20,7 +20,8 @@
         }
     lang is "verilog" (.v) or "systemverilog" (.sv); "data" holds files that
     are uploaded but not read as sources (`include files, $readmemh data).
-    device and package are as nextpnr-ice40 names them (bf_ice40_devices.h).
+    device and package are as nextpnr-ice40 names them (bf_ice40_devices.h);
+    without a package nextpnr gets no --package (its default for the device).
     A param value is a Verilog number (42, 8'hff) or a string, kept in
     double quotes ("\"sw/fw.hex\"") whether or not it came quoted.
     synth_opts and pnr_opts are the options passed through to synth_ice40
@@ -52,7 +53,7 @@
 #define BF_FLOW_ICE40 \
     "ice40/2: yosys -s build.ys {read_verilog [-defer if params] [-sv] -DNAME=VALUE -IDIR FILE; " \
     "[chparam -set NAME VALUE TOP]; synth_ice40 -top TOP [SYNTH_OPTS] -json netlist.json}; " \
-    "nextpnr-ice40 --DEVICE --package PKG --json netlist.json [--pcf FILE] --asc top.asc " \
+    "nextpnr-ice40 --DEVICE [--package PKG] --json netlist.json [--pcf FILE] --asc top.asc " \
     "--report report.json [--seed SEED] [--freq MHZ] [PNR_OPTS]; icepack top.asc top.bin"
 
 /*  The diagnostic flow, as a queue's health check: the worker writes the

@@ -117,6 +117,12 @@ check_eq "hx4k with tq144:4k (nextpnr refuses it too) is a usage error" 2 $?
 check "  ... naming the packages --hx4k takes and the devices that take tq144:4k" \
     grep -q "unknown package 'tq144:4k' for hx4k (nextpnr-ice40 --hx4k takes: .*tq144; 'tq144:4k' is a package of: lp8k hx8k)" "$T/err"
 
+"$BIN/submit" --wait -o "$T/nopkg.bin" --top blink --device hx8k blink.v >/dev/null 2>&1
+check_eq "no --package: builds" 0 $?
+by_hand nopkg "read_verilog blink.v
+synth_ice40 -top blink -json $T/nopkg.hand.json" --hx8k --json "$T/nopkg.hand.json"
+check "  ... byte-identical to nextpnr given no --package (its default for hx8k)" cmp "$T/nopkg.bin" "$T/nopkg.hand.bin"
+
 # --- no seed, a seed, tool options in either order
 cd "$FIXTURES/blinky"
 BLINKY=(--top top --device hx1k --package tq144 --pcf icestick.pcf top.v)

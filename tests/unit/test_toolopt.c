@@ -63,7 +63,8 @@ toolopt__accepts_the_listed_options (void **state)
                                  "--placer-heap-beta 0.8", "--placer-heap-critexp 3",
                                  "--placer-heap-timingweight 20", "--starttemp 1.5",
                                  "--cstrweight 0.5", "--slack_redist_iter 4", "--threads 2",
-                                 "--parallel-refine", "--no-tmdriv", "--placer-budgets", NULL };
+                                 "--parallel-refine", "--no-tmdriv", "--placer-budgets",
+                                 "--force", NULL };
     for (int i = 0; pnr[i]; i++) {
         json_t *o = json_object ();
         int rc = bf_toolopt_add (o, BF_TOOL_PNR, pnr[i], NULL);
@@ -116,7 +117,7 @@ toolopt__refuses_each_unsafe_option_with_its_reason (void **state)
         s_refused (BF_TOOL_PNR, noeffect[i], "changes nothing in the bitstream");
     s_refused (BF_TOOL_PNR, "--randomize-seed", "unrepeatable");
     s_refused (BF_TOOL_PNR, "-r", "unrepeatable");
-    s_refused (BF_TOOL_PNR, "--force", "keeps going after errors");
+    s_refused (BF_TOOL_PNR, "-f", "write --force");
     s_refused (BF_TOOL_PNR, "--pcf x.pcf", "is set from submit --pcf");
     s_refused (BF_TOOL_PNR, "--package sg48", "is set from --package");
     s_refused (BF_TOOL_PNR, "--top top", "is set from --top");
