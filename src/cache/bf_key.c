@@ -2,6 +2,7 @@
 #include "bf_key.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
+#include "../common/bf_proto.h"
 #include "../common/bf_util.h"
 
 #include <stdio.h>
@@ -34,12 +35,6 @@ s_put_str (s_buf_t *b, const char *s, size_t len)
 }
 
 static int
-s_cmp_str (const void *a, const void *b)
-{
-    return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-static int
 s_encode (s_buf_t *b, json_t *v)
 {
     char hdr[32];
@@ -59,15 +54,10 @@ s_encode (s_buf_t *b, json_t *v)
         s_put (b, "e", 1);
     }
     else if (json_is_object (v)) {
-        size_t n = json_object_size (v), i = 0;
-        const char **keys = xcalloc (n, sizeof *keys);
-        const char *k;
-        json_t *item;
-        json_object_foreach (v, k, item)
-            keys[i++] = k;
-        qsort (keys, n, sizeof *keys, s_cmp_str);
+        size_t n = json_object_size (v);
+        const char **keys = bf_json_sorted_keys (v);
         s_put (b, "d", 1);
-        for (i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
             s_put_str (b, keys[i], strlen (keys[i]));
             if (s_encode (b, json_object_get (v, keys[i])) != BF_OK) {
                 free (keys);

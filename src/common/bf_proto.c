@@ -200,6 +200,27 @@ s_cmp_tags (const void *a, const void *b)
     return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+static int
+s_cmp_key (const void *a, const void *b)
+{
+    return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+const char **
+bf_json_sorted_keys (json_t *obj)
+{
+    size_t n = json_object_size (obj), i = 0;
+    if (n == 0)
+        return NULL;
+    const char **keys = xcalloc (n, sizeof *keys);
+    const char *k;
+    json_t *v;
+    json_object_foreach (obj, k, v)
+        keys[i++] = k;
+    qsort (keys, n, sizeof *keys, s_cmp_key);
+    return keys;
+}
+
 int
 bf_body_tags (json_t **out, json_t *body, const char *key)
 {

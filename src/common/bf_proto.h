@@ -72,6 +72,12 @@ bool bf_tag_valid (const char *tag);
     missing).  BF_OK, or BF_EINVAL naming the bad tag. */
 int bf_body_tags (json_t **out, json_t *body, const char *key);
 
+/*  The keys of a JSON object in strcmp (raw byte) order: a new array of
+    json_object_size (obj) borrowed strings (valid while obj is unchanged),
+    which the caller frees; NULL for an empty object.  For canonical forms
+    (the cache key's bencode dictionaries, tool options in name order). */
+const char **bf_json_sorted_keys (json_t *obj);
+
 /*  Applies the project's socket policy: ZMQ_MAXMSGSIZE = BF_MSG_MAX,
     linger 0, ZMQ_ROUTER_MANDATORY on ROUTER sockets. */
 void bf_socket_policy (zsock_t *sock);

@@ -1,6 +1,7 @@
 /*  bf_toolopt - see bf_toolopt.h. */
 #include "bf_toolopt.h"
 #include "bf_error.h"
+#include "bf_proto.h"
 #include "bf_util.h"
 
 #include <ctype.h>
@@ -325,25 +326,12 @@ bf_toolopt_normalize (json_t **out, bf_tool_t tool, json_t *in)
     return BF_OK;
 }
 
-static int
-s_cmp_str (const void *a, const void *b)
-{
-    return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
 int
 bf_toolopt_argv (const char **argv, int argc, json_t *opts)
 {
-    size_t n = json_object_size (opts), i = 0;
-    if (n == 0)
-        return argc;
-    const char **names = xcalloc (n, sizeof *names);
-    const char *name;
-    json_t *v;
-    json_object_foreach (opts, name, v)
-        names[i++] = name;
-    qsort (names, n, sizeof *names, s_cmp_str);
-    for (i = 0; i < n; i++) {
+    size_t n = json_object_size (opts);
+    const char **names = bf_json_sorted_keys (opts);
+    for (size_t i = 0; i < n; i++) {
         argv[argc++] = names[i];
         const char *value = json_string_value (json_object_get (opts, names[i]));
         if (value && *value)
