@@ -67,18 +67,13 @@ s_changed (bf_jobs_t *self, sqlite3_stmt *st, const char *what)
 static int
 s_begin (bf_jobs_t *self)
 {
-    return bf_db_exec (self->db, "BEGIN IMMEDIATE");
+    return bf_db_begin (self->db);
 }
 
-/*  Commits when rc is BF_OK, else rolls back; returns rc (or BF_EIO when
-    the commit itself fails). */
 static int
 s_end (bf_jobs_t *self, int rc)
 {
-    if (rc == BF_OK)
-        return bf_db_exec (self->db, "COMMIT");
-    bf_db_exec (self->db, "ROLLBACK");
-    return rc;
+    return bf_db_end (self->db, rc);
 }
 
 /*  Appends an event for every job matching `where` (an SQL condition with

@@ -110,3 +110,21 @@ bf_db_step_changes (sqlite3 *db, sqlite3_stmt *st, int none_rc, const char *what
         return bf_error_set (BF_EIO, "cannot %s: %s", what, sqlite3_errmsg (db));
     return sqlite3_changes (db) > 0 ? BF_OK : none_rc;
 }
+
+int
+bf_db_begin (sqlite3 *db)
+{
+    return bf_db_exec (db, "BEGIN IMMEDIATE");
+}
+
+int
+bf_db_end (sqlite3 *db, int rc)
+{
+    if (rc == BF_OK) {
+        rc = bf_db_exec (db, "COMMIT");
+        if (rc == BF_OK)
+            return BF_OK;
+    }
+    bf_db_exec (db, "ROLLBACK");
+    return rc;
+}

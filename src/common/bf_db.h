@@ -27,6 +27,17 @@ int bf_db_open (sqlite3 **out, const char *path, const char *const *migrations);
 /*  Executes SQL text with no results; returns BF_OK or BF_EIO with a detail. */
 int bf_db_exec (sqlite3 *db, const char *sql);
 
+/*  Starts a write transaction (BEGIN IMMEDIATE: the write lock is taken
+    now, so a later statement cannot fail with SQLITE_BUSY half way).
+    BF_OK or BF_EIO with a detail. */
+int bf_db_begin (sqlite3 *db);
+
+/*  Ends the transaction bf_db_begin started: COMMIT when rc is BF_OK
+    (returning BF_EIO with a detail if the commit fails, after rolling
+    back), else ROLLBACK; returns rc otherwise unchanged.  The usual
+    ending of a `goto out;` block: `return bf_db_end (db, rc);`. */
+int bf_db_end (sqlite3 *db, int rc);
+
 /*  Prepares a statement; logs and aborts on failure, because every
     statement is a constant of this program (a programming error). */
 sqlite3_stmt *bf_db_prepare (sqlite3 *db, const char *sql);
