@@ -1,0 +1,448 @@
+/*  bf_broker_client - the client commands about builds and jobs:
+    SUBMIT, UPLOAD, STATUS, LOGS, FETCH, CANCEL, ENTRY, JOBS, WORKERS, PING.
+    See docs/protocol.md section 5.
+*/
+#include "bf_broker_int.h"
+#include "../cache/bf_key.h"
+#include "../common/bf_error.h"
+#include "../common/bf_log.h"
+#include "../common/bf_manifest.h"
+#include "../common/bf_report.h"
+#include "../common/bf_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+/*  A new job belongs to the key that asked for it (none on a plain broker). */
+void
+bf_broker_set_owner (bf_broker_t *self, bf_job_spec_t *spec)
+{
+    spec->owner = self->peer_key[0] ? self->peer_key : NULL;
+    spec->owner_name = self->peer_key[0] ? self->peer_name : NULL;
+}
+
+/*  An unpinned build may run on any connected worker, under that worker's
+    toolchain: a result cached under the toolchain of any of them is a hit.
+    On a hit, returns the entry and writes its key and toolchain into key
+    and toolchain (65 bytes each); else NULL. */
+static json_t *
+s_hit_any_toolchain (bf_broker_t *self, json_t *norm, char *key, char *toolchain)
+{
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
+        char k[BF_SHA256_HEX_LEN + 1];
+        json_t *entry = NULL;
+        if (strcmp (w->toolchain, toolchain) == 0
+            || bf_key_compute_salted (k, norm, w->toolchain, self->cfg.cache_salt) != BF_OK
+            || bf_cache_get_entry (self->cache, &entry, k, false) != BF_OK)
+            continue;
+        snprintf (key, BF_SHA256_HEX_LEN + 1, "%s", k);
+        snprintf (toolchain, BF_SHA256_HEX_LEN + 1, "%s", w->toolchain);
+        return entry;
+    }
+    return NULL;
+}
+
+void
+bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    json_t *norm = NULL, *entry = NULL, *tags = NULL, *board = NULL;
+    json_t *in = json_object_get (msg->body, "manifest");
+    if (bf_manifest_normalize (&norm, in) != BF_OK) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    /* submit --program: the board is checked before anything is built. */
+    json_t *popts = json_object_get (msg->body, "program");
+    char phash[BF_SHA256_HEX_LEN + 1];
+    const char *pth = NULL;
+    int64_t ppriority = 0, ptimeout = 0;
+    if (popts) {
+        board = bf_broker_program_opts (self, rid, popts, phash, &pth, &ppriority, &ptimeout);
+        if (!board)
+            goto out;
+        if (bf_broker_board_accepts (board, 0, norm) != BF_OK) {
+            bf_broker_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
+    }
+    int64_t priority = 0, timeout_ms = self->cfg.job_timeout_ms;
+    if (bf_body_int (&priority, msg->body, "priority", -1000, 1000, false) == BF_EINVAL
+        || bf_body_tags (&tags, msg->body, "tags") != BF_OK) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        goto out;
+    }
+    if (bf_body_int (&timeout_ms, msg->body, "timeout_ms", 1000, self->cfg.job_timeout_max_ms,
+                     false) == BF_EINVAL) {
+        json_t *v = json_object_get (msg->body, "timeout_ms");
+        bf_broker_error (self, rid, "time limit %lld ms is out of range (1000 ms to %lld ms, "
+                         "the broker's maximum)", json_is_integer (v)
+                       ? (long long) json_integer_value (v) : -1LL,
+                       (long long) self->cfg.job_timeout_max_ms);
+        goto out;
+    }
+    /* The toolchain the key is computed for: the pinned one (submit
+       --toolchain), else the one most recently registered; a dispatched
+       build gets its worker's key again (bf_broker_dispatch_one). */
+    char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1] = "", toolchain[65] = "";
+    bf_key_action (action, norm);
+    const char *pin_prefix = NULL;
+    if (bf_body_str (&pin_prefix, msg->body, "toolchain", 64, false) == BF_EINVAL) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        goto out;
+    }
+    bool have_key;
+    if (pin_prefix) {
+        if (bf_jobs_toolchain_resolve (self->jobs, toolchain, pin_prefix) != BF_OK) {
+            bf_broker_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
+        have_key = true;
+    }
+    else
+        have_key = bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK;
+    if (have_key) {
+        bf_key_compute_salted (key, norm, toolchain, self->cfg.cache_salt);
+        if (bf_cache_get_entry (self->cache, &entry, key, false) != BF_OK)
+            entry = NULL;
+    }
+    if (!entry && !pin_prefix && (entry = s_hit_any_toolchain (self, norm, key, toolchain)))
+        have_key = true;
+    char id[BF_JOB_ID_LEN + 1], leader[BF_JOB_ID_LEN + 1];
+    if (bf_random_hex (id, BF_JOB_ID_LEN / 2) != BF_OK) {
+        bf_broker_error (self, rid, "no random source for a job id");
+        goto out;
+    }
+    if (!entry) {
+        /* Pin the inputs (and the key) for the job's lifetime, atomically
+           with eviction: either all are there and stay, or NEED. */
+        json_t *inputs = bf_manifest_input_digests (norm), *missing = NULL;
+        int prc = bf_cache_pin (self->cache, id, inputs, have_key ? key : NULL, &missing);
+        json_decref (inputs);
+        if (prc == BF_ENOTFOUND) {
+            json_t *body = json_pack ("{s:o}", "missing", missing);
+            bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
+            json_decref (body);
+            goto out;
+        }
+        if (prc != BF_OK) {
+            bf_broker_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
+    }
+    bf_job_spec_t spec = { .id = id, .manifest = norm, .action = action,
+                           .cache_key = have_key ? key : NULL, .priority = (int) priority,
+                           .timeout_ms = timeout_ms, .max_attempts = self->cfg.max_attempts,
+                           .tags = tags, .hit = entry,
+                           .toolchain = pin_prefix ? toolchain : NULL };
+    bf_broker_set_owner (self, &spec);
+    if (bf_jobs_create (self->jobs, id, leader, &spec) != BF_OK) {
+        bf_err ("%s", bf_error_last ());
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        bf_cache_unpin (self->cache, id);
+        goto out;
+    }
+    if (entry)   /* misses are counted when a build is dispatched */
+        bf_cache_count (self->cache, key, toolchain, true);
+    json_t *job = NULL;
+    bf_jobs_get (self->jobs, &job, id, false);
+    if (board) {
+        /* The program job waits for the build (or, on a hit, goes now:
+           bf_broker_release_after runs before the next dispatch). */
+        char pid[BF_JOB_ID_LEN + 1];
+        json_t *pjob = NULL;
+        if (bf_random_hex (pid, BF_JOB_ID_LEN / 2) == BF_OK
+            && bf_broker_create_program (self, pid,
+                                         json_string_value (json_object_get (board, "name")),
+                                         NULL, 0, id, pth, (int) ppriority, ptimeout) == BF_OK
+            && bf_jobs_get (self->jobs, &pjob, pid, false) == BF_OK) {
+            json_object_set_new (pjob, "build", job);
+            job = pjob;
+            self->after_needed = true;
+        }
+        else
+            json_object_set_new (job, "program_error", json_string (bf_error_last ()));
+    }
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
+    json_decref (job);
+    if (entry)
+        bf_info ("job %s finished at once (cache hit)", id);
+    else if (leader[0])
+        bf_info ("job %s follows job %s (identical build)", id, leader);
+    else {
+        bf_info ("job %s queued", id);
+        self->dispatch_needed = true;
+    }
+out:
+    json_decref (board);
+    json_decref (tags);
+    json_decref (entry);
+    json_decref (norm);
+}
+
+void
+bf_broker_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    json_t *digests = json_object_get (msg->body, "digests");
+    size_t n = json_array_size (digests);
+    if (!json_is_array (digests) || n != zmsg_size (msg->blobs)) {
+        bf_broker_error (self, rid,
+                         "field 'digests' must list one digest per blob frame");
+        return;
+    }
+    const char **names = xcalloc (n + 1, sizeof *names);
+    const void **data = xcalloc (n + 1, sizeof *data);
+    size_t *lens = xcalloc (n + 1, sizeof *lens);
+    int rc = BF_OK;
+    zframe_t *f = zmsg_first (msg->blobs);
+    for (size_t i = 0; i < n; i++, f = zmsg_next (msg->blobs)) {
+        names[i] = json_string_value (json_array_get (digests, i));
+        data[i] = zframe_data (f);
+        lens[i] = zframe_size (f);
+        if (!names[i])
+            rc = bf_error_set (BF_EINVAL, "field 'digests' must hold strings");
+        else if (lens[i] > BF_MAX_FILE_SIZE)
+            rc = bf_error_set (BF_ETOOBIG, "uploaded file %.12s too big (%zu bytes, limit %u)",
+                               names[i], lens[i], BF_MAX_FILE_SIZE);
+        if (rc != BF_OK)
+            break;
+    }
+    if (rc == BF_OK)
+        rc = bf_cache_put_objects (self->cache, n, names, data, lens);
+    bf_janitor_poke (self->janitor);
+    if (rc != BF_OK)
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+    else {
+        json_t *body = json_pack ("{s:i}", "stored", (int) n);
+        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+        json_decref (body);
+    }
+    free (names);
+    free (data);
+    free (lens);
+}
+
+/*  Resolves the "id" field (a full id or a unique prefix) or replies with
+    an error.  Returns true when id_out is set. */
+static bool
+s_client_job_id (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg, char *id_out)
+{
+    const char *prefix;
+    if (bf_body_str (&prefix, msg->body, "id", BF_JOB_ID_LEN, true) != BF_OK
+        || bf_jobs_resolve (self->jobs, id_out, prefix) != BF_OK) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return false;
+    }
+    return true;
+}
+
+void
+bf_broker_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    char id[BF_JOB_ID_LEN + 1];
+    if (!s_client_job_id (self, rid, msg, id))
+        return;
+    bool events = false;
+    if (bf_body_bool (&events, msg->body, "events", false) == BF_EINVAL) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    json_t *job = NULL;
+    bf_jobs_get (self->jobs, &job, id, false);
+    if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0) {
+        char *why = bf_broker_wait_reason (self, job);
+        json_object_set_new (job, "waiting_for", json_string (why));
+        free (why);
+    }
+    if (events)
+        json_object_set_new (job, "events", bf_jobs_events (self->jobs, id));
+    /* The report's summary: utilisation and clocks (bf_report.h). */
+    const char *report = json_string_value (json_object_get (job, "report_sha256"));
+    char *text = NULL;
+    size_t len = 0;
+    if (report && bf_cache_get_object (self->cache, &text, &len, report) == BF_OK) {
+        json_t *summary = bf_report_summary (text, len);
+        if (summary)
+            json_object_set_new (job, "report", summary);
+        free (text);
+    }
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
+    json_decref (job);
+}
+
+void
+bf_broker_client_logs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    char id[BF_JOB_ID_LEN + 1];
+    if (!s_client_job_id (self, rid, msg, id))
+        return;
+    int64_t offset = 0;
+    if (bf_body_int (&offset, msg->body, "offset", 0, INT64_MAX, false) == BF_EINVAL) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    json_t *job = NULL;
+    bf_jobs_get (self->jobs, &job, id, false);
+    if (!bf_broker_may_touch (self, rid, job, "read its log")) {
+        json_decref (job);
+        return;
+    }
+    const char *digest = json_string_value (json_object_get (job, "log_sha256"));
+    char *data = NULL;
+    size_t len = 0;
+    int rc;
+    if (digest)
+        rc = bf_cache_get_object (self->cache, &data, &len, digest);
+    else {
+        char *path = bf_broker_log_path (self, id);
+        rc = bf_file_read (&data, &len, path, BF_BROKER_LOG_MAX);
+        free (path);
+    }
+    if (rc != BF_OK) {
+        data = xstrdup ("");
+        len = 0;
+    }
+    size_t off = (size_t) offset < len ? (size_t) offset : len;
+    zmsg_t *blobs = zmsg_new ();
+    zmsg_addmem (blobs, data + off, len - off);
+    json_t *body = json_pack ("{s:s, s:I, s:s, s:b}", "id", id, "size", (json_int_t) len,
+                              "state", json_string_value (json_object_get (job, "state")),
+                              "final", bf_jobs_state_final (json_string_value (
+                                  json_object_get (job, "state"))));
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, &blobs);
+    json_decref (body);
+    json_decref (job);
+    free (data);
+}
+
+void
+bf_broker_client_fetch (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    char id[BF_JOB_ID_LEN + 1];
+    if (!s_client_job_id (self, rid, msg, id))
+        return;
+    const char *what = "bitstream";
+    if (bf_body_str (&what, msg->body, "what", 16, false) == BF_EINVAL
+        || (strcmp (what, "bitstream") && strcmp (what, "report") && strcmp (what, "log"))) {
+        bf_broker_error (self, rid, "field 'what' must be bitstream, report or log");
+        return;
+    }
+    json_t *job = NULL;
+    bf_jobs_get (self->jobs, &job, id, false);
+    if (strcmp (what, "log") == 0 && !bf_broker_may_touch (self, rid, job, "read its log")) {
+        json_decref (job);
+        return;
+    }
+    char field[32];
+    snprintf (field, sizeof field, "%s_sha256", what);
+    const char *digest = json_string_value (json_object_get (job, field));
+    char *data = NULL;
+    size_t len = 0;
+    if (!digest) {
+        bf_broker_error (self, rid, "job %s has no %s (state %s)", id, what,
+                         json_string_value (json_object_get (job, "state")));
+    }
+    else if (bf_cache_get_object (self->cache, &data, &len, digest) != BF_OK) {
+        bf_broker_error (self, rid, "the %s of job %s is no longer in the cache", what, id);
+    }
+    else {
+        zmsg_t *blobs = zmsg_new ();
+        zmsg_addmem (blobs, data, len);
+        json_t *body = json_pack ("{s:s, s:s, s:s, s:I}", "id", id, "what", what, "sha256",
+                                  digest, "size", (json_int_t) len);
+        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, &blobs);
+        json_decref (body);
+    }
+    free (data);
+    json_decref (job);
+}
+
+void
+bf_broker_client_cancel (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    char id[BF_JOB_ID_LEN + 1];
+    if (!s_client_job_id (self, rid, msg, id))
+        return;
+    json_t *job = NULL;
+    bf_jobs_get (self->jobs, &job, id, false);
+    bool may = bf_broker_may_touch (self, rid, job, "cancel it");
+    json_decref (job);
+    if (!may)
+        return;
+    json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "cancelled", "failure_class",
+                             "cancelled", "error", "cancelled by user");
+    int rc = bf_broker_finish (self, id, res, "cancelled by user", NULL);
+    json_decref (res);
+    bf_jobs_get (self->jobs, &job, id, false);
+    if (rc == BF_EBUSY)
+        bf_broker_error (self, rid, "job %s is already %s; nothing to cancel", id,
+                         json_string_value (json_object_get (job, "state")));
+    else if (rc != BF_OK)
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+    else
+        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
+    json_decref (job);
+}
+
+/*  ENTRY {"key"}: a cache entry (full key or unique prefix of 8 or more
+    hex characters) as stored (manifest, toolchain, outcome,
+    objects, times, hits), for `bitfarm explain --diff`.  Not a lookup:
+    counts nothing and touches nothing. */
+void
+bf_broker_client_entry (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    const char *prefix;
+    char key[BF_SHA256_HEX_LEN + 1];
+    json_t *entry = NULL;
+    if (bf_body_str (&prefix, msg->body, "key", BF_SHA256_HEX_LEN, true) != BF_OK
+        || bf_cache_resolve_key (self->cache, key, prefix) != BF_OK
+        || bf_cache_get_entry (self->cache, &entry, key, true) != BF_OK)
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+    else
+        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", entry, NULL);
+    json_decref (entry);
+}
+
+void
+bf_broker_client_jobs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    int64_t limit = 20;
+    if (bf_body_int (&limit, msg->body, "limit", 1, 10000, false) == BF_EINVAL) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    json_t *body = json_pack ("{s:o}", "jobs", bf_jobs_list (self->jobs, (int) limit));
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+    json_decref (body);
+}
+
+void
+bf_broker_client_workers (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    (void) msg;
+    json_t *arr = json_array ();
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        json_array_append_new (arr, bf_broker_worker_json (w));
+    json_t *body = json_pack ("{s:o}", "workers", arr);
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+    json_decref (body);
+}
+
+void
+bf_broker_client_ping (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    (void) msg;
+    json_t *body = json_pack ("{s:s}", "version", BF_BROKER_VERSION);
+    char toolchain[BF_SHA256_HEX_LEN + 1];
+    if (bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK)
+        json_object_set_new (body, "toolchain", json_string (toolchain));
+    if (self->cfg.cache_salt)
+        json_object_set_new (body, "salt", json_string (self->cfg.cache_salt));
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+    json_decref (body);
+}

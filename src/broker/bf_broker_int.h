@@ -1,0 +1,232 @@
+/*  bf_broker_int - the broker's private declarations, shared by its rooms:
+        bf_broker.c           the loop, socket I/O, peers' roles, the command tables
+        bf_broker_sched.c     scheduling and dispatch, retries, the ends of jobs
+        bf_broker_registry.c  the worker registry (READY, leases, recovery)
+        bf_broker_wcmd.c      worker commands (RESULT, LOG, WANT)
+        bf_broker_client.c    client commands (SUBMIT, STATUS, FETCH, ...)
+        bf_broker_boards.c    board and program commands (PROGRAM, RESERVE, ...)
+    Not a public interface: only src/broker includes it.  Everything here
+    runs on the broker's one thread (bf_broker.h).
+*/
+#ifndef BF_BROKER_INT_H_INCLUDED
+#define BF_BROKER_INT_H_INCLUDED
+
+#include "bf_broker.h"
+#include "bf_auth.h"
+#include "bf_boards.h"
+#include "bf_jobs.h"
+#include "../cache/bf_cache.h"
+#include "../cache/bf_janitor.h"
+#include "../common/bf_curve.h"
+#include "../common/bf_proto.h"
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BF_BROKER_VERSION     "bitfarm 0.1.0"
+#define BF_BROKER_LOG_MAX     (64u << 20)     /* bytes of live log kept per job */
+#define BF_BROKER_WORKER_NAME 64
+#define BF_BROKER_BACKOFF_MAX 60000           /* ms: the longest retry back-off */
+#define BF_BROKER_DISPATCH_BATCH 64           /* queued jobs looked at per dispatch round */
+#define BF_BROKER_PIN_CHECK_MS 5000           /* how often pins of finished jobs are dropped */
+#define BF_BROKER_JANITOR_MS   1000           /* how often the janitor checks the cache's size */
+
+typedef struct {
+    char *rid;                  /* routing id, hex; the key in self->workers */
+    zframe_t *rid_frame;
+    char name[BF_BROKER_WORKER_NAME + 1];
+    int slots;
+    char toolchain[BF_SHA256_HEX_LEN + 1];
+    json_t *versions;
+    json_t *tags;               /* sorted array of strings */
+    json_t *jobs;               /* object: job id -> true (a build) or "program"; the
+                                   leases this worker holds */
+    json_t *boards;             /* array of the names of the boards it owns */
+    char key[BF_CURVE_KEY_LEN + 1]; /* its CURVE public key; "" on a plain broker */
+    bool sandboxed;             /* READY said its builds run in bubblewrap */
+    bool draining;              /* said DRAIN: gets no new jobs */
+    int64_t expires_at;         /* monotonic ms: leases end unless renewed */
+    int64_t connected_at;       /* wall ms */
+} bf_broker_worker_t;
+
+struct _bf_broker_t {
+    bf_broker_config_t cfg;
+    int64_t lease_ms;           /* heartbeat_ms * liveness */
+    char *state_dir;
+    char *endpoint;
+    int lock_fd;                /* flock on STATE/broker.lock */
+    zsock_t *router;
+    bf_auth_t *auth;            /* CURVE and the allow-lists; NULL on a plain broker */
+    /* The peer of the message being handled: */
+    char peer_key[BF_CURVE_KEY_LEN + 1];  /* its public key; "" on a plain broker */
+    char peer_name[BF_CURVE_NAME_MAX + 1]; /* the key's name, printable */
+    unsigned peer_roles;        /* BF_AUTH_* bits; all of them on a plain broker */
+    bf_jobs_t *jobs;
+    bf_boards_t *boards;
+    bf_cache_t *cache;
+    bf_janitor_t *janitor;      /* LRU eviction under cfg.cache.max_size, in its own thread */
+    int64_t pins_checked_at;    /* monotonic ms of the last check of stale cache pins */
+    zhashx_t *workers;          /* rid hex -> bf_broker_worker_t */
+    json_t *orphans;            /* job id -> monotonic ms when its lease ends: running jobs
+                                   whose worker has not registered since a restart */
+    int64_t heartbeat_at;       /* monotonic ms of the next heartbeat tick */
+    int64_t next_ready;         /* wall ms when a backed-off job becomes ready; 0 = none */
+    bool dispatch_needed;
+    bool after_needed;          /* a job finished: program jobs may wait for it */
+};
+
+/*  Command handlers (the tables in bf_broker.c): by routing id, for
+    client commands and READY; and for a registered worker. */
+typedef void (bf_broker_peer_fn) (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg);
+typedef void (bf_broker_worker_fn) (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg);
+
+bf_broker_peer_fn bf_broker_client_submit, bf_broker_client_upload, bf_broker_client_status,
+    bf_broker_client_logs, bf_broker_client_fetch, bf_broker_client_cancel, bf_broker_client_jobs,
+    bf_broker_client_workers, bf_broker_client_entry, bf_broker_client_ping,
+    bf_broker_client_program, bf_broker_client_boards, bf_broker_client_board,
+    bf_broker_client_reserve, bf_broker_client_release, bf_broker_worker_ready;
+bf_broker_worker_fn bf_broker_worker_log, bf_broker_worker_result, bf_broker_worker_want,
+    bf_broker_worker_drain, bf_broker_worker_goodbye;
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker.c: the loop, socket I/O, who is asking, the command tables */
+
+/*  Sends msg to a peer, never blocking: ROUTER_MANDATORY and a zero send
+    timeout (ZMQ_DONTWAIT) make an unknown or full peer an error, which is
+    logged and otherwise ignored. */
+void
+bf_broker_send (bf_broker_t *self, zframe_t *rid, zmsg_t **msg_p);
+
+void
+bf_broker_reply (bf_broker_t *self, zframe_t *rid, const char *proto, const char *command,
+                 json_t *body, zmsg_t **blobs_p);
+
+/*  Replies ERROR to a client, with a one-line printf-formatted text. */
+void
+bf_broker_error (bf_broker_t *self, zframe_t *rid, const char *fmt, ...);
+
+/*  Sends a worker a command whose body is {"job": id}. */
+void
+bf_broker_worker_command (bf_broker_t *self, bf_broker_worker_t *w, const char *command,
+                          const char *id);
+
+/*  True when the peer may cancel job, or read its log: it submitted it,
+    or it holds an admin key, or the broker is plain.  Otherwise replies
+    with an error naming the job's owner and returns false. */
+bool
+bf_broker_may_touch (bf_broker_t *self, zframe_t *rid, json_t *job, const char *what);
+
+/*  Drops the cache pins of jobs that have finished (or never were
+    created: a crash between pin and commit), so eviction may take what
+    they held. */
+void
+bf_broker_unpin_finished (bf_broker_t *self);
+
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_sched.c: scheduling, dispatch and the ends of jobs */
+
+/*  Records a job's result; workers still holding it are told to stop.
+    BF_OK, or BF_EBUSY when the job had already finished. */
+int
+bf_broker_finish (bf_broker_t *self, const char *id, json_t *res, const char *reason,
+                  bf_broker_worker_t *from);
+
+/*  An attempt of a job failed for a reason outside the design: retry it
+    after a back-off, or fail it once its attempts are used up. */
+void
+bf_broker_attempt_failed (bf_broker_t *self, const char *id, const char *reason);
+
+/*  True when a job object (bf_jobs_get) is a program job. */
+bool
+bf_broker_is_program (json_t *job);
+
+/*  The connected worker that owns the board, or NULL. */
+bf_broker_worker_t *
+bf_broker_board_owner (bf_broker_t *self, const char *board);
+
+/*  Why a queued job is not running yet, for `status`; a new string or NULL. */
+char *
+bf_broker_wait_reason (bf_broker_t *self, json_t *job);
+
+/*  Hands one ready job to a capable worker.  Returns false when the job
+    had to stay queued for want of a worker. */
+bool
+bf_broker_dispatch_one (bf_broker_t *self, const char *id);
+
+/*  Hands ready jobs to capable workers with free slots, in priority and
+    then FIFO order.  A job no worker can take now does not hold back the
+    jobs behind it that another worker can. */
+void
+bf_broker_dispatch (bf_broker_t *self);
+
+char *
+bf_broker_log_path (bf_broker_t *self, const char *id);
+
+/*  Program jobs whose build finished: they get its bitstream (pinned for
+    them) and become ready, or fail when the build did not succeed. */
+void
+bf_broker_release_after (bf_broker_t *self);
+
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_registry.c: the worker registry */
+
+void
+bf_broker_worker_destroy (void **item_p);
+
+/*  A worker is gone: its leases end, and its jobs are retried. */
+void
+bf_broker_worker_lost (bf_broker_t *self, bf_broker_worker_t *w, const char *why);
+
+/*  Can w build this job: its tags, and the toolchain it is pinned to
+    (submit --toolchain), if any. */
+bool
+bf_broker_worker_capable (bf_broker_worker_t *w, json_t *job);
+
+json_t *
+bf_broker_worker_json (bf_broker_worker_t *w);
+
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_wcmd.c: worker commands */
+
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_client.c: client commands */
+
+/*  A new job belongs to the key that asked for it (none on a plain broker). */
+void
+bf_broker_set_owner (bf_broker_t *self, bf_job_spec_t *spec);
+
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_boards.c: board and program commands */
+
+/*  Checks that a bitstream of `size` bytes fits the board's device, and
+    (when manifest is given) that the design was built for that device.
+    BF_OK, or BF_EINVAL with a one-line detail. */
+int
+bf_broker_board_accepts (json_t *board, uint64_t size, json_t *manifest);
+
+/*  Creates a program job (id preset by the caller, its bitstream already
+    pinned under that id when known).  BF_OK or an error with a detail. */
+int
+bf_broker_create_program (bf_broker_t *self, const char *id, const char *board,
+                          const char *bitstream, uint64_t size, const char *after,
+                          const char *token_hash, int priority, int64_t timeout_ms);
+
+/*  The program options of a request: board (required), token, priority,
+    timeout.  Replies with an error and returns NULL when one is bad; else
+    returns the board row (new reference). */
+json_t *
+bf_broker_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *hash, const char **th,
+                        int64_t *priority, int64_t *timeout_ms);
+
+/*  A board row as clients see it: the derived state, no token hash. */
+json_t *
+bf_broker_board_view (bf_broker_t *self, json_t *b);
+
+#endif

@@ -1,0 +1,436 @@
+/*  bf_broker_sched - scheduling: which worker takes which queued job
+    (capabilities, slots, boards), dispatch, back-off and retries, why a
+    job waits, and how a job ends (results, cache hits, program jobs
+    released after their build).  See bf_broker_int.h.
+*/
+#include "bf_broker_int.h"
+#include "../cache/bf_key.h"
+#include "../common/bf_error.h"
+#include "../common/bf_log.h"
+#include "../common/bf_manifest.h"
+#include "../common/bf_report.h"
+#include "../common/bf_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+static void s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry);
+
+/*  Back-off before attempt `attempt` + 1: retry_backoff_ms doubled per
+    attempt already made, at most BF_BROKER_BACKOFF_MAX, times a jitter factor in
+    [0.5, 1.5) so that jobs failed together do not retry together. */
+static int64_t
+s_backoff (bf_broker_t *self, int64_t attempt)
+{
+    int64_t ms = self->cfg.retry_backoff_ms;
+    for (int64_t i = 1; i < attempt && ms < BF_BROKER_BACKOFF_MAX; i++)
+        ms *= 2;
+    if (ms > BF_BROKER_BACKOFF_MAX)
+        ms = BF_BROKER_BACKOFF_MAX;
+    char hex[5];
+    uint32_t rnd = 32768;
+    if (bf_random_hex (hex, 2) == BF_OK)
+        rnd = (uint32_t) strtoul (hex, NULL, 16);
+    return ms / 2 + (int64_t) ((double) ms * rnd / 65536.0);
+}
+
+/*  Every connected worker that holds a lease on the job, except `except`,
+    is told to stop it and loses the lease. */
+static void
+s_release_holders (bf_broker_t *self, const char *id, bf_broker_worker_t *except)
+{
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (w != except && json_object_get (w->jobs, id)) {
+            bf_broker_worker_command (self, w, "CANCEL", id);
+            json_object_del (w->jobs, id);
+            self->dispatch_needed = true;
+        }
+    json_object_del (self->orphans, id);
+}
+
+/*  Records a job's result; workers still holding it are told to stop.
+    BF_OK, or BF_EBUSY when the job had already finished. */
+int
+bf_broker_finish (bf_broker_t *self, const char *id, json_t *res, const char *reason,
+                  bf_broker_worker_t *from)
+{
+    int followers = 0;
+    int rc = bf_jobs_finish (self->jobs, id, res, reason, &followers);
+    if (rc != BF_OK)
+        return rc;
+    const char *state = json_string_value (json_object_get (res, "state"));
+    bf_info ("job %s %s%s%s%s", id, state, from ? " on worker '" : "", from ? from->name : "",
+             from ? "'" : "");
+    if (followers > 0) {
+        bf_info ("job %s: %d coalesced job(s) %s", id, followers,
+                 strcmp (state, "succeeded") == 0 || strcmp (state, "failed") == 0
+                 ? "finished with it" : "now led by the oldest of them");
+        self->dispatch_needed = true;
+    }
+    s_release_holders (self, id, from);
+    self->after_needed = true;
+    /* What the job pinned may be evicted now (followers' pins go with the
+       next bf_broker_unpin_finished). */
+    bf_cache_unpin (self->cache, id);
+    return BF_OK;
+}
+
+/*  An attempt of a job failed for a reason outside the design: retry it
+    after a back-off, or fail it once its attempts are used up. */
+void
+bf_broker_attempt_failed (bf_broker_t *self, const char *id, const char *reason)
+{
+    json_t *job = NULL;
+    if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK)
+        return;
+    int64_t attempt = json_integer_value (json_object_get (job, "attempt"));
+    json_decref (job);
+    bool final = false;
+    if (bf_jobs_retry (self->jobs, id, reason, s_backoff (self, attempt), &final) != BF_OK)
+        return;
+    if (final) {
+        bf_warn ("job %s failed after %lld attempt(s): %s", id, (long long) attempt, reason);
+        self->after_needed = true;      /* a program job may wait for it */
+    }
+    else
+        bf_info ("job %s will be retried (attempt %lld failed: %s)", id, (long long) attempt,
+                 reason);
+    json_object_del (self->orphans, id);
+    self->dispatch_needed = true;
+}
+
+/*  Build slots left: program jobs do not take one (a board takes one job
+    at a time on its own). */
+static int
+s_free_slots (bf_broker_worker_t *w)
+{
+    if (w->draining)
+        return 0;
+    int builds = 0;
+    const char *id;
+    json_t *v;
+    json_object_foreach (w->jobs, id, v)
+        builds += json_is_true (v);
+    return w->slots - builds;
+}
+
+/*  True when a job object (bf_jobs_get) is a program job. */
+bool
+bf_broker_is_program (json_t *job)
+{
+    const char *kind = json_string_value (json_object_get (job, "kind"));
+    return kind && strcmp (kind, "program") == 0;
+}
+
+/*  The connected worker that owns the board, or NULL. */
+bf_broker_worker_t *
+bf_broker_board_owner (bf_broker_t *self, const char *board)
+{
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach (w->boards, i, v)
+            if (strcmp (json_string_value (v), board) == 0)
+                return w;
+    }
+    return NULL;
+}
+
+/*  Why a program job cannot run on its board now (a new string), or NULL
+    when it can; *owner_out gets the board's worker. */
+static char *
+s_board_blocked (bf_broker_t *self, json_t *job, bf_broker_worker_t **owner_out)
+{
+    const char *name = json_string_value (json_object_get (job, "board"));
+    const char *id = json_string_value (json_object_get (job, "id"));
+    *owner_out = NULL;
+    json_t *b = bf_boards_get (self->boards, name);
+    if (!b)
+        return xasprintf ("board '%s', which no worker has declared", name);
+    char *why = NULL;
+    const char *health = json_string_value (json_object_get (b, "health"));
+    char busy[BF_JOB_ID_LEN + 1], tok[BF_SHA256_HEX_LEN + 1];
+    bf_broker_worker_t *w = bf_broker_board_owner (self, name);
+    if (strcmp (health, "ok") != 0) {
+        const char *reason = json_string_value (json_object_get (b, "health_reason"));
+        why = xasprintf ("board '%s' is in %s (%s); `bitfarm board %s --enable` puts it back",
+                         name, health, reason ? reason : "no reason given", name);
+    }
+    else if (!w)
+        why = xasprintf ("board '%s': its worker '%s' is not connected", name,
+                         json_string_value (json_object_get (b, "worker")));
+    else if (w->draining)
+        why = xasprintf ("board '%s': its worker '%s' is draining", name, w->name);
+    else if (bf_jobs_board_job (self->jobs, busy, name) == BF_OK && strcmp (busy, id) != 0)
+        why = xasprintf ("board '%s' is busy with job %s", name, busy);
+    else if (bf_boards_reserved (b, bf_now_ms ())) {
+        const char *mine = bf_jobs_token_hash (self->jobs, tok, id);
+        const char *held = json_string_value (json_object_get (b, "token_hash"));
+        if (!mine || strcmp (mine, held) != 0) {
+            char when[40];
+            bf_time_iso (when, sizeof when,
+                         json_integer_value (json_object_get (b, "reserved_until")));
+            why = xasprintf ("board '%s' is reserved by %s until %s%s", name,
+                             json_string_value (json_object_get (b, "reserved_by")), when,
+                             mine ? " (this job's token is not the holder's)" : "");
+        }
+    }
+    json_decref (b);
+    *owner_out = w;
+    return why;
+}
+
+/*  The capable worker (all tags) with the most free slots, or NULL. */
+static bf_broker_worker_t *
+s_worker_for (bf_broker_t *self, json_t *job)
+{
+    bf_broker_worker_t *best = NULL;
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
+        if (s_free_slots (w) <= 0 || !bf_broker_worker_capable (w, job))
+            continue;
+        if (!best || s_free_slots (w) > s_free_slots (best))
+            best = w;
+    }
+    return best;
+}
+
+/*  Why a queued job is not running yet, for `status`; a new string or NULL. */
+char *
+bf_broker_wait_reason (bf_broker_t *self, json_t *job)
+{
+    const char *after = json_string_value (json_object_get (job, "after"));
+    if (after && !json_is_string (json_object_get (job, "bitstream_sha256")))
+        return xasprintf ("the bitstream of build job %s", after);
+    if (bf_broker_is_program (job)) {
+        const char *retry = json_string_value (json_object_get (job, "retry_at"));
+        if (retry)
+            return xasprintf ("retry back-off until %s", retry);
+        bf_broker_worker_t *w;
+        char *why = s_board_blocked (self, job, &w);
+        return why ? why : xstrdup ("its turn: dispatch is under way");
+    }
+    const char *leader = json_string_value (json_object_get (job, "follows"));
+    if (leader)
+        return xasprintf ("the result of job %s, an identical build", leader);
+    const char *retry_at = json_string_value (json_object_get (job, "retry_at"));
+    if (retry_at)
+        return xasprintf ("retry back-off until %s", retry_at);
+    if (zhashx_size (self->workers) == 0)
+        return xstrdup ("no worker is connected");
+    json_t *tags = json_object_get (job, "tags");
+    int capable = 0, draining = 0, slots = 0;
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (bf_broker_worker_capable (w, job)) {
+            capable++;
+            draining += w->draining;
+            slots += w->slots;
+        }
+    if (capable == 0) {
+        const char *pin = json_string_value (json_object_get (job, "toolchain"));
+        char *list = json_dumps (tags, JSON_COMPACT);
+        char *r = pin && json_array_size (tags)
+                  ? xasprintf ("no connected worker has toolchain %.12s and the tags %s", pin, list)
+                  : pin ? xasprintf ("no connected worker has toolchain %.12s", pin)
+                        : xasprintf ("no connected worker has the tags %s", list);
+        free (list);
+        return r;
+    }
+    if (draining == capable)
+        return xstrdup ("every capable worker is draining");
+    return xasprintf ("a free slot: all %d slot(s) of %d capable worker(s) are busy", slots,
+                      capable);
+}
+
+/*  Hands a ready program job to the worker owning its board, when the
+    board is free for it.  Returns false when it must wait. */
+static bool
+s_dispatch_program (bf_broker_t *self, json_t *job)
+{
+    const char *id = json_string_value (json_object_get (job, "id"));
+    const char *board = json_string_value (json_object_get (job, "board"));
+    bf_broker_worker_t *w = NULL;
+    char *why = s_board_blocked (self, job, &w);
+    if (why) {
+        bf_debug ("job %s waits: %s", id, why);
+        free (why);
+        return false;
+    }
+    int64_t timeout_ms = json_integer_value (json_object_get (job, "timeout_ms"));
+    int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
+    if (bf_jobs_start (self->jobs, id, w->name, NULL, deadline) != BF_OK)
+        return true;
+    char tok[BF_SHA256_HEX_LEN + 1];
+    if (bf_jobs_token_hash (self->jobs, tok, id))
+        bf_boards_renew (self->boards, board, tok, bf_now_ms ());
+    json_object_set_new (w->jobs, id, json_string ("program"));
+    json_int_t attempt = json_integer_value (json_object_get (job, "attempt")) + 1;
+    json_t *body = json_pack ("{s:s, s:s, s:I, s:s, s:O, s:O, s:I}", "job", id, "kind",
+                              "program", "attempt", attempt, "board", board, "bitstream",
+                              json_object_get (job, "bitstream_sha256"), "size",
+                              json_object_get (job, "bitstream_size"), "timeout_ms",
+                              (json_int_t) timeout_ms);
+    zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, NULL);
+    bf_broker_send (self, w->rid_frame, &msg);
+    json_decref (body);
+    bf_info ("job %s: program board '%s' on worker '%s' (attempt %lld)", id, board, w->name,
+             (long long) attempt);
+    return true;
+}
+
+/*  Hands one ready job to a capable worker.  Returns false when the job
+    had to stay queued for want of a worker. */
+bool
+bf_broker_dispatch_one (bf_broker_t *self, const char *id)
+{
+    json_t *job = NULL;
+    if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
+        return true;
+    if (bf_broker_is_program (job)) {
+        bool r = s_dispatch_program (self, job);
+        json_decref (job);
+        return r;
+    }
+    bf_broker_worker_t *w = s_worker_for (self, job);
+    if (!w) {
+        json_decref (job);
+        return false;
+    }
+    json_t *manifest = json_object_get (job, "manifest");
+    char key[BF_SHA256_HEX_LEN + 1];
+    if (bf_key_compute_salted (key, manifest, w->toolchain, self->cfg.cache_salt) != BF_OK) {
+        json_decref (job);
+        return true;
+    }
+    /* The result may have been cached since the job was queued. */
+    json_t *entry = NULL;
+    if (bf_cache_get_entry (self->cache, &entry, key, false) == BF_OK) {
+        bf_cache_count (self->cache, key, w->toolchain, true);
+        s_finish_from_entry (self, id, entry);
+        json_decref (entry);
+        json_decref (job);
+        return true;
+    }
+    int64_t timeout_ms = json_integer_value (json_object_get (job, "timeout_ms"));
+    int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
+    if (bf_jobs_start (self->jobs, id, w->name, key, deadline) != BF_OK) {
+        json_decref (job);
+        return true;
+    }
+    json_object_set_new (w->jobs, id, json_true ());
+    json_int_t attempt = json_integer_value (json_object_get (job, "attempt")) + 1;
+    if (attempt == 1)   /* a build the cache could not spare: a miss */
+        bf_cache_count (self->cache, NULL, w->toolchain, false);
+    json_t *body = json_pack ("{s:s, s:I, s:O, s:s, s:I}", "job", id, "attempt", attempt,
+                              "manifest", manifest, "cache_key", key, "timeout_ms",
+                              (json_int_t) timeout_ms);
+    if (self->cfg.cache_salt)
+        json_object_set_new (body, "salt", json_string (self->cfg.cache_salt));
+    /* Inputs are not attached: the worker asks (WANT) for those its local
+       cache lacks. */
+    zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, NULL);
+    bf_broker_send (self, w->rid_frame, &msg);
+    bf_info ("job %s dispatched to worker '%s' (attempt %lld)", id, w->name,
+             (long long) attempt);
+    json_decref (body);
+    json_decref (job);
+    return true;
+}
+
+/*  Hands ready jobs to capable workers with free slots, in priority and
+    then FIFO order.  A job no worker can take now does not hold back the
+    jobs behind it that another worker can. */
+void
+bf_broker_dispatch (bf_broker_t *self)
+{
+    self->dispatch_needed = false;
+    int64_t now = bf_now_ms ();
+    self->next_ready = bf_jobs_next_ready (self->jobs, now);
+    json_t *ready = bf_jobs_ready (self->jobs, now, BF_BROKER_DISPATCH_BATCH);
+    size_t i;
+    json_t *jid;
+    int dispatched = 0;
+    json_array_foreach (ready, i, jid) {
+        if (bf_broker_dispatch_one (self, json_string_value (jid)))
+            dispatched++;
+    }
+    /* A full batch handled: there may be more behind it. */
+    if (json_array_size (ready) == BF_BROKER_DISPATCH_BATCH
+        && dispatched == BF_BROKER_DISPATCH_BATCH)
+        self->dispatch_needed = true;
+    json_decref (ready);
+}
+
+char *
+bf_broker_log_path (bf_broker_t *self, const char *id)
+{
+    return xasprintf ("%s/logs/%s.log", self->state_dir, id);
+}
+
+static void
+s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
+{
+    bool ok = strcmp (json_string_value (json_object_get (entry, "outcome")), "succeeded") == 0;
+    json_t *res = json_pack ("{s:s, s:b}", "state", ok ? "succeeded" : "failed", "cache_hit", 1);
+    if (!ok) {
+        json_object_set_new (res, "failure_class", json_string ("design"));
+        json_object_set (res, "stage", json_object_get (entry, "stage"));
+    }
+    else
+        json_object_set_new (res, "stage", json_string ("done"));
+    static const char *fields[] = { "error", "bitstream", "report", "log" };
+    for (int i = 0; i < 4; i++)
+        if (json_object_get (entry, fields[i]))
+            json_object_set (res, fields[i], json_object_get (entry, fields[i]));
+    bf_broker_finish (self, id, res, "cache hit", NULL);
+    json_decref (res);
+}
+
+/*  Program jobs whose build finished: they get its bitstream (pinned for
+    them) and become ready, or fail when the build did not succeed. */
+void
+bf_broker_release_after (bf_broker_t *self)
+{
+    json_t *done = bf_jobs_after_done (self->jobs);
+    size_t i;
+    json_t *d;
+    json_array_foreach (done, i, d) {
+        const char *id = json_string_value (json_object_get (d, "id"));
+        const char *build = json_string_value (json_object_get (d, "build"));
+        const char *state = json_string_value (json_object_get (d, "state"));
+        const char *bits = json_string_value (json_object_get (d, "bitstream"));
+        char *data = NULL;
+        size_t len = 0;
+        json_t *pins = bits ? json_pack ("[s]", bits) : NULL;
+        if (strcmp (state, "succeeded") == 0 && bits
+            && bf_cache_pin (self->cache, id, pins, NULL, NULL) == BF_OK
+            && bf_cache_get_object (self->cache, &data, &len, bits) == BF_OK
+            && bf_jobs_set_bitstream (self->jobs, id, bits, len) == BF_OK) {
+            bf_info ("job %s: build %s succeeded; programming is next", id, build);
+            self->dispatch_needed = true;
+        }
+        else {
+            char *error = strcmp (state, "succeeded") == 0
+                          ? xasprintf ("the bitstream of build job %s is no longer in the cache",
+                                       build)
+                          : xasprintf ("build job %s %s%s%s", build, state,
+                                       json_string_value (json_object_get (d, "error")) ? ": " : "",
+                                       json_string_value (json_object_get (d, "error"))
+                                       ? json_string_value (json_object_get (d, "error")) : "");
+            json_t *res = json_pack ("{s:s, s:s, s:s, s:s}", "state", "failed", "failure_class",
+                                     strcmp (state, "failed") == 0 ? "design" : state, "stage",
+                                     "build", "error", error);
+            bf_broker_finish (self, id, res, error, NULL);
+            json_decref (res);
+            free (error);
+        }
+        free (data);
+        json_decref (pins);
+    }
+    json_decref (done);
+}

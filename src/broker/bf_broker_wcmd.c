@@ -1,0 +1,282 @@
+/*  bf_broker_wcmd - the worker commands RESULT, LOG and WANT: results
+    accepted, stored and acknowledged, live logs, and the inputs a worker
+    asks for.  See docs/protocol.md section 6.
+*/
+#include "bf_broker_int.h"
+#include "../cache/bf_key.h"
+#include "../common/bf_error.h"
+#include "../common/bf_log.h"
+#include "../common/bf_manifest.h"
+#include "../common/bf_report.h"
+#include "../common/bf_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+/*  A program job's RESULT: the log is kept in the cache, the board's
+    failure count moves, and the job succeeds, fails for good (bitstream or
+    device), or is retried (infrastructure). */
+static void
+s_program_result (bf_broker_t *self, bf_broker_worker_t *w, json_t *job, bf_msg_t *msg,
+                  const char *outcome, const char *cls, const char *error)
+{
+    const char *id = json_string_value (json_object_get (job, "id"));
+    const char *board = json_string_value (json_object_get (job, "board"));
+    const char *holder = json_string_value (json_object_get (job, "worker"));
+    if (strcmp (json_string_value (json_object_get (job, "state")), "running") != 0 || !holder
+        || strcmp (holder, w->name) != 0) {
+        bf_info ("job %s: stale program result from worker '%s' ignored", id, w->name);
+        return;
+    }
+    json_t *res = json_pack ("{s:s, s:O}", "stage", "program", "bitstream",
+                             json_object_get (job, "bitstream_sha256"));
+    const char *log = json_string_value (json_object_get (msg->body, "log"));
+    zframe_t *f = zmsg_first (msg->blobs);
+    if (log && f && bf_sha256_is_hex (log)) {
+        const char *names[] = { log };
+        const void *data[] = { zframe_data (f) };
+        size_t lens[] = { zframe_size (f) };
+        if (zframe_size (f) <= BF_MAX_FILE_SIZE
+            && bf_cache_put_objects (self->cache, 1, names, data, lens) == BF_OK)
+            json_object_set_new (res, "log", json_string (log));
+    }
+    bool ok = strcmp (outcome, "succeeded") == 0;
+    bool final = ok || (cls && strcmp (cls, "bitstream") == 0);
+    bool went_error = false;
+    bf_boards_outcome (self->boards, board, id, !final, error, self->cfg.board_failures,
+                       &went_error);
+    if (went_error)
+        bf_warn ("board '%s' is now in error after %d infrastructure failures in a row; "
+                 "`bitfarm board %s --enable` puts it back", board, self->cfg.board_failures,
+                 board);
+    char tok[BF_SHA256_HEX_LEN + 1];
+    if (bf_jobs_token_hash (self->jobs, tok, id))
+        bf_boards_renew (self->boards, board, tok, bf_now_ms ());
+    if (final) {
+        json_object_set_new (res, "state", json_string (ok ? "succeeded" : "failed"));
+        if (ok)
+            json_object_set_new (res, "stage", json_string ("done"));
+        else {
+            json_object_set_new (res, "failure_class", json_string ("bitstream"));
+            json_object_set_new (res, "error", json_string (error ? error : "load failed"));
+        }
+        bf_broker_finish (self, id, res, error, w);
+    }
+    else {
+        char *reason = xasprintf ("infrastructure failure on board '%s': %s", board,
+                                  error ? error : outcome);
+        bf_broker_attempt_failed (self, id, reason);
+        free (reason);
+    }
+    json_decref (res);
+    self->dispatch_needed = true;
+}
+
+void
+bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
+{
+    const char *id, *outcome, *key, *cls = NULL, *stage = NULL, *error = NULL;
+    if (bf_body_str (&id, msg->body, "job", BF_JOB_ID_LEN, true) != BF_OK) {
+        bf_warn ("bad RESULT from worker '%s': %s", w->name, bf_error_last ());
+        return;
+    }
+    json_object_del (w->jobs, id);
+    self->dispatch_needed = true;
+    json_t *job = NULL;
+    json_t *res = NULL;
+    bool program = json_is_string (json_object_get (msg->body, "board"));
+    key = "";
+    if (bf_body_str (&outcome, msg->body, "outcome", 16, true) != BF_OK
+        || (!program
+            && bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK)
+        || bf_body_str (&cls, msg->body, "failure_class", 32, false) == BF_EINVAL
+        || bf_body_str (&stage, msg->body, "stage", 32, false) == BF_EINVAL
+        || bf_body_str (&error, msg->body, "error", 4096, false) == BF_EINVAL) {
+        bf_warn ("bad RESULT for job %s from worker '%s': %s", id, w->name, bf_error_last ());
+        outcome = "lost";
+        error = "the worker sent a malformed result";
+    }
+    if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK) {
+        bf_warn ("RESULT for unknown job %s from worker '%s' ignored", id, w->name);
+        goto ack;
+    }
+    const char *state = json_string_value (json_object_get (job, "state"));
+    if (bf_jobs_state_final (state)) {
+        bf_info ("job %s: late result from worker '%s' discarded (already %s)", id, w->name,
+                 state);
+        goto ack;
+    }
+    if (bf_broker_is_program (job)) {
+        s_program_result (self, w, job, msg, outcome, cls, error);
+        goto ack;
+    }
+    res = json_pack ("{s:s}", "stage", stage ? stage : "done");
+    /* Objects, then the entry naming them, under the cache's shared lock,
+       so no eviction or gc runs in between. */
+    bf_cache_hold (self->cache);
+    json_t *manifest = json_object_get (job, "manifest");
+    if (strcmp (outcome, "lost") != 0) {
+        if (bf_cache_put_result_objects (self->cache, manifest, msg->body, msg->blobs) != BF_OK) {
+            bf_warn ("job %s: result objects from worker '%s' rejected: %s", id, w->name,
+                     bf_error_last ());
+            outcome = "lost";
+            error = "a result object failed verification";
+        }
+        else {
+            static const char *objs[] = { "bitstream", "report", "log" };
+            for (int i = 0; i < 3; i++)
+                if (json_is_string (json_object_get (msg->body, objs[i])))
+                    json_object_set (res, objs[i], json_object_get (msg->body, objs[i]));
+        }
+    }
+    bool ok = strcmp (outcome, "succeeded") == 0;
+    if (ok && !json_object_get (res, "bitstream")) {
+        outcome = "lost";
+        error = "success without a bitstream";
+        ok = false;
+    }
+    bool failed = strcmp (outcome, "failed") == 0;
+    if (ok || (failed && cls && strcmp (cls, "design") == 0)) {
+        if (error)
+            json_object_set_new (res, "error", json_string (error));
+        if (bf_cache_put_result_entry (self->cache, key, manifest, w->toolchain, ok, res)
+            != BF_OK)
+            bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
+        json_object_set_new (res, "state", json_string (ok ? "succeeded" : "failed"));
+        if (!ok)
+            json_object_set_new (res, "failure_class", json_string ("design"));
+        bf_broker_finish (self, id, res, error, w);
+    }
+    else if (failed && cls && strcmp (cls, "timeout") == 0) {
+        json_object_set_new (res, "state", json_string ("timed_out"));
+        json_object_set_new (res, "failure_class", json_string ("timeout"));
+        json_object_set_new (res, "error", json_string (error ? error : "time limit reached"));
+        bf_broker_finish (self, id, res, NULL, w);
+    }
+    else {
+        /* Infrastructure trouble (or a worker's own cancel, or a rejected
+           job): this attempt failed.  Only the current holder's word counts. */
+        const char *holder = json_string_value (json_object_get (job, "worker"));
+        if (strcmp (state, "running") == 0 && holder && strcmp (holder, w->name) == 0) {
+            char *reason = xasprintf ("%s on worker '%s': %s", strcmp (outcome, "rejected") == 0
+                                      ? "rejected" : "infrastructure failure", w->name,
+                                      error ? error : outcome);
+            bf_broker_attempt_failed (self, id, reason);
+            free (reason);
+        }
+        else
+            bf_info ("job %s: stale failure from worker '%s' ignored (%s)", id, w->name,
+                     error ? error : outcome);
+    }
+    bf_cache_release (self->cache);
+    bf_janitor_poke (self->janitor);
+ack:
+    /* The worker keeps a result until it hears this, and sends it again
+       after a reconnect otherwise. */
+    bf_broker_worker_command (self, w, "ACK", id);
+    json_decref (res);
+    json_decref (job);
+}
+
+void
+bf_broker_worker_log (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
+{
+    const char *id;
+    if (bf_body_str (&id, msg->body, "job", BF_JOB_ID_LEN, true) != BF_OK
+        || !json_object_get (w->jobs, id))
+        return;
+    const char *stage;
+    if (bf_body_str (&stage, msg->body, "stage", 32, false) == BF_OK)
+        bf_jobs_stage (self->jobs, id, stage);
+    zframe_t *f;
+    if (zmsg_size (msg->blobs) == 0)
+        return;
+    char *path = bf_broker_log_path (self, id);
+    int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    free (path);
+    while ((f = zmsg_pop (msg->blobs))) {
+        if (fd >= 0)
+            bf_write_all (fd, zframe_data (f), zframe_size (f));
+        zframe_destroy (&f);
+    }
+    if (fd >= 0)
+        close (fd);
+}
+
+/*  WANT {"job", "digests"}: inputs of a job that the worker's local cache
+    lacks.  Answered with INPUTS {"job", "digests"} and one blob per digest.
+    Only inputs of a job this worker holds are served.  An input the
+    broker no longer has intact fails the job: the client must upload it
+    again, which a new submit does. */
+void
+bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
+{
+    const char *id;
+    json_t *digests = json_object_get (msg->body, "digests");
+    if (bf_body_str (&id, msg->body, "job", BF_JOB_ID_LEN, true) != BF_OK
+        || !json_is_array (digests) || json_array_size (digests) > BF_MAX_FILES) {
+        bf_warn ("bad WANT from worker '%s': %s", w->name,
+                 json_is_array (digests) ? "too many digests" : bf_error_last ());
+        return;
+    }
+    if (!json_object_get (w->jobs, id)) {
+        bf_warn ("WANT from worker '%s' for job %s, which it does not hold, ignored", w->name,
+                 id);
+        return;
+    }
+    json_t *job = NULL;
+    if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
+        return;
+    json_t *inputs = bf_broker_is_program (job)
+                     ? json_pack ("[O]", json_object_get (job, "bitstream_sha256"))
+                     : bf_manifest_input_digests (json_object_get (job, "manifest"));
+    json_decref (job);
+    zmsg_t *blobs = zmsg_new ();
+    char *error = NULL;
+    uint64_t bytes = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach (digests, i, v) {
+        const char *d = json_string_value (v);
+        bool known = false;
+        size_t k;
+        json_t *in;
+        json_array_foreach (inputs, k, in)
+            known |= d && strcmp (d, json_string_value (in)) == 0;
+        char *data = NULL;
+        size_t len = 0;
+        if (!known)
+            error = xasprintf ("worker asked for %.70s, which is not an input of the job",
+                               d ? d : "a non-string");
+        else if (bf_cache_get_object (self->cache, &data, &len, d) != BF_OK)
+            error = xasprintf ("input %.12s is no longer intact in the broker's cache (%s); "
+                               "submit again to upload it", d, bf_error_last ());
+        if (error)
+            break;
+        zmsg_addmem (blobs, data, len);
+        bytes += len;
+        free (data);
+    }
+    json_decref (inputs);
+    if (error) {
+        bf_warn ("job %s: %s", id, error);
+        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "failed", "failure_class",
+                                 "infrastructure", "error", error);
+        bf_broker_finish (self, id, res, error, NULL);
+        json_decref (res);
+        zmsg_destroy (&blobs);
+        free (error);
+        return;
+    }
+    bf_info ("job %s: sending %zu input(s), %llu bytes, to worker '%s'", id,
+             json_array_size (digests), (unsigned long long) bytes, w->name);
+    json_t *body = json_pack ("{s:s, s:O}", "job", id, "digests", digests);
+    bf_broker_reply (self, w->rid_frame, BF_PROTO_WORKER, "INPUTS", body, &blobs);
+    json_decref (body);
+}
