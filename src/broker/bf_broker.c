@@ -124,18 +124,34 @@ s_refuse (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     or it holds an admin key, or the broker is plain.  Otherwise replies
     with an error naming the job's owner and returns false. */
 bool
-bf_broker_may_touch (bf_broker_t *self, zframe_t *rid, json_t *job, const char *what)
+bf_broker_may_touch (bf_broker_t *self, zframe_t *rid, const bf_job_t *job, const char *what)
 {
     if (!self->auth || (self->peer_roles & BF_AUTH_ADMIN))
         return true;
-    const char *owner = json_string_value (json_object_get (job, "owner"));
+    const char *owner = job->owner;
     if (owner && strcmp (owner, self->peer_key) == 0)
         return true;
-    const char *name = json_string_value (json_object_get (job, "owner_name"));
+    const char *name = job->owner_name;
     bf_broker_error (self, rid, "job %s belongs to key '%s'; only its owner or an admin key may "
-                     "%s", json_string_value (json_object_get (job, "id")),
+                     "%s", job->id,
                      name ? name : "(none)", what);
     return false;
+}
+
+void
+bf_broker_reply_job (bf_broker_t *self, zframe_t *rid, const char *id, json_t *extra)
+{
+    bf_job_t *job = NULL;
+    if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    json_t *body = bf_job_to_json (job);
+    if (extra)
+        json_object_update (body, extra);
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+    json_decref (body);
+    bf_job_free (job);
 }
 
 /*  Drops the cache pins of jobs that have finished (or never were
@@ -148,12 +164,12 @@ bf_broker_unpin_finished (bf_broker_t *self)
     size_t i;
     json_t *v;
     json_array_foreach (owners, i, v) {
-        json_t *job = NULL;
+        bf_job_t *job = NULL;
         const char *id = json_string_value (v);
         if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK
-            || bf_jobs_state_final (json_string_value (json_object_get (job, "state"))))
+            || bf_job_state_final (job->state))
             bf_cache_unpin (self->cache, id);
-        json_decref (job);
+        bf_job_free (job);
     }
     json_decref (owners);
 }
@@ -189,18 +205,16 @@ s_tick (bf_broker_t *self)
 
     json_t *overdue = bf_jobs_overdue (self->jobs, bf_now_ms ());
     json_array_foreach (overdue, i, v) {
-        json_t *job = NULL;
+        bf_job_t *job = NULL;
         if (bf_jobs_get (self->jobs, &job, json_string_value (v), false) != BF_OK)
             continue;
         char *error = xasprintf ("no result within the time limit of %lld ms (broker lease)",
-                                 (long long) json_integer_value (json_object_get (job,
-                                                                                  "timeout_ms")));
-        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "timed_out", "failure_class",
-                                 "timeout", "error", error);
-        bf_broker_finish (self, json_string_value (v), res, NULL, NULL);
-        json_decref (res);
+                                 (long long) job->timeout_ms);
+        bf_result_t res = { .state = BF_JOB_TIMED_OUT, .failure = BF_FAILURE_TIMEOUT,
+                            .error = error };
+        bf_broker_finish (self, job->id, &res, NULL, NULL);
         free (error);
-        json_decref (job);
+        bf_job_free (job);
     }
     json_decref (overdue);
 

@@ -145,7 +145,8 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                                             &timeout_ms);
     if (!board)
         return;
-    json_t *src = json_object_get (msg->body, "source"), *job = NULL, *entry = NULL;
+    json_t *src = json_object_get (msg->body, "source"), *entry = NULL;
+    bf_job_t *job = NULL;
     json_t *manifest = NULL;
     char bits[BF_SHA256_HEX_LEN + 1] = "";
     if (!json_is_object (src)
@@ -161,16 +162,15 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         char key[BF_SHA256_HEX_LEN + 1];
         if (strlen (ref) <= BF_JOB_ID_LEN && bf_jobs_resolve (self->jobs, full, ref) == BF_OK) {
             bf_jobs_get (self->jobs, &job, full, true);
-            const char *b = json_string_value (json_object_get (job, "bitstream_sha256"));
-            if (strcmp (json_string_value (json_object_get (job, "state")), "succeeded") != 0
-                || !b) {
+            const char *b = job->bitstream;
+            if (job->state != BF_JOB_SUCCEEDED || !b) {
                 bf_broker_error (self, rid, "job %s is %s; only a succeeded build has a bitstream "
                                  "to program", full,
-                                 json_string_value (json_object_get (job, "state")));
+                                 bf_job_state_name (job->state));
                 goto out;
             }
             snprintf (bits, sizeof bits, "%s", b);
-            manifest = json_object_get (job, "manifest");
+            manifest = job->manifest;
             if (bf_broker_is_program (job))
                 manifest = NULL;
         }
@@ -224,13 +224,10 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_cache_unpin (self->cache, id);
         goto out;
     }
-    json_t *created = NULL;
-    bf_jobs_get (self->jobs, &created, id, false);
-    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", created, NULL);
-    json_decref (created);
+    bf_broker_reply_job (self, rid, id, NULL);
 out:
     json_decref (entry);
-    json_decref (job);
+    bf_job_free (job);
     json_decref (board);
 }
 

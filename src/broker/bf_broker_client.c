@@ -149,27 +149,30 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     if (entry)   /* misses are counted when a build is dispatched */
         bf_cache_count (self->cache, key, toolchain, true);
-    json_t *job = NULL;
-    bf_jobs_get (self->jobs, &job, id, false);
     if (board) {
         /* The program job waits for the build (or, on a hit, goes now:
            bf_broker_release_after runs before the next dispatch). */
         char pid[BF_JOB_ID_LEN + 1];
-        json_t *pjob = NULL;
+        bf_job_t *build = NULL;
+        bf_jobs_get (self->jobs, &build, id, false);
+        json_t *extra = json_object ();
         if (bf_random_hex (pid, BF_JOB_ID_LEN / 2) == BF_OK
             && bf_broker_create_program (self, pid,
                                          json_string_value (json_object_get (board, "name")),
-                                         NULL, 0, id, pth, (int) ppriority, ptimeout) == BF_OK
-            && bf_jobs_get (self->jobs, &pjob, pid, false) == BF_OK) {
-            json_object_set_new (pjob, "build", job);
-            job = pjob;
+                                         NULL, 0, id, pth, (int) ppriority, ptimeout) == BF_OK) {
+            json_object_set_new (extra, "build", bf_job_to_json (build));
+            bf_broker_reply_job (self, rid, pid, extra);
             self->after_needed = true;
         }
-        else
-            json_object_set_new (job, "program_error", json_string (bf_error_last ()));
+        else {
+            json_object_set_new (extra, "program_error", json_string (bf_error_last ()));
+            bf_broker_reply_job (self, rid, id, extra);
+        }
+        json_decref (extra);
+        bf_job_free (build);
     }
-    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
-    json_decref (job);
+    else
+        bf_broker_reply_job (self, rid, id, NULL);
     if (entry)
         bf_info ("job %s finished at once (cache hit)", id);
     else if (leader[0])
@@ -252,27 +255,29 @@ bf_broker_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return;
     }
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
-    if (strcmp (json_string_value (json_object_get (job, "state")), "queued") == 0) {
+    json_t *body = bf_job_to_json (job);
+    if (job->state == BF_JOB_QUEUED) {
         char *why = bf_broker_wait_reason (self, job);
-        json_object_set_new (job, "waiting_for", json_string (why));
+        json_object_set_new (body, "waiting_for", json_string (why));
         free (why);
     }
     if (events)
-        json_object_set_new (job, "events", bf_jobs_events (self->jobs, id));
+        json_object_set_new (body, "events", bf_jobs_events (self->jobs, id));
     /* The report's summary: utilisation and clocks (bf_report.h). */
-    const char *report = json_string_value (json_object_get (job, "report_sha256"));
+    const char *report = job->report;
     char *text = NULL;
     size_t len = 0;
     if (report && bf_cache_get_object (self->cache, &text, &len, report) == BF_OK) {
         json_t *summary = bf_report_summary (text, len);
         if (summary)
-            json_object_set_new (job, "report", summary);
+            json_object_set_new (body, "report", summary);
         free (text);
     }
-    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
-    json_decref (job);
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
+    json_decref (body);
+    bf_job_free (job);
 }
 
 void
@@ -286,13 +291,13 @@ bf_broker_client_logs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return;
     }
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
     if (!bf_broker_may_touch (self, rid, job, "read its log")) {
-        json_decref (job);
+        bf_job_free (job);
         return;
     }
-    const char *digest = json_string_value (json_object_get (job, "log_sha256"));
+    const char *digest = job->log;
     char *data = NULL;
     size_t len = 0;
     int rc;
@@ -311,12 +316,11 @@ bf_broker_client_logs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     zmsg_t *blobs = zmsg_new ();
     zmsg_addmem (blobs, data + off, len - off);
     json_t *body = json_pack ("{s:s, s:I, s:s, s:b}", "id", id, "size", (json_int_t) len,
-                              "state", json_string_value (json_object_get (job, "state")),
-                              "final", bf_jobs_state_final (json_string_value (
-                                  json_object_get (job, "state"))));
+                              "state", bf_job_state_name (job->state),
+                              "final", bf_job_state_final (job->state));
     bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, &blobs);
     json_decref (body);
-    json_decref (job);
+    bf_job_free (job);
     free (data);
 }
 
@@ -332,20 +336,19 @@ bf_broker_client_fetch (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_broker_error (self, rid, "field 'what' must be bitstream, report or log");
         return;
     }
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
     if (strcmp (what, "log") == 0 && !bf_broker_may_touch (self, rid, job, "read its log")) {
-        json_decref (job);
+        bf_job_free (job);
         return;
     }
-    char field[32];
-    snprintf (field, sizeof field, "%s_sha256", what);
-    const char *digest = json_string_value (json_object_get (job, field));
+    const char *digest = strcmp (what, "log") == 0 ? job->log
+                         : strcmp (what, "report") == 0 ? job->report : job->bitstream;
     char *data = NULL;
     size_t len = 0;
     if (!digest) {
         bf_broker_error (self, rid, "job %s has no %s (state %s)", id, what,
-                         json_string_value (json_object_get (job, "state")));
+                         bf_job_state_name (job->state));
     }
     else if (bf_cache_get_object (self->cache, &data, &len, digest) != BF_OK) {
         bf_broker_error (self, rid, "the %s of job %s is no longer in the cache", what, id);
@@ -359,7 +362,7 @@ bf_broker_client_fetch (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         json_decref (body);
     }
     free (data);
-    json_decref (job);
+    bf_job_free (job);
 }
 
 void
@@ -368,25 +371,24 @@ bf_broker_client_cancel (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     char id[BF_JOB_ID_LEN + 1];
     if (!s_client_job_id (self, rid, msg, id))
         return;
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
     bool may = bf_broker_may_touch (self, rid, job, "cancel it");
-    json_decref (job);
+    bf_job_free (job);
     if (!may)
         return;
-    json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "cancelled", "failure_class",
-                             "cancelled", "error", "cancelled by user");
-    int rc = bf_broker_finish (self, id, res, "cancelled by user", NULL);
-    json_decref (res);
+    bf_result_t res = { .state = BF_JOB_CANCELLED, .failure = BF_FAILURE_CANCELLED,
+                        .error = "cancelled by user" };
+    int rc = bf_broker_finish (self, id, &res, "cancelled by user", NULL);
     bf_jobs_get (self->jobs, &job, id, false);
     if (rc == BF_EBUSY)
         bf_broker_error (self, rid, "job %s is already %s; nothing to cancel", id,
-                         json_string_value (json_object_get (job, "state")));
+                         bf_job_state_name (job->state));
     else if (rc != BF_OK)
         bf_broker_error (self, rid, "%s", bf_error_last ());
     else
-        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", job, NULL);
-    json_decref (job);
+        bf_broker_reply_job (self, rid, id, NULL);
+    bf_job_free (job);
 }
 
 /*  ENTRY {"key"}: a cache entry (full key or unique prefix of 8 or more

@@ -116,7 +116,7 @@ bf_broker_worker_command (bf_broker_t *self, bf_broker_worker_t *w, const char *
     or it holds an admin key, or the broker is plain.  Otherwise replies
     with an error naming the job's owner and returns false. */
 bool
-bf_broker_may_touch (bf_broker_t *self, zframe_t *rid, json_t *job, const char *what);
+bf_broker_may_touch (bf_broker_t *self, zframe_t *rid, const bf_job_t *job, const char *what);
 
 /*  Drops the cache pins of jobs that have finished (or never were
     created: a crash between pin and commit), so eviction may take what
@@ -125,13 +125,19 @@ void
 bf_broker_unpin_finished (bf_broker_t *self);
 
 
+/*  Replies OK with the job object of job id (bf_job_to_json), with the
+    fields of extra (borrowed; may be NULL) added; ERROR when there is no
+    such job. */
+void
+bf_broker_reply_job (bf_broker_t *self, zframe_t *rid, const char *id, json_t *extra);
+
 /* ---------------------------------------------------------------------- */
 /*  bf_broker_sched.c: scheduling, dispatch and the ends of jobs */
 
 /*  Records a job's result; workers still holding it are told to stop.
     BF_OK, or BF_EBUSY when the job had already finished. */
 int
-bf_broker_finish (bf_broker_t *self, const char *id, json_t *res, const char *reason,
+bf_broker_finish (bf_broker_t *self, const char *id, const bf_result_t *res, const char *reason,
                   bf_broker_worker_t *from);
 
 /*  An attempt of a job failed for a reason outside the design: retry it
@@ -141,7 +147,7 @@ bf_broker_attempt_failed (bf_broker_t *self, const char *id, const char *reason)
 
 /*  True when a job object (bf_jobs_get) is a program job. */
 bool
-bf_broker_is_program (json_t *job);
+bf_broker_is_program (const bf_job_t *job);
 
 /*  The connected worker that owns the board, or NULL. */
 bf_broker_worker_t *
@@ -149,7 +155,7 @@ bf_broker_board_owner (bf_broker_t *self, const char *board);
 
 /*  Why a queued job is not running yet, for `status`; a new string or NULL. */
 char *
-bf_broker_wait_reason (bf_broker_t *self, json_t *job);
+bf_broker_wait_reason (bf_broker_t *self, const bf_job_t *job);
 
 /*  Hands one ready job to a capable worker.  Returns false when the job
     had to stay queued for want of a worker. */
@@ -184,7 +190,7 @@ bf_broker_worker_lost (bf_broker_t *self, bf_broker_worker_t *w, const char *why
 /*  Can w build this job: its tags, and the toolchain it is pinned to
     (submit --toolchain), if any. */
 bool
-bf_broker_worker_capable (bf_broker_worker_t *w, json_t *job);
+bf_broker_worker_capable (bf_broker_worker_t *w, const bf_job_t *job);
 
 json_t *
 bf_broker_worker_json (bf_broker_worker_t *w);

@@ -97,10 +97,10 @@ s_tool_versions (json_t *in)
 /*  Can w build this job: its tags, and the toolchain it is pinned to
     (submit --toolchain), if any. */
 bool
-bf_broker_worker_capable (bf_broker_worker_t *w, json_t *job)
+bf_broker_worker_capable (bf_broker_worker_t *w, const bf_job_t *job)
 {
-    const char *pin = json_string_value (json_object_get (job, "toolchain"));
-    return s_worker_has_tags (w, json_object_get (job, "tags"))
+    const char *pin = job->toolchain;
+    return s_worker_has_tags (w, job->tags)
            && (!pin || strcmp (pin, w->toolchain) == 0);
 }
 
@@ -194,25 +194,22 @@ s_worker_recover (bf_broker_t *self, bf_broker_worker_t *w, json_t *claimed)
     const char *id;
     json_t *done;
     json_object_foreach (claimed, id, done) {
-        json_t *job = NULL;
+        bf_job_t *job = NULL;
         if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK) {
             bf_broker_worker_command (self, w, "CANCEL", id);
             continue;
         }
-        const char *state = json_string_value (json_object_get (job, "state"));
         bool held = false;
         for (bf_broker_worker_t *o = zhashx_first (self->workers); o;
              o = zhashx_next (self->workers))
             held |= o != w && json_object_get (o->jobs, id) != NULL;
-        if (bf_jobs_state_final (state)) {
+        if (bf_job_state_final (job->state)) {
             if (!json_is_true (done))
                 bf_broker_worker_command (self, w, "CANCEL", id);
         }
         else {
             if (!held) {
-                int64_t deadline = bf_now_ms ()
-                                   + json_integer_value (json_object_get (job, "timeout_ms"))
-                                   + self->lease_ms;
+                int64_t deadline = bf_now_ms () + job->timeout_ms + self->lease_ms;
                 if (bf_jobs_recover (self->jobs, id, w->name, deadline) == BF_OK) {
                     bf_info ("job %s recovered: worker '%s' still holds it", id, w->name);
                     json_object_del (self->orphans, id);
@@ -222,7 +219,7 @@ s_worker_recover (bf_broker_t *self, bf_broker_worker_t *w, json_t *claimed)
                 json_object_set_new (w->jobs, id, bf_broker_is_program (job)
                                                   ? json_string ("program") : json_true ());
         }
-        json_decref (job);
+        bf_job_free (job);
     }
 }
 

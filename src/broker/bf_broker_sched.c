@@ -57,14 +57,14 @@ s_release_holders (bf_broker_t *self, const char *id, bf_broker_worker_t *except
 /*  Records a job's result; workers still holding it are told to stop.
     BF_OK, or BF_EBUSY when the job had already finished. */
 int
-bf_broker_finish (bf_broker_t *self, const char *id, json_t *res, const char *reason,
+bf_broker_finish (bf_broker_t *self, const char *id, const bf_result_t *res, const char *reason,
                   bf_broker_worker_t *from)
 {
     int followers = 0;
     int rc = bf_jobs_finish (self->jobs, id, res, reason, &followers);
     if (rc != BF_OK)
         return rc;
-    const char *state = json_string_value (json_object_get (res, "state"));
+    const char *state = bf_job_state_name (res->state);
     bf_info ("job %s %s%s%s%s", id, state, from ? " on worker '" : "", from ? from->name : "",
              from ? "'" : "");
     if (followers > 0) {
@@ -86,11 +86,11 @@ bf_broker_finish (bf_broker_t *self, const char *id, json_t *res, const char *re
 void
 bf_broker_attempt_failed (bf_broker_t *self, const char *id, const char *reason)
 {
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK)
         return;
-    int64_t attempt = json_integer_value (json_object_get (job, "attempt"));
-    json_decref (job);
+    int64_t attempt = job->attempt;
+    bf_job_free (job);
     bool final = false;
     if (bf_jobs_retry (self->jobs, id, reason, s_backoff (self, attempt), &final) != BF_OK)
         return;
@@ -122,10 +122,9 @@ s_free_slots (bf_broker_worker_t *w)
 
 /*  True when a job object (bf_jobs_get) is a program job. */
 bool
-bf_broker_is_program (json_t *job)
+bf_broker_is_program (const bf_job_t *job)
 {
-    const char *kind = json_string_value (json_object_get (job, "kind"));
-    return kind && strcmp (kind, "program") == 0;
+    return job->kind == BF_KIND_PROGRAM;
 }
 
 /*  The connected worker that owns the board, or NULL. */
@@ -145,10 +144,10 @@ bf_broker_board_owner (bf_broker_t *self, const char *board)
 /*  Why a program job cannot run on its board now (a new string), or NULL
     when it can; *owner_out gets the board's worker. */
 static char *
-s_board_blocked (bf_broker_t *self, json_t *job, bf_broker_worker_t **owner_out)
+s_board_blocked (bf_broker_t *self, const bf_job_t *job, bf_broker_worker_t **owner_out)
 {
-    const char *name = json_string_value (json_object_get (job, "board"));
-    const char *id = json_string_value (json_object_get (job, "id"));
+    const char *name = job->board;
+    const char *id = job->id;
     *owner_out = NULL;
     json_t *b = bf_boards_get (self->boards, name);
     if (!b)
@@ -188,7 +187,7 @@ s_board_blocked (bf_broker_t *self, json_t *job, bf_broker_worker_t **owner_out)
 
 /*  The capable worker (all tags) with the most free slots, or NULL. */
 static bf_broker_worker_t *
-s_worker_for (bf_broker_t *self, json_t *job)
+s_worker_for (bf_broker_t *self, const bf_job_t *job)
 {
     bf_broker_worker_t *best = NULL;
     for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
@@ -202,28 +201,30 @@ s_worker_for (bf_broker_t *self, json_t *job)
 
 /*  Why a queued job is not running yet, for `status`; a new string or NULL. */
 char *
-bf_broker_wait_reason (bf_broker_t *self, json_t *job)
+bf_broker_wait_reason (bf_broker_t *self, const bf_job_t *job)
 {
-    const char *after = json_string_value (json_object_get (job, "after"));
-    if (after && !json_is_string (json_object_get (job, "bitstream_sha256")))
+    const char *after = job->after;
+    if (after && !job->bitstream)
         return xasprintf ("the bitstream of build job %s", after);
     if (bf_broker_is_program (job)) {
-        const char *retry = json_string_value (json_object_get (job, "retry_at"));
-        if (retry)
-            return xasprintf ("retry back-off until %s", retry);
+        char retry[40];
+        if (job->retry_at)
+            return xasprintf ("retry back-off until %s",
+                              bf_time_iso (retry, sizeof retry, job->retry_at));
         bf_broker_worker_t *w;
         char *why = s_board_blocked (self, job, &w);
         return why ? why : xstrdup ("its turn: dispatch is under way");
     }
-    const char *leader = json_string_value (json_object_get (job, "follows"));
+    const char *leader = job->follows;
     if (leader)
         return xasprintf ("the result of job %s, an identical build", leader);
-    const char *retry_at = json_string_value (json_object_get (job, "retry_at"));
-    if (retry_at)
-        return xasprintf ("retry back-off until %s", retry_at);
+    char retry_at[40];
+    if (job->retry_at)
+        return xasprintf ("retry back-off until %s",
+                          bf_time_iso (retry_at, sizeof retry_at, job->retry_at));
     if (zhashx_size (self->workers) == 0)
         return xstrdup ("no worker is connected");
-    json_t *tags = json_object_get (job, "tags");
+    json_t *tags = job->tags;
     int capable = 0, draining = 0, slots = 0;
     for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
         if (bf_broker_worker_capable (w, job)) {
@@ -232,7 +233,7 @@ bf_broker_wait_reason (bf_broker_t *self, json_t *job)
             slots += w->slots;
         }
     if (capable == 0) {
-        const char *pin = json_string_value (json_object_get (job, "toolchain"));
+        const char *pin = job->toolchain;
         char *list = json_dumps (tags, JSON_COMPACT);
         char *r = pin && json_array_size (tags)
                   ? xasprintf ("no connected worker has toolchain %.12s and the tags %s", pin, list)
@@ -250,10 +251,10 @@ bf_broker_wait_reason (bf_broker_t *self, json_t *job)
 /*  Hands a ready program job to the worker owning its board, when the
     board is free for it.  Returns false when it must wait. */
 static bool
-s_dispatch_program (bf_broker_t *self, json_t *job)
+s_dispatch_program (bf_broker_t *self, const bf_job_t *job)
 {
-    const char *id = json_string_value (json_object_get (job, "id"));
-    const char *board = json_string_value (json_object_get (job, "board"));
+    const char *id = job->id;
+    const char *board = job->board;
     bf_broker_worker_t *w = NULL;
     char *why = s_board_blocked (self, job, &w);
     if (why) {
@@ -261,7 +262,7 @@ s_dispatch_program (bf_broker_t *self, json_t *job)
         free (why);
         return false;
     }
-    int64_t timeout_ms = json_integer_value (json_object_get (job, "timeout_ms"));
+    int64_t timeout_ms = job->timeout_ms;
     int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
     if (bf_jobs_start (self->jobs, id, w->name, NULL, deadline) != BF_OK)
         return true;
@@ -269,11 +270,11 @@ s_dispatch_program (bf_broker_t *self, json_t *job)
     if (bf_jobs_token_hash (self->jobs, tok, id))
         bf_boards_renew (self->boards, board, tok, bf_now_ms ());
     json_object_set_new (w->jobs, id, json_string ("program"));
-    json_int_t attempt = json_integer_value (json_object_get (job, "attempt")) + 1;
-    json_t *body = json_pack ("{s:s, s:s, s:I, s:s, s:O, s:O, s:I}", "job", id, "kind",
+    json_int_t attempt = job->attempt + 1;
+    json_t *body = json_pack ("{s:s, s:s, s:I, s:s, s:s?, s:I, s:I}", "job", id, "kind",
                               "program", "attempt", attempt, "board", board, "bitstream",
-                              json_object_get (job, "bitstream_sha256"), "size",
-                              json_object_get (job, "bitstream_size"), "timeout_ms",
+                              job->bitstream, "size",
+                              (json_int_t) job->bitstream_size, "timeout_ms",
                               (json_int_t) timeout_ms);
     zmsg_t *msg = bf_msg_encode (BF_PROTO_WORKER, "JOB", body, NULL);
     bf_broker_send (self, w->rid_frame, &msg);
@@ -288,23 +289,23 @@ s_dispatch_program (bf_broker_t *self, json_t *job)
 bool
 bf_broker_dispatch_one (bf_broker_t *self, const char *id)
 {
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return true;
     if (bf_broker_is_program (job)) {
         bool r = s_dispatch_program (self, job);
-        json_decref (job);
+        bf_job_free (job);
         return r;
     }
     bf_broker_worker_t *w = s_worker_for (self, job);
     if (!w) {
-        json_decref (job);
+        bf_job_free (job);
         return false;
     }
-    json_t *manifest = json_object_get (job, "manifest");
+    json_t *manifest = job->manifest;
     char key[BF_SHA256_HEX_LEN + 1];
     if (bf_key_compute_salted (key, manifest, w->toolchain, self->cfg.cache_salt) != BF_OK) {
-        json_decref (job);
+        bf_job_free (job);
         return true;
     }
     /* The result may have been cached since the job was queued. */
@@ -313,17 +314,17 @@ bf_broker_dispatch_one (bf_broker_t *self, const char *id)
         bf_cache_count (self->cache, key, w->toolchain, true);
         s_finish_from_entry (self, id, entry);
         json_decref (entry);
-        json_decref (job);
+        bf_job_free (job);
         return true;
     }
-    int64_t timeout_ms = json_integer_value (json_object_get (job, "timeout_ms"));
+    int64_t timeout_ms = job->timeout_ms;
     int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
     if (bf_jobs_start (self->jobs, id, w->name, key, deadline) != BF_OK) {
-        json_decref (job);
+        bf_job_free (job);
         return true;
     }
     json_object_set_new (w->jobs, id, json_true ());
-    json_int_t attempt = json_integer_value (json_object_get (job, "attempt")) + 1;
+    json_int_t attempt = job->attempt + 1;
     if (attempt == 1)   /* a build the cache could not spare: a miss */
         bf_cache_count (self->cache, NULL, w->toolchain, false);
     json_t *body = json_pack ("{s:s, s:I, s:O, s:s, s:I}", "job", id, "attempt", attempt,
@@ -338,7 +339,7 @@ bf_broker_dispatch_one (bf_broker_t *self, const char *id)
     bf_info ("job %s dispatched to worker '%s' (attempt %lld)", id, w->name,
              (long long) attempt);
     json_decref (body);
-    json_decref (job);
+    bf_job_free (job);
     return true;
 }
 
@@ -376,19 +377,17 @@ static void
 s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
 {
     bool ok = strcmp (json_string_value (json_object_get (entry, "outcome")), "succeeded") == 0;
-    json_t *res = json_pack ("{s:s, s:b}", "state", ok ? "succeeded" : "failed", "cache_hit", 1);
-    if (!ok) {
-        json_object_set_new (res, "failure_class", json_string ("design"));
-        json_object_set (res, "stage", json_object_get (entry, "stage"));
-    }
-    else
-        json_object_set_new (res, "stage", json_string ("done"));
-    static const char *fields[] = { "error", "bitstream", "report", "log" };
-    for (int i = 0; i < 4; i++)
-        if (json_object_get (entry, fields[i]))
-            json_object_set (res, fields[i], json_object_get (entry, fields[i]));
-    bf_broker_finish (self, id, res, "cache hit", NULL);
-    json_decref (res);
+    bf_result_t res = {
+        .state = ok ? BF_JOB_SUCCEEDED : BF_JOB_FAILED,
+        .failure = ok ? BF_FAILURE_NONE : BF_FAILURE_DESIGN,
+        .stage = ok ? "done" : json_string_value (json_object_get (entry, "stage")),
+        .error = json_string_value (json_object_get (entry, "error")),
+        .bitstream = json_string_value (json_object_get (entry, "bitstream")),
+        .report = json_string_value (json_object_get (entry, "report")),
+        .log = json_string_value (json_object_get (entry, "log")),
+        .cache_hit = true,
+    };
+    bf_broker_finish (self, id, &res, "cache hit", NULL);
 }
 
 /*  Program jobs whose build finished: they get its bitstream (pinned for
@@ -422,11 +421,13 @@ bf_broker_release_after (bf_broker_t *self)
                                        json_string_value (json_object_get (d, "error")) ? ": " : "",
                                        json_string_value (json_object_get (d, "error"))
                                        ? json_string_value (json_object_get (d, "error")) : "");
-            json_t *res = json_pack ("{s:s, s:s, s:s, s:s}", "state", "failed", "failure_class",
-                                     strcmp (state, "failed") == 0 ? "design" : state, "stage",
-                                     "build", "error", error);
-            bf_broker_finish (self, id, res, error, NULL);
-            json_decref (res);
+            bf_job_state_t bstate = BF_JOB_FAILED;
+            bf_job_state_parse (&bstate, state);
+            bf_result_t res = { .state = BF_JOB_FAILED, .stage = "build", .error = error,
+                                .failure = bstate == BF_JOB_CANCELLED ? BF_FAILURE_CANCELLED
+                                           : bstate == BF_JOB_TIMED_OUT ? BF_FAILURE_TIMEOUT
+                                                                        : BF_FAILURE_DESIGN };
+            bf_broker_finish (self, id, &res, error, NULL);
             free (error);
         }
         free (data);

@@ -19,23 +19,36 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+/*  Finishes job id with the result fields a RESULT gave (res: "stage",
+    "error", "bitstream", "report", "log"). */
+static void
+s_finish (bf_broker_t *self, const char *id, json_t *res, bf_job_state_t state,
+          bf_failure_t failure, const char *reason, bf_broker_worker_t *w)
+{
+    bf_result_t r = { .state = state, .failure = failure,
+                      .stage = json_string_value (json_object_get (res, "stage")),
+                      .error = json_string_value (json_object_get (res, "error")),
+                      .bitstream = json_string_value (json_object_get (res, "bitstream")),
+                      .report = json_string_value (json_object_get (res, "report")),
+                      .log = json_string_value (json_object_get (res, "log")) };
+    bf_broker_finish (self, id, &r, reason, w);
+}
+
 /*  A program job's RESULT: the log is kept in the cache, the board's
     failure count moves, and the job succeeds, fails for good (bitstream or
     device), or is retried (infrastructure). */
 static void
-s_program_result (bf_broker_t *self, bf_broker_worker_t *w, json_t *job, bf_msg_t *msg,
+s_program_result (bf_broker_t *self, bf_broker_worker_t *w, const bf_job_t *job, bf_msg_t *msg,
                   const char *outcome, const char *cls, const char *error)
 {
-    const char *id = json_string_value (json_object_get (job, "id"));
-    const char *board = json_string_value (json_object_get (job, "board"));
-    const char *holder = json_string_value (json_object_get (job, "worker"));
-    if (strcmp (json_string_value (json_object_get (job, "state")), "running") != 0 || !holder
-        || strcmp (holder, w->name) != 0) {
+    const char *id = job->id;
+    const char *board = job->board;
+    const char *holder = job->worker;
+    if (job->state != BF_JOB_RUNNING || !holder || strcmp (holder, w->name) != 0) {
         bf_info ("job %s: stale program result from worker '%s' ignored", id, w->name);
         return;
     }
-    json_t *res = json_pack ("{s:s, s:O}", "stage", "program", "bitstream",
-                             json_object_get (job, "bitstream_sha256"));
+    json_t *res = json_pack ("{s:s, s:s?}", "stage", "program", "bitstream", job->bitstream);
     const char *log = json_string_value (json_object_get (msg->body, "log"));
     zframe_t *f = zmsg_first (msg->blobs);
     if (log && f && bf_sha256_is_hex (log)) {
@@ -59,14 +72,12 @@ s_program_result (bf_broker_t *self, bf_broker_worker_t *w, json_t *job, bf_msg_
     if (bf_jobs_token_hash (self->jobs, tok, id))
         bf_boards_renew (self->boards, board, tok, bf_now_ms ());
     if (final) {
-        json_object_set_new (res, "state", json_string (ok ? "succeeded" : "failed"));
         if (ok)
             json_object_set_new (res, "stage", json_string ("done"));
-        else {
-            json_object_set_new (res, "failure_class", json_string ("bitstream"));
+        else
             json_object_set_new (res, "error", json_string (error ? error : "load failed"));
-        }
-        bf_broker_finish (self, id, res, error, w);
+        s_finish (self, id, res, ok ? BF_JOB_SUCCEEDED : BF_JOB_FAILED,
+                  ok ? BF_FAILURE_NONE : BF_FAILURE_BITSTREAM, error, w);
     }
     else {
         char *reason = xasprintf ("infrastructure failure on board '%s': %s", board,
@@ -88,7 +99,7 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     }
     json_object_del (w->jobs, id);
     self->dispatch_needed = true;
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     json_t *res = NULL;
     bool program = json_is_string (json_object_get (msg->body, "board"));
     key = "";
@@ -106,10 +117,9 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
         bf_warn ("RESULT for unknown job %s from worker '%s' ignored", id, w->name);
         goto ack;
     }
-    const char *state = json_string_value (json_object_get (job, "state"));
-    if (bf_jobs_state_final (state)) {
+    if (bf_job_state_final (job->state)) {
         bf_info ("job %s: late result from worker '%s' discarded (already %s)", id, w->name,
-                 state);
+                 bf_job_state_name (job->state));
         goto ack;
     }
     if (bf_broker_is_program (job)) {
@@ -120,7 +130,7 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     /* Objects, then the entry naming them, under the cache's shared lock,
        so no eviction or gc runs in between. */
     bf_cache_hold (self->cache);
-    json_t *manifest = json_object_get (job, "manifest");
+    json_t *manifest = job->manifest;
     if (strcmp (outcome, "lost") != 0) {
         if (bf_cache_put_result_objects (self->cache, manifest, msg->body, msg->blobs) != BF_OK) {
             bf_warn ("job %s: result objects from worker '%s' rejected: %s", id, w->name,
@@ -148,22 +158,18 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
         if (bf_cache_put_result_entry (self->cache, key, manifest, w->toolchain, ok, res)
             != BF_OK)
             bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
-        json_object_set_new (res, "state", json_string (ok ? "succeeded" : "failed"));
-        if (!ok)
-            json_object_set_new (res, "failure_class", json_string ("design"));
-        bf_broker_finish (self, id, res, error, w);
+        s_finish (self, id, res, ok ? BF_JOB_SUCCEEDED : BF_JOB_FAILED,
+                  ok ? BF_FAILURE_NONE : BF_FAILURE_DESIGN, error, w);
     }
     else if (failed && cls && strcmp (cls, "timeout") == 0) {
-        json_object_set_new (res, "state", json_string ("timed_out"));
-        json_object_set_new (res, "failure_class", json_string ("timeout"));
         json_object_set_new (res, "error", json_string (error ? error : "time limit reached"));
-        bf_broker_finish (self, id, res, NULL, w);
+        s_finish (self, id, res, BF_JOB_TIMED_OUT, BF_FAILURE_TIMEOUT, NULL, w);
     }
     else {
         /* Infrastructure trouble (or a worker's own cancel, or a rejected
            job): this attempt failed.  Only the current holder's word counts. */
-        const char *holder = json_string_value (json_object_get (job, "worker"));
-        if (strcmp (state, "running") == 0 && holder && strcmp (holder, w->name) == 0) {
+        const char *holder = job->worker;
+        if (job->state == BF_JOB_RUNNING && holder && strcmp (holder, w->name) == 0) {
             char *reason = xasprintf ("%s on worker '%s': %s", strcmp (outcome, "rejected") == 0
                                       ? "rejected" : "infrastructure failure", w->name,
                                       error ? error : outcome);
@@ -181,7 +187,7 @@ ack:
        after a reconnect otherwise. */
     bf_broker_worker_command (self, w, "ACK", id);
     json_decref (res);
-    json_decref (job);
+    bf_job_free (job);
 }
 
 void
@@ -230,13 +236,13 @@ bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
                  id);
         return;
     }
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return;
     json_t *inputs = bf_broker_is_program (job)
-                     ? json_pack ("[O]", json_object_get (job, "bitstream_sha256"))
-                     : bf_manifest_input_digests (json_object_get (job, "manifest"));
-    json_decref (job);
+                     ? json_pack ("[s?]", job->bitstream)
+                     : bf_manifest_input_digests (job->manifest);
+    bf_job_free (job);
     zmsg_t *blobs = zmsg_new ();
     char *error = NULL;
     uint64_t bytes = 0;
@@ -266,10 +272,9 @@ bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
     json_decref (inputs);
     if (error) {
         bf_warn ("job %s: %s", id, error);
-        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "failed", "failure_class",
-                                 "infrastructure", "error", error);
-        bf_broker_finish (self, id, res, error, NULL);
-        json_decref (res);
+        bf_result_t res = { .state = BF_JOB_FAILED, .failure = BF_FAILURE_INFRASTRUCTURE,
+                            .error = error };
+        bf_broker_finish (self, id, &res, error, NULL);
         zmsg_destroy (&blobs);
         free (error);
         return;

@@ -44,11 +44,6 @@ bf_jobs_destroy (bf_jobs_t **self_p)
     *self_p = NULL;
 }
 
-bool
-bf_jobs_state_final (const char *state)
-{
-    return state && (strcmp (state, "queued") != 0 && strcmp (state, "running") != 0);
-}
 
 static const char *
 s_jstr (json_t *obj, const char *key)
@@ -259,65 +254,75 @@ s_time (sqlite3_stmt *st, int col)
 }
 
 static json_t *
-s_text (sqlite3_stmt *st, int col)
+s_jtext (sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text (st, col);
     return t ? json_string ((const char *) t) : json_null ();
 }
 
-/*  One row of S_COLS as a job object. */
-static json_t *
-s_row (sqlite3_stmt *st, bool with_manifest)
+static char *
+s_text (sqlite3_stmt *st, int col)
 {
-    static const char *texts[] = { "id", "state", "stage", "failure_class", NULL, NULL,
-                                   "worker", "action", "cache_key", NULL, "bitstream_sha256",
-                                   "report_sha256", "log_sha256", "error" };
-    json_t *j = json_object ();
-    for (int i = 0; i < 14; i++)
-        if (texts[i])
-            json_object_set_new (j, texts[i], s_text (st, i));
-    json_object_set_new (j, "priority", json_integer (sqlite3_column_int (st, 4)));
-    json_object_set_new (j, "attempt", json_integer (sqlite3_column_int (st, 5)));
-    json_object_set_new (j, "cache_hit", json_boolean (sqlite3_column_int (st, 9)));
-    json_object_set_new (j, "submitted_at", s_time (st, 14));
-    json_object_set_new (j, "started_at", s_time (st, 15));
-    json_object_set_new (j, "finished_at", s_time (st, 16));
-    json_object_set_new (j, "timeout_ms", json_integer (sqlite3_column_int64 (st, 17)));
-    json_object_set_new (j, "max_attempts", json_integer (sqlite3_column_int (st, 18)));
-    const char *state = (const char *) sqlite3_column_text (st, 1);
-    json_object_set_new (j, "retry_at", strcmp (state, "queued") == 0
-                                        && sqlite3_column_int64 (st, 19) > bf_now_ms ()
-                                        ? s_time (st, 19) : json_null ());
-    json_object_set_new (j, "follows", s_text (st, 20));
-    json_t *tags = json_loads ((const char *) sqlite3_column_text (st, 21), 0, NULL);
-    json_object_set_new (j, "tags", tags ? tags : json_array ());
+    const unsigned char *t = sqlite3_column_text (st, col);
+    return t ? xstrdup ((const char *) t) : NULL;
+}
+
+/*  One row of S_COLS into a job record. */
+static void
+s_row (bf_job_t *j, sqlite3_stmt *st, bool with_manifest)
+{
+    bf_job_init (j);
+    snprintf (j->id, sizeof j->id, "%s", (const char *) sqlite3_column_text (st, 0));
+    bf_job_state_parse (&j->state, (const char *) sqlite3_column_text (st, 1));
+    j->stage = s_text (st, 2);
+    bf_failure_parse (&j->failure, (const char *) sqlite3_column_text (st, 3));
+    j->priority = sqlite3_column_int (st, 4);
+    j->attempt = sqlite3_column_int (st, 5);
+    j->worker = s_text (st, 6);
+    j->action = s_text (st, 7);
+    j->cache_key = s_text (st, 8);
+    j->cache_hit = sqlite3_column_int (st, 9) != 0;
+    j->bitstream = s_text (st, 10);
+    j->report = s_text (st, 11);
+    j->log = s_text (st, 12);
+    j->error = s_text (st, 13);
+    j->submitted_at = sqlite3_column_int64 (st, 14);
+    j->started_at = sqlite3_column_int64 (st, 15);
+    j->finished_at = sqlite3_column_int64 (st, 16);
+    j->timeout_ms = sqlite3_column_int64 (st, 17);
+    j->max_attempts = sqlite3_column_int (st, 18);
+    int64_t not_before = sqlite3_column_int64 (st, 19);
+    if (j->state == BF_JOB_QUEUED && not_before > bf_now_ms ())
+        j->retry_at = not_before;
+    j->follows = s_text (st, 20);
+    j->tags = json_loads ((const char *) sqlite3_column_text (st, 21), 0, NULL);
+    if (!j->tags)
+        j->tags = json_array ();
     if (with_manifest) {
-        json_t *m = json_loads ((const char *) sqlite3_column_text (st, 22), 0, NULL);
-        json_object_set_new (j, "manifest", m ? m : json_null ());
+        j->manifest = json_loads ((const char *) sqlite3_column_text (st, 22), 0, NULL);
+        if (!j->manifest)
+            j->manifest = json_null ();
     }
-    json_object_set_new (j, "kind", s_text (st, 23));
-    if (strcmp ((const char *) sqlite3_column_text (st, 23), "program") == 0) {
-        json_object_set_new (j, "board", s_text (st, 24));
-        json_object_set_new (j, "after", s_text (st, 25));
-        json_object_set_new (j, "reservation", json_boolean (sqlite3_column_type (st, 26)
-                                                             != SQLITE_NULL));
-        json_object_set_new (j, "bitstream_size", json_integer (sqlite3_column_int64 (st, 27)));
+    bf_job_kind_parse (&j->kind, (const char *) sqlite3_column_text (st, 23));
+    if (j->kind == BF_KIND_PROGRAM) {
+        j->board = s_text (st, 24);
+        j->after = s_text (st, 25);
+        j->reservation = sqlite3_column_type (st, 26) != SQLITE_NULL;
+        j->bitstream_size = (uint64_t) sqlite3_column_int64 (st, 27);
     }
-    json_object_set_new (j, "owner", s_text (st, 28));
-    json_object_set_new (j, "owner_name", s_text (st, 29));
-    if (sqlite3_column_type (st, 30) != SQLITE_NULL)
-        json_object_set_new (j, "toolchain", s_text (st, 30));
-    return j;
+    j->owner = s_text (st, 28);
+    j->owner_name = s_text (st, 29);
+    j->toolchain = s_text (st, 30);
 }
 
 static int
-s_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest)
+s_get (bf_jobs_t *self, bf_job_t *out, const char *id, bool with_manifest)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " S_COLS " FROM jobs WHERE id = ?");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
     int rc = BF_ENOTFOUND;
     if (sqlite3_step (st) == SQLITE_ROW) {
-        *out = s_row (st, with_manifest);
+        s_row (out, st, with_manifest);
         rc = BF_OK;
     }
     sqlite3_finalize (st);
@@ -327,20 +332,33 @@ s_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest)
 }
 
 int
-bf_jobs_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest)
+bf_jobs_get (bf_jobs_t *self, bf_job_t **out, const char *id, bool with_manifest)
 {
-    int rc = s_get (self, out, id, with_manifest);
-    const char *leader = s_jstr (*out, "follows");
-    if (rc == BF_OK && leader && !bf_jobs_state_final (s_jstr (*out, "state"))) {
-        json_t *l = NULL;
-        if (s_get (self, &l, leader, false) == BF_OK && !bf_jobs_state_final (s_jstr (l, "state"))) {
-            static const char *mirror[] = { "state", "stage", "worker", "started_at", "retry_at" };
-            for (int i = 0; i < 5; i++)
-                json_object_set (*out, mirror[i], json_object_get (l, mirror[i]));
-        }
-        json_decref (l);
+    bf_job_t *job = xcalloc (1, sizeof *job);
+    *out = NULL;
+    int rc = s_get (self, job, id, with_manifest);
+    if (rc != BF_OK) {
+        free (job);
+        return rc;
     }
-    return rc;
+    if (job->follows && !bf_job_state_final (job->state)) {
+        /* A follower shows its leader's progress. */
+        bf_job_t l;
+        bf_job_init (&l);
+        if (s_get (self, &l, job->follows, false) == BF_OK && !bf_job_state_final (l.state)) {
+            job->state = l.state;
+            free (job->stage);
+            job->stage = l.stage ? xstrdup (l.stage) : NULL;
+            free (job->worker);
+            job->worker = l.worker ? xstrdup (l.worker) : NULL;
+            job->started_at = l.started_at;
+            job->retry_at = l.retry_at;
+        }
+        bf_job_release (&l);
+    }
+    *out = job;
+    job = NULL;   /* transferred */
+    return BF_OK;
 }
 
 json_t *
@@ -353,10 +371,10 @@ bf_jobs_events (bf_jobs_t *self, const char *id)
     while (sqlite3_step (st) == SQLITE_ROW) {
         json_t *e = json_object ();
         json_object_set_new (e, "at", s_time (st, 0));
-        json_object_set_new (e, "event", s_text (st, 1));
+        json_object_set_new (e, "event", s_jtext (st, 1));
         json_object_set_new (e, "attempt", json_integer (sqlite3_column_int (st, 2)));
-        json_object_set_new (e, "worker", s_text (st, 3));
-        json_object_set_new (e, "reason", s_text (st, 4));
+        json_object_set_new (e, "worker", s_jtext (st, 3));
+        json_object_set_new (e, "reason", s_jtext (st, 4));
         json_array_append_new (arr, e);
     }
     sqlite3_finalize (st);
@@ -410,10 +428,11 @@ bf_jobs_after_done (bf_jobs_t *self)
         "AND b.state NOT IN ('queued', 'running')");
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
-        json_array_append_new (arr, json_pack ("{s:o, s:o, s:o, s:o, s:o}", "id", s_text (st, 0),
-                                               "build", s_text (st, 1), "state", s_text (st, 2),
-                                               "bitstream", s_text (st, 3), "error",
-                                               s_text (st, 4)));
+        json_array_append_new (arr, json_pack ("{s:o, s:o, s:o, s:o, s:o}",
+                                               "id", s_jtext (st, 0),
+                                               "build", s_jtext (st, 1), "state", s_jtext (st, 2),
+                                               "bitstream", s_jtext (st, 3), "error",
+                                               s_jtext (st, 4)));
     sqlite3_finalize (st);
     return arr;
 }
@@ -478,8 +497,8 @@ bf_jobs_running (bf_jobs_t *self)
         "SELECT id, worker, attempt, deadline_at FROM jobs WHERE state = 'running'");
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
-        json_array_append_new (arr, json_pack ("{s:o, s:o, s:i, s:I}", "id", s_text (st, 0),
-                                               "worker", s_text (st, 1), "attempt",
+        json_array_append_new (arr, json_pack ("{s:o, s:o, s:i, s:I}", "id", s_jtext (st, 0),
+                                               "worker", s_jtext (st, 1), "attempt",
                                                sqlite3_column_int (st, 2), "deadline_at",
                                                (json_int_t) sqlite3_column_int64 (st, 3)));
     sqlite3_finalize (st);
@@ -503,7 +522,12 @@ bf_jobs_list (bf_jobs_t *self, int limit)
     sqlite3_bind_int (st, 1, limit);
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
-        json_array_append_new (arr, s_row (st, false));
+    {
+        bf_job_t job;
+        s_row (&job, st, false);
+        json_array_append_new (arr, bf_job_to_json (&job));
+        bf_job_release (&job);
+    }
     sqlite3_finalize (st);
     return arr;
 }
@@ -569,9 +593,9 @@ bf_jobs_stage (bf_jobs_t *self, const char *id, const char *stage)
 /*  The followers of a finished leader: they share a success or a failure;
     after a cancel or a timeout, the oldest one leads the rest. */
 static int
-s_followers (bf_jobs_t *self, const char *leader, json_t *result, int *count)
+s_followers (bf_jobs_t *self, const char *leader, const bf_result_t *result, int *count)
 {
-    const char *state = s_jstr (result, "state");
+    const char *state = bf_job_state_name (result->state);
     int rc;
     sqlite3_stmt *st;
     if (strcmp (state, "succeeded") == 0 || strcmp (state, "failed") == 0) {
@@ -626,33 +650,34 @@ s_followers (bf_jobs_t *self, const char *leader, json_t *result, int *count)
 
 /*  bf_jobs_finish inside an open transaction. */
 static int
-s_finish (bf_jobs_t *self, const char *id, json_t *result, const char *reason, int *count)
+s_finish (bf_jobs_t *self, const char *id, const bf_result_t *result, const char *reason,
+          int *count)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "UPDATE jobs SET state = ?, failure_class = ?, stage = IFNULL(?, stage), error = ?, "
         "bitstream = IFNULL(?, bitstream), report = ?, log = ?, cache_hit = ?, finished_at = ?, "
         "deadline_at = NULL WHERE id = ? AND state IN ('queued', 'running')");
-    bf_db_bind_str (st, 1, s_jstr (result, "state"));
-    bf_db_bind_str (st, 2, s_jstr (result, "failure_class"));
-    bf_db_bind_str (st, 3, s_jstr (result, "stage"));
-    bf_db_bind_str (st, 4, s_jstr (result, "error"));
-    bf_db_bind_str (st, 5, s_jstr (result, "bitstream"));
-    bf_db_bind_str (st, 6, s_jstr (result, "report"));
-    bf_db_bind_str (st, 7, s_jstr (result, "log"));
-    sqlite3_bind_int (st, 8, json_is_true (json_object_get (result, "cache_hit")));
+    bf_db_bind_str (st, 1, bf_job_state_name (result->state));
+    bf_db_bind_str (st, 2, bf_failure_name (result->failure));
+    bf_db_bind_str (st, 3, result->stage);
+    bf_db_bind_str (st, 4, result->error);
+    bf_db_bind_str (st, 5, result->bitstream);
+    bf_db_bind_str (st, 6, result->report);
+    bf_db_bind_str (st, 7, result->log);
+    sqlite3_bind_int (st, 8, result->cache_hit);
     sqlite3_bind_int64 (st, 9, bf_now_ms ());
     sqlite3_bind_text (st, 10, id, -1, SQLITE_STATIC);
     int rc = s_changed (self, st, "finish job");
     if (rc == BF_OK)
-        rc = s_event (self, id, s_jstr (result, "state"),
-                      reason ? reason : s_jstr (result, "error"));
+        rc = s_event (self, id, bf_job_state_name (result->state),
+                      reason ? reason : result->error);
     if (rc == BF_OK)
         rc = s_followers (self, id, result, count);
     return rc;
 }
 
 int
-bf_jobs_finish (bf_jobs_t *self, const char *id, json_t *result, const char *reason,
+bf_jobs_finish (bf_jobs_t *self, const char *id, const bf_result_t *result, const char *reason,
                 int *followers_out)
 {
     int count = 0;
@@ -684,11 +709,10 @@ bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t back
         return s_end (self, BF_EBUSY);
     if (last) {
         char *error = xasprintf ("%s (attempts used up)", reason);
-        json_t *res = json_pack ("{s:s, s:s, s:s}", "state", "failed", "failure_class",
-                                 "infrastructure", "error", error);
+        bf_result_t res = { .state = BF_JOB_FAILED, .failure = BF_FAILURE_INFRASTRUCTURE,
+                            .error = error };
         int count = 0;
-        rc = s_finish (self, id, res, error, &count);
-        json_decref (res);
+        rc = s_finish (self, id, &res, error, &count);
         free (error);
         *final_out = true;
         return s_end (self, rc);

@@ -30,8 +30,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "../common/bf_job.h"
 
-#define BF_JOB_ID_LEN     32
 #define BF_JOB_PREFIX_MIN 4
 
 typedef struct _bf_jobs_t bf_jobs_t;
@@ -76,11 +76,11 @@ int bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_jo
     BF_EAMBIGUOUS, each with a detail. */
 int bf_jobs_resolve (bf_jobs_t *self, char *id_out, const char *prefix);
 
-/*  The job as a JSON object (the fields of `bitfarm status --json`), plus
-    "manifest" when with_manifest.  A follower shows its leader's state and
-    stage while the leader is not finished.  *out is new; caller decrefs.
-    BF_OK or BF_ENOTFOUND. */
-int bf_jobs_get (bf_jobs_t *self, json_t **out, const char *id, bool with_manifest);
+/*  The job record (bf_job.h), with its manifest when with_manifest.  A
+    follower shows its leader's state, stage, worker and times while the
+    leader is not finished.  *out is new; the caller frees it with
+    bf_job_free.  BF_OK or BF_ENOTFOUND (with a detail). */
+int bf_jobs_get (bf_jobs_t *self, bf_job_t **out, const char *id, bool with_manifest);
 
 /*  The job's event history, oldest first, as a new JSON array of
     {"at", "event", "attempt", "worker", "reason"}. */
@@ -110,14 +110,14 @@ int bf_jobs_recover (bf_jobs_t *self, const char *id, const char *worker, int64_
     BF_OK, or BF_EBUSY when the job is not running. */
 int bf_jobs_stage (bf_jobs_t *self, const char *id, const char *stage);
 
-/*  Finishes a job that is not finished yet.  result holds "state",
-    optional "failure_class", "stage", "error", "bitstream", "report",
-    "log", "cache_hit" (bool); reason goes to the event history.
+/*  Finishes a job that is not finished yet with result (bf_result_t: a
+    final state, the failure class, stage, error, the result's object
+    digests, whether it was a cache hit); reason goes to the event history.
     Followers finish too, or one is promoted (see above); *followers_out,
     if given, receives how many were finished or re-pointed.  BF_OK, or
     BF_EBUSY when already finished (a job never records two results). */
-int bf_jobs_finish (bf_jobs_t *self, const char *id, json_t *result, const char *reason,
-                    int *followers_out);
+int bf_jobs_finish (bf_jobs_t *self, const char *id, const bf_result_t *result,
+                    const char *reason, int *followers_out);
 
 /*  An attempt of a running (or, after a lost lease, queued) job failed for
     an infrastructure reason.  If attempts remain, the job is queued again
@@ -169,8 +169,5 @@ int bf_jobs_toolchain_resolve (bf_jobs_t *self, char *out, const char *prefix);
 /*  The most recently seen toolchain of a family into out (65 bytes).
     BF_OK or BF_ENOTFOUND. */
 int bf_jobs_toolchain_latest (bf_jobs_t *self, char *out, const char *family);
-
-/*  True when state is a final one. */
-bool bf_jobs_state_final (const char *state);
 
 #endif

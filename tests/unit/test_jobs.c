@@ -60,8 +60,10 @@ s_create (s_fix_t *f, char *id, char *leader, const char *action, int priority, 
 static const char *
 s_field (s_fix_t *f, const char *id, const char *key, char *buf)
 {
-    json_t *j = NULL;
-    assert_int_equal (bf_jobs_get (f->jobs, &j, id, false), BF_OK);
+    bf_job_t *job = NULL;
+    assert_int_equal (bf_jobs_get (f->jobs, &job, id, false), BF_OK);
+    json_t *j = bf_job_to_json (job);   /* the record, through its wire codec */
+    bf_job_free (job);
     json_t *v = json_object_get (j, key);
     if (json_is_string (v))
         snprintf (buf, 128, "%s", json_string_value (v));
@@ -92,16 +94,15 @@ jobs_identical_submits__follow_one_leader_and_share_its_result (void **state)
     assert_string_equal (s_field (f, a, "priority", buf), "7");
     assert_int_equal (bf_jobs_start (f->jobs, a, "w1", "key-1", bf_now_ms () + 1000), BF_OK);
     assert_string_equal (s_field (f, b, "state", buf), "running");   /* mirrors its leader */
-    json_t *res = json_pack ("{s:s, s:s}", "state", "succeeded", "bitstream", "beef");
+    bf_result_t res = { .state = BF_JOB_SUCCEEDED, .bitstream = "beef" };
     int n = -1;
-    assert_int_equal (bf_jobs_finish (f->jobs, a, res, NULL, &n), BF_OK);
+    assert_int_equal (bf_jobs_finish (f->jobs, a, &res, NULL, &n), BF_OK);
     assert_int_equal (n, 1);
     assert_string_equal (s_field (f, b, "state", buf), "succeeded");
     assert_string_equal (s_field (f, b, "bitstream_sha256", buf), "beef");
     /* A job never records two results. */
-    assert_int_equal (bf_jobs_finish (f->jobs, a, res, NULL, NULL), BF_EBUSY);
-    assert_int_equal (bf_jobs_finish (f->jobs, b, res, NULL, NULL), BF_EBUSY);
-    json_decref (res);
+    assert_int_equal (bf_jobs_finish (f->jobs, a, &res, NULL, NULL), BF_EBUSY);
+    assert_int_equal (bf_jobs_finish (f->jobs, b, &res, NULL, NULL), BF_EBUSY);
 }
 
 static void
@@ -150,10 +151,9 @@ jobs_cancelled_leader__promotes_its_oldest_follower (void **state)
     s_create (f, a, lead, "d", 0, 3);
     s_create (f, b, lead, "d", 0, 3);
     s_create (f, c, lead, "d", 0, 3);
-    json_t *res = json_pack ("{s:s, s:s}", "state", "cancelled", "failure_class", "cancelled");
+    bf_result_t res = { .state = BF_JOB_CANCELLED, .failure = BF_FAILURE_CANCELLED };
     int n = 0;
-    assert_int_equal (bf_jobs_finish (f->jobs, a, res, "cancelled by user", &n), BF_OK);
-    json_decref (res);
+    assert_int_equal (bf_jobs_finish (f->jobs, a, &res, "cancelled by user", &n), BF_OK);
     assert_int_equal (n, 2);
     assert_string_equal (s_field (f, b, "state", buf), "queued");
     assert_string_equal (s_field (f, b, "follows", buf), "null");
@@ -183,9 +183,8 @@ jobs_recover__keeps_the_attempt_and_survives_reopen (void **state)
     json_t *overdue = bf_jobs_overdue (f->jobs, bf_now_ms () + 5000);
     assert_int_equal (json_array_size (overdue), 1);
     json_decref (overdue);
-    json_t *res = json_pack ("{s:s}", "state", "succeeded");
-    assert_int_equal (bf_jobs_finish (f->jobs, a, res, NULL, NULL), BF_OK);
-    json_decref (res);
+    bf_result_t res = { .state = BF_JOB_SUCCEEDED };
+    assert_int_equal (bf_jobs_finish (f->jobs, a, &res, NULL, NULL), BF_OK);
     assert_int_equal (bf_jobs_recover (f->jobs, a, "w1", 0), BF_EBUSY);
 }
 

@@ -90,14 +90,14 @@ schema__v1_jobs_upgrade_in_place (void **state)
     bf_jobs_t *jobs = NULL;
     assert_int_equal (bf_jobs_open (&jobs, db), BF_OK);
     assert_true (s_user_version (db) >= 2);
-    json_t *job = NULL;
+    bf_job_t *job = NULL;
     assert_int_equal (bf_jobs_get (jobs, &job, "0123456789abcdef0123456789abcdef", false), BF_OK);
-    assert_string_equal (json_string_value (json_object_get (job, "state")), "succeeded");
-    assert_string_equal (json_string_value (json_object_get (job, "worker")), "old-worker");
-    json_decref (job);
+    assert_int_equal (job->state, BF_JOB_SUCCEEDED);
+    assert_string_equal (job->worker, "old-worker");
+    bf_job_free (job);
     assert_int_equal (bf_jobs_get (jobs, &job, "fedcba9876543210fedcba9876543210", false), BF_OK);
-    assert_string_equal (json_string_value (json_object_get (job, "state")), "queued");
-    json_decref (job);
+    assert_int_equal (job->state, BF_JOB_QUEUED);
+    bf_job_free (job);
     /* the old queued job is still dispatchable */
     json_t *ready = bf_jobs_ready (jobs, bf_now_ms (), 10);
     assert_int_equal (json_array_size (ready), 1);
