@@ -817,7 +817,9 @@ s_l1_store (bf_worker_t *self, s_job_t *job, json_t *body, zmsg_t *blobs)
         return;
     /* Objects, then the entry naming them, with no eviction in between. */
     bf_cache_hold (self->l1);
-    int rc = bf_cache_put_result_objects (self->l1, job->manifest, body, blobs);
+    const void *bd[3];
+    size_t bl[3], nb = bf_blobs_view (blobs, 3, bd, bl);
+    int rc = bf_cache_put_result_objects (self->l1, job->manifest, body, nb, bd, bl);
     if (rc == BF_OK)
         rc = bf_cache_put_result_entry (self->l1, job->l1_key, job->manifest, self->tc.id, ok,
                                         body);
