@@ -132,7 +132,9 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     bf_cache_hold (self->cache);
     json_t *manifest = job->manifest;
     if (strcmp (outcome, "lost") != 0) {
-        if (bf_cache_put_result_objects (self->cache, manifest, msg->body, msg->blobs) != BF_OK) {
+        const void *bd[3];
+        size_t bl[3], nb = bf_blobs_view (msg->blobs, 3, bd, bl);
+        if (bf_cache_put_result_objects (self->cache, manifest, msg->body, nb, bd, bl) != BF_OK) {
             bf_warn ("job %s: result objects from worker '%s' rejected: %s", id, w->name,
                      bf_error_last ());
             outcome = "lost";

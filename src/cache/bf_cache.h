@@ -23,7 +23,9 @@
     Entries.  An entry maps a cache key (bf_key.h) to the outcome of a
     build: for a success the bitstream, report and log objects; for a design
     failure the failed stage, the tool's first error line and the log.  An
-    entry is visible only when all its objects are.
+    entry is visible only when all its objects are.  In C an entry is a
+    bf_cache_entry_t (bf_cache_entry.h, with its JSON codec); the json_t
+    functions below are that codec over the typed ones.
 
     Eviction.  With a size cap, least recently used objects (and the entries
     that name them) are evicted once the cache holds more than the high
@@ -44,10 +46,11 @@
 #ifndef BF_CACHE_H_INCLUDED
 #define BF_CACHE_H_INCLUDED
 
-#include <czmq.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include "bf_cache_entry.h"
 #include "../common/bf_sha256.h"
 
 typedef struct _bf_cache_t bf_cache_t;
@@ -111,15 +114,22 @@ void bf_cache_release (bf_cache_t *self);
     toolchain) or BF_EIO. */
 int bf_cache_put_entry (bf_cache_t *self, const char *key, json_t *entry);
 
+/*  The same for a typed entry (borrowed; its key and times are ignored:
+    the key is `key` and the times are now).  Returns BF_OK, BF_EINVAL (a
+    malformed key, no action or toolchain, an object missing, or a disowned
+    toolchain) or BF_EIO. */
+int bf_cache_store_entry (bf_cache_t *self, const char *key, const bf_cache_entry_t *entry);
+
 /*  Stores the objects of a build result as RESULT carries them
     (docs/protocol.md §6.2): `result` names them by digest in "bitstream",
-    "report" and "log", and `blobs` holds one frame for each named one, in
-    that order (borrowed; not consumed).  The bitstream's size is checked
+    "report" and "log", and blob i (data[i], lens[i] bytes, for i < n)
+    holds the i-th named one, in that order; extra blobs are ignored.
+    Arrays and bytes are borrowed.  The bitstream's size is checked
     against the manifest's device (bf_manifest_check_bitstream) before it
-    is stored.  Returns BF_OK, or at the first failure BF_EPROTO (a frame
+    is stored.  Returns BF_OK, or at the first failure BF_EPROTO (a blob
     missing), BF_ECORRUPT, BF_EINVAL or BF_EIO with a detail. */
-int bf_cache_put_result_objects (bf_cache_t *self, json_t *manifest, json_t *result,
-                                 zmsg_t *blobs);
+int bf_cache_put_result_objects (bf_cache_t *self, json_t *manifest, json_t *result, size_t n,
+                                 const void *const *data, const size_t *lens);
 
 /*  Records the entry of a build result under key: a success (ok) or a
     design failure, built from manifest (and its action digest), the
@@ -135,6 +145,11 @@ int bf_cache_put_result_entry (bf_cache_t *self, const char *key, json_t *manife
     is recorded for LRU.  Counts nothing: see bf_cache_count.  Returns BF_OK
     or BF_ENOTFOUND. */
 int bf_cache_get_entry (bf_cache_t *self, json_t **out, const char *key, bool peek);
+
+/*  The same into a typed record: *out is initialised here and, on BF_OK,
+    filled (caller releases it with bf_cache_entry_release; on failure
+    there is nothing to release, but releasing is harmless). */
+int bf_cache_lookup (bf_cache_t *self, bf_cache_entry_t *out, const char *key, bool peek);
 
 /*  Resolves a full cache key or a unique prefix of at least 8 hex
     characters into out.  BF_OK, BF_EINVAL, BF_ENOTFOUND or BF_EAMBIGUOUS,

@@ -1,6 +1,7 @@
 /*  bf_localfarm - see bf_localfarm.h. */
 #include "bf_localfarm.h"
 #include "../common/bf_error.h"
+#include "../common/bf_spawn.h"
 #include "../common/bf_util.h"
 
 #include <errno.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,8 +42,9 @@ s_pid (const char *dir, const char *name)
     return pid;
 }
 
-/*  Starts a daemon detached from us (its own session, no terminal), and
-    waits until it has written its pid file or exited. */
+/*  Starts a daemon detached from us (its own session, no terminal, not
+    our child: it outlives us), and waits until it has written its pid file
+    or exited. */
 static int
 s_start (const char *dir, const char *name, const char *const *args)
 {
@@ -55,34 +56,14 @@ s_start (const char *dir, const char *name, const char *const *args)
     for (; args[n - 1]; n++)
         argv[n] = args[n - 1];
     argv[n] = NULL;
-    pid_t pid = fork ();
-    if (pid < 0) {
-        free (prog);
-        free (log);
-        return bf_error_set (BF_EIO, "cannot fork: %s", strerror (errno));
-    }
-    if (pid == 0) {
-        setsid ();
-        int null = open ("/dev/null", O_RDWR);
-        int lfd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (null >= 0)
-            dup2 (null, 0);
-        if (lfd >= 0) {
-            dup2 (lfd, 1);
-            dup2 (lfd, 2);
-        }
-        /* Double fork, so the daemon is not our child. */
-        if (fork () != 0)
-            _exit (0);
-        execvp (argv[0], (char *const *) argv);
-        _exit (127);
-    }
-    int status;
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    bf_spawn_start_opts_t opts = { .argv = argv, .log_path = log, .detach = true };
+    bf_spawn_child_t daemon;
+    int rc = bf_spawn_start (&daemon, &opts);
+    if (rc != BF_OK)
+        rc = bf_error_set (BF_EIO, "%s", bf_error_last ());
     free (prog);
     free (log);
-    return BF_OK;
+    return rc;
 }
 
 static int

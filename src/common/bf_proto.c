@@ -251,3 +251,15 @@ bf_body_tags (json_t **out, json_t *body, const char *key)
     *out = arr;
     return BF_OK;
 }
+
+size_t
+bf_blobs_view (zmsg_t *blobs, size_t max, const void **data, size_t *lens)
+{
+    size_t n = 0;
+    for (zframe_t *f = blobs ? zmsg_first (blobs) : NULL; f && n < max; f = zmsg_next (blobs)) {
+        data[n] = zframe_data (f);
+        lens[n] = zframe_size (f);
+        n++;
+    }
+    return n;
+}

@@ -47,6 +47,12 @@ int bf_msg_decode (bf_msg_t **out, zmsg_t **msg_p);
     or destroys. */
 zmsg_t *bf_msg_encode (const char *proto, const char *command, json_t *body, zmsg_t **blobs_p);
 
+/*  A view of the first (at most) max blob frames of blobs as plain
+    arrays: data[i] and lens[i] point into frame i (borrowed: valid while
+    blobs is unchanged).  Returns how many it filled.  For the modules
+    that take bytes, not ZeroMQ frames (bf_cache_put_result_objects). */
+size_t bf_blobs_view (zmsg_t *blobs, size_t max, const void **data, size_t *lens);
+
 /*  Frees a decoded message; accepts NULL; sets *self_p to NULL. */
 void bf_msg_destroy (bf_msg_t **self_p);
 

@@ -62,7 +62,7 @@ int bf_remove_tree (const char *path);
 
 /*  The path of the program `name` in the directory of the running
     executable (/proc/self/exe) when it is there and executable, else a
-    copy of `name` itself, for execvp to look up in PATH.  Caller frees. */
+    copy of `name` itself, to be looked up in PATH.  Caller frees. */
 char *bf_sibling_program (const char *name);
 
 /*  True when s starts with prefix. */

@@ -1,5 +1,5 @@
-/*  Unit tests for the cache store (src/cache/bf_cache.c) on real files in
-    a temporary directory. */
+/*  Unit tests for the cache (src/cache/bf_cache*.c, bf_store.c) on real
+    files in a temporary directory, and the entry codec. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -396,21 +396,19 @@ cache_result__wrong_size_bitstream_is_never_stored (void **state)
     bf_sha256_hex (bad, bits, 32219);
     bf_sha256_hex (log, "log", 3);
     json_t *result = json_pack ("{s:s, s:s}", "bitstream", bad, "log", log);
-    zmsg_t *blobs = zmsg_new ();
-    zmsg_addmem (blobs, bits, 32219);
-    zmsg_addmem (blobs, "log", 3);
-    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, blobs), BF_ECORRUPT);
+    const void *data[] = { bits, "log" };
+    size_t lens[] = { 32219, 3 };
+    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, 2, data, lens),
+                      BF_ECORRUPT);
     assert_non_null (strstr (bf_error_last (), "32219 bytes is the wrong size for hx1k (want 32220)"));
     assert_false (bf_cache_has_object (f->cache, bad));
     assert_false (bf_cache_has_object (f->cache, log));
-    zmsg_destroy (&blobs);
     json_decref (result);
     /* the right size is stored, and the entry after it */
     result = json_pack ("{s:s, s:s, s:s}", "bitstream", good, "log", log, "stage", "done");
-    blobs = zmsg_new ();
-    zmsg_addmem (blobs, bits, 32220);
-    zmsg_addmem (blobs, "log", 3);
-    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, blobs), BF_OK);
+    lens[0] = 32220;
+    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, 2, data, lens),
+                      BF_OK);
     char key[65];
     bf_sha256_hex (key, "k", 1);
     assert_int_equal (bf_cache_put_result_entry (f->cache, key, manifest, "tc", true, result), BF_OK);
@@ -419,15 +417,118 @@ cache_result__wrong_size_bitstream_is_never_stored (void **state)
     assert_string_equal (json_string_value (json_object_get (got, "bitstream")), good);
     assert_string_equal (json_string_value (json_object_get (got, "outcome")), "succeeded");
     json_decref (got);
-    /* a frame short: a protocol error, nothing indexed for it */
-    zmsg_destroy (&blobs);
-    blobs = zmsg_new ();
-    zmsg_addmem (blobs, bits, 32220);
-    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, blobs), BF_EPROTO);
-    zmsg_destroy (&blobs);
+    /* a blob short: a protocol error, nothing indexed for it */
+    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, 1, data, lens),
+                      BF_EPROTO);
+    assert_non_null (strstr (bf_error_last (), "no blob for the log"));
     json_decref (result);
     json_decref (manifest);
     free (bits);
+}
+
+/*  A result that names only a log (a design failure): its one blob is the
+    log, whatever the order of the fields; blobs past the named ones are
+    ignored; the typed entry carries the failure. */
+static void
+cache_result__array_blobs_follow_the_named_objects (void **state)
+{
+    s_fix_t *f = *state;
+    json_t *manifest = json_pack ("{s:s, s:s}", "flow", "ice40", "device", "hx1k");
+    char log[65];
+    bf_sha256_hex (log, "ERROR: syntax", 13);
+    json_t *result = json_pack ("{s:s, s:s, s:s}", "log", log, "stage", "synth", "error",
+                                "ERROR: syntax error");
+    const void *data[] = { "ERROR: syntax", "extra" };
+    size_t lens[] = { 13, 5 };
+    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, 2, data, lens),
+                      BF_OK);
+    assert_true (bf_cache_has_object (f->cache, log));
+    /* no blobs at all for a result that names none: nothing to do */
+    json_t *none = json_object ();
+    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, none, 0, NULL, NULL),
+                      BF_OK);
+    json_decref (none);
+    char key[65];
+    bf_sha256_hex (key, "design-failure", 14);
+    assert_int_equal (bf_cache_put_result_entry (f->cache, key, manifest, "tc", false, result),
+                      BF_OK);
+    bf_cache_entry_t e;
+    assert_int_equal (bf_cache_lookup (f->cache, &e, key, false), BF_OK);
+    assert_int_equal (e.outcome, BF_CACHE_FAILED);
+    assert_string_equal (e.key, key);
+    assert_string_equal (e.stage, "synth");
+    assert_string_equal (e.error, "ERROR: syntax error");
+    assert_string_equal (e.log, log);
+    assert_null (e.bitstream);
+    assert_null (e.report);
+    assert_string_equal (e.toolchain, "tc");
+    assert_true (e.created_at > 0);
+    assert_string_equal (json_string_value (json_object_get (e.manifest, "device")), "hx1k");
+    bf_cache_entry_release (&e);
+    bf_cache_entry_release (&e);   /* idempotent */
+    /* a miss leaves nothing to release */
+    bf_sha256_hex (key, "absent", 6);
+    assert_int_equal (bf_cache_lookup (f->cache, &e, key, true), BF_ENOTFOUND);
+    assert_null (e.key);
+    bf_cache_entry_release (&e);
+    json_decref (result);
+    json_decref (manifest);
+}
+
+/*  The codec: decoding what it encodes gives the same JSON, field for field
+    and in the order the index has always produced. */
+static void
+cache_entry__json_codec_round_trips (void **state)
+{
+    (void) state;
+    json_t *in = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
+                            "s:{s:s}}",
+                            "key", "k", "action", "a", "toolchain", "t", "outcome", "failed",
+                            "stage", "pnr", "error", "ERROR: no", "bitstream", "b", "report",
+                            "r", "log", "l", "created_at", (json_int_t) 1, "hits",
+                            (json_int_t) 7, "accessed_at", (json_int_t) 2, "manifest", "top",
+                            "top");
+    bf_cache_entry_t e;
+    assert_int_equal (bf_cache_entry_from_json (&e, in), BF_OK);
+    assert_int_equal (e.outcome, BF_CACHE_FAILED);
+    assert_int_equal (e.hits, 7);
+    json_t *out = bf_cache_entry_to_json (&e);
+    assert_true (json_equal (in, out));
+    char *a = json_dumps (in, JSON_COMPACT), *b = json_dumps (out, JSON_COMPACT);
+    assert_string_equal (a, b);   /* the same order, too */
+    free (a);
+    free (b);
+    json_decref (out);
+    bf_cache_entry_release (&e);
+    json_decref (in);
+    /* absent optional fields stay absent; the manifest defaults to {} */
+    in = json_pack ("{s:s, s:s, s:s, s:i}", "action", "a", "toolchain", "t", "outcome",
+                    "succeeded", "stage", 5);
+    assert_int_equal (bf_cache_entry_from_json (&e, in), BF_OK);
+    assert_int_equal (e.outcome, BF_CACHE_SUCCEEDED);
+    assert_null (e.stage);   /* not a string: absent, as the index always treated it */
+    out = bf_cache_entry_to_json (&e);
+    assert_null (json_object_get (out, "key"));
+    assert_null (json_object_get (out, "stage"));
+    assert_true (json_is_object (json_object_get (out, "manifest")));
+    assert_int_equal (json_object_size (json_object_get (out, "manifest")), 0);
+    json_decref (out);
+    bf_cache_entry_release (&e);
+    json_decref (in);
+    /* refusals name the field */
+    in = json_pack ("{s:s, s:s, s:s}", "action", "a", "toolchain", "t", "outcome", "maybe");
+    assert_int_equal (bf_cache_entry_from_json (&e, in), BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "'maybe'"));
+    bf_cache_entry_release (&e);
+    json_decref (in);
+    in = json_pack ("{s:s, s:s}", "action", "a", "outcome", "failed");
+    assert_int_equal (bf_cache_entry_from_json (&e, in), BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "'toolchain'"));
+    bf_cache_entry_release (&e);
+    json_decref (in);
+    assert_int_equal (bf_cache_entry_from_json (&e, NULL), BF_EINVAL);
+    bf_cache_entry_release (&e);
+    assert_string_equal (bf_cache_outcome_name (BF_CACHE_SUCCEEDED), "succeeded");
 }
 
 static void
@@ -464,6 +565,9 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (cache_result__wrong_size_bitstream_is_never_stored,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_result__array_blobs_follow_the_named_objects,
+                                         s_setup, s_teardown),
+        cmocka_unit_test (cache_entry__json_codec_round_trips),
         cmocka_unit_test (cache_open__knows_network_filesystems),
     };
     return cmocka_run_group_tests_name ("cache", tests, NULL, NULL);

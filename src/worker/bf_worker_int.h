@@ -1,0 +1,157 @@
+/*  bf_worker_int - what the worker's own files share (not for callers; the
+    API is bf_worker.h).
+
+    The worker is one module in four files, one job each, plus the virtual
+    boards (bf_vboards.h):
+        bf_worker.c          the broker session: connect and READY,
+                             heartbeats, reconnects, drain, and the
+                             dispatch of the broker's commands (one table)
+        bf_worker_job.c      the job lifecycle: JOB, WANT/INPUTS, the L1
+                             cache, starting a job's thread, relaying its
+                             messages, results kept until ACK, CANCEL
+        bf_worker_build.c    the build thread (bf_flow), and what every job
+                             thread shares: its log stream and its RESULT
+        bf_worker_program.c  the program thread (openFPGALoader, DONE check)
+    Functions here are named bf_worker__name (two underscores: internal).
+    Everything but the thread side (bf_worker__*_actor and the functions
+    they call, marked "job thread") runs in the worker's main thread.
+*/
+#ifndef BF_WORKER_INT_H_INCLUDED
+#define BF_WORKER_INT_H_INCLUDED
+
+#include "bf_worker.h"
+#include "bf_board.h"
+#include "bf_sandbox.h"
+#include "bf_toolchain.h"
+#include "bf_vboards.h"
+#include "../cache/bf_janitor.h"
+#include "../common/bf_curve.h"
+#include "../common/bf_proto.h"
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdatomic.h>
+
+#define BF_WORKER__LOG_FLUSH_BYTES 16384
+#define BF_WORKER__LOG_FLUSH_MS    250
+#define BF_WORKER__RESULT_LOG_MAX  (32u << 20)   /* bytes of a log read for a RESULT */
+
+/*  One job: while it runs, its thread (a zactor) and what the thread
+    needs.  The main thread owns it; the thread reads the fields set before
+    it started and writes only its log buffer and stage. */
+typedef struct {
+    char id[40];
+    char cache_key[BF_SHA256_HEX_LEN + 1];   /* the broker's key, echoed in RESULT */
+    char l1_key[BF_SHA256_HEX_LEN + 1];      /* this worker's key, for its L1 */
+    char *job_dir;
+    json_t *manifest;
+    json_t *inputs;              /* distinct input digests */
+    bool wanting;                /* WANT sent; waiting for INPUTS */
+    int64_t timeout_ms;
+    atomic_int cancel;
+    zactor_t *actor;
+    /* the thread's log buffer */
+    char *logbuf;
+    size_t loglen;
+    int64_t log_flushed_at;
+    zsock_t *pipe;
+    char stage[16];
+    const bf_sandbox_t *sandbox; /* the worker's, for builds */
+    const bf_toolchain_t *toolchain; /* the worker's, for builds */
+    /* program jobs */
+    const bf_board_t *board;     /* NULL for a build */
+    char bitstream[BF_SHA256_HEX_LEN + 1];
+    uint64_t bitstream_size;
+    bool board_wait;             /* inputs here; waiting for the board to be free */
+} bf_worker__job_t;
+
+/*  A result sent to the broker and not yet acknowledged (ACK). */
+typedef struct {
+    char id[40];
+    zmsg_t *msg;                 /* the whole RESULT message, kept to send again */
+} bf_worker__pending_t;
+
+struct _bf_worker_t {
+    bf_worker_config_t cfg;
+    char *work_dir;
+    char *name;
+    json_t *tags;
+    bf_toolchain_t tc;
+    zsock_t *dealer;
+    zpoller_t *poller;
+    zlistx_t *jobs;              /* bf_worker__job_t */
+    zlistx_t *pending;           /* bf_worker__pending_t */
+    int64_t heartbeat_at;        /* monotonic ms */
+    int64_t broker_expires;      /* monotonic ms: the broker is presumed lost after this */
+    int64_t reconnect_at;        /* monotonic ms of the next reconnect; 0 = none planned */
+    int64_t reconnect_ivl;       /* ms: 1 s doubling to S_RECONNECT_MAX */
+    bool draining;
+    int64_t drain_deadline;      /* monotonic ms: give up waiting for ACKs */
+    bf_cache_t *l1;              /* the local cache */
+    bf_janitor_t *janitor;       /* its eviction thread */
+    bf_board_t *boards;          /* from the config file */
+    int nboards;
+    bf_vboards_t *vboards;       /* the bitfarm-vboard processes of virtual boards */
+    bf_sandbox_t sandbox;        /* where build tools run */
+    bf_curve_t *curve;           /* CURVE to the broker; NULL: plain */
+    char *refused;               /* the broker refused us, and why: stop, do not retry */
+};
+
+/* bf_worker.c */
+
+/*  Sends one message to the broker (body borrowed; *blobs_p, if given,
+    taken).  A failed send is logged at debug level and dropped: the
+    protocol recovers (heartbeats, READY, results kept until ACK). */
+void bf_worker__send (bf_worker_t *self, const char *command, json_t *body, zmsg_t **blobs_p);
+
+/* bf_worker_job.c: the broker's commands about jobs (msg borrowed) */
+void bf_worker__on_job (bf_worker_t *self, bf_msg_t *msg);
+void bf_worker__on_inputs (bf_worker_t *self, bf_msg_t *msg);
+void bf_worker__on_cancel (bf_worker_t *self, bf_msg_t *msg);
+void bf_worker__on_ack (bf_worker_t *self, bf_msg_t *msg);
+
+/*  A message from a job's thread: LOG is relayed, RESULT stored in L1
+    (builds), kept until ACK and sent; then the job is freed. */
+void bf_worker__on_actor (bf_worker_t *self, bf_worker__job_t *job);
+
+/*  READY's "jobs": a new array of {"job", "done"} for every job running
+    (done false) or holding an unacknowledged result (done true). */
+json_t *bf_worker__held_jobs (bf_worker_t *self);
+
+/*  After a reconnect: the unacknowledged results again, and the WANTs a
+    lost socket may have swallowed. */
+void bf_worker__resend (bf_worker_t *self);
+
+/*  Kills every running job and waits for its thread to finish. */
+void bf_worker__stop_jobs (bf_worker_t *self);
+
+/*  Frees the unacknowledged results (at destroy). */
+void bf_worker__pending_free (bf_worker_t *self);
+
+/* bf_worker_build.c: the job threads (job thread) */
+
+/*  The start of a job thread: its log buffer, then the signal zactor_new
+    waits for.  Returns the job (args). */
+bf_worker__job_t *bf_worker__actor_begin (zsock_t *pipe, void *args);
+
+/*  The end of a job thread: sends RESULT (body and blobs are taken) to
+    the main thread, frees the log buffer, and waits for $TERM. */
+void bf_worker__actor_finish (bf_worker__job_t *job, zsock_t *pipe, json_t *body, zmsg_t *blobs);
+
+/*  Streams the log: a LOG message to the main thread when forced, or when
+    enough bytes or time have gathered. */
+void bf_worker__flush_log (bf_worker__job_t *job, bool force);
+
+/*  bf_flow/bf_spawn callbacks (arg is the job): a new stage, a log line. */
+void bf_worker__on_stage (void *arg, const char *stage);
+void bf_worker__on_line (void *arg, const char *line);
+
+/*  Adds a file as a blob and its digest to body[field]; nothing when the
+    file cannot be read. */
+void bf_worker__attach (json_t *body, zmsg_t *blobs, const char *field, const char *path);
+
+/*  The threads: a build (bf_flow_run) and a board load. */
+void bf_worker__build_actor (zsock_t *pipe, void *args);
+void bf_worker__program_actor (zsock_t *pipe, void *args);
+
+#endif
