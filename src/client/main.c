@@ -8,7 +8,7 @@
 #include "bf_localfarm.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_key.h"
-#include "../worker/bf_toolchain.h"
+#include "../common/bf_toolchain.h"
 #include "../common/bf_curve.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"

@@ -2,7 +2,7 @@
 #include "bf_worker.h"
 #include "bf_board.h"
 #include "bf_flow.h"
-#include "bf_toolchain.h"
+#include "../common/bf_toolchain.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_janitor.h"
 #include "../cache/bf_key.h"
