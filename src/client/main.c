@@ -497,8 +497,8 @@ typedef struct {
 
 /*  Reads the options from argv[optind] on (getopt_long, GNU permutation:
     the operands end up from the new optind on) into given[].  --help and
-    --version end the program.  Returns the number of options, or -1 for an
-    unknown one or a missing value, said. */
+    --version print what they ask for and give -2.  Returns the number of
+    options, or -1 for an unknown one or a missing value, said. */
 static int
 s_getopt (s_given_t *given, int argc, char **argv, const s_cmd_t *cmd)
 {
@@ -530,13 +530,12 @@ s_getopt (s_given_t *given, int argc, char **argv, const s_cmd_t *cmd)
                          "bitfarm --help)", argv[optind - 1], cmd->name);
             return -1;
         }
-        if (o == BF_O_HELP) {
-            s_help (stdout, cmd);
-            exit (BFX_OK);
-        }
-        if (o == BF_O_VERSION) {
-            puts (S_VERSION);
-            exit (BFX_OK);
+        if (o == BF_O_HELP || o == BF_O_VERSION) {
+            if (o == BF_O_HELP)
+                s_help (stdout, cmd);
+            else
+                puts (S_VERSION);
+            return -2;
         }
         given[n].opt = o;
         given[n].value = optarg;
@@ -551,7 +550,8 @@ s_getopt (s_given_t *given, int argc, char **argv, const s_cmd_t *cmd)
 
 /*  Parses and checks the command line of cmd into a (its operands from
     argv[first + 1] on): BFX_OK or BFX_USAGE, said.  *run is the command
-    or subcommand to run. */
+    or subcommand to run, or NULL when the help or version was asked for
+    (and printed). */
 static int
 s_parse (bf_cli_args_t *a, const s_cmd_t **run, const s_cmd_t *cmd, int argc, char **argv,
          int first)
@@ -559,7 +559,12 @@ s_parse (bf_cli_args_t *a, const s_cmd_t **run, const s_cmd_t *cmd, int argc, ch
     s_given_t *given = xcalloc ((size_t) argc, sizeof *given);
     optind = first + 1;
     int n = s_getopt (given, argc, argv, cmd);
-    int rc = n < 0 ? BFX_USAGE : BFX_OK;
+    int rc = n == -1 ? BFX_USAGE : BFX_OK;
+    if (n == -2) {
+        free (given);
+        *run = NULL;
+        return BFX_OK;
+    }
     const s_cmd_t *sub = cmd->subs && optind < argc ? s_find (cmd->subs, argv[optind]) : NULL;
     uint64_t opts = sub ? sub->opts | S_ALWAYS : s_opts_of (cmd);
     for (int i = 0; rc == BFX_OK && i < n; i++)
@@ -629,7 +634,7 @@ main (int argc, char **argv)
     bf_cli_args_t a = { .timeout_ms = 5000, .limit = 20, .design = { .seed = -1 } };
     const s_cmd_t *run = NULL;
     int rc = s_parse (&a, &run, cmd, argc, argv, first);
-    if (rc == BFX_OK) {
+    if (rc == BFX_OK && run) {
         if (!(cmd->flags & S_NOZSYS)) {
             zsys_init ();
             zsys_set_logstream (NULL);
