@@ -19,9 +19,12 @@ BFFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# The CLI (src/client/main.c, bf_cli.c, cmd_*.c) is linked into bin/bitfarm only.
+CLI_SRC := src/client/main.c src/client/bf_cli.c $(wildcard src/client/cmd_*.c)
 LIB_SRC := $(wildcard src/common/*.c src/cache/*.c) \
-           $(filter-out %/main.c,$(wildcard src/broker/*.c src/worker/*.c src/client/*.c src/vboard/*.c))
+           $(filter-out %/main.c $(CLI_SRC),$(wildcard src/broker/*.c src/worker/*.c src/client/*.c src/vboard/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/schema.o
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 BINS    := $(BUILD)/bin/bitfarm $(BUILD)/bin/bitfarm-broker $(BUILD)/bin/bitfarm-worker \
            $(BUILD)/bin/bitfarm-vboard
 UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -43,7 +46,7 @@ $(BUILD)/schema.o: $(BUILD)/schema.c
 $(BUILD)/libbitfarm.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/bin/bitfarm: $(BUILD)/src/client/main.o $(BUILD)/libbitfarm.a
+$(BUILD)/bin/bitfarm: $(CLI_OBJ) $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(BUILD)/bin/bitfarm-broker: $(BUILD)/src/broker/main.o $(BUILD)/libbitfarm.a
@@ -109,4 +112,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 .PHONY: all test asan bench demo install clean fuzz
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/*/main.d
+-include $(sort $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard $(BUILD)/src/*/main.d))

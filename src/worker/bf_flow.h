@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "bf_sandbox.h"
-#include "bf_toolchain.h"
+#include "../common/bf_toolchain.h"
 
 typedef struct {
     void (*on_stage) (void *arg, const char *stage);   /* "synth", "pnr", "pack" */

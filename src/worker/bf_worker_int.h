@@ -22,7 +22,7 @@
 #include "bf_worker.h"
 #include "bf_board.h"
 #include "bf_sandbox.h"
-#include "bf_toolchain.h"
+#include "../common/bf_toolchain.h"
 #include "bf_vboards.h"
 #include "../cache/bf_janitor.h"
 #include "../common/bf_curve.h"

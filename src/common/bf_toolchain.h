@@ -15,7 +15,7 @@
 #define BF_TOOLCHAIN_H_INCLUDED
 
 #include <jansson.h>
-#include "../common/bf_sha256.h"
+#include "bf_sha256.h"
 
 #define BF_TOOLCHAIN_NTOOLS 4   /* yosys, yosys-abc, nextpnr-ice40, icepack */
 

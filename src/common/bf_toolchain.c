@@ -1,9 +1,9 @@
 /*  bf_toolchain - see bf_toolchain.h. */
 #include "bf_toolchain.h"
-#include "../common/bf_error.h"
-#include "../common/bf_log.h"
-#include "../common/bf_spawn.h"
-#include "../common/bf_util.h"
+#include "bf_error.h"
+#include "bf_log.h"
+#include "bf_spawn.h"
+#include "bf_util.h"
 
 #include <dirent.h>
 #include <errno.h>

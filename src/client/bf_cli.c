@@ -1,0 +1,230 @@
+/*  bf_cli - the helpers the CLI's commands share; see bf_cli.h. */
+#include "bf_cli.h"
+#include "bf_localfarm.h"
+#include "../cache/bf_cache.h"
+#include "../common/bf_error.h"
+#include "../common/bf_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+int
+bf_cli_fail (int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fputs ("bitfarm: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputc ('\n', stderr);
+    va_end (ap);
+    return code;
+}
+
+int
+bf_cli_open (bf_client_t **client, const bf_cli_args_t *a)
+{
+    const char *endpoint = a->broker;
+    if (!endpoint || !*endpoint)
+        endpoint = getenv ("BITFARM_BROKER");
+    char *local = NULL;
+    if (!endpoint || !*endpoint) {
+        if (bf_localfarm_ensure (&local, NULL) != BF_OK)
+            return bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+        endpoint = local;
+    }
+    int rc = bf_client_new (client, endpoint, a->timeout_ms);
+    free (local);
+    if (rc == BF_OK && a->cert && (rc = bf_client_curve (*client, a->cert, a->broker_key)) != BF_OK)
+        bf_client_destroy (client);
+    if (rc != BF_OK)
+        return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+    return BFX_OK;
+}
+
+const char *
+bf_cli_str (json_t *job, const char *key)
+{
+    const char *v = json_string_value (json_object_get (job, key));
+    return v ? v : "-";
+}
+
+static int
+s_exit_for (json_t *job)
+{
+    const char *state = bf_cli_str (job, "state");
+    if (strcmp (state, "succeeded") == 0)
+        return BFX_OK;
+    if (strcmp (state, "timed_out") == 0)
+        return BFX_TIMEOUT;
+    if (strcmp (state, "cancelled") == 0)
+        return BFX_CANCELLED;
+    if (strcmp (bf_cli_str (job, "failure_class"), "design") == 0
+        || strcmp (bf_cli_str (job, "failure_class"), "bitstream") == 0)
+        return BFX_DESIGN;
+    return BFX_INFRA;
+}
+
+static bool
+s_final (json_t *job)
+{
+    const char *state = bf_cli_str (job, "state");
+    return strcmp (state, "queued") != 0 && strcmp (state, "running") != 0;
+}
+
+void
+bf_cli_print_json (json_t *j)
+{
+    char *text = json_dumps (j, JSON_INDENT (2) | JSON_SORT_KEYS);
+    puts (text);
+    free (text);
+}
+
+/*  The report summary (bf_report.h): utilisation and each clock. */
+void
+bf_cli_print_summary (json_t *summary)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach (json_object_get (summary, "utilization"), k, v)
+        printf ("%-10s %lld / %lld\n", k,
+                (long long) json_integer_value (json_object_get (v, "used")),
+                (long long) json_integer_value (json_object_get (v, "available")));
+    size_t i;
+    json_array_foreach (json_object_get (summary, "clocks"), i, v) {
+        double got = json_number_value (json_object_get (v, "achieved_mhz"));
+        double want = json_number_value (json_object_get (v, "target_mhz"));
+        printf ("clock      %s: %.2f MHz achieved, %.2f MHz target%s\n", bf_cli_str (v, "net"), got,
+                want, got < want ? " (FAILED)" : "");
+    }
+}
+
+/*  How long `wait` keeps asking a broker that does not answer (it may be
+    restarting) before it gives up with exit status 3. */
+#define S_WAIT_SILENCE_MS 60000
+
+/*  Polls until the job is final, printing stage changes on stderr.
+    Returns the exit code for the job's end, with the job in *final. */
+int
+bf_cli_wait (bf_client_t *client, const char *id, json_t **final, bool quiet)
+{
+    char last[512] = "";
+    int delay = 20;
+    int64_t answered_at = bf_mono_ms ();
+    bool warned = false;
+    for (;;) {
+        json_t *job = NULL;
+        int src = bf_client_status (client, &job, id, false);
+        if (src == BF_ETIMEDOUT && !zsys_interrupted
+            && bf_mono_ms () - answered_at < S_WAIT_SILENCE_MS) {
+            /* The broker may be restarting: the job is safe in its
+               database, so keep asking for a while. */
+            if (!quiet && !warned)
+                fprintf (stderr, "%.12s: the broker is not answering; still waiting\n", id);
+            warned = true;
+            continue;
+        }
+        if (src != BF_OK)
+            return bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+        answered_at = bf_mono_ms ();
+        warned = false;
+        char now[512];
+        snprintf (now, sizeof now, "%s %s %s %lld %s", bf_cli_str (job, "state"),
+                  bf_cli_str (job, "stage"), bf_cli_str (job, "worker"),
+                  (long long) json_integer_value (json_object_get (job, "attempt")),
+                  bf_cli_str (job, "waiting_for"));
+        if (!quiet && strcmp (now, last) != 0) {
+            if (strcmp (bf_cli_str (job, "state"), "running") == 0)
+                fprintf (stderr, "%.12s: running, stage %s, on worker %s (attempt %lld)\n",
+                         bf_cli_str (job, "id"), bf_cli_str (job, "stage"),
+                         bf_cli_str (job, "worker"),
+                         (long long) json_integer_value (json_object_get (job, "attempt")));
+            else if (!s_final (job))
+                fprintf (stderr, "%.12s: %s%s%s\n", bf_cli_str (job, "id"),
+                         bf_cli_str (job, "state"),
+                         json_is_string (json_object_get (job, "waiting_for")) ? ": " : "",
+                         json_is_string (json_object_get (job, "waiting_for"))
+                             ? bf_cli_str (job, "waiting_for") : "");
+            snprintf (last, sizeof last, "%s", now);
+        }
+        if (s_final (job)) {
+            if (!quiet) {
+                fprintf (stderr, "%.12s: %s%s", bf_cli_str (job, "id"), bf_cli_str (job, "state"),
+                         json_is_true (json_object_get (job, "cache_hit")) ? " (cache hit)" : "");
+                if (json_is_string (json_object_get (job, "error")))
+                    fprintf (stderr, " [%s] %s", bf_cli_str (job, "failure_class"),
+                             bf_cli_str (job, "error"));
+                fputc ('\n', stderr);
+            }
+            *final = job;
+            return s_exit_for (job);
+        }
+        json_decref (job);
+        struct timespec ts = { 0, (long) delay * 1000000 };
+        nanosleep (&ts, NULL);
+        if (delay < 250)
+            delay *= 2;
+    }
+}
+
+int
+bf_cli_fetch_to (bf_client_t *client, const char *id, const char *what, const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (bf_client_fetch (client, &data, &len, id, what) != BF_OK)
+        return bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+    int rc = BFX_OK;
+    if (!path || strcmp (path, "-") == 0) {
+        if (strcmp (what, "bitstream") == 0 && isatty (STDOUT_FILENO))
+            rc = bf_cli_fail (BFX_USAGE, "not writing a bitstream to a terminal; use -o FILE");
+        else if (bf_write_all (STDOUT_FILENO, data, len) < 0)
+            rc = bf_cli_fail (BFX_INFRA, "cannot write to stdout");
+    }
+    else if (bf_file_write_atomic (path, data, len, 0644) != BF_OK)
+        rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+    free (data);
+    return rc;
+}
+
+/*  A broker to ask without starting one: --broker, $BITFARM_BROKER, or the
+    local farm if it runs.  NULL when there is none. */
+bf_client_t *
+bf_cli_open_existing (const bf_cli_args_t *a)
+{
+    const char *endpoint = a->broker && *a->broker ? a->broker : getenv ("BITFARM_BROKER");
+    if ((!endpoint || !*endpoint) && !bf_localfarm_running ())
+        return NULL;
+    bf_client_t *client = NULL;
+    return bf_cli_open (&client, a) == BFX_OK ? client : NULL;
+}
+
+int
+bf_cli_open_cache (bf_cache_t **cache, const bf_cli_args_t *a)
+{
+    char *dir = NULL;
+    if (a->cache_dir)
+        dir = xstrdup (a->cache_dir);
+    else {
+        char *farm = bf_localfarm_dir ();
+        dir = xasprintf ("%s/state/cache", farm);
+        free (farm);
+    }
+    int rc = BFX_OK;
+    struct stat sb;
+    char *format = xasprintf ("%s/FORMAT", dir);
+    if (stat (dir, &sb) != 0)
+        rc = bf_cli_fail (BFX_USAGE, "no cache at '%s' (give --cache-dir DIR)", dir);
+    else if (stat (format, &sb) != 0)
+        rc = bf_cli_fail (BFX_USAGE, "'%s' is not a bitfarm cache (it has no FORMAT file)", dir);
+    else if (bf_cache_open (cache, dir, NULL) != BF_OK)
+        rc = bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+    free (format);
+    free (dir);
+    return rc;
+}
+

@@ -1,0 +1,165 @@
+/*  bf_cli - the bitfarm command-line client's internals (linked into
+    bin/bitfarm only, not part of the client library): the exit statuses,
+    the options, the parsed command line every command reads, the helpers
+    the commands share (bf_cli.c) and the commands themselves.
+
+    main.c holds the table of commands (after git's cmd_struct in git.c)
+    and of options, parses the command line, refuses an option a command
+    does not take, generates the help and dispatches; each cmd_*.c file
+    holds one group of commands (after git's builtin/ files).  A command
+    returns its exit status (BFX_*); it reads its operands from args and
+    everything else from the record, filled in before it runs.
+*/
+#ifndef BF_CLI_H_INCLUDED
+#define BF_CLI_H_INCLUDED
+
+#include "bf_client.h"
+#include "bf_design.h"
+#include "../cache/bf_cache.h"
+#include "../common/bf_opt.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes; CI scripts depend on them (README, `bitfarm --help`). */
+enum {
+    BFX_OK = 0,          /* the job succeeded */
+    BFX_DESIGN = 1,      /* the design failed: the tools rejected it (the user's fault) */
+    BFX_USAGE = 2,       /* bad command line or input files */
+    BFX_INFRA = 3,       /* the farm failed: broker unreachable, worker lost, ... */
+    BFX_TIMEOUT = 4,     /* the job hit its time limit */
+    BFX_CANCELLED = 5,   /* the job was cancelled */
+};
+
+/*  Every option of the CLI, one bit each in a command's set (BF_CLI_OPTS).
+    Their names, arguments and help are the table in main.c. */
+typedef enum {
+    BF_O_BROKER, BF_O_REQUEST_TIMEOUT, BF_O_CERT, BF_O_BROKER_KEY, BF_O_JSON, BF_O_HELP,
+    BF_O_VERSION,
+    /* the design (submit, explain) */
+    BF_O_TOP, BF_O_DEVICE, BF_O_PACKAGE, BF_O_PCF, BF_O_FREQ, BF_O_SEED, BF_O_DEFINE,
+    BF_O_INCLUDE, BF_O_PARAM, BF_O_SYNTH_OPT, BF_O_PNR_OPT, BF_O_FLOW, BF_O_DELAY,
+    /* how a job runs */
+    BF_O_TOOLCHAIN, BF_O_PRIORITY, BF_O_TIMEOUT, BF_O_TAG, BF_O_PROGRAM, BF_O_TOKEN,
+    BF_O_WAIT, BF_O_OUTPUT,
+    /* jobs, cache, boards, keys */
+    BF_O_DIFF, BF_O_CACHE_DIR, BF_O_EVENTS, BF_O_FOLLOW, BF_O_REPORT, BF_O_LOG, BF_O_LIMIT,
+    BF_O_OLDER_THAN, BF_O_MAX_SIZE, BF_O_BOARD, BF_O_FOR, BF_O_BY, BF_O_ENABLE,
+    BF_O_MAINTENANCE, BF_O_REASON, BF_O_ROLE, BF_O_DIR,
+    BF_O_COUNT
+} bf_cli_opt_t;
+
+#define BF_O(o) (UINT64_C (1) << (o))
+
+/*  The parsed command line.  Strings point into argv. */
+typedef struct {
+    const char *cmd;             /* the command: "status", "cache", ... */
+    const char *sub;             /* its subcommand ("stats"), or NULL */
+    char **args;                 /* the operands after the command (and subcommand) */
+    int nargs;
+    const char *broker;
+    int timeout_ms;              /* --request-timeout */
+    bool json;
+    bool wait;
+    bool follow;
+    const char *output;
+    const char *what;            /* fetch --report / --log */
+    int limit;                   /* -n */
+    bool events;
+    const char *cache_dir;
+    const char *toolchain;
+    const char *diff;
+    int64_t older_than_ms;
+    int64_t max_size;
+    bf_submit_opts_t submit;
+    const char *tags[BF_TAGS_MAX + 1];   /* NULL-terminated */
+    int ntags;
+    bf_design_opts_t design;
+    const char *board;           /* program --board */
+    const char *token;           /* --token, else $BITFARM_TOKEN */
+    int64_t lease_ms;            /* reserve --for */
+    const char *by;              /* reserve --by */
+    const char *health;          /* board --enable (ok) / --maintenance */
+    const char *cert;            /* --cert, else $BITFARM_CERT */
+    const char *broker_key;      /* --broker-key, else $BITFARM_BROKER_KEY */
+    const char *role;            /* keygen --role */
+    const char *dir;             /* keygen --dir */
+    const char *reason;
+} bf_cli_args_t;
+
+/*  The first operand, or NULL. */
+#define BF_CLI_ARG(a) ((a)->nargs > 0 ? (a)->args[0] : NULL)
+
+/* ---------------------------------------------------------------------- */
+/*  Helpers shared by the commands (bf_cli.c)                               */
+
+/*  Prints "bitfarm: MESSAGE" on stderr; returns code. */
+int bf_cli_fail (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/*  Connects to --broker, $BITFARM_BROKER or the local farm (started if
+    need be), with --cert.  BFX_OK with *client, or the exit status, said. */
+int bf_cli_open (bf_client_t **client, const bf_cli_args_t *a);
+
+/*  A broker to ask without starting one: --broker, $BITFARM_BROKER, or the
+    local farm if it runs.  NULL when there is none. */
+bf_client_t *bf_cli_open_existing (const bf_cli_args_t *a);
+
+/*  Opens --cache-dir, else the local farm's cache: BFX_OK with *cache, or
+    the exit status, said (no cache there, or not a bitfarm cache). */
+int bf_cli_open_cache (bf_cache_t **cache, const bf_cli_args_t *a);
+
+/*  A string field of obj, or "-" (borrowed). */
+const char *bf_cli_str (json_t *obj, const char *key);
+
+/*  Prints j indented, keys sorted. */
+void bf_cli_print_json (json_t *j);
+
+/*  Prints a report summary (bf_report.h): utilisation and each clock. */
+void bf_cli_print_summary (json_t *summary);
+
+/*  Polls until the job is final, printing stage changes on stderr unless
+    quiet.  Returns the exit status for the job's end, with the job in
+    *final (the caller's). */
+int bf_cli_wait (bf_client_t *client, const char *id, json_t **final, bool quiet);
+
+/*  Fetches a job's "bitstream", "report" or "log" to path ("-" or NULL:
+    stdout, but not a bitstream to a terminal).  Returns an exit status. */
+int bf_cli_fetch_to (bf_client_t *client, const char *id, const char *what, const char *path);
+
+/* ---------------------------------------------------------------------- */
+/*  The commands (cmd_*.c)                                                  */
+
+int bf_cmd_submit (bf_cli_args_t *a);
+int bf_cmd_explain (bf_cli_args_t *a);
+
+int bf_cmd_status (bf_cli_args_t *a);
+int bf_cmd_wait (bf_cli_args_t *a);
+int bf_cmd_logs (bf_cli_args_t *a);
+int bf_cmd_fetch (bf_cli_args_t *a);
+int bf_cmd_cancel (bf_cli_args_t *a);
+int bf_cmd_jobs (bf_cli_args_t *a);
+int bf_cmd_workers (bf_cli_args_t *a);
+
+int bf_cmd_cache (bf_cli_args_t *a);   /* no or an unknown subcommand */
+int bf_cmd_cache_stats (bf_cli_args_t *a);
+int bf_cmd_cache_ls (bf_cli_args_t *a);
+int bf_cmd_cache_show (bf_cli_args_t *a);
+int bf_cmd_cache_verify (bf_cli_args_t *a);
+int bf_cmd_cache_gc (bf_cli_args_t *a);
+int bf_cmd_cache_evict (bf_cli_args_t *a);
+int bf_cmd_cache_invalidate (bf_cli_args_t *a);
+
+int bf_cmd_boards (bf_cli_args_t *a);
+int bf_cmd_board (bf_cli_args_t *a);
+int bf_cmd_program (bf_cli_args_t *a);
+int bf_cmd_reserve (bf_cli_args_t *a);
+int bf_cmd_release (bf_cli_args_t *a);
+
+int bf_cmd_farm (bf_cli_args_t *a);    /* no or an unknown subcommand */
+int bf_cmd_farm_start (bf_cli_args_t *a);
+int bf_cmd_farm_stop (bf_cli_args_t *a);
+int bf_cmd_farm_status (bf_cli_args_t *a);
+int bf_cmd_keygen (bf_cli_args_t *a);
+
+#endif

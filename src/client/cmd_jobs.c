@@ -1,0 +1,288 @@
+/*  cmd_jobs - the commands about jobs and workers: status, wait, logs,
+    fetch, cancel, jobs, workers. */
+#include "bf_cli.h"
+#include "../common/bf_error.h"
+#include "../common/bf_sha256.h"
+#include "../common/bf_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+s_print_status (json_t *job)
+{
+    printf ("job        %s\n", bf_cli_str (job, "id"));
+    printf ("state      %s", bf_cli_str (job, "state"));
+    if (json_is_string (json_object_get (job, "failure_class")))
+        printf (" (%s failure)", bf_cli_str (job, "failure_class"));
+    printf ("\nstage      %s\n", bf_cli_str (job, "stage"));
+    printf ("attempt    %lld of %lld\n",
+            (long long) json_integer_value (json_object_get (job, "attempt")),
+            (long long) json_integer_value (json_object_get (job, "max_attempts")));
+    printf ("worker     %s\n", bf_cli_str (job, "worker"));
+    if (strcmp (bf_cli_str (job, "kind"), "program") == 0) {
+        printf ("board      %s%s\n", bf_cli_str (job, "board"),
+                json_is_true (json_object_get (job, "reservation")) ? " (with a reservation token)"
+                                                                   : "");
+        if (json_is_string (json_object_get (job, "after")))
+            printf ("after      build job %s\n", bf_cli_str (job, "after"));
+    }
+    if (strcmp (bf_cli_str (job, "kind"), "program") != 0)
+        printf ("cache      %s, key %s\n",
+                json_is_true (json_object_get (job, "cache_hit")) ? "hit" : "miss",
+                bf_cli_str (job, "cache_key"));
+    printf ("bitstream  %s\n", bf_cli_str (job, "bitstream_sha256"));
+    if (json_is_string (json_object_get (job, "follows")))
+        printf ("follows    %s (an identical build; shares its result)\n",
+                bf_cli_str (job, "follows"));
+    if (json_is_string (json_object_get (job, "waiting_for")))
+        printf ("waiting    %s\n", bf_cli_str (job, "waiting_for"));
+    if (json_array_size (json_object_get (job, "tags")) > 0) {
+        printf ("tags      ");
+        size_t i;
+        json_t *t;
+        json_array_foreach (json_object_get (job, "tags"), i, t)
+            printf (" %s", json_string_value (t));
+        putchar ('\n');
+    }
+    printf ("timeout    %lld ms\n",
+            (long long) json_integer_value (json_object_get (job, "timeout_ms")));
+    bf_cli_print_summary (json_object_get (job, "report"));
+    if (json_is_string (json_object_get (job, "error")))
+        printf ("error      %s\n", bf_cli_str (job, "error"));
+    printf ("submitted  %s\nstarted    %s\nfinished   %s\n", bf_cli_str (job, "submitted_at"),
+            bf_cli_str (job, "started_at"), bf_cli_str (job, "finished_at"));
+    json_t *events = json_object_get (job, "events");
+    if (json_is_array (events)) {
+        printf ("events:\n");
+        size_t i;
+        json_t *e;
+        json_array_foreach (events, i, e) {
+            printf ("  %s  %-10s  attempt %lld", bf_cli_str (e, "at"), bf_cli_str (e, "event"),
+                    (long long) json_integer_value (json_object_get (e, "attempt")));
+            if (json_is_string (json_object_get (e, "worker")))
+                printf ("  worker %s", bf_cli_str (e, "worker"));
+            if (json_is_string (json_object_get (e, "reason")))
+                printf ("  (%s)", bf_cli_str (e, "reason"));
+            putchar ('\n');
+        }
+    }
+}
+
+/*  The job id operand, and a client: BFX_OK, or the exit status, said. */
+static int
+s_open_job (bf_client_t **client, const bf_cli_args_t *a)
+{
+    if (!BF_CLI_ARG (a))
+        return bf_cli_fail (BFX_USAGE, "%s needs a job id", a->cmd);
+    return bf_cli_open (client, a);
+}
+
+/*  status JOB [--events] */
+int
+bf_cmd_status (bf_cli_args_t *a)
+{
+    bf_client_t *client = NULL;
+    int rc = s_open_job (&client, a);
+    if (rc != BFX_OK)
+        return rc;
+    json_t *job = NULL;
+    if (bf_client_status (client, &job, BF_CLI_ARG (a), a->events) != BF_OK)
+        rc = bf_cli_fail (bf_error_last ()[0] && strstr (bf_error_last (), "no answer")
+                          ? BFX_INFRA : BFX_USAGE, "%s", bf_error_last ());
+    else if (a->json)
+        bf_cli_print_json (job);
+    else
+        s_print_status (job);
+    json_decref (job);
+    bf_client_destroy (&client);
+    return rc;
+}
+
+/*  wait JOB */
+int
+bf_cmd_wait (bf_cli_args_t *a)
+{
+    bf_client_t *client = NULL;
+    int rc = s_open_job (&client, a);
+    if (rc != BFX_OK)
+        return rc;
+    json_t *job = NULL;
+    rc = bf_cli_wait (client, BF_CLI_ARG (a), &job, a->json);
+    if (job && a->json)
+        bf_cli_print_json (job);
+    json_decref (job);
+    bf_client_destroy (&client);
+    return rc;
+}
+
+/*  fetch JOB [-o FILE] [--report | --log] */
+int
+bf_cmd_fetch (bf_cli_args_t *a)
+{
+    bf_client_t *client = NULL;
+    int rc = s_open_job (&client, a);
+    if (rc != BFX_OK)
+        return rc;
+    const char *id = BF_CLI_ARG (a);
+    const char *what = a->what ? a->what : "bitstream";
+    if (a->json && (!a->output || strcmp (a->output, "-") == 0)) {
+        bf_client_destroy (&client);
+        return bf_cli_fail (BFX_USAGE, "fetch --json needs -o FILE (the JSON goes to stdout)");
+    }
+    rc = bf_cli_fetch_to (client, id, what, a->output);
+    if (rc == BFX_OK && a->json) {
+        char digest[BF_SHA256_HEX_LEN + 1];
+        uint64_t size = 0;
+        bf_sha256_file (digest, &size, a->output);
+        json_t *j = json_pack ("{s:s, s:s, s:s, s:s, s:I}", "id", id, "what", what, "path",
+                               a->output, "sha256", digest, "size", (json_int_t) size);
+        bf_cli_print_json (j);
+        json_decref (j);
+    }
+    bf_client_destroy (&client);
+    return rc;
+}
+
+/*  cancel JOB */
+int
+bf_cmd_cancel (bf_cli_args_t *a)
+{
+    bf_client_t *client = NULL;
+    int rc = s_open_job (&client, a);
+    if (rc != BFX_OK)
+        return rc;
+    json_t *body = json_pack ("{s:s}", "id", BF_CLI_ARG (a));
+    bf_msg_t *reply = NULL;
+    if (bf_client_request (client, &reply, "CANCEL", body, NULL) != BF_OK)
+        rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+    else if (a->json)
+        bf_cli_print_json (reply->body);
+    else
+        printf ("%s cancelled\n", bf_cli_str (reply->body, "id"));
+    bf_msg_destroy (&reply);
+    json_decref (body);
+    bf_client_destroy (&client);
+    return rc;
+}
+
+/*  logs JOB [--follow]: the log from the start, then with --follow what
+    is added, until the job ends. */
+int
+bf_cmd_logs (bf_cli_args_t *a)
+{
+    bf_client_t *client = NULL;
+    int rc = s_open_job (&client, a);
+    if (rc != BFX_OK)
+        return rc;
+    const char *id = BF_CLI_ARG (a);
+    int64_t offset = 0;
+    for (;;) {
+        json_t *body = json_pack ("{s:s, s:I}", "id", id, "offset", (json_int_t) offset);
+        bf_msg_t *reply = NULL;
+        int r = bf_client_request (client, &reply, "LOGS", body, NULL);
+        json_decref (body);
+        if (r != BF_OK) {
+            rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+            break;
+        }
+        zframe_t *f = zmsg_pop (reply->blobs);
+        if (f && a->json) {
+            json_t *j = json_pack ("{s:s, s:I, s:s%}", "id", bf_cli_str (reply->body, "id"),
+                                   "offset", (json_int_t) offset, "log",
+                                   (const char *) zframe_data (f), zframe_size (f));
+            if (j)
+                bf_cli_print_json (j);
+            json_decref (j);
+            offset += (int64_t) zframe_size (f);
+            zframe_destroy (&f);
+        }
+        else if (f) {
+            bf_write_all (STDOUT_FILENO, zframe_data (f), zframe_size (f));
+            offset += (int64_t) zframe_size (f);
+            zframe_destroy (&f);
+        }
+        bool final = json_is_true (json_object_get (reply->body, "final"));
+        bf_msg_destroy (&reply);
+        if (!a->follow || final)
+            break;
+        struct timespec ts = { 0, 200 * 1000000 };
+        nanosleep (&ts, NULL);
+    }
+    bf_client_destroy (&client);
+    return rc;
+}
+
+/*  Asks the broker for a listing: BFX_OK with *reply, or the exit status,
+    said.  body is taken. */
+static int
+s_list (bf_msg_t **reply, const bf_cli_args_t *a, const char *command, json_t *body)
+{
+    bf_client_t *client = NULL;
+    int rc = bf_cli_open (&client, a);
+    if (rc == BFX_OK && bf_client_request (client, reply, command, body, NULL) != BF_OK)
+        rc = bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+    json_decref (body);
+    bf_client_destroy (&client);
+    return rc;
+}
+
+/*  jobs [-n N] */
+int
+bf_cmd_jobs (bf_cli_args_t *a)
+{
+    bf_msg_t *reply = NULL;
+    int rc = s_list (&reply, a, "JOBS", json_pack ("{s:i}", "limit", a->limit));
+    if (rc != BFX_OK)
+        return rc;
+    if (a->json)
+        bf_cli_print_json (reply->body);
+    else {
+        printf ("%-12s  %-10s  %-10s  %3s  %-16s  %-5s  %s\n", "JOB", "STATE", "STAGE", "TRY",
+                "WORKER", "CACHE", "SUBMITTED");
+        size_t i;
+        json_t *j;
+        json_array_foreach (json_object_get (reply->body, "jobs"), i, j)
+            printf ("%-12.12s  %-10s  %-10s  %3lld  %-16.16s  %-5s  %s\n", bf_cli_str (j, "id"),
+                    bf_cli_str (j, "state"), bf_cli_str (j, "stage"),
+                    (long long) json_integer_value (json_object_get (j, "attempt")),
+                    bf_cli_str (j, "worker"),
+                    json_is_true (json_object_get (j, "cache_hit")) ? "hit" : "miss",
+                    bf_cli_str (j, "submitted_at"));
+    }
+    bf_msg_destroy (&reply);
+    return rc;
+}
+
+/*  workers: each with its toolchain and tool versions */
+int
+bf_cmd_workers (bf_cli_args_t *a)
+{
+    bf_msg_t *reply = NULL;
+    int rc = s_list (&reply, a, "WORKERS", json_object ());
+    if (rc != BFX_OK)
+        return rc;
+    if (a->json)
+        bf_cli_print_json (reply->body);
+    else {
+        printf ("%-24s  %5s  %4s  %-16s\n", "WORKER", "SLOTS", "BUSY", "TOOLCHAIN");
+        size_t i;
+        json_t *w;
+        json_array_foreach (json_object_get (reply->body, "workers"), i, w) {
+            printf ("%-24.24s  %5lld  %4lld  %-16.16s%s\n", bf_cli_str (w, "name"),
+                    (long long) json_integer_value (json_object_get (w, "slots")),
+                    (long long) json_integer_value (json_object_get (w, "busy")),
+                    bf_cli_str (w, "toolchain"),
+                    json_is_false (json_object_get (w, "sandbox")) ? "  UNSANDBOXED" : "");
+            const char *tool;
+            json_t *v;
+            json_object_foreach (json_object_get (w, "versions"), tool, v)
+                printf ("    %-14s %s\n", tool, json_string_value (v));
+        }
+    }
+    bf_msg_destroy (&reply);
+    return rc;
+}
