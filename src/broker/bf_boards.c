@@ -15,12 +15,19 @@ struct _bf_boards_t {
                "health_reason, failures, reserved_by, reserved_until, lease_ms, last_job, " \
                "token_hash"
 
-bf_boards_t *
-bf_boards_new (bf_jobs_t *jobs)
+int
+bf_boards_open (bf_boards_t **out, const char *path)
 {
+    *out = NULL;
     bf_boards_t *self = xcalloc (1, sizeof *self);
-    self->db = bf_jobs_db (jobs);
-    return self;
+    int rc = bf_db_open (&self->db, path, bf_schema_jobs);
+    if (rc != BF_OK) {
+        free (self);
+        return rc;
+    }
+    *out = self;
+    self = NULL;   /* transferred */
+    return BF_OK;
 }
 
 void
@@ -28,6 +35,7 @@ bf_boards_destroy (bf_boards_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    sqlite3_close ((*self_p)->db);
     free (*self_p);
     *self_p = NULL;
 }

@@ -25,14 +25,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bf_jobs.h"
-
 #define BF_TOKEN_HEX_LEN 32
 
 typedef struct _bf_boards_t bf_boards_t;
 
-/*  Uses the jobs database (which holds the boards table). */
-bf_boards_t *bf_boards_new (bf_jobs_t *jobs);
+/*  Opens the boards table in the jobs database at path (the file
+    bf_jobs_open migrates; the table is in schema/jobs), on a connection of
+    its own.  BF_OK, or BF_EIO with a detail. */
+int bf_boards_open (bf_boards_t **out, const char *path);
 void bf_boards_destroy (bf_boards_t **self_p);
 
 /*  Records (or updates) a board a worker declared: `board` is READY's

@@ -295,7 +295,7 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     p = xasprintf ("%s/jobs.db", self->state_dir);
     rc = bf_jobs_open (&self->jobs, p);
     if (rc == BF_OK)
-        self->boards = bf_boards_new (self->jobs);
+        rc = bf_boards_open (&self->boards, p);
     free (p);
     if (rc != BF_OK)
         goto fail;

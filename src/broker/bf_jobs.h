@@ -146,11 +146,6 @@ int bf_jobs_board_job (bf_jobs_t *self, char *id_out, const char *board);
     returns out, or NULL when it carries none. */
 const char *bf_jobs_token_hash (bf_jobs_t *self, char *out, const char *id);
 
-/*  The database handle, for bf_boards, which keeps its table in the same
-    file.  Owned by bf_jobs; same thread. */
-struct sqlite3;
-struct sqlite3 *bf_jobs_db (bf_jobs_t *self);
-
 /*  All running jobs, as a new JSON array of {"id", "worker", "attempt",
     "deadline_at"}. */
 json_t *bf_jobs_running (bf_jobs_t *self);

@@ -195,7 +195,8 @@ static void
 boards_reservation__is_atomic_renewable_and_expires (void **state)
 {
     s_fix_t *f = *state;
-    bf_boards_t *b = bf_boards_new (f->jobs);
+    bf_boards_t *b = NULL;
+    assert_int_equal (bf_boards_open (&b, f->path), BF_OK);
     json_t *decl = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", "vb0", "family",
                               "ice40", "device", "hx1k", "package", "tq144", "cable", "-c x",
                               "virtual", 1);
@@ -233,7 +234,8 @@ static void
 boards_health__error_after_repeated_infrastructure_failures (void **state)
 {
     s_fix_t *f = *state;
-    bf_boards_t *b = bf_boards_new (f->jobs);
+    bf_boards_t *b = NULL;
+    assert_int_equal (bf_boards_open (&b, f->path), BF_OK);
     json_t *decl = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", "usb0", "family",
                               "ice40", "device", "up5k", "package", "sg48", "cable", "-b g",
                               "virtual", 0);

@@ -1,0 +1,277 @@
+/*  bf_jobs_query - the reads of the job table (bf_jobs.h): a row into a
+    job record (bf_job.h), the job with its leader's progress, events, the
+    ready queue, running and overdue jobs, program jobs' builds, the
+    recent-jobs list. */
+#include "bf_jobs_int.h"
+#include "../common/bf_db.h"
+#include "../common/bf_error.h"
+#include "../common/bf_sha256.h"
+#include "../common/bf_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *
+s_time (sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type (st, col) == SQLITE_NULL || sqlite3_column_int64 (st, col) <= 0)
+        return json_null ();
+    char buf[40];
+    return json_string (bf_time_iso (buf, sizeof buf, sqlite3_column_int64 (st, col)));
+}
+
+static json_t *
+s_jtext (sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text (st, col);
+    return t ? json_string ((const char *) t) : json_null ();
+}
+
+static char *
+s_text (sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text (st, col);
+    return t ? xstrdup ((const char *) t) : NULL;
+}
+
+/*  One row of BF_JOBS_COLS into a job record. */
+static void
+s_row (bf_job_t *j, sqlite3_stmt *st, bool with_manifest)
+{
+    bf_job_init (j);
+    snprintf (j->id, sizeof j->id, "%s", (const char *) sqlite3_column_text (st, 0));
+    bf_job_state_parse (&j->state, (const char *) sqlite3_column_text (st, 1));
+    j->stage = s_text (st, 2);
+    bf_failure_parse (&j->failure, (const char *) sqlite3_column_text (st, 3));
+    j->priority = sqlite3_column_int (st, 4);
+    j->attempt = sqlite3_column_int (st, 5);
+    j->worker = s_text (st, 6);
+    j->action = s_text (st, 7);
+    j->cache_key = s_text (st, 8);
+    j->cache_hit = sqlite3_column_int (st, 9) != 0;
+    j->bitstream = s_text (st, 10);
+    j->report = s_text (st, 11);
+    j->log = s_text (st, 12);
+    j->error = s_text (st, 13);
+    j->submitted_at = sqlite3_column_int64 (st, 14);
+    j->started_at = sqlite3_column_int64 (st, 15);
+    j->finished_at = sqlite3_column_int64 (st, 16);
+    j->timeout_ms = sqlite3_column_int64 (st, 17);
+    j->max_attempts = sqlite3_column_int (st, 18);
+    int64_t not_before = sqlite3_column_int64 (st, 19);
+    if (j->state == BF_JOB_QUEUED && not_before > bf_now_ms ())
+        j->retry_at = not_before;
+    j->follows = s_text (st, 20);
+    j->tags = json_loads ((const char *) sqlite3_column_text (st, 21), 0, NULL);
+    if (!j->tags)
+        j->tags = json_array ();
+    if (with_manifest) {
+        j->manifest = json_loads ((const char *) sqlite3_column_text (st, 22), 0, NULL);
+        if (!j->manifest)
+            j->manifest = json_null ();
+    }
+    bf_job_kind_parse (&j->kind, (const char *) sqlite3_column_text (st, 23));
+    if (j->kind == BF_KIND_PROGRAM) {
+        j->board = s_text (st, 24);
+        j->after = s_text (st, 25);
+        j->reservation = sqlite3_column_type (st, 26) != SQLITE_NULL;
+        j->bitstream_size = (uint64_t) sqlite3_column_int64 (st, 27);
+    }
+    j->owner = s_text (st, 28);
+    j->owner_name = s_text (st, 29);
+    j->toolchain = s_text (st, 30);
+}
+
+static int
+s_get (bf_jobs_t *self, bf_job_t *out, const char *id, bool with_manifest)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " BF_JOBS_COLS " FROM jobs WHERE id = ?");
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    int rc = BF_ENOTFOUND;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        s_row (out, st, with_manifest);
+        rc = BF_OK;
+    }
+    sqlite3_finalize (st);
+    if (rc != BF_OK)
+        bf_error_set (rc, "no job '%s'", id);
+    return rc;
+}
+
+int
+bf_jobs_get (bf_jobs_t *self, bf_job_t **out, const char *id, bool with_manifest)
+{
+    bf_job_t *job = xcalloc (1, sizeof *job);
+    *out = NULL;
+    int rc = s_get (self, job, id, with_manifest);
+    if (rc != BF_OK) {
+        free (job);
+        return rc;
+    }
+    if (job->follows && !bf_job_state_final (job->state)) {
+        /* A follower shows its leader's progress. */
+        bf_job_t l;
+        bf_job_init (&l);
+        if (s_get (self, &l, job->follows, false) == BF_OK && !bf_job_state_final (l.state)) {
+            job->state = l.state;
+            free (job->stage);
+            job->stage = l.stage ? xstrdup (l.stage) : NULL;
+            free (job->worker);
+            job->worker = l.worker ? xstrdup (l.worker) : NULL;
+            job->started_at = l.started_at;
+            job->retry_at = l.retry_at;
+        }
+        bf_job_release (&l);
+    }
+    *out = job;
+    job = NULL;   /* transferred */
+    return BF_OK;
+}
+
+json_t *
+bf_jobs_events (bf_jobs_t *self, const char *id)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT at, event, attempt, worker, reason FROM events WHERE job = ? ORDER BY id");
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        json_t *e = json_object ();
+        json_object_set_new (e, "at", s_time (st, 0));
+        json_object_set_new (e, "event", s_jtext (st, 1));
+        json_object_set_new (e, "attempt", json_integer (sqlite3_column_int (st, 2)));
+        json_object_set_new (e, "worker", s_jtext (st, 3));
+        json_object_set_new (e, "reason", s_jtext (st, 4));
+        json_array_append_new (arr, e);
+    }
+    sqlite3_finalize (st);
+    return arr;
+}
+
+/*  The first column of every row of a prepared statement, as a new JSON
+    array of strings; finalizes the statement. */
+static json_t *
+s_ids (sqlite3_stmt *st)
+{
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, json_string ((const char *) sqlite3_column_text (st, 0)));
+    sqlite3_finalize (st);
+    return arr;
+}
+
+json_t *
+bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs WHERE state = 'queued' AND follows IS NULL AND not_before <= ? "
+        "AND (after_job IS NULL OR bitstream IS NOT NULL) ORDER BY priority DESC, seq LIMIT ?");
+    sqlite3_bind_int64 (st, 1, now);
+    sqlite3_bind_int (st, 2, limit);
+    return s_ids (st);
+}
+
+int64_t
+bf_jobs_next_ready (bf_jobs_t *self, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT MIN(not_before) FROM jobs WHERE state = 'queued' AND follows IS NULL "
+        "AND not_before > ?");
+    sqlite3_bind_int64 (st, 1, now);
+    int64_t at = 0;
+    if (sqlite3_step (st) == SQLITE_ROW)
+        at = sqlite3_column_int64 (st, 0);
+    sqlite3_finalize (st);
+    return at;
+}
+
+json_t *
+bf_jobs_after_done (bf_jobs_t *self)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT p.id, b.id, b.state, b.bitstream, b.error FROM jobs p JOIN jobs b "
+        "ON b.id = p.after_job WHERE p.after_job IS NOT NULL AND p.bitstream IS NULL "
+        "AND p.state = 'queued' "
+        "AND b.state NOT IN ('queued', 'running')");
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, json_pack ("{s:o, s:o, s:o, s:o, s:o}",
+                                               "id", s_jtext (st, 0),
+                                               "build", s_jtext (st, 1), "state", s_jtext (st, 2),
+                                               "bitstream", s_jtext (st, 3), "error",
+                                               s_jtext (st, 4)));
+    sqlite3_finalize (st);
+    return arr;
+}
+
+int
+bf_jobs_board_job (bf_jobs_t *self, char *id_out, const char *board)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs WHERE board = ? AND state = 'running' LIMIT 1");
+    sqlite3_bind_text (st, 1, board, -1, SQLITE_STATIC);
+    int rc = BF_ENOTFOUND;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        snprintf (id_out, BF_JOB_ID_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
+        rc = BF_OK;
+    }
+    sqlite3_finalize (st);
+    return rc;
+}
+
+const char *
+bf_jobs_token_hash (bf_jobs_t *self, char *out, const char *id)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT token_hash FROM jobs WHERE id = ?");
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    const char *r = NULL;
+    if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL) {
+        snprintf (out, BF_SHA256_HEX_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
+        r = out;
+    }
+    sqlite3_finalize (st);
+    return r;
+}
+
+json_t *
+bf_jobs_running (bf_jobs_t *self)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id, worker, attempt, deadline_at FROM jobs WHERE state = 'running'");
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, json_pack ("{s:o, s:o, s:i, s:I}", "id", s_jtext (st, 0),
+                                               "worker", s_jtext (st, 1), "attempt",
+                                               sqlite3_column_int (st, 2), "deadline_at",
+                                               (json_int_t) sqlite3_column_int64 (st, 3)));
+    sqlite3_finalize (st);
+    return arr;
+}
+
+json_t *
+bf_jobs_overdue (bf_jobs_t *self, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs WHERE state = 'running' AND deadline_at < ?");
+    sqlite3_bind_int64 (st, 1, now);
+    return s_ids (st);
+}
+
+json_t *
+bf_jobs_list (bf_jobs_t *self, int limit)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT " BF_JOBS_COLS " FROM jobs ORDER BY seq DESC LIMIT ?");
+    sqlite3_bind_int (st, 1, limit);
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+    {
+        bf_job_t job;
+        s_row (&job, st, false);
+        json_array_append_new (arr, bf_job_to_json (&job));
+        bf_job_release (&job);
+    }
+    sqlite3_finalize (st);
+    return arr;
+}
+
