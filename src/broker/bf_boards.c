@@ -46,28 +46,72 @@ s_changed (bf_boards_t *self, sqlite3_stmt *st, int none)
     return bf_db_step_changes (self->db, st, none, "update the boards table");
 }
 
-static json_t *
-s_col (sqlite3_stmt *st, int i)
+static char *
+s_text (sqlite3_stmt *st, int col)
 {
-    switch (sqlite3_column_type (st, i)) {
-    case SQLITE_NULL: return json_null ();
-    case SQLITE_INTEGER: return json_integer (sqlite3_column_int64 (st, i));
-    default: return json_string ((const char *) sqlite3_column_text (st, i));
+    const unsigned char *t = sqlite3_column_text (st, col);
+    return t ? xstrdup ((const char *) t) : NULL;
+}
+
+static const char *const s_healths[] = { [BF_HEALTH_OK] = "ok", [BF_HEALTH_ERROR] = "error",
+                                          [BF_HEALTH_MAINTENANCE] = "maintenance" };
+
+const char *
+bf_health_name (bf_health_t health)
+{
+    return (size_t) health < sizeof s_healths / sizeof s_healths[0] ? s_healths[health] : "ok";
+}
+
+bool
+bf_health_parse (bf_health_t *out, const char *name)
+{
+    for (size_t i = 0; name && i < sizeof s_healths / sizeof s_healths[0]; i++)
+        if (strcmp (s_healths[i], name) == 0) {
+            *out = (bf_health_t) i;
+            return true;
+        }
+    return false;
+}
+
+/*  One row of S_COLS into a record. */
+static void
+s_row (bf_board_row_t *b, sqlite3_stmt *st)
+{
+    memset (b, 0, sizeof *b);
+    b->name = s_text (st, 0);
+    b->worker = s_text (st, 1);
+    b->family = s_text (st, 2);
+    b->device = s_text (st, 3);
+    b->package = s_text (st, 4);
+    b->cable = s_text (st, 5);
+    b->is_virtual = sqlite3_column_int (st, 6) != 0;
+    bf_health_parse (&b->health, (const char *) sqlite3_column_text (st, 7));
+    b->health_reason = s_text (st, 8);
+    b->failures = sqlite3_column_int (st, 9);
+    b->reserved_by = s_text (st, 10);
+    b->reserved_until = sqlite3_column_int64 (st, 11);
+    b->lease_ms = sqlite3_column_int64 (st, 12);
+    b->last_job = s_text (st, 13);
+    b->token_hash = s_text (st, 14);
+}
+
+void
+bf_board_row_release (bf_board_row_t *b)
+{
+    char **strs[] = { &b->name, &b->worker, &b->family, &b->device, &b->package, &b->cable,
+                      &b->health_reason, &b->reserved_by, &b->last_job, &b->token_hash };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        free (*strs[i]);
+        *strs[i] = NULL;
     }
 }
 
-static json_t *
-s_row (sqlite3_stmt *st)
+void
+bf_board_rows_free (bf_board_row_t *rows, size_t n)
 {
-    static const char *names[] = { "name", "worker", "family", "device", "package", "cable",
-                                   "virtual", "health", "health_reason", "failures",
-                                   "reserved_by", "reserved_until", "lease_ms", "last_job",
-                                   "token_hash" };
-    json_t *o = json_object ();
-    for (int i = 0; i < 15; i++)
-        json_object_set_new (o, names[i], s_col (st, i));
-    json_object_set_new (o, "virtual", json_boolean (sqlite3_column_int (st, 6)));
-    return o;
+    for (size_t i = 0; i < n; i++)
+        bf_board_row_release (&rows[i]);
+    free (rows);
 }
 
 int
@@ -89,37 +133,45 @@ bf_boards_declare (bf_boards_t *self, const char *worker, json_t *b)
     return s_changed (self, st, BF_OK);
 }
 
-json_t *
-bf_boards_get (bf_boards_t *self, const char *name)
+int
+bf_boards_get (bf_boards_t *self, bf_board_row_t *out, const char *name)
 {
+    memset (out, 0, sizeof *out);
     sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " S_COLS " FROM boards WHERE name = ?");
     sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-    json_t *o = NULL;
-    if (sqlite3_step (st) == SQLITE_ROW)
-        o = s_row (st);
+    int rc = BF_ENOTFOUND;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        s_row (out, st);
+        rc = BF_OK;
+    }
     sqlite3_finalize (st);
-    if (!o)
+    if (rc != BF_OK)
         bf_error_set (BF_ENOTFOUND, "no board named '%.40s' (see `bitfarm boards`)", name);
-    return o;
+    return rc;
 }
 
-json_t *
-bf_boards_all (bf_boards_t *self)
+bf_board_row_t *
+bf_boards_all (bf_boards_t *self, size_t *n_out)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " S_COLS " FROM boards ORDER BY name");
-    json_t *arr = json_array ();
-    while (sqlite3_step (st) == SQLITE_ROW)
-        json_array_append_new (arr, s_row (st));
+    bf_board_row_t *rows = NULL;
+    size_t n = 0, cap = 0;
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap * 2 + 8;
+            rows = xrealloc (rows, cap * sizeof *rows);
+        }
+        s_row (&rows[n++], st);
+    }
     sqlite3_finalize (st);
-    return arr;
+    *n_out = n;
+    return rows;
 }
 
 bool
-bf_boards_reserved (json_t *board, int64_t now)
+bf_boards_reserved (const bf_board_row_t *board, int64_t now)
 {
-    json_t *until = json_object_get (board, "reserved_until");
-    return json_is_string (json_object_get (board, "token_hash")) && json_is_integer (until)
-           && json_integer_value (until) > now;
+    return board->token_hash && board->reserved_until > now;
 }
 
 int
@@ -138,24 +190,20 @@ bf_boards_reserve (bf_boards_t *self, const char *name, const char *by, const ch
     int rc = s_changed (self, st, BF_EBUSY);
     if (rc != BF_EBUSY)
         return rc;
-    json_t *b = bf_boards_get (self, name);
-    if (!b)
+    bf_board_row_t b;
+    if (bf_boards_get (self, &b, name) != BF_OK)
         return BF_ENOTFOUND;
-    const char *health = json_string_value (json_object_get (b, "health"));
-    if (strcmp (health, "ok") != 0)
+    if (b.health != BF_HEALTH_OK)
         rc = bf_error_set (BF_EBUSY, "board '%s' is in %s (%s); an operator enables it with "
-                           "`bitfarm board %s --enable`", name, health,
-                           json_string_value (json_object_get (b, "health_reason"))
-                           ? json_string_value (json_object_get (b, "health_reason")) : "no reason given",
-                           name);
+                           "`bitfarm board %s --enable`", name, bf_health_name (b.health),
+                           b.health_reason ? b.health_reason : "no reason given", name);
     else {
         char when[40];
-        bf_time_iso (when, sizeof when,
-                     json_integer_value (json_object_get (b, "reserved_until")));
+        bf_time_iso (when, sizeof when, b.reserved_until);
         rc = bf_error_set (BF_EBUSY, "board '%s' is reserved by %s until %s", name,
-                           json_string_value (json_object_get (b, "reserved_by")), when);
+                           b.reserved_by ? b.reserved_by : "?", when);
     }
-    json_decref (b);
+    bf_board_row_release (&b);
     return rc;
 }
 
@@ -197,8 +245,10 @@ bf_boards_expire (bf_boards_t *self, int64_t now)
     sqlite3_bind_int64 (st, 1, now);
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
-        json_array_append_new (arr, json_pack ("{s:o, s:o}", "name", s_col (st, 0),
-                                               "reserved_by", s_col (st, 1)));
+        json_array_append_new (arr, json_pack ("{s:s, s:s?}",
+                                               "name", (const char *) sqlite3_column_text (st, 0),
+                                               "reserved_by",
+                                               (const char *) sqlite3_column_text (st, 1)));
     sqlite3_finalize (st);
     if (json_array_size (arr) > 0) {
         st = bf_db_prepare (self->db,

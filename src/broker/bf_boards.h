@@ -16,7 +16,7 @@
     only the token releases it, in one UPDATE ... WHERE token_hash = ?.
 
     Times are ms since the epoch.  Thread-safety: one thread (the broker
-    loop), sharing bf_jobs' database connection.
+    loop), on a connection of its own to the jobs database.
 */
 #ifndef BF_BOARDS_H_INCLUDED
 #define BF_BOARDS_H_INCLUDED
@@ -29,6 +29,34 @@
 
 typedef struct _bf_boards_t bf_boards_t;
 
+/*  A board's health: in service, or out of it after repeated
+    infrastructure failures, or by an operator. */
+typedef enum { BF_HEALTH_OK = 0, BF_HEALTH_ERROR, BF_HEALTH_MAINTENANCE } bf_health_t;
+
+/*  "ok", "error", "maintenance", and back (false for another name). */
+const char *bf_health_name (bf_health_t health);
+bool bf_health_parse (bf_health_t *out, const char *name);
+
+/*  One row of the board table.  Strings are owned (NULL: none). */
+typedef struct {
+    char *name, *worker, *family, *device, *package, *cable;
+    bool is_virtual;
+    bf_health_t health;
+    char *health_reason;
+    int failures;               /* infrastructure failures in a row */
+    char *reserved_by;          /* the lease holder's name, or NULL */
+    int64_t reserved_until;     /* ms; 0: no lease */
+    int64_t lease_ms;           /* the lease's length */
+    char *last_job;
+    char *token_hash;           /* the lease token's SHA-256: internal, never to a client */
+} bf_board_row_t;
+
+/*  Frees the contents of a row (git's *_release). */
+void bf_board_row_release (bf_board_row_t *row);
+
+/*  Frees an array of n rows from bf_boards_all. */
+void bf_board_rows_free (bf_board_row_t *rows, size_t n);
+
 /*  Opens the boards table in the jobs database at path (the file
     bf_jobs_open migrates; the table is in schema/jobs), on a connection of
     its own.  BF_OK, or BF_EIO with a detail. */
@@ -40,18 +68,16 @@ void bf_boards_destroy (bf_boards_t **self_p);
     checked.  Health and reservation are kept.  BF_OK or BF_EIO. */
 int bf_boards_declare (bf_boards_t *self, const char *worker, json_t *board);
 
-/*  The board row as a new JSON object {"name", "worker", "family",
-    "device", "package", "cable", "virtual", "health", "health_reason",
-    "failures", "reserved_by", "reserved_until" (ms or null), "lease_ms",
-    "last_job", "token_hash"}, or NULL (BF_ENOTFOUND detail) when unknown.
-    token_hash is internal: never send it to a client. */
-json_t *bf_boards_get (bf_boards_t *self, const char *name);
+/*  Reads the board's row into *out (release it).  BF_OK, or BF_ENOTFOUND
+    with a detail when there is no such board. */
+int bf_boards_get (bf_boards_t *self, bf_board_row_t *out, const char *name);
 
-/*  Every board, by name, as a new array of the objects above. */
-json_t *bf_boards_all (bf_boards_t *self);
+/*  Every board, by name: a new array of *n_out rows (bf_board_rows_free),
+    NULL when there are none. */
+bf_board_row_t *bf_boards_all (bf_boards_t *self, size_t *n_out);
 
 /*  True when the board holds a lease that has not ended at `now`. */
-bool bf_boards_reserved (json_t *board, int64_t now);
+bool bf_boards_reserved (const bf_board_row_t *board, int64_t now);
 
 /*  Takes a lease on a board that has no live lease and is healthy:
     reserved_by = by, until = now + lease_ms.  BF_OK; BF_EBUSY with a

@@ -123,8 +123,8 @@ s_refuse (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 /*  True when the peer may cancel job, or read its log: it submitted it,
     or it holds an admin key, or the broker is plain.  Otherwise replies
     with an error naming the job's owner and returns false. */
-bool
-bf_broker_may_touch (bf_broker_t *self, zframe_t *rid, const bf_job_t *job, const char *what)
+static bool
+s_may_touch (bf_broker_t *self, zframe_t *rid, const bf_job_t *job, const char *what)
 {
     if (!self->auth || (self->peer_roles & BF_AUTH_ADMIN))
         return true;
@@ -376,44 +376,85 @@ bf_broker_endpoint (bf_broker_t *self)
 }
 
 /*  Every command a peer may send, who may send it, and its handler (as
-    redis's command table and git's cmd_struct): the role check happens
-    here, once, before any handler runs.  Client commands are answered
+    redis's command table and git's cmd_struct): the role check, and for
+    commands on one job the owner rule (docs/security.md), happen here,
+    once, before any handler runs.  Client commands are answered
     through the peer's routing id; worker commands other than READY come
     only from a registered worker, whose lease each of them renews. */
 typedef struct {
     const char *proto;          /* BF_PROTO_CLIENT or BF_PROTO_WORKER */
     const char *name;
     unsigned roles;             /* BF_AUTH_* bits, any of which may send it */
+    const char *(*owned) (bf_msg_t *msg); /* what the message does that only the job's
+                                   owner (or an admin) may, or NULL: anyone with the role */
     bf_broker_peer_fn *by_rid;  /* handler by routing id (clients, READY) */
     bf_broker_worker_fn *by_worker; /* handler for a registered worker; NULL: the lease
                                    renewal is all (HEARTBEAT) */
 } s_command_t;
 
+static const char *
+s_owned_log (bf_msg_t *msg)
+{
+    (void) msg;
+    return "read its log";
+}
+
+static const char *
+s_owned_fetch (bf_msg_t *msg)
+{
+    const char *what = json_string_value (json_object_get (msg->body, "what"));
+    return what && strcmp (what, "log") == 0 ? "read its log" : NULL;
+}
+
+static const char *
+s_owned_cancel (bf_msg_t *msg)
+{
+    (void) msg;
+    return "cancel it";
+}
+
 #define S_CLIENT BF_AUTH_CLIENT            /* admins hold BF_AUTH_CLIENT too */
+#define S_WORKER BF_AUTH_WORKER
 static const s_command_t s_commands[] = {
-    { BF_PROTO_CLIENT, "SUBMIT", S_CLIENT, bf_broker_client_submit, NULL },
-    { BF_PROTO_CLIENT, "UPLOAD", S_CLIENT, bf_broker_client_upload, NULL },
-    { BF_PROTO_CLIENT, "STATUS", S_CLIENT, bf_broker_client_status, NULL },
-    { BF_PROTO_CLIENT, "LOGS", S_CLIENT, bf_broker_client_logs, NULL },
-    { BF_PROTO_CLIENT, "FETCH", S_CLIENT, bf_broker_client_fetch, NULL },
-    { BF_PROTO_CLIENT, "CANCEL", S_CLIENT, bf_broker_client_cancel, NULL },
-    { BF_PROTO_CLIENT, "JOBS", S_CLIENT, bf_broker_client_jobs, NULL },
-    { BF_PROTO_CLIENT, "WORKERS", S_CLIENT, bf_broker_client_workers, NULL },
-    { BF_PROTO_CLIENT, "ENTRY", S_CLIENT, bf_broker_client_entry, NULL },
-    { BF_PROTO_CLIENT, "PING", S_CLIENT, bf_broker_client_ping, NULL },
-    { BF_PROTO_CLIENT, "PROGRAM", S_CLIENT, bf_broker_client_program, NULL },
-    { BF_PROTO_CLIENT, "BOARDS", S_CLIENT, bf_broker_client_boards, NULL },
-    { BF_PROTO_CLIENT, "BOARD", S_CLIENT, bf_broker_client_board, NULL },
-    { BF_PROTO_CLIENT, "RESERVE", S_CLIENT, bf_broker_client_reserve, NULL },
-    { BF_PROTO_CLIENT, "RELEASE", S_CLIENT, bf_broker_client_release, NULL },
-    { BF_PROTO_WORKER, "READY", BF_AUTH_WORKER, bf_broker_worker_ready, NULL },
-    { BF_PROTO_WORKER, "HEARTBEAT", BF_AUTH_WORKER, NULL, NULL },
-    { BF_PROTO_WORKER, "LOG", BF_AUTH_WORKER, NULL, bf_broker_worker_log },
-    { BF_PROTO_WORKER, "RESULT", BF_AUTH_WORKER, NULL, bf_broker_worker_result },
-    { BF_PROTO_WORKER, "WANT", BF_AUTH_WORKER, NULL, bf_broker_worker_want },
-    { BF_PROTO_WORKER, "DRAIN", BF_AUTH_WORKER, NULL, bf_broker_worker_drain },
-    { BF_PROTO_WORKER, "DISCONNECT", BF_AUTH_WORKER, NULL, bf_broker_worker_goodbye },
+    { BF_PROTO_CLIENT, "SUBMIT", S_CLIENT, NULL, bf_broker_client_submit, NULL },
+    { BF_PROTO_CLIENT, "UPLOAD", S_CLIENT, NULL, bf_broker_client_upload, NULL },
+    { BF_PROTO_CLIENT, "STATUS", S_CLIENT, NULL, bf_broker_client_status, NULL },
+    { BF_PROTO_CLIENT, "LOGS", S_CLIENT, s_owned_log, bf_broker_client_logs, NULL },
+    { BF_PROTO_CLIENT, "FETCH", S_CLIENT, s_owned_fetch, bf_broker_client_fetch, NULL },
+    { BF_PROTO_CLIENT, "CANCEL", S_CLIENT, s_owned_cancel, bf_broker_client_cancel, NULL },
+    { BF_PROTO_CLIENT, "JOBS", S_CLIENT, NULL, bf_broker_client_jobs, NULL },
+    { BF_PROTO_CLIENT, "WORKERS", S_CLIENT, NULL, bf_broker_client_workers, NULL },
+    { BF_PROTO_CLIENT, "ENTRY", S_CLIENT, NULL, bf_broker_client_entry, NULL },
+    { BF_PROTO_CLIENT, "PING", S_CLIENT, NULL, bf_broker_client_ping, NULL },
+    { BF_PROTO_CLIENT, "PROGRAM", S_CLIENT, NULL, bf_broker_client_program, NULL },
+    { BF_PROTO_CLIENT, "BOARDS", S_CLIENT, NULL, bf_broker_client_boards, NULL },
+    { BF_PROTO_CLIENT, "BOARD", S_CLIENT, NULL, bf_broker_client_board, NULL },
+    { BF_PROTO_CLIENT, "RESERVE", S_CLIENT, NULL, bf_broker_client_reserve, NULL },
+    { BF_PROTO_CLIENT, "RELEASE", S_CLIENT, NULL, bf_broker_client_release, NULL },
+    { BF_PROTO_WORKER, "READY", S_WORKER, NULL, bf_broker_worker_ready, NULL },
+    { BF_PROTO_WORKER, "HEARTBEAT", S_WORKER, NULL, NULL, NULL },
+    { BF_PROTO_WORKER, "LOG", S_WORKER, NULL, NULL, bf_broker_worker_log },
+    { BF_PROTO_WORKER, "RESULT", S_WORKER, NULL, NULL, bf_broker_worker_result },
+    { BF_PROTO_WORKER, "WANT", S_WORKER, NULL, NULL, bf_broker_worker_want },
+    { BF_PROTO_WORKER, "DRAIN", S_WORKER, NULL, NULL, bf_broker_worker_drain },
+    { BF_PROTO_WORKER, "DISCONNECT", S_WORKER, NULL, NULL, bf_broker_worker_goodbye },
 };
+
+/*  The owner rule of a command that touches one job (its "id", which the
+    handler resolves again): true when the peer may go on. */
+static bool
+s_owner_allows (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg, const char *what)
+{
+    const char *prefix = json_string_value (json_object_get (msg->body, "id"));
+    char id[BF_JOB_ID_LEN + 1];
+    bf_job_t *job = NULL;
+    if (!prefix || bf_jobs_resolve (self->jobs, id, prefix) != BF_OK
+        || bf_jobs_get (self->jobs, &job, id, false) != BF_OK)
+        return true;   /* the handler answers a bad or unknown id */
+    bool may = s_may_touch (self, rid, job, what);
+    bf_job_free (job);
+    return may;
+}
 
 static const s_command_t *
 s_command (const char *proto, const char *name)
@@ -436,6 +477,9 @@ s_handle (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         s_refuse (self, rid, msg);
         return;
     }
+    const char *owned = c && c->owned ? c->owned (msg) : NULL;
+    if (owned && !s_owner_allows (self, rid, msg, owned))
+        return;
     if (c && c->by_rid) {
         c->by_rid (self, rid, msg);
         return;

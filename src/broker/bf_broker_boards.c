@@ -23,10 +23,10 @@
     (when manifest is given) that the design was built for that device.
     BF_OK, or BF_EINVAL with a one-line detail. */
 int
-bf_broker_board_accepts (json_t *board, uint64_t size, json_t *manifest)
+bf_broker_board_accepts (const bf_board_row_t *board, uint64_t size, json_t *manifest)
 {
-    const char *name = json_string_value (json_object_get (board, "name"));
-    const char *dev = json_string_value (json_object_get (board, "device"));
+    const char *name = board->name;
+    const char *dev = board->device;
     const char *mdev = json_string_value (json_object_get (manifest, "device"));
     if (mdev && strcmp (mdev, dev) != 0)
         return bf_error_set (BF_EINVAL, "board '%s' holds an %s; the design is built for "
@@ -108,8 +108,8 @@ bf_broker_create_program (bf_broker_t *self, const char *id, const char *board,
 
 /*  The program options of a request: board (required), token, priority,
     timeout.  Replies with an error and returns NULL when one is bad; else
-    returns the board row (new reference). */
-json_t *
+    returns the board's row (new; bf_board_rows_free (row, 1)). */
+bf_board_row_t *
 bf_broker_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *hash, const char **th,
                         int64_t *priority, int64_t *timeout_ms)
 {
@@ -117,14 +117,15 @@ bf_broker_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *ha
     bool bad;
     *priority = 0;
     *timeout_ms = self->cfg.program_timeout_ms;
-    json_t *board = NULL;
+    bf_board_row_t *board = xcalloc (1, sizeof *board);
     if (bf_body_str (&name, opts, "board", 64, true) != BF_OK
         || (*th = s_token_hash (hash, opts, &bad), bad)
         || bf_body_int (priority, opts, "priority", -1000, 1000, false) == BF_EINVAL
         || bf_body_int (timeout_ms, opts, "timeout_ms", 1000, self->cfg.job_timeout_max_ms,
                         false) == BF_EINVAL
-        || !(board = bf_boards_get (self->boards, name))) {
+        || bf_boards_get (self->boards, board, name) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
+        bf_board_rows_free (board, 1);
         return NULL;
     }
     return board;
@@ -141,8 +142,8 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     char hash[BF_SHA256_HEX_LEN + 1], id[BF_JOB_ID_LEN + 1], full[BF_JOB_ID_LEN + 1];
     const char *th = NULL, *ref = NULL, *digest = NULL;
     int64_t priority, timeout_ms, size = 0;
-    json_t *board = bf_broker_program_opts (self, rid, msg->body, hash, &th, &priority,
-                                            &timeout_ms);
+    bf_board_row_t *board = bf_broker_program_opts (self, rid, msg->body, hash, &th, &priority,
+                                                    &timeout_ms);
     if (!board)
         return;
     json_t *src = json_object_get (msg->body, "source"), *entry = NULL;
@@ -217,9 +218,8 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     json_decref (missing);
     if (prc != BF_OK
-        || bf_broker_create_program (self, id, json_string_value (json_object_get (board, "name")),
-                                     bits, (uint64_t) size, NULL, th, (int) priority,
-                                     timeout_ms) != BF_OK) {
+        || bf_broker_create_program (self, id, board->name, bits, (uint64_t) size, NULL, th,
+                                     (int) priority, timeout_ms) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         bf_cache_unpin (self->cache, id);
         goto out;
@@ -228,37 +228,34 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 out:
     json_decref (entry);
     bf_job_free (job);
-    json_decref (board);
+    bf_board_rows_free (board, 1);
 }
 
-/*  A board row as clients see it: the derived state, no token hash. */
+/*  A board row as clients see it (the BOARDS object of docs/protocol.md
+    section 9): the derived state, no token hash. */
 json_t *
-bf_broker_board_view (bf_broker_t *self, json_t *b)
+bf_broker_board_view (bf_broker_t *self, const bf_board_row_t *b)
 {
-    json_t *o = json_deep_copy (b);
-    const char *name = json_string_value (json_object_get (b, "name"));
-    const char *health = json_string_value (json_object_get (b, "health"));
     int64_t now = bf_now_ms ();
     char busy[BF_JOB_ID_LEN + 1];
-    bf_broker_worker_t *w = bf_broker_board_owner (self, name);
+    bf_broker_worker_t *w = bf_broker_board_owner (self, b->name);
     bool reserved = bf_boards_reserved (b, now);
-    const char *state = strcmp (health, "ok") != 0 ? health
+    const char *state = b->health != BF_HEALTH_OK ? bf_health_name (b->health)
                         : !w ? "offline"
-                        : bf_jobs_board_job (self->jobs, busy, name) == BF_OK ? "busy"
+                        : bf_jobs_board_job (self->jobs, busy, b->name) == BF_OK ? "busy"
                         : reserved ? "reserved" : "idle";
-    json_object_set_new (o, "state", json_string (state));
+    char when[40];
+    json_t *o = json_pack ("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:b, s:s, s:s?, s:i, s:s?, "
+                           "s:s?, s:s, s:s?}",
+                           "name", b->name, "worker", b->worker, "family", b->family,
+                           "device", b->device, "package", b->package, "cable", b->cable,
+                           "virtual", b->is_virtual, "health", bf_health_name (b->health),
+                           "health_reason", b->health_reason, "failures", b->failures,
+                           "reserved_by", reserved ? b->reserved_by : NULL,
+                           "reserved_until", reserved ? bf_time_iso (when, sizeof when,
+                                                                     b->reserved_until) : NULL,
+                           "state", state, "last_job", b->last_job);
     json_object_set_new (o, "job", strcmp (state, "busy") == 0 ? json_string (busy) : json_null ());
-    json_object_del (o, "token_hash");
-    if (reserved) {
-        char when[40];
-        bf_time_iso (when, sizeof when, json_integer_value (json_object_get (b, "reserved_until")));
-        json_object_set_new (o, "reserved_until", json_string (when));
-    }
-    else {
-        json_object_set_new (o, "reserved_by", json_null ());
-        json_object_set_new (o, "reserved_until", json_null ());
-    }
-    json_object_del (o, "lease_ms");
     return o;
 }
 
@@ -286,16 +283,14 @@ bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     bf_sha256_hex (hash, token, strlen (token));
     int64_t now = bf_now_ms ();
-    json_t *all = bf_boards_all (self->boards);
-    size_t i;
-    json_t *b;
+    size_t n = 0;
+    bf_board_row_t *all = bf_boards_all (self->boards, &n);
     int rc = BF_ENOTFOUND, candidates = 0;
     char *why = NULL;
     const char *got = NULL;
-    json_array_foreach (all, i, b) {
-        const char *bn = json_string_value (json_object_get (b, "name"));
-        if (name ? strcmp (bn, name) != 0
-                 : strcmp (json_string_value (json_object_get (b, "device")), device) != 0)
+    for (size_t i = 0; i < n; i++) {
+        const char *bn = all[i].name;
+        if (name ? strcmp (bn, name) != 0 : strcmp (all[i].device, device) != 0)
             continue;
         candidates++;
         if (!name && !bf_broker_board_owner (self, bn))
@@ -309,8 +304,9 @@ bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         why = xstrdup (bf_error_last ());
     }
     if (got) {
-        json_t *row = bf_boards_get (self->boards, got);
-        json_t *v = bf_broker_board_view (self, row);
+        bf_board_row_t row;
+        bf_boards_get (self->boards, &row, got);
+        json_t *v = bf_broker_board_view (self, &row);
         json_t *body = json_pack ("{s:s, s:s, s:s, s:O, s:I}", "board", got, "token", token,
                                   "reserved_by", by, "reserved_until",
                                   json_object_get (v, "reserved_until"), "ttl_ms",
@@ -319,7 +315,7 @@ bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
         json_decref (body);
         json_decref (v);
-        json_decref (row);
+        bf_board_row_release (&row);
     }
     else {
         char *text = candidates == 0
@@ -333,7 +329,7 @@ bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         free (text);
     }
     free (why);
-    json_decref (all);
+    bf_board_rows_free (all, n);
 }
 
 /*  RELEASE {"board", "token"}: ends the lease, if that token holds it. */
@@ -376,24 +372,25 @@ bf_broker_client_board (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     bf_info ("board '%s' set to %s%s%s", name, health, reason ? ": " : "", reason ? reason : "");
     self->dispatch_needed = true;
-    json_t *row = bf_boards_get (self->boards, name);
-    json_t *v = bf_broker_board_view (self, row);
+    bf_board_row_t row;
+    bf_boards_get (self->boards, &row, name);
+    json_t *v = bf_broker_board_view (self, &row);
     bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", v, NULL);
     json_decref (v);
-    json_decref (row);
+    bf_board_row_release (&row);
 }
 
 void
 bf_broker_client_boards (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     (void) msg;
-    json_t *all = bf_boards_all (self->boards), *arr = json_array ();
-    size_t i;
-    json_t *b;
-    json_array_foreach (all, i, b)
-        json_array_append_new (arr, bf_broker_board_view (self, b));
+    size_t n = 0;
+    bf_board_row_t *all = bf_boards_all (self->boards, &n);
+    json_t *arr = json_array ();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new (arr, bf_broker_board_view (self, &all[i]));
     json_t *body = json_pack ("{s:o}", "boards", arr);
     bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
     json_decref (body);
-    json_decref (all);
+    bf_board_rows_free (all, n);
 }

@@ -112,12 +112,6 @@ void
 bf_broker_worker_command (bf_broker_t *self, bf_broker_worker_t *w, const char *command,
                           const char *id);
 
-/*  True when the peer may cancel job, or read its log: it submitted it,
-    or it holds an admin key, or the broker is plain.  Otherwise replies
-    with an error naming the job's owner and returns false. */
-bool
-bf_broker_may_touch (bf_broker_t *self, zframe_t *rid, const bf_job_t *job, const char *what);
-
 /*  Drops the cache pins of jobs that have finished (or never were
     created: a crash between pin and commit), so eviction may take what
     they held. */
@@ -215,7 +209,7 @@ bf_broker_set_owner (bf_broker_t *self, bf_job_spec_t *spec);
     (when manifest is given) that the design was built for that device.
     BF_OK, or BF_EINVAL with a one-line detail. */
 int
-bf_broker_board_accepts (json_t *board, uint64_t size, json_t *manifest);
+bf_broker_board_accepts (const bf_board_row_t *board, uint64_t size, json_t *manifest);
 
 /*  Creates a program job (id preset by the caller, its bitstream already
     pinned under that id when known).  BF_OK or an error with a detail. */
@@ -226,13 +220,13 @@ bf_broker_create_program (bf_broker_t *self, const char *id, const char *board,
 
 /*  The program options of a request: board (required), token, priority,
     timeout.  Replies with an error and returns NULL when one is bad; else
-    returns the board row (new reference). */
-json_t *
+    returns the board's row (new; bf_board_rows_free (row, 1)). */
+bf_board_row_t *
 bf_broker_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *hash, const char **th,
                         int64_t *priority, int64_t *timeout_ms);
 
 /*  A board row as clients see it: the derived state, no token hash. */
 json_t *
-bf_broker_board_view (bf_broker_t *self, json_t *b);
+bf_broker_board_view (bf_broker_t *self, const bf_board_row_t *b);
 
 #endif

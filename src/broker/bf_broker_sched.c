@@ -149,38 +149,34 @@ s_board_blocked (bf_broker_t *self, const bf_job_t *job, bf_broker_worker_t **ow
     const char *name = job->board;
     const char *id = job->id;
     *owner_out = NULL;
-    json_t *b = bf_boards_get (self->boards, name);
-    if (!b)
+    bf_board_row_t b;
+    if (bf_boards_get (self->boards, &b, name) != BF_OK)
         return xasprintf ("board '%s', which no worker has declared", name);
     char *why = NULL;
-    const char *health = json_string_value (json_object_get (b, "health"));
     char busy[BF_JOB_ID_LEN + 1], tok[BF_SHA256_HEX_LEN + 1];
     bf_broker_worker_t *w = bf_broker_board_owner (self, name);
-    if (strcmp (health, "ok") != 0) {
-        const char *reason = json_string_value (json_object_get (b, "health_reason"));
+    if (b.health != BF_HEALTH_OK)
         why = xasprintf ("board '%s' is in %s (%s); `bitfarm board %s --enable` puts it back",
-                         name, health, reason ? reason : "no reason given", name);
-    }
+                         name, bf_health_name (b.health),
+                         b.health_reason ? b.health_reason : "no reason given", name);
     else if (!w)
         why = xasprintf ("board '%s': its worker '%s' is not connected", name,
-                         json_string_value (json_object_get (b, "worker")));
+                         b.worker ? b.worker : "?");
     else if (w->draining)
         why = xasprintf ("board '%s': its worker '%s' is draining", name, w->name);
     else if (bf_jobs_board_job (self->jobs, busy, name) == BF_OK && strcmp (busy, id) != 0)
         why = xasprintf ("board '%s' is busy with job %s", name, busy);
-    else if (bf_boards_reserved (b, bf_now_ms ())) {
+    else if (bf_boards_reserved (&b, bf_now_ms ())) {
         const char *mine = bf_jobs_token_hash (self->jobs, tok, id);
-        const char *held = json_string_value (json_object_get (b, "token_hash"));
-        if (!mine || strcmp (mine, held) != 0) {
+        if (!mine || strcmp (mine, b.token_hash) != 0) {
             char when[40];
-            bf_time_iso (when, sizeof when,
-                         json_integer_value (json_object_get (b, "reserved_until")));
+            bf_time_iso (when, sizeof when, b.reserved_until);
             why = xasprintf ("board '%s' is reserved by %s until %s%s", name,
-                             json_string_value (json_object_get (b, "reserved_by")), when,
+                             b.reserved_by ? b.reserved_by : "?", when,
                              mine ? " (this job's token is not the holder's)" : "");
         }
     }
-    json_decref (b);
+    bf_board_row_release (&b);
     *owner_out = w;
     return why;
 }

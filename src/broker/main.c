@@ -90,22 +90,11 @@ main (int argc, char **argv)
                                 .log_level = BF_LOG_INFO };
     const bf_config_table_t tables[] = { { s_opts, &cfg },
                                          { bf_config_daemon_common, &common } };
-    int first = 0, help = 0;
-    int rc = bf_config_parse (tables, 2, argc, argv, &first, &help);
-    if (rc == 1) {
-        if (help == 'V') {
-            puts ("bitfarm-broker 0.1.0");
-            return 0;
-        }
-        fputs (s_head, stdout);
-        bf_config_usage (stdout, tables, 2);
-        fputs (s_tail, stdout);
-        return 0;
-    }
-    if (rc != BF_OK) {
-        fprintf (stderr, "bitfarm-broker: %s\n", bf_error_last ());
-        return 2;
-    }
+    int first = 0;
+    int rc = bf_config_main (tables, 2, argc, argv, "bitfarm-broker", "bitfarm-broker 0.1.0",
+                             s_head, s_tail, &first);
+    if (rc >= 0)
+        return rc;
     cfg.heartbeat_ms = common.heartbeat_ms;
     cfg.liveness = common.liveness;
     if (cfg.job_timeout_max_ms < cfg.job_timeout_ms) {

@@ -141,6 +141,30 @@ bf_config_parse (const bf_config_table_t *tables, int ntables, int argc, char **
     return BF_OK;
 }
 
+int
+bf_config_main (const bf_config_table_t *tables, int ntables, int argc, char **argv,
+                const char *prog, const char *version, const char *head, const char *tail,
+                int *optind_out)
+{
+    int help = 0;
+    int rc = bf_config_parse (tables, ntables, argc, argv, optind_out, &help);
+    if (rc == 1 && help == 'V') {
+        puts (version);
+        return 0;
+    }
+    if (rc == 1) {
+        fputs (head, stdout);
+        bf_config_usage (stdout, tables, ntables);
+        fputs (tail, stdout);
+        return 0;
+    }
+    if (rc != BF_OK) {
+        fprintf (stderr, "%s: %s\n", prog, bf_error_last ());
+        return 2;
+    }
+    return -1;
+}
+
 void
 bf_config_usage (FILE *f, const bf_config_table_t *tables, int ntables)
 {

@@ -70,6 +70,15 @@ extern const bf_config_opt_t bf_config_daemon_common[];
 int bf_config_parse (const bf_config_table_t *tables, int ntables, int argc, char **argv,
                      int *optind_out, int *help_out);
 
+/*  A daemon's usual start over bf_config_parse: on --help prints head,
+    the options and tail to stdout; on --version prints version; on an
+    error prints "PROG: detail" to stderr.  Returns -1 when the daemon
+    should go on (*optind_out set), else its exit status: 0 after help or
+    version, 2 after a usage error. */
+int bf_config_main (const bf_config_table_t *tables, int ntables, int argc, char **argv,
+                    const char *prog, const char *version, const char *head, const char *tail,
+                    int *optind_out);
+
 /*  Writes the options of the tables as --help lines to f. */
 void bf_config_usage (FILE *f, const bf_config_table_t *tables, int ntables);
 

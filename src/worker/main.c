@@ -107,22 +107,11 @@ main (int argc, char **argv)
     s_extra_t extra = { { 0 } };
     const bf_config_table_t tables[] = { { s_opts, &cfg }, { s_tag_opts, &extra },
                                          { bf_config_daemon_common, &common } };
-    int first = 0, help = 0;
-    int prc = bf_config_parse (tables, 3, argc, argv, &first, &help);
-    if (prc == 1) {
-        if (help == 'V') {
-            puts ("bitfarm-worker 0.1.0");
-            return 0;
-        }
-        fputs (s_head, stdout);
-        bf_config_usage (stdout, tables, 3);
-        fputs (s_tail, stdout);
-        return 0;
-    }
-    if (prc != BF_OK) {
-        fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
-        return 2;
-    }
+    int first = 0;
+    int prc = bf_config_main (tables, 3, argc, argv, "bitfarm-worker", "bitfarm-worker 0.1.0",
+                              s_head, s_tail, &first);
+    if (prc >= 0)
+        return prc;
     cfg.heartbeat_ms = common.heartbeat_ms;
     cfg.liveness = common.liveness;
     const char *pid_file = common.pid_file, *log_file = common.log_file;

@@ -207,11 +207,12 @@ boards_reservation__is_atomic_renewable_and_expires (void **state)
     assert_non_null (strstr (bf_error_last (), "reserved by ci until"));
     /* renewing pushes the end to now + the lease's length, never back */
     assert_int_equal (bf_boards_renew (b, "vb0", H1, now + 4000), BF_OK);
-    json_t *row = bf_boards_get (b, "vb0");
-    assert_int_equal (json_integer_value (json_object_get (row, "reserved_until")), now + 9000);
-    assert_true (bf_boards_reserved (row, now + 8999));
-    assert_false (bf_boards_reserved (row, now + 9000));
-    json_decref (row);
+    bf_board_row_t row;
+    assert_int_equal (bf_boards_get (b, &row, "vb0"), BF_OK);
+    assert_int_equal (row.reserved_until, now + 9000);
+    assert_true (bf_boards_reserved (&row, now + 8999));
+    assert_false (bf_boards_reserved (&row, now + 9000));
+    bf_board_row_release (&row);
     assert_int_equal (bf_boards_renew (b, "vb0", H2, now), BF_ENOTFOUND);
     /* expiry frees it, whoever held it; then another may take it */
     json_t *ended = bf_boards_expire (b, now + 8999);
@@ -223,9 +224,9 @@ boards_reservation__is_atomic_renewable_and_expires (void **state)
     assert_int_equal (bf_boards_reserve (b, "vb0", "other", H2, 5000, now + 9000), BF_OK);
     /* the declaring worker's READY again keeps the lease and health */
     assert_int_equal (bf_boards_declare (b, "w1", decl), BF_OK);
-    row = bf_boards_get (b, "vb0");
-    assert_string_equal (json_string_value (json_object_get (row, "reserved_by")), "other");
-    json_decref (row);
+    assert_int_equal (bf_boards_get (b, &row, "vb0"), BF_OK);
+    assert_string_equal (row.reserved_by, "other");
+    bf_board_row_release (&row);
     json_decref (decl);
     bf_boards_destroy (&b);
 }
@@ -249,16 +250,17 @@ boards_health__error_after_repeated_infrastructure_failures (void **state)
     assert_false (err);
     bf_boards_outcome (b, "usb0", "j5", true, "no cable", 3, &err);
     assert_true (err);
-    json_t *row = bf_boards_get (b, "usb0");
-    assert_string_equal (json_string_value (json_object_get (row, "health")), "error");
-    assert_string_equal (json_string_value (json_object_get (row, "last_job")), "j5");
-    json_decref (row);
+    bf_board_row_t row;
+    assert_int_equal (bf_boards_get (b, &row, "usb0"), BF_OK);
+    assert_int_equal (row.health, BF_HEALTH_ERROR);
+    assert_string_equal (row.last_job, "j5");
+    bf_board_row_release (&row);
     assert_int_equal (bf_boards_reserve (b, "usb0", "ci", H1, 5000, 1), BF_EBUSY);
     assert_non_null (strstr (bf_error_last (), "is in error"));
     assert_int_equal (bf_boards_set_health (b, "usb0", "ok", NULL), BF_OK);
-    row = bf_boards_get (b, "usb0");
-    assert_int_equal (json_integer_value (json_object_get (row, "failures")), 0);
-    json_decref (row);
+    assert_int_equal (bf_boards_get (b, &row, "usb0"), BF_OK);
+    assert_int_equal (row.failures, 0);
+    bf_board_row_release (&row);
     assert_int_equal (bf_boards_set_health (b, "nosuch", "ok", NULL), BF_ENOTFOUND);
     json_decref (decl);
     bf_boards_destroy (&b);
