@@ -46,13 +46,6 @@ s_changed (bf_boards_t *self, sqlite3_stmt *st, int none)
     return bf_db_step_changes (self->db, st, none, "update the boards table");
 }
 
-static char *
-s_text (sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text (st, col);
-    return t ? xstrdup ((const char *) t) : NULL;
-}
-
 static const char *const s_healths[] = { [BF_HEALTH_OK] = "ok", [BF_HEALTH_ERROR] = "error",
                                           [BF_HEALTH_MAINTENANCE] = "maintenance" };
 
@@ -78,21 +71,21 @@ static void
 s_row (bf_board_row_t *b, sqlite3_stmt *st)
 {
     memset (b, 0, sizeof *b);
-    b->name = s_text (st, 0);
-    b->worker = s_text (st, 1);
-    b->family = s_text (st, 2);
-    b->device = s_text (st, 3);
-    b->package = s_text (st, 4);
-    b->cable = s_text (st, 5);
+    b->name = bf_db_column_dup (st, 0);
+    b->worker = bf_db_column_dup (st, 1);
+    b->family = bf_db_column_dup (st, 2);
+    b->device = bf_db_column_dup (st, 3);
+    b->package = bf_db_column_dup (st, 4);
+    b->cable = bf_db_column_dup (st, 5);
     b->is_virtual = sqlite3_column_int (st, 6) != 0;
     bf_health_parse (&b->health, (const char *) sqlite3_column_text (st, 7));
-    b->health_reason = s_text (st, 8);
+    b->health_reason = bf_db_column_dup (st, 8);
     b->failures = sqlite3_column_int (st, 9);
-    b->reserved_by = s_text (st, 10);
+    b->reserved_by = bf_db_column_dup (st, 10);
     b->reserved_until = sqlite3_column_int64 (st, 11);
     b->lease_ms = sqlite3_column_int64 (st, 12);
-    b->last_job = s_text (st, 13);
-    b->token_hash = s_text (st, 14);
+    b->last_job = bf_db_column_dup (st, 13);
+    b->token_hash = bf_db_column_dup (st, 14);
 }
 
 void

@@ -27,13 +27,6 @@ s_jtext (sqlite3_stmt *st, int col)
     return t ? json_string ((const char *) t) : json_null ();
 }
 
-static char *
-s_text (sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text (st, col);
-    return t ? xstrdup ((const char *) t) : NULL;
-}
-
 /*  One row of BF_JOBS_COLS into a job record. */
 static void
 s_row (bf_job_t *j, sqlite3_stmt *st, bool with_manifest)
@@ -41,18 +34,18 @@ s_row (bf_job_t *j, sqlite3_stmt *st, bool with_manifest)
     bf_job_init (j);
     snprintf (j->id, sizeof j->id, "%s", (const char *) sqlite3_column_text (st, 0));
     bf_job_state_parse (&j->state, (const char *) sqlite3_column_text (st, 1));
-    j->stage = s_text (st, 2);
+    j->stage = bf_db_column_dup (st, 2);
     bf_failure_parse (&j->failure, (const char *) sqlite3_column_text (st, 3));
     j->priority = sqlite3_column_int (st, 4);
     j->attempt = sqlite3_column_int (st, 5);
-    j->worker = s_text (st, 6);
-    j->action = s_text (st, 7);
-    j->cache_key = s_text (st, 8);
+    j->worker = bf_db_column_dup (st, 6);
+    j->action = bf_db_column_dup (st, 7);
+    j->cache_key = bf_db_column_dup (st, 8);
     j->cache_hit = sqlite3_column_int (st, 9) != 0;
-    j->bitstream = s_text (st, 10);
-    j->report = s_text (st, 11);
-    j->log = s_text (st, 12);
-    j->error = s_text (st, 13);
+    j->bitstream = bf_db_column_dup (st, 10);
+    j->report = bf_db_column_dup (st, 11);
+    j->log = bf_db_column_dup (st, 12);
+    j->error = bf_db_column_dup (st, 13);
     j->submitted_at = sqlite3_column_int64 (st, 14);
     j->started_at = sqlite3_column_int64 (st, 15);
     j->finished_at = sqlite3_column_int64 (st, 16);
@@ -61,7 +54,7 @@ s_row (bf_job_t *j, sqlite3_stmt *st, bool with_manifest)
     int64_t not_before = sqlite3_column_int64 (st, 19);
     if (j->state == BF_JOB_QUEUED && not_before > bf_now_ms ())
         j->retry_at = not_before;
-    j->follows = s_text (st, 20);
+    j->follows = bf_db_column_dup (st, 20);
     j->tags = json_loads ((const char *) sqlite3_column_text (st, 21), 0, NULL);
     if (!j->tags)
         j->tags = json_array ();
@@ -72,14 +65,14 @@ s_row (bf_job_t *j, sqlite3_stmt *st, bool with_manifest)
     }
     bf_job_kind_parse (&j->kind, (const char *) sqlite3_column_text (st, 23));
     if (j->kind == BF_KIND_PROGRAM) {
-        j->board = s_text (st, 24);
-        j->after = s_text (st, 25);
+        j->board = bf_db_column_dup (st, 24);
+        j->after = bf_db_column_dup (st, 25);
         j->reservation = sqlite3_column_type (st, 26) != SQLITE_NULL;
         j->bitstream_size = (uint64_t) sqlite3_column_int64 (st, 27);
     }
-    j->owner = s_text (st, 28);
-    j->owner_name = s_text (st, 29);
-    j->toolchain = s_text (st, 30);
+    j->owner = bf_db_column_dup (st, 28);
+    j->owner_name = bf_db_column_dup (st, 29);
+    j->toolchain = bf_db_column_dup (st, 30);
 }
 
 static int

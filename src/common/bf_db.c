@@ -2,6 +2,7 @@
 #include "bf_db.h"
 #include "bf_error.h"
 #include "bf_log.h"
+#include "bf_util.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -127,4 +128,11 @@ bf_db_end (sqlite3 *db, int rc)
     }
     bf_db_exec (db, "ROLLBACK");
     return rc;
+}
+
+char *
+bf_db_column_dup (sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text (st, col);
+    return t ? xstrdup ((const char *) t) : NULL;
 }

@@ -47,6 +47,9 @@ sqlite3_stmt *bf_db_prepare (sqlite3 *db, const char *sql);
     detail ("cannot WHAT: ...") on error. */
 int bf_db_step_changes (sqlite3 *db, sqlite3_stmt *st, int none_rc, const char *what);
 
+/*  A copy of a text column (caller frees), or NULL for SQL NULL. */
+char *bf_db_column_dup (sqlite3_stmt *st, int col);
+
 /*  Binds text (copied, SQLITE_TRANSIENT) to parameter idx, or NULL when
     v is NULL. */
 void bf_db_bind_str (sqlite3_stmt *st, int idx, const char *v);
