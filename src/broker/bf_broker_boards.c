@@ -23,11 +23,11 @@
     (when manifest is given) that the design was built for that device.
     BF_OK, or BF_EINVAL with a one-line detail. */
 int
-bf_broker_board_accepts (const bf_board_row_t *board, uint64_t size, json_t *manifest)
+bf_broker_board_accepts (const bf_board_row_t *board, uint64_t size, const bf_manifest_t *m)
 {
     const char *name = board->name;
     const char *dev = board->device;
-    const char *mdev = json_string_value (json_object_get (manifest, "device"));
+    const char *mdev = m ? m->device->name : NULL;
     if (mdev && strcmp (mdev, dev) != 0)
         return bf_error_set (BF_EINVAL, "board '%s' holds an %s; the design is built for "
                              "an %s", name, dev, mdev);
@@ -148,7 +148,9 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         return;
     json_t *src = json_object_get (msg->body, "source"), *entry = NULL;
     bf_job_t *job = NULL;
-    json_t *manifest = NULL;
+    bf_manifest_t m;
+    bf_manifest_init (&m);
+    bool known = false;   /* m holds the design's manifest */
     char bits[BF_SHA256_HEX_LEN + 1] = "";
     if (!json_is_object (src)
         || bf_body_str (&ref, src, "ref", BF_SHA256_HEX_LEN, false) == BF_EINVAL
@@ -171,16 +173,14 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                 goto out;
             }
             snprintf (bits, sizeof bits, "%s", b);
-            manifest = job->manifest;
-            if (bf_broker_is_program (job))
-                manifest = NULL;
+            known = bf_broker_job_manifest (&m, job) == BF_OK;
         }
         else if (bf_cache_resolve_key (self->cache, key, ref) == BF_OK
                  && bf_cache_get_entry (self->cache, &entry, key, true) == BF_OK
                  && json_is_string (json_object_get (entry, "bitstream"))) {
             snprintf (bits, sizeof bits, "%s",
                       json_string_value (json_object_get (entry, "bitstream")));
-            manifest = json_object_get (entry, "manifest");
+            known = bf_manifest_decode (&m, json_object_get (entry, "manifest")) == BF_OK;
         }
         else {
             bf_broker_error (self, rid, "'%.64s' is neither a finished build's job id nor a cache "
@@ -199,7 +199,7 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     else
         snprintf (bits, sizeof bits, "%s", digest);
-    if (bf_broker_board_accepts (board, (uint64_t) size, manifest) != BF_OK) {
+    if (bf_broker_board_accepts (board, (uint64_t) size, known ? &m : NULL) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         goto out;
     }
@@ -226,6 +226,7 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     bf_broker_reply_job (self, rid, id, NULL);
 out:
+    bf_manifest_release (&m);
     json_decref (entry);
     bf_job_free (job);
     bf_board_rows_free (board, 1);

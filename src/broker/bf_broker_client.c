@@ -32,13 +32,13 @@ bf_broker_set_owner (bf_broker_t *self, bf_job_spec_t *spec)
     On a hit, returns the entry and writes its key and toolchain into key
     and toolchain (65 bytes each); else NULL. */
 static json_t *
-s_hit_any_toolchain (bf_broker_t *self, json_t *norm, char *key, char *toolchain)
+s_hit_any_toolchain (bf_broker_t *self, const bf_manifest_t *m, char *key, char *toolchain)
 {
     for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
         char k[BF_SHA256_HEX_LEN + 1];
         json_t *entry = NULL;
         if (strcmp (w->toolchain, toolchain) == 0
-            || bf_key_compute_salted (k, norm, w->toolchain, self->cfg.cache_salt) != BF_OK
+            || bf_key_compute_salted (k, m, w->toolchain, self->cfg.cache_salt) != BF_OK
             || bf_cache_get_entry (self->cache, &entry, k, false) != BF_OK)
             continue;
         snprintf (key, BF_SHA256_HEX_LEN + 1, "%s", k);
@@ -53,11 +53,12 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     json_t *norm = NULL, *entry = NULL, *tags = NULL;
     bf_board_row_t *board = NULL;
-    json_t *in = json_object_get (msg->body, "manifest");
-    if (bf_manifest_normalize (&norm, in) != BF_OK) {
+    bf_manifest_t m;
+    if (bf_manifest_decode (&m, json_object_get (msg->body, "manifest")) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return;
     }
+    norm = bf_manifest_encode (&m);   /* the form the job table stores */
     /* submit --program: the board is checked before anything is built. */
     json_t *popts = json_object_get (msg->body, "program");
     char phash[BF_SHA256_HEX_LEN + 1];
@@ -67,7 +68,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         board = bf_broker_program_opts (self, rid, popts, phash, &pth, &ppriority, &ptimeout);
         if (!board)
             goto out;
-        if (bf_broker_board_accepts (board, 0, norm) != BF_OK) {
+        if (bf_broker_board_accepts (board, 0, &m) != BF_OK) {
             bf_broker_error (self, rid, "%s", bf_error_last ());
             goto out;
         }
@@ -91,7 +92,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
        --toolchain), else the one most recently registered; a dispatched
        build gets its worker's key again (bf_broker_dispatch_one). */
     char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1] = "", toolchain[65] = "";
-    bf_key_action (action, norm);
+    bf_key_action (action, &m);
     const char *pin_prefix = NULL;
     if (bf_body_str (&pin_prefix, msg->body, "toolchain", 64, false) == BF_EINVAL) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
@@ -108,11 +109,11 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     else
         have_key = bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK;
     if (have_key) {
-        bf_key_compute_salted (key, norm, toolchain, self->cfg.cache_salt);
+        bf_key_compute_salted (key, &m, toolchain, self->cfg.cache_salt);
         if (bf_cache_get_entry (self->cache, &entry, key, false) != BF_OK)
             entry = NULL;
     }
-    if (!entry && !pin_prefix && (entry = s_hit_any_toolchain (self, norm, key, toolchain)))
+    if (!entry && !pin_prefix && (entry = s_hit_any_toolchain (self, &m, key, toolchain)))
         have_key = true;
     char id[BF_JOB_ID_LEN + 1], leader[BF_JOB_ID_LEN + 1];
     if (bf_random_hex (id, BF_JOB_ID_LEN / 2) != BF_OK) {
@@ -122,7 +123,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     if (!entry) {
         /* Pin the inputs (and the key) for the job's lifetime, atomically
            with eviction: either all are there and stay, or NEED. */
-        json_t *inputs = bf_manifest_input_digests (norm), *missing = NULL;
+        json_t *inputs = bf_manifest_input_digests (&m), *missing = NULL;
         int prc = bf_cache_pin (self->cache, id, inputs, have_key ? key : NULL, &missing);
         json_decref (inputs);
         if (prc == BF_ENOTFOUND) {
@@ -187,6 +188,7 @@ out:
     json_decref (tags);
     json_decref (entry);
     json_decref (norm);
+    bf_manifest_release (&m);
 }
 
 void

@@ -18,6 +18,7 @@
 #include "../cache/bf_cache.h"
 #include "../cache/bf_janitor.h"
 #include "../common/bf_curve.h"
+#include "../common/bf_manifest.h"
 #include "../common/bf_proto.h"
 
 #include <czmq.h>
@@ -143,6 +144,13 @@ bf_broker_attempt_failed (bf_broker_t *self, const char *id, const char *reason)
 bool
 bf_broker_is_program (const bf_job_t *job);
 
+/*  The manifest of a build job read with it (bf_jobs_get with_manifest),
+    decoded into *out (bf_manifest_decode: release it).  BF_OK, or
+    BF_EINVAL with a detail for a program job or a stored manifest that
+    does not decode. */
+int
+bf_broker_job_manifest (bf_manifest_t *out, const bf_job_t *job);
+
 /*  The connected worker that owns the board, or NULL. */
 bf_broker_worker_t *
 bf_broker_board_owner (bf_broker_t *self, const char *board);
@@ -206,10 +214,10 @@ bf_broker_set_owner (bf_broker_t *self, bf_job_spec_t *spec);
 /*  bf_broker_boards.c: board and program commands */
 
 /*  Checks that a bitstream of `size` bytes fits the board's device, and
-    (when manifest is given) that the design was built for that device.
-    BF_OK, or BF_EINVAL with a one-line detail. */
+    (when the manifest m is known, not NULL) that the design was built for
+    that device.  BF_OK, or BF_EINVAL with a one-line detail. */
 int
-bf_broker_board_accepts (const bf_board_row_t *board, uint64_t size, json_t *manifest);
+bf_broker_board_accepts (const bf_board_row_t *board, uint64_t size, const bf_manifest_t *m);
 
 /*  Creates a program job (id preset by the caller, its bitstream already
     pinned under that id when known).  BF_OK or an error with a detail. */

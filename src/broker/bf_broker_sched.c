@@ -127,6 +127,16 @@ bf_broker_is_program (const bf_job_t *job)
     return job->kind == BF_KIND_PROGRAM;
 }
 
+int
+bf_broker_job_manifest (bf_manifest_t *out, const bf_job_t *job)
+{
+    if (bf_broker_is_program (job)) {
+        bf_manifest_init (out);
+        return bf_error_set (BF_EINVAL, "job %s is a program job: it has no manifest", job->id);
+    }
+    return bf_manifest_decode (out, job->manifest);
+}
+
 /*  The connected worker that owns the board, or NULL. */
 bf_broker_worker_t *
 bf_broker_board_owner (bf_broker_t *self, const char *board)
@@ -298,9 +308,14 @@ bf_broker_dispatch_one (bf_broker_t *self, const char *id)
         bf_job_free (job);
         return false;
     }
-    json_t *manifest = job->manifest;
+    json_t *manifest = job->manifest;   /* sent as stored */
     char key[BF_SHA256_HEX_LEN + 1];
-    if (bf_key_compute_salted (key, manifest, w->toolchain, self->cfg.cache_salt) != BF_OK) {
+    bf_manifest_t m;
+    int krc = bf_broker_job_manifest (&m, job);
+    if (krc == BF_OK)
+        krc = bf_key_compute_salted (key, &m, w->toolchain, self->cfg.cache_salt);
+    bf_manifest_release (&m);
+    if (krc != BF_OK) {
         bf_job_free (job);
         return true;
     }

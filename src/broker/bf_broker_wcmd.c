@@ -130,11 +130,16 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     /* Objects, then the entry naming them, under the cache's shared lock,
        so no eviction or gc runs in between. */
     bf_cache_hold (self->cache);
-    json_t *manifest = job->manifest;
+    bf_manifest_t m;
+    if (bf_broker_job_manifest (&m, job) != BF_OK && strcmp (outcome, "lost") != 0) {
+        bf_warn ("job %s: stored manifest unreadable: %s", id, bf_error_last ());
+        outcome = "lost";
+        error = "the job's stored manifest does not decode";
+    }
     if (strcmp (outcome, "lost") != 0) {
         const void *bd[3];
         size_t bl[3], nb = bf_blobs_view (msg->blobs, 3, bd, bl);
-        if (bf_cache_put_result_objects (self->cache, manifest, msg->body, nb, bd, bl) != BF_OK) {
+        if (bf_cache_put_result_objects (self->cache, &m, msg->body, nb, bd, bl) != BF_OK) {
             bf_warn ("job %s: result objects from worker '%s' rejected: %s", id, w->name,
                      bf_error_last ());
             outcome = "lost";
@@ -157,7 +162,7 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     if (ok || (failed && cls && strcmp (cls, "design") == 0)) {
         if (error)
             json_object_set_new (res, "error", json_string (error));
-        if (bf_cache_put_result_entry (self->cache, key, manifest, w->toolchain, ok, res)
+        if (bf_cache_put_result_entry (self->cache, key, &m, w->toolchain, ok, res)
             != BF_OK)
             bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
         s_finish (self, id, res, ok ? BF_JOB_SUCCEEDED : BF_JOB_FAILED,
@@ -183,6 +188,7 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
                      error ? error : outcome);
     }
     bf_cache_release (self->cache);
+    bf_manifest_release (&m);
     bf_janitor_poke (self->janitor);
 ack:
     /* The worker keeps a result until it hears this, and sends it again
@@ -241,9 +247,12 @@ bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
     bf_job_t *job = NULL;
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return;
-    json_t *inputs = bf_broker_is_program (job)
-                     ? json_pack ("[s?]", job->bitstream)
-                     : bf_manifest_input_digests (job->manifest);
+    bf_manifest_t m;
+    bool decoded = bf_broker_job_manifest (&m, job) == BF_OK;
+    json_t *inputs = bf_broker_is_program (job) ? json_pack ("[s?]", job->bitstream)
+                     : decoded ? bf_manifest_input_digests (&m)
+                     : json_array ();   /* unreadable: no input it may have */
+    bf_manifest_release (&m);
     bf_job_free (job);
     zmsg_t *blobs = zmsg_new ();
     char *error = NULL;

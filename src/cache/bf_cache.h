@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bf_cache_entry.h"
+#include "../common/bf_manifest.h"
 #include "../common/bf_sha256.h"
 
 typedef struct _bf_cache_t bf_cache_t;
@@ -128,14 +129,14 @@ int bf_cache_store_entry (bf_cache_t *self, const char *key, const bf_cache_entr
     against the manifest's device (bf_manifest_check_bitstream) before it
     is stored.  Returns BF_OK, or at the first failure BF_EPROTO (a blob
     missing), BF_ECORRUPT, BF_EINVAL or BF_EIO with a detail. */
-int bf_cache_put_result_objects (bf_cache_t *self, json_t *manifest, json_t *result, size_t n,
+int bf_cache_put_result_objects (bf_cache_t *self, const bf_manifest_t *m, json_t *result, size_t n,
                                  const void *const *data, const size_t *lens);
 
 /*  Records the entry of a build result under key: a success (ok) or a
     design failure, built from manifest (and its action digest), the
     toolchain, and result's "stage", "error", "bitstream", "report" and
     "log".  The objects must be stored already.  As bf_cache_put_entry. */
-int bf_cache_put_result_entry (bf_cache_t *self, const char *key, json_t *manifest,
+int bf_cache_put_result_entry (bf_cache_t *self, const char *key, const bf_manifest_t *m,
                                const char *toolchain, bool ok, json_t *result);
 
 /*  Looks up an entry.  *out receives a new JSON object with the fields

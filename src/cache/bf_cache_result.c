@@ -10,7 +10,7 @@
 #include <string.h>
 
 int
-bf_cache_put_result_objects (bf_cache_t *self, json_t *manifest, json_t *result, size_t n,
+bf_cache_put_result_objects (bf_cache_t *self, const bf_manifest_t *m, json_t *result, size_t n,
                              const void *const *data, const size_t *lens)
 {
     int rc = bf_cache_hold (self);
@@ -25,7 +25,7 @@ bf_cache_put_result_objects (bf_cache_t *self, json_t *manifest, json_t *result,
             break;
         }
         if (i == 0)
-            rc = bf_manifest_check_bitstream (manifest, lens[blob]);
+            rc = bf_manifest_check_bitstream (m, lens[blob]);
         if (rc == BF_OK)
             rc = bf_cache_put_object (self, d, data[blob], lens[blob]);
         blob++;
@@ -35,17 +35,17 @@ bf_cache_put_result_objects (bf_cache_t *self, json_t *manifest, json_t *result,
 }
 
 int
-bf_cache_put_result_entry (bf_cache_t *self, const char *key, json_t *manifest,
+bf_cache_put_result_entry (bf_cache_t *self, const char *key, const bf_manifest_t *m,
                            const char *toolchain, bool ok, json_t *result)
 {
     char action[BF_SHA256_HEX_LEN + 1];
-    bf_key_action (action, manifest);
+    bf_key_action (action, m);
     bf_cache_entry_t e;
     bf_cache_entry_init (&e);
     e.action = xstrdup (action);
     e.toolchain = toolchain ? xstrdup (toolchain) : NULL;
     e.outcome = ok ? BF_CACHE_SUCCEEDED : BF_CACHE_FAILED;
-    e.manifest = json_incref (manifest);
+    e.manifest = bf_manifest_encode (m);   /* the database's form */
     const char *stage = json_string_value (json_object_get (result, "stage"));
     const char *error = json_string_value (json_object_get (result, "error"));
     e.stage = stage ? xstrdup (stage) : NULL;

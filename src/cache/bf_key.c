@@ -73,10 +73,10 @@ s_encode (s_buf_t *b, json_t *v)
 }
 
 int
-bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *toolchain,
-                  const char *salt)
+bf_key_canonical (char **out, size_t *len_out, const bf_manifest_t *manifest,
+                  const char *toolchain, const char *salt)
 {
-    json_t *m = json_deep_copy (manifest);
+    json_t *m = bf_manifest_encode (manifest);
     json_t *pcf = json_object_get (m, "pcf");
     if (pcf)
         json_object_del (pcf, "path");
@@ -97,13 +97,14 @@ bf_key_canonical (char **out, size_t *len_out, json_t *manifest, const char *too
 }
 
 int
-bf_key_compute (char key_out[BF_SHA256_HEX_LEN + 1], json_t *manifest, const char *toolchain)
+bf_key_compute (char key_out[BF_SHA256_HEX_LEN + 1], const bf_manifest_t *manifest,
+                const char *toolchain)
 {
     return bf_key_compute_salted (key_out, manifest, toolchain, NULL);
 }
 
 int
-bf_key_compute_salted (char key_out[BF_SHA256_HEX_LEN + 1], json_t *manifest,
+bf_key_compute_salted (char key_out[BF_SHA256_HEX_LEN + 1], const bf_manifest_t *manifest,
                        const char *toolchain, const char *salt)
 {
     char *buf;
@@ -117,7 +118,7 @@ bf_key_compute_salted (char key_out[BF_SHA256_HEX_LEN + 1], json_t *manifest,
 }
 
 int
-bf_key_action (char out[BF_SHA256_HEX_LEN + 1], json_t *manifest)
+bf_key_action (char out[BF_SHA256_HEX_LEN + 1], const bf_manifest_t *manifest)
 {
     return bf_key_compute (out, manifest, "");
 }

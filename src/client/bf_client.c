@@ -188,8 +188,9 @@ bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
     *job = NULL;
     if (uploaded)
         *uploaded = 0;
-    json_t *body = json_pack ("{s:O, s:i}", "manifest", bf_design_manifest (design), "priority",
-                              opts->priority);
+    json_t *body = json_pack ("{s:o, s:i}", "manifest",
+                              bf_manifest_encode (bf_design_manifest (design)),   /* the wire's form */
+                              "priority", opts->priority);
     if (opts->timeout_ms > 0)
         json_object_set_new (body, "timeout_ms", json_integer (opts->timeout_ms));
     if (opts->tags && opts->tags[0]) {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 struct _bf_design_t {
-    json_t *manifest;
+    bf_manifest_t manifest;
     json_t *paths;            /* digest -> local absolute path */
 };
 
@@ -353,11 +353,11 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
         json_object_set_new (m, "flow", json_string (opts->flow));
     if (opts->delay_ms > 0)
         json_object_set_new (m, "delay_ms", json_integer (opts->delay_ms));
-    json_t *norm = NULL;
-    if ((rc = bf_manifest_normalize (&norm, m)) != BF_OK)
+    bf_manifest_t norm;
+    if ((rc = bf_manifest_decode (&norm, m)) != BF_OK)
         goto out;
     bf_design_t *self = xcalloc (1, sizeof *self);
-    self->manifest = norm;
+    self->manifest = norm;   /* transferred */
     self->paths = paths;
     paths = NULL;   /* transferred */
     *out = self;
@@ -381,16 +381,16 @@ bf_design_destroy (bf_design_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    json_decref ((*self_p)->manifest);
+    bf_manifest_release (&(*self_p)->manifest);
     json_decref ((*self_p)->paths);
     free (*self_p);
     *self_p = NULL;
 }
 
-json_t *
+const bf_manifest_t *
 bf_design_manifest (const bf_design_t *self)
 {
-    return self->manifest;
+    return &self->manifest;
 }
 
 const char *

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include "../common/bf_manifest.h"
 
 typedef struct {
     const char **files;       /* source and data files as given */
@@ -47,8 +48,8 @@ typedef struct _bf_design_t bf_design_t;
 int bf_design_new (bf_design_t **out, const bf_design_opts_t *opts);
 void bf_design_destroy (bf_design_t **self_p);
 
-/*  The normalized manifest (borrowed; valid while the design lives). */
-json_t *bf_design_manifest (const bf_design_t *self);
+/*  The manifest, decoded (borrowed; valid while the design lives). */
+const bf_manifest_t *bf_design_manifest (const bf_design_t *self);
 
 /*  The local path of the input with this digest, or NULL (borrowed). */
 const char *bf_design_path (const bf_design_t *self, const char *digest);

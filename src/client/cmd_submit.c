@@ -17,7 +17,7 @@
 /*  `bitfarm explain`: the manifest, action digest and cache key of a
     design, and with --diff KEY how it differs from that entry. */
 static int
-s_explain (bf_cli_args_t *a, json_t *manifest)
+s_explain (bf_cli_args_t *a, const bf_manifest_t *manifest)
 {
     char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1] = "";
     bf_key_action (action, manifest);
@@ -64,7 +64,8 @@ s_explain (bf_cli_args_t *a, json_t *manifest)
     if (tc_from)
         bf_key_compute_salted (key, manifest, toolchain, salt);
     char *commands = bf_flowcmd_by_hand (manifest);
-    json_t *out = json_pack ("{s:O, s:s, s:s, s:s}", "manifest", manifest, "action", action,
+    json_t *out = json_pack ("{s:o, s:s, s:s, s:s}", "manifest", bf_manifest_encode (manifest),
+                             "action", action,
                              "key_schema", BF_KEY_SCHEMA, "commands", commands);
     if (tc_from) {
         json_object_set_new (out, "toolchain", json_string (toolchain));
@@ -92,10 +93,17 @@ s_explain (bf_cli_args_t *a, json_t *manifest)
                 rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
             bf_cache_destroy (&cache);
         }
+        bf_manifest_t cached;
+        if (entry && bf_manifest_decode (&cached, json_object_get (entry, "manifest")) != BF_OK) {
+            rc = bf_cli_fail (BFX_USAGE, "cannot read the manifest of cache entry %.12s: %s",
+                              bf_cli_str (entry, "key"), bf_error_last ());
+            json_decref (entry);
+            entry = NULL;
+        }
         if (entry) {
-            json_t *diff = bf_explain_diff (manifest, tc_from ? toolchain : NULL,
-                                            json_object_get (entry, "manifest"),
+            json_t *diff = bf_explain_diff (manifest, tc_from ? toolchain : NULL, &cached,
                                             bf_cli_str (entry, "toolchain"));
+            bf_manifest_release (&cached);
             json_object_set_new (out, "diff_key", json_string (bf_cli_str (entry, "key")));
             json_object_set_new (out, "diff", diff);
             rc = json_array_size (diff) > 0 ? 1 : BFX_OK;
@@ -110,7 +118,7 @@ s_explain (bf_cli_args_t *a, json_t *manifest)
         free (commands);
         return rc;
     }
-    char *text = json_dumps (manifest, JSON_INDENT (2) | JSON_SORT_KEYS);
+    char *text = json_dumps (json_object_get (out, "manifest"), JSON_INDENT (2) | JSON_SORT_KEYS);
     printf ("manifest %s\n", text);
     free (text);
     printf ("commands (by hand, from the source root; the worker runs the same, writing\n"

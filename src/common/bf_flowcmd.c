@@ -44,40 +44,33 @@ bf_argv_release (bf_argv_t *self)
 }
 
 char *
-bf_flowcmd_yosys_script (json_t *manifest, const char *up, const char *netlist)
+bf_flowcmd_yosys_script (const bf_manifest_t *m, const char *up, const char *netlist)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = s_open (&buf, &len);
-    json_t *params = json_object_get (manifest, "params");
-    bool defer = json_object_size (params) > 0;
-    size_t i;
-    json_t *src;
-    json_array_foreach (json_object_get (manifest, "sources"), i, src) {
+    bool defer = m->params.n > 0;
+    for (size_t i = 0; i < m->sources.n; i++) {
+        const bf_manifest_file_t *src = &m->sources.items[i];
         fputs ("read_verilog", f);
         if (defer)
             fputs (" -defer", f);
-        if (strcmp (json_string_value (json_object_get (src, "lang")), "systemverilog") == 0)
+        if (src->lang == BF_LANG_SYSTEMVERILOG)
             fputs (" -sv", f);
-        const char *name;
-        json_t *v;
-        json_object_foreach (json_object_get (manifest, "defines"), name, v) {
-            const char *value = json_string_value (v);
-            fprintf (f, *value ? " -D%s=%s" : " -D%s", name, value);   /* the same to yosys */
+        for (size_t k = 0; k < m->defines.n; k++) {
+            const bf_manifest_pair_t *d = &m->defines.items[k];
+            fprintf (f, d->value[0] ? " -D%s=%s" : " -D%s", d->name, d->value);   /* the same to yosys */
         }
-        size_t k;
-        json_array_foreach (json_object_get (manifest, "includes"), k, v)
-            fprintf (f, " -I%s%s", up, json_string_value (v));
-        fprintf (f, " %s%s\n", up, json_string_value (json_object_get (src, "path")));
+        for (size_t k = 0; k < m->n_includes; k++)
+            fprintf (f, " -I%s%s", up, m->includes[k]);
+        fprintf (f, " %s%s\n", up, src->path);
     }
-    const char *top = json_string_value (json_object_get (manifest, "top"));
-    const char *name;
-    json_t *v;
-    json_object_foreach (params, name, v)
-        fprintf (f, "chparam -set %s %s %s\n", name, json_string_value (v), top);
+    for (size_t k = 0; k < m->params.n; k++)
+        fprintf (f, "chparam -set %s %s %s\n", m->params.items[k].name, m->params.items[k].value,
+                 m->top);
     const char *argv[2 * BF_TOOLOPT_MAX + 1];
-    int n = bf_toolopt_argv (argv, 0, json_object_get (manifest, "synth_opts"));
-    fprintf (f, "synth_ice40 -top %s", top);
+    int n = bf_manifest_opts_argv (argv, 0, &m->synth_opts);
+    fprintf (f, "synth_ice40 -top %s", m->top);
     for (int k = 0; k < n; k++)
         fprintf (f, " %s", argv[k]);
     fprintf (f, " -json %s\n", netlist);
@@ -86,42 +79,36 @@ bf_flowcmd_yosys_script (json_t *manifest, const char *up, const char *netlist)
 }
 
 void
-bf_flowcmd_nextpnr (bf_argv_t *out, json_t *manifest, const char *netlist,
+bf_flowcmd_nextpnr (bf_argv_t *out, const bf_manifest_t *m, const char *netlist,
                     const char *pcf_prefix, const char *asc, const char *report)
 {
     memset (out, 0, sizeof *out);
     const char **a = out->argv;
     int n = 0;
     a[n++] = "nextpnr-ice40";
-    a[n++] = out->owned[0] = xasprintf ("--%s", json_string_value (json_object_get (manifest,
-                                                                                    "device")));
-    const char *package = json_string_value (json_object_get (manifest, "package"));
-    if (package) {
+    a[n++] = out->owned[0] = xasprintf ("--%s", m->device->name);
+    if (m->package) {
         a[n++] = "--package";
-        a[n++] = package;
+        a[n++] = m->package;
     }
     a[n++] = "--json";
     a[n++] = netlist;
-    json_t *pcf = json_object_get (manifest, "pcf");
-    if (pcf) {
+    if (m->has_pcf) {
         a[n++] = "--pcf";
-        a[n++] = out->owned[1] = xasprintf ("%s%s", pcf_prefix,
-                                            json_string_value (json_object_get (pcf, "path")));
+        a[n++] = out->owned[1] = xasprintf ("%s%s", pcf_prefix, m->pcf.path);
     }
     a[n++] = "--asc";
     a[n++] = asc;
     a[n++] = "--report";
     a[n++] = report;
-    json_t *seed = json_object_get (manifest, "seed");
-    if (seed) {
+    if (m->seed >= 0) {
         a[n++] = "--seed";
-        a[n++] = out->owned[2] = xasprintf ("%lld", (long long) json_integer_value (seed));
+        a[n++] = out->owned[2] = xasprintf ("%lld", (long long) m->seed);
     }
-    json_t *freq = json_object_get (manifest, "freq_khz");
-    if (freq) {
+    if (m->freq_khz >= 0) {
         /* MHz with as many decimals as the kHz need: the same number the
            user typed (bf_toolopt allows at most 3 decimals). */
-        long long khz = (long long) json_integer_value (freq);
+        long long khz = (long long) m->freq_khz;
         char *mhz = xasprintf ("%lld.%03lld", khz / 1000, khz % 1000);
         char *end = mhz + strlen (mhz) - 1;
         while (*end == '0')
@@ -131,7 +118,7 @@ bf_flowcmd_nextpnr (bf_argv_t *out, json_t *manifest, const char *netlist,
         a[n++] = "--freq";
         a[n++] = out->owned[3] = mhz;
     }
-    n = bf_toolopt_argv (a, n, json_object_get (manifest, "pnr_opts"));
+    n = bf_manifest_opts_argv (a, n, &m->pnr_opts);
     a[n] = NULL;
     out->argc = n;
 }
@@ -176,20 +163,20 @@ bf_flowcmd_shell (const char *const *argv)
 }
 
 char *
-bf_flowcmd_by_hand (json_t *manifest)
+bf_flowcmd_by_hand (const bf_manifest_t *m)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = s_open (&buf, &len);
-    const char *workdir = json_string_value (json_object_get (manifest, "workdir"));
+    const char *workdir = m->workdir;
     char *up = bf_flowcmd_up (workdir);
-    char *script = bf_flowcmd_yosys_script (manifest, up, "netlist.json");
+    char *script = bf_flowcmd_yosys_script (m, up, "netlist.json");
     if (strcmp (workdir, ".") != 0)
         fprintf (f, "cd %s\n", workdir);
     fprintf (f, "cat > build.ys <<'EOF'\n%sEOF\n", script);
     fputs ("yosys -s build.ys\n", f);
     bf_argv_t pnr;
-    bf_flowcmd_nextpnr (&pnr, manifest, "netlist.json", up, "top.asc", "report.json");
+    bf_flowcmd_nextpnr (&pnr, m, "netlist.json", up, "top.asc", "report.json");
     char *line = bf_flowcmd_shell (pnr.argv);
     fprintf (f, "%s\n", line);
     free (line);

@@ -14,13 +14,13 @@
     hierarchy once, with them (read_verilog -defer in yosys' `help
     read_verilog`); without params the script is what `yosys FILES -p
     synth_ice40` runs.  No --seed without a seed: nextpnr's own default.
-    Tool options come in name order (bf_toolopt_argv).
+    Tool options come in name order (bf_manifest_opts_argv).
     Thread-safety: no shared state.
 */
 #ifndef BF_FLOWCMD_H_INCLUDED
 #define BF_FLOWCMD_H_INCLUDED
 
-#include <jansson.h>
+#include "bf_manifest.h"
 #include "bf_toolopt.h"
 
 #define BF_FLOWCMD_ARGV_MAX (20 + 2 * BF_TOOLOPT_MAX)
@@ -39,13 +39,13 @@ void bf_argv_release (bf_argv_t *self);
     frees).  Source and include paths get the prefix up (the way from the
     directory yosys runs in to the source root: "" or "../.."-like, with a
     trailing slash); netlist is the output as yosys names it.  Every name
-    in it was validated by bf_manifest_normalize, so no user text can
-    become a yosys command. */
-char *bf_flowcmd_yosys_script (json_t *manifest, const char *up, const char *netlist);
+    in it was validated by bf_manifest_decode, so no user text can become
+    a yosys command. */
+char *bf_flowcmd_yosys_script (const bf_manifest_t *m, const char *up, const char *netlist);
 
 /*  nextpnr-ice40's argv into *out.  pcf_prefix goes before the pcf's
     relative path; the other paths are used as given.  Release *out. */
-void bf_flowcmd_nextpnr (bf_argv_t *out, json_t *manifest, const char *netlist,
+void bf_flowcmd_nextpnr (bf_argv_t *out, const bf_manifest_t *m, const char *netlist,
                          const char *pcf_prefix, const char *asc, const char *report);
 
 /*  One argv as a shell command line, each word quoted only where a POSIX
@@ -57,7 +57,7 @@ char *bf_flowcmd_shell (const char *const *argv);
     report.json and top.bin there (the only difference from the worker's
     commands: the worker writes them to its job directory's out/).  New
     heap string, several lines. */
-char *bf_flowcmd_by_hand (json_t *manifest);
+char *bf_flowcmd_by_hand (const bf_manifest_t *m);
 
 /*  "../" once per component of workdir ("" for "."): the way from workdir
     back to the source root.  New heap string. */

@@ -196,7 +196,7 @@ bf_manifest_valid_param_value (const char *value)
     return bf_manifest_param_value (norm, value);
 }
 
-/* ---------------------------------------------------------------------- */
+/* ---- The decoder ----------------------------------------------------- */
 
 typedef struct {
     json_t *seen;       /* lower-cased path -> true, for duplicates */
@@ -205,7 +205,7 @@ typedef struct {
 } s_ctx_t;
 
 static int
-s_file (json_t **out, json_t *in, const char *field, s_ctx_t *ctx, bool with_lang)
+s_file (bf_manifest_file_t *out, json_t *in, const char *field, s_ctx_t *ctx, bool with_lang)
 {
     if (!json_is_object (in))
         return bf_error_set (BF_EINVAL, "%s: each entry must be an object", field);
@@ -234,36 +234,35 @@ s_file (json_t **out, json_t *in, const char *field, s_ctx_t *ctx, bool with_lan
     ctx->total += (uint64_t) size;
     if (ctx->total > BF_MAX_TOTAL_SIZE)
         return bf_error_set (BF_ETOOBIG, "inputs too big (limit %u bytes in all)", BF_MAX_TOTAL_SIZE);
-    json_t *f = json_pack ("{s:s, s:s, s:I}", "path", path, "sha256", sha, "size", (json_int_t) size);
+    memset (out, 0, sizeof *out);
+    snprintf (out->path, sizeof out->path, "%s", path);
+    snprintf (out->sha256, sizeof out->sha256, "%s", sha);
+    out->size = (uint64_t) size;
+    out->lang = BF_LANG_VERILOG;
     if (with_lang) {
         const char *lang = "verilog";
         int rc = bf_body_str (&lang, in, "lang", 16, false);
-        if (rc == BF_EINVAL || (strcmp (lang, "verilog") && strcmp (lang, "systemverilog"))) {
-            json_decref (f);
+        if (rc == BF_EINVAL || (strcmp (lang, "verilog") && strcmp (lang, "systemverilog")))
             return bf_error_set (BF_EINVAL, "bad lang for '%s' (want verilog or systemverilog)", path);
-        }
-        json_object_set_new (f, "lang", json_string (lang));
+        if (strcmp (lang, "systemverilog") == 0)
+            out->lang = BF_LANG_SYSTEMVERILOG;
     }
-    *out = f;
     return BF_OK;
 }
 
 static int
 s_cmp_path (const void *a, const void *b)
 {
-    json_t *ja = *(json_t *const *) a, *jb = *(json_t *const *) b;
-    return strcmp (json_string_value (json_object_get (ja, "path")),
-                   json_string_value (json_object_get (jb, "path")));
+    return strcmp (((const bf_manifest_file_t *) a)->path, ((const bf_manifest_file_t *) b)->path);
 }
 
 static int
-s_files (json_t *norm, json_t *in, const char *field, s_ctx_t *ctx, bool sources)
+s_files (bf_manifest_files_t *out, json_t *in, const char *field, s_ctx_t *ctx, bool sources)
 {
     json_t *arr = json_object_get (in, field);
     if (!arr) {
         if (sources)
             return bf_error_set (BF_EINVAL, "no source files (give at least one .v or .sv)");
-        json_object_set_new (norm, field, json_array ());
         return BF_OK;
     }
     if (!json_is_array (arr))
@@ -273,18 +272,13 @@ s_files (json_t *norm, json_t *in, const char *field, s_ctx_t *ctx, bool sources
     if (json_array_size (arr) > BF_MAX_FILES)
         return bf_error_set (BF_ETOOBIG, "too many files (limit %d)", BF_MAX_FILES);
     size_t n = json_array_size (arr);
-    json_t **items = xcalloc (n, sizeof *items);
+    out->items = xcalloc (n ? n : 1, sizeof *out->items);
     int rc = BF_OK;
     for (size_t i = 0; i < n && rc == BF_OK; i++)
-        rc = s_file (&items[i], json_array_get (arr, i), field, ctx, sources);
+        if ((rc = s_file (&out->items[i], json_array_get (arr, i), field, ctx, sources)) == BF_OK)
+            out->n++;
     if (rc == BF_OK && !sources)
-        qsort (items, n, sizeof *items, s_cmp_path);
-    json_t *out = json_array ();
-    for (size_t i = 0; i < n; i++)
-        if (items[i])
-            json_array_append_new (out, items[i]);
-    free (items);
-    json_object_set_new (norm, field, out);
+        qsort (out->items, n, sizeof *out->items, s_cmp_path);
     return rc;
 }
 
@@ -304,18 +298,17 @@ s_define_value (char out[BF_MAX_VALUE + 3], const char *value)
 /*  defines or params: NAME -> VALUE, each value checked and put in its
     normal form by value_norm. */
 static int
-s_names (json_t *norm, json_t *in, const char *field, const char *what,
+s_names (bf_manifest_pairs_t *out, json_t *in, const char *field, const char *what,
          bool (*value_norm) (char *, const char *), const char *rule)
 {
     json_t *obj = json_object_get (in, field);
-    json_t *out = json_object ();
-    json_object_set_new (norm, field, out);
     if (!obj)
         return BF_OK;
     if (!json_is_object (obj))
         return bf_error_set (BF_EINVAL, "field '%s' must be an object of NAME: VALUE", field);
     if (json_object_size (obj) > BF_MAX_DEFINES)
         return bf_error_set (BF_ETOOBIG, "too many %s (limit %d)", field, BF_MAX_DEFINES);
+    out->items = xcalloc (json_object_size (obj) + 1, sizeof *out->items);
     const char *name;
     json_t *v;
     json_object_foreach (obj, name, v) {
@@ -325,18 +318,33 @@ s_names (json_t *norm, json_t *in, const char *field, const char *what,
             return bf_error_set (BF_EINVAL, "bad %s name '%s' (want [A-Za-z_][A-Za-z0-9_$]*)",
                                  what, shown);
         }
-        char value[BF_MAX_VALUE + 3];
+        bf_manifest_pair_t *p = &out->items[out->n];
         if (!json_is_string (v))
             return bf_error_set (BF_EINVAL, "bad value for %s '%s' (must be a string)", what, name);
-        if (!value_norm (value, json_string_value (v))) {
+        if (!value_norm (p->value, json_string_value (v))) {
             char shown[80];
             bf_log_escape (shown, sizeof shown, json_string_value (v));
             return bf_error_set (BF_EINVAL, "bad value '%s' for %s '%s' (%s)", shown, what, name,
                                  rule);
         }
-        json_object_set_new (out, name, json_string (value));
+        snprintf (p->name, sizeof p->name, "%s", name);
+        out->n++;
     }
     return BF_OK;
+}
+
+/*  A normalized options object (bf_toolopt_normalize) as pairs. */
+static void
+s_opts (bf_manifest_pairs_t *out, json_t *opts)
+{
+    out->items = xcalloc (json_object_size (opts) + 1, sizeof *out->items);
+    const char *name;
+    json_t *v;
+    json_object_foreach (opts, name, v) {
+        bf_manifest_pair_t *p = &out->items[out->n++];
+        snprintf (p->name, sizeof p->name, "%s", name);
+        snprintf (p->value, sizeof p->value, "%s", json_string_value (v));
+    }
 }
 
 /*  nextpnr's --seed and --freq, given among the pnr options, move to the
@@ -373,10 +381,68 @@ s_pnr_moves (json_t *pnr, int64_t *seed, int64_t *freq_khz)
     return BF_OK;
 }
 
-int
-bf_manifest_normalize (json_t **out, json_t *in)
+static int
+s_includes (bf_manifest_t *m, json_t *in)
 {
-    json_t *norm = json_object ();
+    json_t *inc = json_object_get (in, "includes");
+    if (!inc)
+        return BF_OK;
+    if (!json_is_array (inc) || json_array_size (inc) > BF_MAX_DEFINES)
+        return bf_error_set (BF_EINVAL, "field 'includes' must be an array of at most %d dirs",
+                             BF_MAX_DEFINES);
+    m->includes = xcalloc (json_array_size (inc) + 1, sizeof *m->includes);
+    size_t i;
+    json_t *v;
+    json_array_foreach (inc, i, v) {
+        if (!json_is_string (v) || !s_valid_dir (json_string_value (v))) {
+            char shown[80];
+            bf_log_escape (shown, sizeof shown, json_is_string (v) ? json_string_value (v) : "?");
+            return bf_error_set (BF_EINVAL, "bad include dir '%s' (want a relative directory "
+                                 "inside the design's tree)", shown);
+        }
+        snprintf (m->includes[m->n_includes++], BF_MAX_PATH + 1, "%s", json_string_value (v));
+    }
+    return BF_OK;
+}
+
+/*  synth_opts, pnr_opts and the fields nextpnr's options may move to. */
+static int
+s_tool_fields (bf_manifest_t *m, json_t *in)
+{
+    int64_t freq_khz = -1, seed = -1;
+    int rc = bf_body_int (&freq_khz, in, "freq_khz", 1, BF_FREQ_KHZ_MAX, false);
+    if (rc == BF_EINVAL)
+        return rc;
+    rc = bf_body_int (&seed, in, "seed", 0, BF_SEED_MAX, false);
+    if (rc == BF_EINVAL)
+        return rc;
+    json_t *opts = NULL;
+    if ((rc = bf_toolopt_normalize (&opts, BF_TOOL_SYNTH, json_object_get (in, "synth_opts")))
+        != BF_OK)
+        return rc;
+    s_opts (&m->synth_opts, opts);
+    json_decref (opts);
+    if ((rc = bf_toolopt_normalize (&opts, BF_TOOL_PNR, json_object_get (in, "pnr_opts")))
+        != BF_OK)
+        return rc;
+    rc = s_pnr_moves (opts, &seed, &freq_khz);
+    s_opts (&m->pnr_opts, opts);
+    json_decref (opts);
+    if (rc != BF_OK)
+        return rc;
+    if (freq_khz > BF_FREQ_KHZ_MAX)
+        return bf_error_set (BF_EINVAL, "frequency %lld kHz is too high (at most %d)",
+                             (long long) freq_khz, BF_FREQ_KHZ_MAX);
+    m->freq_khz = freq_khz;
+    m->seed = seed;   /* -1, no seed: nextpnr's own default, as by hand */
+    return BF_OK;
+}
+
+int
+bf_manifest_decode (bf_manifest_t *out, json_t *in)
+{
+    bf_manifest_t *m = out;
+    bf_manifest_init (m);
     s_ctx_t ctx = { .seen = json_object () };
     int rc = BF_OK;
     const char *s;
@@ -392,15 +458,13 @@ bf_manifest_normalize (json_t **out, json_t *in)
                            (long long) n, BF_MANIFEST_VERSION);
         goto out;
     }
-    json_object_set_new (norm, "version", json_integer (BF_MANIFEST_VERSION));
     s = "ice40";
     if (bf_body_str (&s, in, "flow", 32, false) == BF_EINVAL
         || (strcmp (s, "ice40") != 0 && strcmp (s, "noop") != 0)) {
         rc = bf_error_set (BF_EINVAL, "unknown flow '%s' (known: ice40, noop)", s);
         goto out;
     }
-    json_object_set_new (norm, "flow", json_string (s));
-    bool noop = strcmp (s, "noop") == 0;
+    m->flow = strcmp (s, "noop") == 0 ? BF_FLOW_KIND_NOOP : BF_FLOW_KIND_ICE40;
     if ((rc = bf_body_str (&s, in, "top", BF_MAX_NAME, true)) != BF_OK)
         goto out;
     if (!bf_manifest_valid_ident (s)) {
@@ -410,28 +474,27 @@ bf_manifest_normalize (json_t **out, json_t *in)
                            "at most %d bytes)", shown, BF_MAX_NAME);
         goto out;
     }
-    json_object_set_new (norm, "top", json_string (s));
+    snprintf (m->top, sizeof m->top, "%s", s);
     if ((rc = bf_body_str (&s, in, "device", 16, true)) != BF_OK)
         goto out;
-    if (!bf_manifest_device (s, NULL)) {
+    if (!(m->device = s_device (s))) {
         char shown[80];
         bf_log_escape (shown, sizeof shown, s);
         rc = bf_error_set (BF_EINVAL, "unknown device '%s' (known: lp384 lp1k lp4k lp8k hx1k "
                            "hx4k hx8k up3k up5k u1k u2k u4k)", shown);
         goto out;
     }
-    json_object_set_new (norm, "device", json_string (s));
-    const char *device = s;
     /* No package: nextpnr-ice40's default for the device, as by hand. */
     s = NULL;
     if ((rc = bf_body_str (&s, in, "package", 16, false)) == BF_EINVAL)
         goto out;
-    if (s && !bf_manifest_package (device, s)) {
-        rc = s_bad_package (device, s);
+    for (size_t i = 0; s && m->device->packages[i] && !m->package; i++)
+        if (strcmp (m->device->packages[i], s) == 0)
+            m->package = m->device->packages[i];
+    if (s && !m->package) {
+        rc = s_bad_package (m->device->name, s);
         goto out;
     }
-    if (s)
-        json_object_set_new (norm, "package", json_string (s));
     s = ".";
     if (bf_body_str (&s, in, "workdir", BF_MAX_PATH, false) == BF_EINVAL || !s_valid_dir (s)) {
         char shown[80];
@@ -440,153 +503,37 @@ bf_manifest_normalize (json_t **out, json_t *in)
                            "design's tree)", shown);
         goto out;
     }
-    json_object_set_new (norm, "workdir", json_string (s));
-    if ((rc = s_files (norm, in, "sources", &ctx, true)) != BF_OK)
+    snprintf (m->workdir, sizeof m->workdir, "%s", s);
+    if ((rc = s_files (&m->sources, in, "sources", &ctx, true)) != BF_OK)
         goto out;
-    if ((rc = s_files (norm, in, "data", &ctx, false)) != BF_OK)
+    if ((rc = s_files (&m->data, in, "data", &ctx, false)) != BF_OK)
         goto out;
     json_t *pcf = json_object_get (in, "pcf");
     if (pcf && !json_is_null (pcf)) {
-        json_t *f = NULL;
-        if ((rc = s_file (&f, pcf, "pcf", &ctx, false)) != BF_OK)
+        if ((rc = s_file (&m->pcf, pcf, "pcf", &ctx, false)) != BF_OK)
             goto out;
-        json_object_set_new (norm, "pcf", f);
+        m->has_pcf = true;
     }
-    if ((rc = s_names (norm, in, "defines", "define", s_define_value, S_DEFINE_RULE)) != BF_OK)
-        goto out;
-    if ((rc = s_names (norm, in, "params", "param", bf_manifest_param_value, S_PARAM_RULE)) != BF_OK)
-        goto out;
-    json_t *inc = json_object_get (in, "includes");
-    json_t *incs = json_array ();
-    json_object_set_new (norm, "includes", incs);
-    if (inc) {
-        if (!json_is_array (inc) || json_array_size (inc) > BF_MAX_DEFINES) {
-            rc = bf_error_set (BF_EINVAL, "field 'includes' must be an array of at most %d dirs",
-                               BF_MAX_DEFINES);
-            goto out;
-        }
-        size_t i;
-        json_t *v;
-        json_array_foreach (inc, i, v) {
-            if (!json_is_string (v) || !s_valid_dir (json_string_value (v))) {
-                char shown[80];
-                bf_log_escape (shown, sizeof shown, json_is_string (v) ? json_string_value (v) : "?");
-                rc = bf_error_set (BF_EINVAL, "bad include dir '%s' (want a relative directory "
-                                   "inside the design's tree)", shown);
-                goto out;
-            }
-            json_array_append (incs, v);
-        }
-    }
-    int64_t freq_khz = -1, seed = -1;
-    rc = bf_body_int (&freq_khz, in, "freq_khz", 1, BF_FREQ_KHZ_MAX, false);
-    if (rc == BF_EINVAL)
-        goto out;
-    rc = bf_body_int (&seed, in, "seed", 0, BF_SEED_MAX, false);
-    if (rc == BF_EINVAL)
-        goto out;
-    json_t *opts = NULL;
-    if ((rc = bf_toolopt_normalize (&opts, BF_TOOL_SYNTH, json_object_get (in, "synth_opts")))
+    if ((rc = s_names (&m->defines, in, "defines", "define", s_define_value, S_DEFINE_RULE))
         != BF_OK)
         goto out;
-    json_object_set_new (norm, "synth_opts", opts);
-    if ((rc = bf_toolopt_normalize (&opts, BF_TOOL_PNR, json_object_get (in, "pnr_opts")))
-        != BF_OK)
+    if ((rc = s_names (&m->params, in, "params", "param", bf_manifest_param_value,
+                       S_PARAM_RULE)) != BF_OK)
         goto out;
-    json_object_set_new (norm, "pnr_opts", opts);
-    if ((rc = s_pnr_moves (opts, &seed, &freq_khz)) != BF_OK)
+    if ((rc = s_includes (m, in)) != BF_OK || (rc = s_tool_fields (m, in)) != BF_OK)
         goto out;
-    if (freq_khz > BF_FREQ_KHZ_MAX) {
-        rc = bf_error_set (BF_EINVAL, "frequency %lld kHz is too high (at most %d)",
-                           (long long) freq_khz, BF_FREQ_KHZ_MAX);
-        goto out;
-    }
-    if (freq_khz >= 0)
-        json_object_set_new (norm, "freq_khz", json_integer (freq_khz));
-    if (seed >= 0)   /* no seed: nextpnr's own default, as by hand */
-        json_object_set_new (norm, "seed", json_integer (seed));
     rc = bf_body_int (&n, in, "delay_ms", 0, BF_NOOP_DELAY_MAX, false);
     if (rc == BF_EINVAL)
         goto out;
-    if (rc == BF_OK && !noop) {
+    if (rc == BF_OK && m->flow != BF_FLOW_KIND_NOOP) {
         rc = bf_error_set (BF_EINVAL, "field 'delay_ms' belongs to the noop flow only");
         goto out;
     }
-    if (noop)
-        json_object_set_new (norm, "delay_ms", json_integer (rc == BF_OK ? n : 0));
+    m->delay_ms = rc == BF_OK ? n : 0;
     rc = BF_OK;
 out:
     json_decref (ctx.seen);
-    if (rc != BF_OK) {
-        json_decref (norm);
-        norm = NULL;
-    }
-    *out = norm;
+    if (rc != BF_OK)
+        bf_manifest_release (m);
     return rc;
-}
-
-const char *
-bf_manifest_flow (json_t *manifest)
-{
-    const char *flow = json_string_value (json_object_get (manifest, "flow"));
-    return flow && strcmp (flow, "noop") == 0 ? BF_FLOW_NOOP : BF_FLOW_ICE40;
-}
-
-int
-bf_manifest_check_bitstream (json_t *manifest, uint64_t len)
-{
-    if (strcmp (bf_manifest_flow (manifest), BF_FLOW_ICE40) != 0)
-        return BF_OK;
-    const char *device = json_string_value (json_object_get (manifest, "device"));
-    uint64_t want = 0;
-    if (!device || !bf_manifest_device (device, &want) || want == 0 || want == len)
-        return BF_OK;
-    return bf_error_set (BF_ECORRUPT, "bitstream of %llu bytes is the wrong size for %s "
-                         "(want %llu)", (unsigned long long) len, device,
-                         (unsigned long long) want);
-}
-
-int
-bf_manifest_each_input (json_t *manifest, bf_manifest_input_fn *fn, void *arg)
-{
-    static const char *fields[] = { "sources", "data" };
-    for (int k = 0; k < 2; k++) {
-        size_t i;
-        json_t *f;
-        json_array_foreach (json_object_get (manifest, fields[k]), i, f) {
-            int rc = fn (arg, json_string_value (json_object_get (f, "path")),
-                         json_string_value (json_object_get (f, "sha256")),
-                         (uint64_t) json_integer_value (json_object_get (f, "size")));
-            if (rc != BF_OK)
-                return rc;
-        }
-    }
-    json_t *pcf = json_object_get (manifest, "pcf");
-    if (pcf)
-        return fn (arg, json_string_value (json_object_get (pcf, "path")),
-                   json_string_value (json_object_get (pcf, "sha256")),
-                   (uint64_t) json_integer_value (json_object_get (pcf, "size")));
-    return BF_OK;
-}
-
-static int
-s_collect_digest (void *arg, const char *path, const char *sha256, uint64_t size)
-{
-    (void) path; (void) size;
-    json_t *digests = arg;
-    size_t i;
-    json_t *v;
-    json_array_foreach (digests, i, v)
-        if (strcmp (json_string_value (v), sha256) == 0)
-            return BF_OK;
-    json_array_append_new (digests, json_string (sha256));
-    return BF_OK;
-}
-
-json_t *
-bf_manifest_input_digests (json_t *manifest)
-{
-    json_t *digests = json_array ();
-    bf_manifest_each_input (manifest, s_collect_digest, digests);
-    return digests;
 }

@@ -325,18 +325,3 @@ bf_toolopt_normalize (json_t **out, bf_tool_t tool, json_t *in)
     *out = opts;
     return BF_OK;
 }
-
-int
-bf_toolopt_argv (const char **argv, int argc, json_t *opts)
-{
-    size_t n = json_object_size (opts);
-    const char **names = bf_json_sorted_keys (opts);
-    for (size_t i = 0; i < n; i++) {
-        argv[argc++] = names[i];
-        const char *value = json_string_value (json_object_get (opts, names[i]));
-        if (value && *value)
-            argv[argc++] = value;
-    }
-    free (names);
-    return argc;
-}

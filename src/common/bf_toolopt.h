@@ -18,8 +18,9 @@
     to value text ("" for a flag): {"-dsp": "", "-dffe_min_ce_use": "4"}.
     Every listed option is one whose order the tool ignores, so the object
     (sorted by name in the cache key, bf_key.h) is their canonical form, and
-    an option may appear once.  nextpnr's --seed and --freq are accepted
-    here too; bf_manifest_normalize moves them to the manifest's own
+    an option may appear once (bf_manifest_opts_argv gives them to the
+    tool in name order).  nextpnr's --seed and --freq are accepted
+    here too; bf_manifest_decode moves them to the manifest's own
     "seed" and "freq_khz" fields, their canonical place.
     Thread-safety: constant tables, no shared state.
 */
@@ -50,12 +51,6 @@ int bf_toolopt_add (json_t *opts, bf_tool_t tool, const char *spec, const char *
     an empty object.  Same errors as bf_toolopt_add, plus BF_ETOOBIG for
     more than BF_TOOLOPT_MAX options. */
 int bf_toolopt_normalize (json_t **out, bf_tool_t tool, json_t *in);
-
-/*  Appends the options of a normalized object to argv as the tool takes
-    them ("-dffe_min_ce_use", "4"), in name order; argv must have room for
-    2 * json_object_size (opts) more entries.  The strings are borrowed
-    from opts.  Returns the new count. */
-int bf_toolopt_argv (const char **argv, int argc, json_t *opts);
 
 /*  The tool's name for messages: "synth_ice40" or "nextpnr-ice40". */
 const char *bf_toolopt_tool_name (bf_tool_t tool);

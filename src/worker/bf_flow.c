@@ -133,12 +133,11 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
 }
 
 static int
-s_noop_line (void *arg, const char *path, const char *sha256, uint64_t size)
+s_noop_line (void *arg, const bf_manifest_file_t *file)
 {
-    (void) size;
-    s_cat (arg, sha256);
+    s_cat (arg, file->sha256);
     s_cat (arg, " ");
-    s_cat (arg, path);
+    s_cat (arg, file->path);
     s_cat (arg, "\n");
     return BF_OK;
 }
@@ -146,13 +145,13 @@ s_noop_line (void *arg, const char *path, const char *sha256, uint64_t size)
 /*  The diagnostic flow (BF_FLOW_NOOP): no tool, only a wait that honours
     cancel and the time limit, and a deterministic "bitstream". */
 static int
-s_noop (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
+s_noop (bf_flow_result_t *out, const char *job_dir, const bf_manifest_t *m,
         const bf_flow_hooks_t *hooks)
 {
     snprintf (out->stage, sizeof out->stage, "noop");
     if (hooks->on_stage)
         hooks->on_stage (hooks->arg, "noop");
-    int64_t delay = json_integer_value (json_object_get (manifest, "delay_ms"));
+    int64_t delay = m->delay_ms;
     char line[128];
     snprintf (line, sizeof line, "== noop: waiting %lld ms", (long long) delay);
     if (hooks->on_line)
@@ -178,7 +177,7 @@ s_noop (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
     }
     s_str_t text = { 0 };
     s_cat (&text, "bitfarm noop\n");
-    bf_manifest_each_input (manifest, s_noop_line, &text);
+    bf_manifest_each_input (m, s_noop_line, &text);
     char *outdir = xasprintf ("%s/out", job_dir);
     char *bin = xasprintf ("%s/top.bin", outdir);
     char *log = xasprintf ("%s/build.log", job_dir);
@@ -231,32 +230,31 @@ s_log_commands (const char *log, const char *script, const char *cwd, const char
 }
 
 int
-bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
+bf_flow_run (bf_flow_result_t *out, const char *job_dir, const bf_manifest_t *m,
              const bf_flow_hooks_t *hooks)
 {
     memset (out, 0, sizeof *out);
-    if (strcmp (bf_manifest_flow (manifest), BF_FLOW_NOOP) == 0)
-        return s_noop (out, job_dir, manifest, hooks);
-    const char *device = json_string_value (json_object_get (manifest, "device"));
-    if (!device || !bf_manifest_device (device, NULL))
-        return bf_error_set (BF_EINVAL, "unknown device '%s'", device ? device : "");
+    if (m->flow == BF_FLOW_KIND_NOOP)
+        return s_noop (out, job_dir, m, hooks);
+    if (!m->device)
+        return bf_error_set (BF_EINVAL, "unknown device ''");
     int64_t deadline = hooks->timeout_ms > 0 ? bf_mono_ms () + hooks->timeout_ms : 0;
     char *outdir = xasprintf ("%s/out", job_dir);
     char *log = xasprintf ("%s/build.log", job_dir);
     char *ys = xasprintf ("%s/build.ys", job_dir);
     char *bin = xasprintf ("%s/top.bin", outdir);
-    const char *workdir = json_string_value (json_object_get (manifest, "workdir"));
+    const char *workdir = m->workdir;
     char *cwd = xasprintf ("%s/src/%s", job_dir, workdir);
     /* yosys runs in the workdir and gets every path relative to it, so no
        path of the work directory (which may hold any character) is ever
        parsed by yosys. */
     char *up = bf_flowcmd_up (workdir);
     char *netlist_rel = xasprintf ("%s../out/netlist.json", up);
-    char *script = bf_flowcmd_yosys_script (manifest, up, netlist_rel);
+    char *script = bf_flowcmd_yosys_script (m, up, netlist_rel);
     /* nextpnr and icepack get paths relative to the job directory, so the
        log shows the commands as they would be typed there. */
     bf_argv_t pnr;
-    bf_flowcmd_nextpnr (&pnr, manifest, "out/netlist.json", "src/", "out/top.asc",
+    bf_flowcmd_nextpnr (&pnr, m, "out/netlist.json", "src/", "out/top.asc",
                         "out/report.json");
     char *ys_rel = xasprintf ("%s../build.ys", up);
     const char *yosys[] = { bf_toolchain_path (hooks->toolchain, "yosys"), "-s", ys_rel, NULL };
@@ -290,7 +288,7 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
         snprintf (out->error, sizeof out->error, "icepack exited 0 but wrote no bitstream");
         goto done;
     }
-    if (bf_manifest_check_bitstream (manifest, (uint64_t) st.st_size) != BF_OK) {
+    if (bf_manifest_check_bitstream (m, (uint64_t) st.st_size) != BF_OK) {
         snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
         snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
         goto done;

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "bf_sandbox.h"
+#include "../common/bf_manifest.h"
 #include "../common/bf_toolchain.h"
 
 typedef struct {
@@ -50,10 +51,10 @@ typedef struct {
     char error[1024];            /* the tool's first error line, when !ok */
 } bf_flow_result_t;
 
-/*  Runs the flow for a normalized manifest whose inputs are already under
+/*  Runs the flow for a manifest whose inputs are already under
     job_dir/src.  Returns BF_OK (look at *out for the build's outcome), or
     BF_EINVAL for a manifest it cannot run. */
-int bf_flow_run (bf_flow_result_t *out, const char *job_dir, json_t *manifest,
+int bf_flow_run (bf_flow_result_t *out, const char *job_dir, const bf_manifest_t *m,
                  const bf_flow_hooks_t *hooks);
 
 #endif

@@ -122,7 +122,7 @@ bf_worker__build_actor (zsock_t *pipe, void *args)
                               .arg = job, .cancel = &job->cancel, .timeout_ms = job->timeout_ms,
                               .sandbox = job->sandbox, .toolchain = job->toolchain };
     bf_flow_result_t res;
-    if (bf_flow_run (&res, job->job_dir, job->manifest, &hooks) != BF_OK) {
+    if (bf_flow_run (&res, job->job_dir, &job->manifest, &hooks) != BF_OK) {
         memset (&res, 0, sizeof res);
         snprintf (res.failure_class, sizeof res.failure_class, "infrastructure");
         snprintf (res.error, sizeof res.error, "%s", bf_error_last ());

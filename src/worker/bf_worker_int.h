@@ -26,6 +26,7 @@
 #include "bf_vboards.h"
 #include "../cache/bf_janitor.h"
 #include "../common/bf_curve.h"
+#include "../common/bf_manifest.h"
 #include "../common/bf_proto.h"
 
 #include <czmq.h>
@@ -44,7 +45,7 @@ typedef struct {
     char cache_key[BF_SHA256_HEX_LEN + 1];   /* the broker's key, echoed in RESULT */
     char l1_key[BF_SHA256_HEX_LEN + 1];      /* this worker's key, for its L1 */
     char *job_dir;
-    json_t *manifest;
+    bf_manifest_t manifest;
     json_t *inputs;              /* distinct input digests */
     bool wanting;                /* WANT sent; waiting for INPUTS */
     int64_t timeout_ms;

@@ -53,6 +53,13 @@ s_write_input (void *arg, const char *path, const char *sha256, uint64_t size)
     return rc;
 }
 
+/*  s_write_input for one of the manifest's inputs (bf_manifest_each_input). */
+static int
+s_write_file (void *arg, const bf_manifest_file_t *file)
+{
+    return s_write_input (arg, file->path, file->sha256, file->size);
+}
+
 static void
 s_reject (bf_worker_t *self, const char *id, const char *why)
 {
@@ -109,7 +116,7 @@ s_job_free (bf_worker_t *self, bf_worker__job_t *job)
         bf_remove_tree (job->job_dir);
     bf_cache_unpin (self->l1, job->id);
     free (job->job_dir);
-    json_decref (job->manifest);
+    bf_manifest_release (&job->manifest);
     json_decref (job->inputs);
     void *handle = zlistx_find (self->jobs, job);
     if (handle)
@@ -206,7 +213,7 @@ s_start_job (bf_worker_t *self, bf_worker__job_t *job)
     if (rc == BF_OK && job->board)
         rc = s_write_input (&ctx, "bitstream.bin", job->bitstream, job->bitstream_size);
     else if (rc == BF_OK)
-        rc = bf_manifest_each_input (job->manifest, s_write_input, &ctx);
+        rc = bf_manifest_each_input (&job->manifest, s_write_file, &ctx);
     free (src);
     if (rc != BF_OK) {
         s_reject (self, job->id, bf_error_last ());
@@ -320,7 +327,8 @@ bf_worker__on_job (bf_worker_t *self, bf_msg_t *msg)
 {
     const char *id, *key, *kind = NULL;
     int64_t timeout_ms = 0;
-    json_t *norm = NULL;
+    bf_manifest_t m;
+    bf_manifest_init (&m);
     if (bf_body_str (&id, msg->body, "job", 32, true) != BF_OK) {
         bf_warn ("bad JOB: %s", bf_error_last ());
         return;
@@ -332,12 +340,12 @@ bf_worker__on_job (bf_worker_t *self, bf_msg_t *msg)
     }
     if (bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK
         || bf_body_int (&timeout_ms, msg->body, "timeout_ms", 1, INT64_MAX / 4, true) != BF_OK
-        || bf_manifest_normalize (&norm, json_object_get (msg->body, "manifest")) != BF_OK) {
+        || bf_manifest_decode (&m, json_object_get (msg->body, "manifest")) != BF_OK) {
         s_reject (self, id, bf_error_last ());
         return;
     }
     if (self->draining || s_build_jobs (self) >= self->cfg.slots || s_find_job (self, id)) {
-        json_decref (norm);
+        bf_manifest_release (&m);
         s_reject (self, id, self->draining ? "the worker is draining" : "no free slot");
         return;
     }
@@ -346,9 +354,9 @@ bf_worker__on_job (bf_worker_t *self, bf_msg_t *msg)
     snprintf (job->cache_key, sizeof job->cache_key, "%s", key);
     const char *salt = NULL;
     bf_body_str (&salt, msg->body, "salt", 64, false);
-    bf_key_compute_salted (job->l1_key, norm, self->tc.id, salt);
-    job->manifest = norm;
-    job->inputs = bf_manifest_input_digests (norm);
+    bf_key_compute_salted (job->l1_key, &m, self->tc.id, salt);
+    job->manifest = m;   /* transferred */
+    job->inputs = bf_manifest_input_digests (&job->manifest);
     job->timeout_ms = timeout_ms;
     atomic_init (&job->cancel, 0);
     zlistx_add_end (self->jobs, job);
@@ -421,9 +429,9 @@ s_l1_store (bf_worker_t *self, bf_worker__job_t *job, json_t *body, zmsg_t *blob
     bf_cache_hold (self->l1);
     const void *bd[3];
     size_t bl[3], nb = bf_blobs_view (blobs, 3, bd, bl);
-    int rc = bf_cache_put_result_objects (self->l1, job->manifest, body, nb, bd, bl);
+    int rc = bf_cache_put_result_objects (self->l1, &job->manifest, body, nb, bd, bl);
     if (rc == BF_OK)
-        rc = bf_cache_put_result_entry (self->l1, job->l1_key, job->manifest, self->tc.id, ok,
+        rc = bf_cache_put_result_entry (self->l1, job->l1_key, &job->manifest, self->tc.id, ok,
                                         body);
     bf_cache_release (self->l1);
     if (rc != BF_OK)

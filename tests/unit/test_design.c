@@ -55,10 +55,9 @@ s_action (char *out, const char *root, const char *const *files, int n, const ch
     assert_int_equal (bf_design_new (&d, &o), BF_OK);
     assert_int_equal (bf_key_action (out, bf_design_manifest (d)), BF_OK);
     /* the $readmemh file was found and added as data */
-    json_t *data = json_object_get (bf_design_manifest (d), "data");
-    assert_int_equal (json_array_size (data), 1);
-    assert_string_equal (json_string_value (json_object_get (json_array_get (data, 0), "path")),
-                         "rtl/mem/rom.hex");
+    const bf_manifest_files_t *data = &bf_design_manifest (d)->data;
+    assert_int_equal (data->n, 1);
+    assert_string_equal (data->items[0].path, "rtl/mem/rom.hex");
     bf_design_destroy (&d);
     assert_int_equal (chdir (old), 0);
 }
@@ -120,10 +119,9 @@ design__finds_named_files_inside_the_tree_only (void **state)
                            .package = "sg48", .seed = -1 };
     bf_design_t *d = NULL;
     assert_int_equal (bf_design_new (&d, &o), BF_OK);
-    json_t *data = json_object_get (bf_design_manifest (d), "data");
-    assert_int_equal (json_array_size (data), 1);
-    assert_string_equal (json_string_value (json_object_get (json_array_get (data, 0), "path")),
-                         "fw/firmware.hex");
+    const bf_manifest_files_t *data = &bf_design_manifest (d)->data;
+    assert_int_equal (data->n, 1);
+    assert_string_equal (data->items[0].path, "fw/firmware.hex");
     bf_design_destroy (&d);
     assert_int_equal (chdir (old), 0);
     unlink (outside);
