@@ -1,6 +1,7 @@
 /*  fuzz_proto - a libFuzzer target for what the broker decodes from the
     network: the message codec (bf_msg_decode), the body field accessors,
-    worker tags, and the manifest checker (bf_manifest_normalize), which
+    worker tags, and the manifest decoder (bf_manifest_decode, with its
+    encoder checked to give a fixed point), which
     together see every byte a peer sends before any other code does.
 
     Input format (so the fuzzer can shape multipart messages): a sequence
@@ -16,6 +17,7 @@
 #include "../../src/common/bf_proto.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -45,18 +47,25 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         const char *s;
         int64_t n;
         bool b;
-        json_t *tags = NULL, *norm = NULL;
+        json_t *tags = NULL;
         bf_body_str (&s, m->body, "id", 32, false);
         bf_body_int (&n, m->body, "priority", -1000, 1000, false);
         bf_body_bool (&b, m->body, "events", false);
         if (bf_body_tags (&tags, m->body, "tags") == BF_OK)
             json_decref (tags);
         json_t *manifest = json_object_get (m->body, "manifest");
-        if (manifest && bf_manifest_normalize (&norm, manifest) == BF_OK) {
-            json_t *digests = bf_manifest_input_digests (norm);
+        bf_manifest_t rec;
+        if (manifest && bf_manifest_decode (&rec, manifest) == BF_OK) {
+            json_t *digests = bf_manifest_input_digests (&rec);
             json_decref (digests);
-            bf_manifest_check_bitstream (norm, 32220);
-            json_decref (norm);
+            bf_manifest_check_bitstream (&rec, 32220);
+            /* The normal form is a fixed point of decode and encode. */
+            json_t *once = bf_manifest_encode (&rec), *twice = NULL;
+            if (bf_manifest_normalize (&twice, once) != BF_OK || !json_equal (once, twice))
+                abort ();
+            json_decref (once);
+            json_decref (twice);
+            bf_manifest_release (&rec);
         }
         bf_msg_destroy (&m);
     }

@@ -385,11 +385,24 @@ cache_invalidate__disowns_a_toolchain (void **state)
     json_decref (entry);
 }
 
+/*  A small valid hx1k design, decoded. */
+static void
+s_manifest_hx1k (bf_manifest_t *out)
+{
+    json_t *m = json_pack ("{s:i, s:s, s:s, s:s, s:[{s:s, s:s, s:i}]}", "version", 1, "flow",
+                           "ice40", "top", "top", "device", "hx1k", "sources", "path", "top.v",
+                           "sha256", "1111111111111111111111111111111111111111111111111111111111111111",
+                           "size", 1);
+    assert_int_equal (bf_manifest_decode (out, m), BF_OK);
+    json_decref (m);
+}
+
 static void
 cache_result__wrong_size_bitstream_is_never_stored (void **state)
 {
     s_fix_t *f = *state;
-    json_t *manifest = json_pack ("{s:s, s:s}", "flow", "ice40", "device", "hx1k");
+    bf_manifest_t manifest;
+    s_manifest_hx1k (&manifest);
     char *bits = calloc (1, 32220);
     char good[65], bad[65], log[65];
     bf_sha256_hex (good, bits, 32220);
@@ -398,7 +411,7 @@ cache_result__wrong_size_bitstream_is_never_stored (void **state)
     json_t *result = json_pack ("{s:s, s:s}", "bitstream", bad, "log", log);
     const void *data[] = { bits, "log" };
     size_t lens[] = { 32219, 3 };
-    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, 2, data, lens),
+    assert_int_equal (bf_cache_put_result_objects (f->cache, &manifest, result, 2, data, lens),
                       BF_ECORRUPT);
     assert_non_null (strstr (bf_error_last (), "32219 bytes is the wrong size for hx1k (want 32220)"));
     assert_false (bf_cache_has_object (f->cache, bad));
@@ -407,22 +420,22 @@ cache_result__wrong_size_bitstream_is_never_stored (void **state)
     /* the right size is stored, and the entry after it */
     result = json_pack ("{s:s, s:s, s:s}", "bitstream", good, "log", log, "stage", "done");
     lens[0] = 32220;
-    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, 2, data, lens),
+    assert_int_equal (bf_cache_put_result_objects (f->cache, &manifest, result, 2, data, lens),
                       BF_OK);
     char key[65];
     bf_sha256_hex (key, "k", 1);
-    assert_int_equal (bf_cache_put_result_entry (f->cache, key, manifest, "tc", true, result), BF_OK);
+    assert_int_equal (bf_cache_put_result_entry (f->cache, key, &manifest, "tc", true, result), BF_OK);
     json_t *got = NULL;
     assert_int_equal (bf_cache_get_entry (f->cache, &got, key, false), BF_OK);
     assert_string_equal (json_string_value (json_object_get (got, "bitstream")), good);
     assert_string_equal (json_string_value (json_object_get (got, "outcome")), "succeeded");
     json_decref (got);
     /* a blob short: a protocol error, nothing indexed for it */
-    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, 1, data, lens),
+    assert_int_equal (bf_cache_put_result_objects (f->cache, &manifest, result, 1, data, lens),
                       BF_EPROTO);
     assert_non_null (strstr (bf_error_last (), "no blob for the log"));
     json_decref (result);
-    json_decref (manifest);
+    bf_manifest_release (&manifest);
     free (bits);
 }
 
@@ -433,24 +446,25 @@ static void
 cache_result__array_blobs_follow_the_named_objects (void **state)
 {
     s_fix_t *f = *state;
-    json_t *manifest = json_pack ("{s:s, s:s}", "flow", "ice40", "device", "hx1k");
+    bf_manifest_t manifest;
+    s_manifest_hx1k (&manifest);
     char log[65];
     bf_sha256_hex (log, "ERROR: syntax", 13);
     json_t *result = json_pack ("{s:s, s:s, s:s}", "log", log, "stage", "synth", "error",
                                 "ERROR: syntax error");
     const void *data[] = { "ERROR: syntax", "extra" };
     size_t lens[] = { 13, 5 };
-    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, result, 2, data, lens),
+    assert_int_equal (bf_cache_put_result_objects (f->cache, &manifest, result, 2, data, lens),
                       BF_OK);
     assert_true (bf_cache_has_object (f->cache, log));
     /* no blobs at all for a result that names none: nothing to do */
     json_t *none = json_object ();
-    assert_int_equal (bf_cache_put_result_objects (f->cache, manifest, none, 0, NULL, NULL),
+    assert_int_equal (bf_cache_put_result_objects (f->cache, &manifest, none, 0, NULL, NULL),
                       BF_OK);
     json_decref (none);
     char key[65];
     bf_sha256_hex (key, "design-failure", 14);
-    assert_int_equal (bf_cache_put_result_entry (f->cache, key, manifest, "tc", false, result),
+    assert_int_equal (bf_cache_put_result_entry (f->cache, key, &manifest, "tc", false, result),
                       BF_OK);
     bf_cache_entry_t e;
     assert_int_equal (bf_cache_lookup (f->cache, &e, key, false), BF_OK);
@@ -472,7 +486,7 @@ cache_result__array_blobs_follow_the_named_objects (void **state)
     assert_null (e.key);
     bf_cache_entry_release (&e);
     json_decref (result);
-    json_decref (manifest);
+    bf_manifest_release (&manifest);
 }
 
 /*  The codec: decoding what it encodes gives the same JSON, field for field

@@ -35,14 +35,14 @@ s_base (void)
                       "includes", "rtl/inc", "freq_khz", 12000, "seed", 1);
 }
 
-/*  The key of a manifest given as JSON, via normalization. */
+/*  The key of a manifest given as JSON, via the decoder. */
 static void
 s_key (char *out, json_t *m, const char *toolchain)
 {
-    json_t *norm = NULL;
-    assert_int_equal (bf_manifest_normalize (&norm, m), BF_OK);
-    assert_int_equal (bf_key_compute (out, norm, toolchain), BF_OK);
-    json_decref (norm);
+    bf_manifest_t rec;
+    assert_int_equal (bf_manifest_decode (&rec, m), BF_OK);
+    assert_int_equal (bf_key_compute (out, &rec, toolchain), BF_OK);
+    bf_manifest_release (&rec);
 }
 
 static void
@@ -151,15 +151,15 @@ key__changes_with_salt_only_when_set (void **state)
     char a[65], b[65], c[65], d[65];
     json_t *m = s_base ();
     s_key (a, m, TC);
-    json_t *norm = NULL;
-    assert_int_equal (bf_manifest_normalize (&norm, m), BF_OK);
-    assert_int_equal (bf_key_compute_salted (b, norm, TC, ""), BF_OK);
-    assert_int_equal (bf_key_compute_salted (c, norm, TC, "v2"), BF_OK);
-    assert_int_equal (bf_key_compute_salted (d, norm, TC, "v3"), BF_OK);
+    bf_manifest_t rec;
+    assert_int_equal (bf_manifest_decode (&rec, m), BF_OK);
+    assert_int_equal (bf_key_compute_salted (b, &rec, TC, ""), BF_OK);
+    assert_int_equal (bf_key_compute_salted (c, &rec, TC, "v2"), BF_OK);
+    assert_int_equal (bf_key_compute_salted (d, &rec, TC, "v3"), BF_OK);
     assert_string_equal (a, b);       /* no salt: the keys of old */
     assert_string_not_equal (a, c);
     assert_string_not_equal (c, d);
-    json_decref (norm);
+    bf_manifest_release (&rec);
     json_decref (m);
 }
 

@@ -35,10 +35,10 @@ s_manifest (json_t *synth, json_t *pnr)
 static void
 s_key (char *out, json_t *m)
 {
-    json_t *norm = NULL;
-    assert_int_equal (bf_manifest_normalize (&norm, m), BF_OK);
-    assert_int_equal (bf_key_compute (out, norm, TC), BF_OK);
-    json_decref (norm);
+    bf_manifest_t rec;
+    assert_int_equal (bf_manifest_decode (&rec, m), BF_OK);
+    assert_int_equal (bf_key_compute (out, &rec, TC), BF_OK);
+    bf_manifest_release (&rec);
 }
 
 static void
@@ -279,19 +279,20 @@ static void
 flowcmd__runs_only_what_was_asked (void **state)
 {
     (void) state;
-    json_t *m = s_manifest (NULL, NULL), *norm = NULL;
-    assert_int_equal (bf_manifest_normalize (&norm, m), BF_OK);
-    char *script = bf_flowcmd_yosys_script (norm, "", "n.json");
+    json_t *m = s_manifest (NULL, NULL);
+    bf_manifest_t norm;
+    assert_int_equal (bf_manifest_decode (&norm, m), BF_OK);
+    char *script = bf_flowcmd_yosys_script (&norm, "", "n.json");
     assert_string_equal (script, "read_verilog top.v\nsynth_ice40 -top top -json n.json\n");
     free (script);
     bf_argv_t a;
-    bf_flowcmd_nextpnr (&a, norm, "n.json", "", "t.asc", "r.json");
+    bf_flowcmd_nextpnr (&a, &norm, "n.json", "", "t.asc", "r.json");
     char *line = bf_flowcmd_shell (a.argv);
     assert_string_equal (line, "nextpnr-ice40 --up5k --package sg48 --json n.json --asc t.asc "
                                "--report r.json");
     free (line);
     bf_argv_release (&a);
-    json_decref (norm);
+    bf_manifest_release (&norm);
     json_decref (m);
     /* Params: read with -defer, then chparam; options in name order. */
     json_t *s = json_pack ("{s:s, s:s}", "-dsp", "", "-abc9", "");
@@ -300,13 +301,13 @@ flowcmd__runs_only_what_was_asked (void **state)
     m = s_manifest (s, p);
     json_object_set_new (m, "params", json_pack ("{s:s}", "memfile", "sw/fw.hex"));
     json_object_set_new (m, "seed", json_integer (3));
-    assert_int_equal (bf_manifest_normalize (&norm, m), BF_OK);
-    script = bf_flowcmd_yosys_script (norm, "../", "n.json");
+    assert_int_equal (bf_manifest_decode (&norm, m), BF_OK);
+    script = bf_flowcmd_yosys_script (&norm, "../", "n.json");
     assert_string_equal (script, "read_verilog -defer ../top.v\n"
                                  "chparam -set memfile \"sw/fw.hex\" top\n"
                                  "synth_ice40 -top top -abc9 -dsp -json n.json\n");
     free (script);
-    bf_flowcmd_nextpnr (&a, norm, "n.json", "", "t.asc", "r.json");
+    bf_flowcmd_nextpnr (&a, &norm, "n.json", "", "t.asc", "r.json");
     line = bf_flowcmd_shell (a.argv);
     assert_string_equal (line, "nextpnr-ice40 --up5k --package sg48 --json n.json --asc t.asc "
                                "--report r.json --seed 3 --freq 12.5 --placer sa "
@@ -317,7 +318,7 @@ flowcmd__runs_only_what_was_asked (void **state)
     line = bf_flowcmd_shell (q);
     assert_string_equal (line, "yosys -p 'a; b' 'it'\\''s'");
     free (line);
-    json_decref (norm);
+    bf_manifest_release (&norm);
     json_decref (m);
     json_decref (s);
     json_decref (p);
