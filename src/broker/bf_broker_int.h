@@ -5,8 +5,8 @@
         bf_broker_wcmd.c      worker commands (RESULT, LOG, WANT)
         bf_broker_client.c    client commands (SUBMIT, STATUS, FETCH, ...)
         bf_broker_boards.c    board and program commands (PROGRAM, RESERVE, ...)
-        bf_broker_toolchain.c the default toolchain's rule; TOOLCHAINS, SET-TOOLCHAIN,
-                              RELEASE-NAME
+        bf_broker_toolchain.c the default toolchain's rule; TOOLCHAINS, SETTOOLCHAIN,
+                              RELEASENAME
     Not a public interface: only src/broker includes it.  Everything here
     runs on the broker's one thread (bf_broker.h).
 */

@@ -1,7 +1,7 @@
 /*  bf_broker_toolchain - which toolchain the farm's cache keys are computed
     for, and the admin commands over worker identities: TOOLCHAINS (list,
-    with the default and why), SET-TOOLCHAIN (an admin's choice) and
-    RELEASE-NAME (free a worker name for another key).  The rule is in
+    with the default and why), SETTOOLCHAIN (an admin's choice) and
+    RELEASENAME (free a worker name for another key).  The rule is in
     bf_broker_int.h (bf_broker_toolchain_default) and docs/security.md. */
 #include "bf_broker_int.h"
 #include "../common/bf_error.h"
@@ -106,7 +106,7 @@ bf_broker_client_toolchains (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     json_decref (body);
 }
 
-/*  SET-TOOLCHAIN {"toolchain": ID-PREFIX | "auto"}: an admin chooses the
+/*  SETTOOLCHAIN {"toolchain": ID-PREFIX | "auto"}: an admin chooses the
     default (an identity a worker has reported), or gives the choice back
     to the workers' majority. */
 void
@@ -136,7 +136,7 @@ bf_broker_client_set_toolchain (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_broker_client_toolchains (self, rid, msg);
 }
 
-/*  RELEASE-NAME {"name"}: an admin frees a worker name, so that another
+/*  RELEASENAME {"name"}: an admin frees a worker name, so that another
     key may register under it (a worker's key was replaced). */
 void
 bf_broker_client_release_name (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)

@@ -263,7 +263,7 @@ bf_cmd_workers (bf_cli_args_t *a)
 {
     bf_msg_t *reply = NULL;
     if (a->release_name) {
-        int rc = s_list (&reply, a, "RELEASE-NAME", json_pack ("{s:s}", "name",
+        int rc = s_list (&reply, a, "RELEASENAME", json_pack ("{s:s}", "name",
                                                                 a->release_name));
         if (rc == BFX_OK)
             printf ("worker name '%s' released\n", a->release_name);
@@ -301,7 +301,7 @@ bf_cmd_toolchains (bf_cli_args_t *a)
 {
     bf_msg_t *reply = NULL;
     int rc = a->set_default
-             ? s_list (&reply, a, "SET-TOOLCHAIN", json_pack ("{s:s}", "toolchain",
+             ? s_list (&reply, a, "SETTOOLCHAIN", json_pack ("{s:s}", "toolchain",
                                                               a->set_default))
              : s_list (&reply, a, "TOOLCHAINS", json_object ());
     if (rc != BFX_OK)
