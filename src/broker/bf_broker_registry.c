@@ -404,11 +404,14 @@ s_ready (bf_broker_t *self, zframe_t *rid, const char *rid_hex, bf_msg_t *msg)
     for (bf_broker_worker_t *o = zhashx_first (self->workers); o && !refusal;
          o = zhashx_next (self->workers))
         if (strcmp (o->name, name) == 0 && strcmp (o->rid, rid_hex) != 0
-            && (strcmp (o->key, self->peer_key) != 0
-                || (!self->peer_key[0] && o->expires_at > bf_mono_ms ()))) {
+            && strcmp (o->key, self->peer_key) == 0 && !self->peer_key[0]
+            && o->expires_at > bf_mono_ms ()) {
             refusal = why = xasprintf ("worker name '%s' is in use by a connected worker", name);
-            for_good = strcmp (o->key, self->peer_key) != 0;
+            for_good = false;
         }
+        else if (strcmp (o->name, name) == 0 && strcmp (o->key, self->peer_key) != 0)
+            refusal = why = xasprintf ("worker name '%s' belongs to another key (an admin frees "
+                                       "it with `bitfarm workers --release %s`)", name, name);
     if (!refusal && bf_jobs_worker_bind (self->jobs, name, self->peer_key) != BF_OK)
         refusal = why = xstrdup (bf_error_last ());
     if (refusal) {
