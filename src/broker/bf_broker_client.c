@@ -89,7 +89,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         goto out;
     }
     /* The toolchain the key is computed for: the pinned one (submit
-       --toolchain), else the one most recently registered; a dispatched
+       --toolchain), else the farm's default (bf_broker_toolchain_default); a dispatched
        build gets its worker's key again (bf_broker_dispatch_one). */
     char action[BF_SHA256_HEX_LEN + 1], key[BF_SHA256_HEX_LEN + 1] = "", toolchain[65] = "";
     bf_key_action (action, &m);
@@ -107,7 +107,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         have_key = true;
     }
     else
-        have_key = bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK;
+        have_key = bf_broker_toolchain_default (self, toolchain) == BF_OK;
     if (have_key) {
         bf_key_compute_salted (key, &m, toolchain, self->cfg.cache_salt);
         if (bf_cache_get_entry (self->cache, &entry, key, false) != BF_OK)
@@ -431,7 +431,7 @@ bf_broker_client_ping (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     (void) msg;
     json_t *body = json_pack ("{s:s}", "version", BF_BROKER_VERSION);
     char toolchain[BF_SHA256_HEX_LEN + 1];
-    if (bf_jobs_toolchain_latest (self->jobs, toolchain, "ice40") == BF_OK)
+    if (bf_broker_toolchain_default (self, toolchain) == BF_OK)
         json_object_set_new (body, "toolchain", json_string (toolchain));
     if (self->cfg.cache_salt)
         json_object_set_new (body, "salt", json_string (self->cfg.cache_salt));

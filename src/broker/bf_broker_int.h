@@ -5,6 +5,8 @@
         bf_broker_wcmd.c      worker commands (RESULT, LOG, WANT)
         bf_broker_client.c    client commands (SUBMIT, STATUS, FETCH, ...)
         bf_broker_boards.c    board and program commands (PROGRAM, RESERVE, ...)
+        bf_broker_toolchain.c the default toolchain's rule; TOOLCHAINS, SETTOOLCHAIN,
+                              RELEASENAME
     Not a public interface: only src/broker includes it.  Everything here
     runs on the broker's one thread (bf_broker.h).
 */
@@ -34,23 +36,43 @@
 #define BF_BROKER_PIN_CHECK_MS 5000           /* how often pins of finished jobs are dropped */
 #define BF_BROKER_JANITOR_MS   1000           /* how often the janitor checks the cache's size */
 
+#define BF_BROKER_WORKER_BOARDS 64            /* boards one worker may declare */
+#define BF_BROKER_WORKER_LEASES 4096          /* jobs one worker may hold (READY "jobs") */
+#define BF_BROKER_TOOLS 4                     /* tools whose version lines WORKERS shows */
+
+/*  A job a worker holds: the lease the broker gave it (dispatch, or the
+    recovery of a job the worker still held after a restart). */
+typedef enum { BF_LEASE_BUILD, BF_LEASE_PROGRAM } bf_lease_kind_t;
+typedef struct {
+    char job[BF_JOB_ID_LEN + 1];
+    bf_lease_kind_t kind;
+    int64_t attempt;            /* the attempt it was dispatched (or recovered) as */
+} bf_broker_lease_t;
+
+/*  A registered worker: what its READY said, checked, and the leases it
+    holds.  Owned by self->workers (key: rid). */
 typedef struct {
     char *rid;                  /* routing id, hex; the key in self->workers */
     zframe_t *rid_frame;
     char name[BF_BROKER_WORKER_NAME + 1];
     int slots;
     char toolchain[BF_SHA256_HEX_LEN + 1];
-    json_t *versions;
-    json_t *tags;               /* sorted array of strings */
-    json_t *jobs;               /* object: job id -> true (a build) or "program"; the
-                                   leases this worker holds */
-    json_t *boards;             /* array of the names of the boards it owns */
+    char versions[BF_BROKER_TOOLS][161]; /* bf_broker_tools[i]'s version line, escaped; "" unknown */
+    char tags[BF_TAGS_MAX][BF_TAG_MAX + 1]; /* sorted, distinct */
+    size_t ntags;
+    char boards[BF_BROKER_WORKER_BOARDS][BF_TAG_MAX + 1]; /* the boards it owns (names are tags) */
+    size_t nboards;
+    bf_broker_lease_t *leases;  /* the jobs it holds; nleases of them */
+    size_t nleases, leases_cap;
     char key[BF_CURVE_KEY_LEN + 1]; /* its CURVE public key; "" on a plain broker */
     bool sandboxed;             /* READY said its builds run in bubblewrap */
     bool draining;              /* said DRAIN: gets no new jobs */
     int64_t expires_at;         /* monotonic ms: leases end unless renewed */
     int64_t connected_at;       /* wall ms */
 } bf_broker_worker_t;
+
+/*  The tools of bf_broker_worker_t.versions, in order. */
+extern const char *const bf_broker_tools[BF_BROKER_TOOLS];
 
 struct _bf_broker_t {
     bf_broker_config_t cfg;
@@ -87,7 +109,8 @@ bf_broker_peer_fn bf_broker_client_submit, bf_broker_client_upload, bf_broker_cl
     bf_broker_client_logs, bf_broker_client_fetch, bf_broker_client_cancel, bf_broker_client_jobs,
     bf_broker_client_workers, bf_broker_client_entry, bf_broker_client_ping,
     bf_broker_client_program, bf_broker_client_boards, bf_broker_client_board,
-    bf_broker_client_reserve, bf_broker_client_release, bf_broker_worker_ready;
+    bf_broker_client_reserve, bf_broker_client_release, bf_broker_client_toolchains,
+    bf_broker_client_set_toolchain, bf_broker_client_release_name, bf_broker_worker_ready;
 bf_broker_worker_fn bf_broker_worker_log, bf_broker_worker_result, bf_broker_worker_want,
     bf_broker_worker_drain, bf_broker_worker_goodbye;
 
@@ -196,6 +219,32 @@ bf_broker_worker_capable (bf_broker_worker_t *w, const bf_job_t *job);
 
 json_t *
 bf_broker_worker_json (bf_broker_worker_t *w);
+
+/*  The lease w holds on job id, or NULL. */
+bf_broker_lease_t *
+bf_broker_worker_lease (bf_broker_worker_t *w, const char *id);
+
+/*  w now holds job id as attempt `attempt` (replacing a lease on it). */
+void
+bf_broker_worker_take (bf_broker_worker_t *w, const char *id, bf_lease_kind_t kind,
+                       int64_t attempt);
+
+/*  w no longer holds job id.  Returns whether it did. */
+bool
+bf_broker_worker_drop (bf_broker_worker_t *w, const char *id);
+
+/*  Does w own board `name`. */
+bool
+bf_broker_worker_has_board (const bf_broker_worker_t *w, const char *name);
+
+/*  The farm's default toolchain into out (65 bytes): the one clients'
+    cache keys are computed for when a submit is not pinned.  The rule
+    (docs/security.md): an admin's choice (`bitfarm toolchains --default`)
+    if any; else the identity most connected workers report, ties going to
+    the one first seen; with no worker connected, the last identity so
+    chosen.  BF_OK, or BF_ENOTFOUND when there is none yet. */
+int
+bf_broker_toolchain_default (bf_broker_t *self, char *out);
 
 
 /* ---------------------------------------------------------------------- */

@@ -46,9 +46,9 @@ static void
 s_release_holders (bf_broker_t *self, const char *id, bf_broker_worker_t *except)
 {
     for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
-        if (w != except && json_object_get (w->jobs, id)) {
+        if (w != except && bf_broker_worker_lease (w, id)) {
             bf_broker_worker_command (self, w, "CANCEL", id);
-            json_object_del (w->jobs, id);
+            bf_broker_worker_drop (w, id);
             self->dispatch_needed = true;
         }
     json_object_del (self->orphans, id);
@@ -113,10 +113,8 @@ s_free_slots (bf_broker_worker_t *w)
     if (w->draining)
         return 0;
     int builds = 0;
-    const char *id;
-    json_t *v;
-    json_object_foreach (w->jobs, id, v)
-        builds += json_is_true (v);
+    for (size_t i = 0; i < w->nleases; i++)
+        builds += w->leases[i].kind == BF_LEASE_BUILD;
     return w->slots - builds;
 }
 
@@ -141,13 +139,9 @@ bf_broker_job_manifest (bf_manifest_t *out, const bf_job_t *job)
 bf_broker_worker_t *
 bf_broker_board_owner (bf_broker_t *self, const char *board)
 {
-    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach (w->boards, i, v)
-            if (strcmp (json_string_value (v), board) == 0)
-                return w;
-    }
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (bf_broker_worker_has_board (w, board))
+            return w;
     return NULL;
 }
 
@@ -256,6 +250,21 @@ bf_broker_wait_reason (bf_broker_t *self, const bf_job_t *job)
 
 /*  Hands a ready program job to the worker owning its board, when the
     board is free for it.  Returns false when it must wait. */
+/*  The attempt row of a dispatch to w: for a build, its toolchain and the
+    broker's cache key for it (key); NULL for a program job. */
+static bf_attempt_t
+s_attempt (const bf_broker_worker_t *w, int64_t attempt, const char *key)
+{
+    bf_attempt_t a = { .attempt = attempt, .dispatched_at = bf_now_ms () };
+    snprintf (a.worker, sizeof a.worker, "%s", w->name);
+    snprintf (a.worker_key, sizeof a.worker_key, "%s", w->key);
+    if (key) {
+        snprintf (a.toolchain, sizeof a.toolchain, "%s", w->toolchain);
+        snprintf (a.cache_key, sizeof a.cache_key, "%s", key);
+    }
+    return a;
+}
+
 static bool
 s_dispatch_program (bf_broker_t *self, const bf_job_t *job)
 {
@@ -270,13 +279,14 @@ s_dispatch_program (bf_broker_t *self, const bf_job_t *job)
     }
     int64_t timeout_ms = job->timeout_ms;
     int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
-    if (bf_jobs_start (self->jobs, id, w->name, NULL, deadline) != BF_OK)
+    json_int_t attempt = job->attempt + 1;
+    bf_attempt_t a = s_attempt (w, attempt, NULL);
+    if (bf_jobs_start (self->jobs, id, &a, deadline) != BF_OK)
         return true;
     char tok[BF_SHA256_HEX_LEN + 1];
     if (bf_jobs_token_hash (self->jobs, tok, id))
         bf_boards_renew (self->boards, board, tok, bf_now_ms ());
-    json_object_set_new (w->jobs, id, json_string ("program"));
-    json_int_t attempt = job->attempt + 1;
+    bf_broker_worker_take (w, id, BF_LEASE_PROGRAM, attempt);
     json_t *body = json_pack ("{s:s, s:s, s:I, s:s, s:s?, s:I, s:I}", "job", id, "kind",
                               "program", "attempt", attempt, "board", board, "bitstream",
                               job->bitstream, "size",
@@ -330,12 +340,13 @@ bf_broker_dispatch_one (bf_broker_t *self, const char *id)
     }
     int64_t timeout_ms = job->timeout_ms;
     int64_t deadline = bf_now_ms () + timeout_ms + self->lease_ms;
-    if (bf_jobs_start (self->jobs, id, w->name, key, deadline) != BF_OK) {
+    json_int_t attempt = job->attempt + 1;
+    bf_attempt_t a = s_attempt (w, attempt, key);
+    if (bf_jobs_start (self->jobs, id, &a, deadline) != BF_OK) {
         bf_job_free (job);
         return true;
     }
-    json_object_set_new (w->jobs, id, json_true ());
-    json_int_t attempt = job->attempt + 1;
+    bf_broker_worker_take (w, id, BF_LEASE_BUILD, attempt);
     if (attempt == 1)   /* a build the cache could not spare: a miss */
         bf_cache_count (self->cache, NULL, w->toolchain, false);
     json_t *body = json_pack ("{s:s, s:I, s:O, s:s, s:I}", "job", id, "attempt", attempt,

@@ -89,23 +89,65 @@ s_program_result (bf_broker_t *self, bf_broker_worker_t *w, const bf_job_t *job,
     self->dispatch_needed = true;
 }
 
+/*  Which attempt of a job a RESULT counts for (docs/protocol.md 6.2): one
+    the broker dispatched to this worker (its name and key), and the key
+    the broker computed for that attempt's toolchain into key and
+    toolchain (65 bytes each).  *current says whether it is the running
+    attempt, on its lease.  False, with a reason logged, when the result
+    counts for nothing: the job was never dispatched to this worker as
+    that attempt. */
+static bool
+s_result_attempt (bf_broker_t *self, bf_broker_worker_t *w, const bf_job_t *job,
+                  int64_t attempt, bool leased, char *key, char *toolchain, bool *current)
+{
+    *current = leased && job->state == BF_JOB_RUNNING && attempt == job->attempt
+               && job->worker && strcmp (job->worker, w->name) == 0;
+    bf_attempt_t a;
+    if (bf_jobs_attempt_get (self->jobs, &a, job->id, attempt) == BF_OK) {
+        if (strcmp (a.worker, w->name) != 0 || strcmp (a.worker_key, w->key) != 0) {
+            bf_warn ("job %s: RESULT for attempt %lld from worker '%s' refused: that attempt "
+                     "went to worker '%s'", job->id, (long long) attempt, w->name, a.worker);
+            return false;
+        }
+        snprintf (key, BF_SHA256_HEX_LEN + 1, "%s", a.cache_key);
+        snprintf (toolchain, BF_SHA256_HEX_LEN + 1, "%s", a.toolchain);
+        return true;
+    }
+    /* Dispatched before schema version 6 (no attempt row): only the
+       running attempt's holder, under the key stored at dispatch. */
+    if (*current && (bf_broker_is_program (job) || job->cache_key)) {
+        snprintf (key, BF_SHA256_HEX_LEN + 1, "%s", job->cache_key ? job->cache_key : "");
+        snprintf (toolchain, BF_SHA256_HEX_LEN + 1, "%s", w->toolchain);
+        return true;
+    }
+    bf_warn ("job %s: RESULT for attempt %lld from worker '%s' refused: that attempt was "
+             "never dispatched to it", job->id, (long long) attempt, w->name);
+    return false;
+}
+
 void
 bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
 {
-    const char *id, *outcome, *key, *cls = NULL, *stage = NULL, *error = NULL;
+    const char *id, *outcome, *sent_key = "", *cls = NULL, *stage = NULL, *error = NULL;
+    int64_t attempt = 0;
     if (bf_body_str (&id, msg->body, "job", BF_JOB_ID_LEN, true) != BF_OK) {
         bf_warn ("bad RESULT from worker '%s': %s", w->name, bf_error_last ());
         return;
     }
-    json_object_del (w->jobs, id);
+    bf_broker_lease_t *lease = bf_broker_worker_lease (w, id);
+    bool leased = lease != NULL;
+    bf_broker_worker_drop (w, id);
     self->dispatch_needed = true;
     bf_job_t *job = NULL;
     json_t *res = NULL;
     bool program = json_is_string (json_object_get (msg->body, "board"));
-    key = "";
+    if (bf_body_int (&attempt, msg->body, "attempt", 1, INT32_MAX, true) != BF_OK) {
+        bf_warn ("bad RESULT for job %s from worker '%s': %s", id, w->name, bf_error_last ());
+        goto ack;
+    }
     if (bf_body_str (&outcome, msg->body, "outcome", 16, true) != BF_OK
         || (!program
-            && bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK)
+            && bf_body_str (&sent_key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK)
         || bf_body_str (&cls, msg->body, "failure_class", 32, false) == BF_EINVAL
         || bf_body_str (&stage, msg->body, "stage", 32, false) == BF_EINVAL
         || bf_body_str (&error, msg->body, "error", 4096, false) == BF_EINVAL) {
@@ -117,15 +159,25 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
         bf_warn ("RESULT for unknown job %s from worker '%s' ignored", id, w->name);
         goto ack;
     }
+    char key[BF_SHA256_HEX_LEN + 1], toolchain[BF_SHA256_HEX_LEN + 1];
+    bool current;
+    if (!s_result_attempt (self, w, job, attempt, leased, key, toolchain, &current))
+        goto ack;
     if (bf_job_state_final (job->state)) {
         bf_info ("job %s: late result from worker '%s' discarded (already %s)", id, w->name,
                  bf_job_state_name (job->state));
         goto ack;
     }
     if (bf_broker_is_program (job)) {
-        s_program_result (self, w, job, msg, outcome, cls, error);
+        if (current)
+            s_program_result (self, w, job, msg, outcome, cls, error);
+        else
+            bf_info ("job %s: stale program result from worker '%s' ignored", id, w->name);
         goto ack;
     }
+    if (sent_key[0] && strcmp (sent_key, key) != 0)
+        bf_warn ("job %s: worker '%s' named cache key %.12s; the broker's is %.12s, and the "
+                 "result goes there", id, w->name, sent_key, key);
     res = json_pack ("{s:s}", "stage", stage ? stage : "done");
     /* Objects, then the entry naming them, under the cache's shared lock,
        so no eviction or gc runs in between. */
@@ -162,7 +214,7 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     if (ok || (failed && cls && strcmp (cls, "design") == 0)) {
         if (error)
             json_object_set_new (res, "error", json_string (error));
-        if (bf_cache_put_result_entry (self->cache, key, &m, w->toolchain, ok, res)
+        if (bf_cache_put_result_entry (self->cache, key, &m, toolchain, ok, res)
             != BF_OK)
             bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());
         s_finish (self, id, res, ok ? BF_JOB_SUCCEEDED : BF_JOB_FAILED,
@@ -175,8 +227,7 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     else {
         /* Infrastructure trouble (or a worker's own cancel, or a rejected
            job): this attempt failed.  Only the current holder's word counts. */
-        const char *holder = job->worker;
-        if (job->state == BF_JOB_RUNNING && holder && strcmp (holder, w->name) == 0) {
+        if (current) {
             char *reason = xasprintf ("%s on worker '%s': %s", strcmp (outcome, "rejected") == 0
                                       ? "rejected" : "infrastructure failure", w->name,
                                       error ? error : outcome);
@@ -203,7 +254,7 @@ bf_broker_worker_log (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
 {
     const char *id;
     if (bf_body_str (&id, msg->body, "job", BF_JOB_ID_LEN, true) != BF_OK
-        || !json_object_get (w->jobs, id))
+        || !bf_broker_worker_lease (w, id))
         return;
     const char *stage;
     if (bf_body_str (&stage, msg->body, "stage", 32, false) == BF_OK)
@@ -239,7 +290,7 @@ bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
                  json_is_array (digests) ? "too many digests" : bf_error_last ());
         return;
     }
-    if (!json_object_get (w->jobs, id)) {
+    if (!bf_broker_worker_lease (w, id)) {
         bf_warn ("WANT from worker '%s' for job %s, which it does not hold, ignored", w->name,
                  id);
         return;

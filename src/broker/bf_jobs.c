@@ -256,22 +256,25 @@ bf_jobs_set_bitstream (bf_jobs_t *self, const char *id, const char *bitstream, u
 }
 
 int
-bf_jobs_start (bf_jobs_t *self, const char *id, const char *worker, const char *cache_key,
-               int64_t deadline_at)
+bf_jobs_start (bf_jobs_t *self, const char *id, const bf_attempt_t *a, int64_t deadline_at)
 {
     int rc = s_begin (self);
     if (rc != BF_OK)
         return rc;
+    const char *key = a->cache_key[0] ? a->cache_key : NULL;
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "UPDATE jobs SET state = 'running', stage = 'dispatched', attempt = attempt + 1, "
-        "worker = ?, cache_key = ?, started_at = ?, deadline_at = ?, not_before = 0 "
-        "WHERE id = ? AND state = 'queued'");
-    sqlite3_bind_text (st, 1, worker, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, cache_key, -1, SQLITE_STATIC);
+        "worker = ?, cache_key = ?, started_at = ?, deadline_at = ?, "
+        "not_before = 0 WHERE id = ? AND state = 'queued' AND attempt + 1 = ?");
+    sqlite3_bind_text (st, 1, a->worker, -1, SQLITE_STATIC);
+    bf_db_bind_str (st, 2, key);
     sqlite3_bind_int64 (st, 3, bf_now_ms ());
     sqlite3_bind_int64 (st, 4, deadline_at);
     sqlite3_bind_text (st, 5, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (st, 6, a->attempt);
     rc = s_changed (self, st, "start job");
+    if (rc == BF_OK)
+        rc = bf_jobs__attempt_insert (self, id, a);
     if (rc == BF_OK)
         rc = s_event (self, id, "running", NULL);
     return s_end (self, rc);
@@ -453,60 +456,4 @@ bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t back
         free (why);
     }
     return s_end (self, rc);
-}
-
-int
-bf_jobs_toolchain_seen (bf_jobs_t *self, const char *id, const char *family, json_t *versions)
-{
-    char *v = json_dumps (versions, JSON_COMPACT | JSON_SORT_KEYS);
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "INSERT INTO toolchains (id, family, versions, last_seen) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen");
-    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, family, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 3, v ? v : "{}", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64 (st, 4, bf_now_ms ());
-    int rc = s_changed (self, st, "record toolchain");
-    free (v);
-    return rc == BF_EBUSY ? BF_OK : rc;
-}
-
-int
-bf_jobs_toolchain_resolve (bf_jobs_t *self, char *out, const char *prefix)
-{
-    size_t n = strlen (prefix);
-    if (n < 8 || n > 64 || strspn (prefix, "0123456789abcdef") != n)
-        return bf_error_set (BF_EINVAL, "bad toolchain '%.80s' (want 8 to 64 lowercase hex "
-                             "characters of an identity, as `bitfarm workers` shows)", prefix);
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT id FROM toolchains WHERE substr (id, 1, ?2) = ?1 ORDER BY id LIMIT 2");
-    sqlite3_bind_text (st, 1, prefix, -1, SQLITE_STATIC);
-    sqlite3_bind_int (st, 2, (int) n);
-    int rows = 0;
-    while (sqlite3_step (st) == SQLITE_ROW)
-        if (rows++ == 0)
-            snprintf (out, 65, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_finalize (st);
-    if (rows == 0)
-        return bf_error_set (BF_ENOTFOUND, "no worker has reported toolchain '%s' (see `bitfarm "
-                             "workers`)", prefix);
-    if (rows > 1)
-        return bf_error_set (BF_EAMBIGUOUS, "toolchain '%s' is ambiguous (give more characters)",
-                             prefix);
-    return BF_OK;
-}
-
-int
-bf_jobs_toolchain_latest (bf_jobs_t *self, char *out, const char *family)
-{
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT id FROM toolchains WHERE family = ? ORDER BY last_seen DESC LIMIT 1");
-    sqlite3_bind_text (st, 1, family, -1, SQLITE_STATIC);
-    int rc = BF_ENOTFOUND;
-    if (sqlite3_step (st) == SQLITE_ROW) {
-        snprintf (out, 65, "%s", (const char *) sqlite3_column_text (st, 0));
-        rc = BF_OK;
-    }
-    sqlite3_finalize (st);
-    return rc;
 }

@@ -96,10 +96,28 @@ int64_t bf_jobs_next_ready (bf_jobs_t *self, int64_t now);
 /*  The most recent jobs first, as a new JSON array of job objects. */
 json_t *bf_jobs_list (bf_jobs_t *self, int limit);
 
-/*  queued -> running as attempt + 1 on `worker`, with the attempt's time
-    limit at deadline_at.  BF_OK, or BF_EBUSY when the job is not queued. */
-int bf_jobs_start (bf_jobs_t *self, const char *id, const char *worker, const char *cache_key,
-                   int64_t deadline_at);
+/*  One dispatch of a job (table attempts, schema/jobs/006_attempts.sql):
+    a RESULT counts only when it names an attempt dispatched to the
+    worker that sends it, and is stored under this cache_key.  Strings are
+    "" when absent (program jobs have no toolchain or key). */
+typedef struct {
+    int64_t attempt;                        /* 1, 2, ... */
+    char worker[65];                        /* worker name */
+    char worker_key[41];                    /* Z85 CURVE key; "" on a plain broker */
+    char toolchain[65];                     /* identity digest the build is for */
+    char cache_key[65];                     /* the broker's key for that toolchain */
+    int64_t dispatched_at;                  /* ms since the epoch */
+} bf_attempt_t;
+
+/*  queued -> running as attempt a->attempt (which must be the job's attempt
+    + 1) on worker a->worker, with the attempt's time limit at deadline_at;
+    the attempt row is written in the same transaction.  BF_OK, or BF_EBUSY
+    when the job is not queued (or the attempt number is not the next). */
+int bf_jobs_start (bf_jobs_t *self, const char *id, const bf_attempt_t *a, int64_t deadline_at);
+
+/*  Attempt `attempt` of job id into out: BF_OK, or BF_ENOTFOUND (never
+    dispatched, or dispatched before schema version 6). */
+int bf_jobs_attempt_get (bf_jobs_t *self, bf_attempt_t *out, const char *id, int64_t attempt);
 
 /*  A worker that re-registered still holds the job: it becomes (or stays)
     running on `worker` with its attempt count unchanged.  BF_OK, or
@@ -153,7 +171,8 @@ json_t *bf_jobs_running (bf_jobs_t *self);
 /*  Ids of running jobs whose deadline_at is before now, as a new array. */
 json_t *bf_jobs_overdue (bf_jobs_t *self, int64_t now);
 
-/*  Remembers a toolchain identity seen from a worker. */
+/*  Remembers a toolchain identity seen from a worker (versions: the tool
+    version lines, shown to people).  first_seen is set once. */
 int bf_jobs_toolchain_seen (bf_jobs_t *self, const char *id, const char *family, json_t *versions);
 
 /*  The toolchain whose id starts with prefix (8 to 64 hex characters)
@@ -161,8 +180,22 @@ int bf_jobs_toolchain_seen (bf_jobs_t *self, const char *id, const char *family,
     (malformed), BF_ENOTFOUND or BF_EAMBIGUOUS, each with a detail. */
 int bf_jobs_toolchain_resolve (bf_jobs_t *self, char *out, const char *prefix);
 
-/*  The most recently seen toolchain of a family into out (65 bytes).
-    BF_OK or BF_ENOTFOUND. */
-int bf_jobs_toolchain_latest (bf_jobs_t *self, char *out, const char *family);
+/*  Every toolchain seen, oldest first: a new JSON array of {"id",
+    "family", "versions", "first_seen", "last_seen"} (ms since the epoch). */
+json_t *bf_jobs_toolchains (bf_jobs_t *self);
+
+/*  A farm setting (table settings): its value into out (outlen bytes, cut
+    to fit) and BF_OK, or BF_ENOTFOUND.  Setting value NULL deletes it. */
+int bf_jobs_setting_get (bf_jobs_t *self, char *out, size_t outlen, const char *name);
+int bf_jobs_setting_set (bf_jobs_t *self, const char *name, const char *value);
+
+/*  Binds worker name to CURVE key (key "" on a plain broker) for good
+    (table worker_names): BF_OK when the name is new or already bound to
+    key (last_seen is updated), BF_EACCES with a detail when another key
+    holds it.  Survives restarts; only bf_jobs_worker_release frees it. */
+int bf_jobs_worker_bind (bf_jobs_t *self, const char *name, const char *key);
+
+/*  Frees a worker name for another key: BF_OK or BF_ENOTFOUND. */
+int bf_jobs_worker_release (bf_jobs_t *self, const char *name);
 
 #endif

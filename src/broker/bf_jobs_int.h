@@ -16,4 +16,7 @@ struct _bf_jobs_t {
                "tags, manifest, kind, board, after_job, token_hash, bitstream_size, owner, " \
                "owner_name, toolchain"
 
+/*  Writes attempt row a of job id, inside the caller's transaction. */
+int bf_jobs__attempt_insert (bf_jobs_t *self, const char *id, const bf_attempt_t *a);
+
 #endif

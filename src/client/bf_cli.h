@@ -47,6 +47,8 @@ typedef enum {
     BF_O_DIFF, BF_O_CACHE_DIR, BF_O_EVENTS, BF_O_FOLLOW, BF_O_REPORT, BF_O_LOG, BF_O_LIMIT,
     BF_O_OLDER_THAN, BF_O_MAX_SIZE, BF_O_BOARD, BF_O_FOR, BF_O_BY, BF_O_ENABLE,
     BF_O_MAINTENANCE, BF_O_REASON, BF_O_ROLE, BF_O_DIR,
+    /* admin */
+    BF_O_DEFAULT, BF_O_RELEASE,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -86,6 +88,8 @@ typedef struct {
     const char *role;            /* keygen --role */
     const char *dir;             /* keygen --dir */
     const char *reason;
+    const char *set_default;     /* toolchains --default ID|auto */
+    const char *release_name;    /* workers --release NAME */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */
@@ -140,6 +144,7 @@ int bf_cmd_fetch (bf_cli_args_t *a);
 int bf_cmd_cancel (bf_cli_args_t *a);
 int bf_cmd_jobs (bf_cli_args_t *a);
 int bf_cmd_workers (bf_cli_args_t *a);
+int bf_cmd_toolchains (bf_cli_args_t *a);
 
 int bf_cmd_cache (bf_cli_args_t *a);   /* no or an unknown subcommand */
 int bf_cmd_cache_stats (bf_cli_args_t *a);

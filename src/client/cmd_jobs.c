@@ -262,6 +262,14 @@ int
 bf_cmd_workers (bf_cli_args_t *a)
 {
     bf_msg_t *reply = NULL;
+    if (a->release_name) {
+        int rc = s_list (&reply, a, "RELEASENAME", json_pack ("{s:s}", "name",
+                                                                a->release_name));
+        if (rc == BFX_OK)
+            printf ("worker name '%s' released\n", a->release_name);
+        bf_msg_destroy (&reply);
+        return rc;
+    }
     int rc = s_list (&reply, a, "WORKERS", json_object ());
     if (rc != BFX_OK)
         return rc;
@@ -281,6 +289,44 @@ bf_cmd_workers (bf_cli_args_t *a)
             json_t *v;
             json_object_foreach (json_object_get (w, "versions"), tool, v)
                 printf ("    %-14s %s\n", tool, json_string_value (v));
+        }
+    }
+    bf_msg_destroy (&reply);
+    return rc;
+}
+
+/*  toolchains [--default ID|auto]: the identities seen and the default */
+int
+bf_cmd_toolchains (bf_cli_args_t *a)
+{
+    bf_msg_t *reply = NULL;
+    int rc = a->set_default
+             ? s_list (&reply, a, "SETTOOLCHAIN", json_pack ("{s:s}", "toolchain",
+                                                              a->set_default))
+             : s_list (&reply, a, "TOOLCHAINS", json_object ());
+    if (rc != BFX_OK)
+        return rc;
+    if (a->json)
+        bf_cli_print_json (reply->body);
+    else {
+        static const struct { const char *rule, *why; } rules[] = {
+            { "admin", "an admin's choice" },
+            { "workers", "reported by the most connected workers" },
+            { "last", "the last one most workers reported; none is connected" },
+        };
+        const char *rule = bf_cli_str (reply->body, "rule");
+        const char *why = rule;
+        for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+            if (strcmp (rule, rules[i].rule) == 0)
+                why = rules[i].why;
+        printf ("%-64s  %7s  %s\n", "TOOLCHAIN", "WORKERS", "DEFAULT");
+        size_t i;
+        json_t *t;
+        json_array_foreach (json_object_get (reply->body, "toolchains"), i, t) {
+            bool def = json_is_true (json_object_get (t, "default"));
+            printf ("%-64.64s  %7lld  %s\n", bf_cli_str (t, "id"),
+                    (long long) json_integer_value (json_object_get (t, "workers")),
+                    def ? why : "");
         }
     }
     bf_msg_destroy (&reply);

@@ -101,6 +101,10 @@ static const s_option_t s_options[BF_O_COUNT] = {
     [BF_O_ROLE] = { "role", 0, "ROLE", "broker, worker or client (required)" },
     [BF_O_DIR] = { "dir", 0, "DIR", "where to write the key pair (default: the current "
                    "directory)" },
+    [BF_O_DEFAULT] = { "default", 0, "ID|auto", "make toolchain ID (8 or more hex characters) "
+                       "the farm's default, or give the choice back to the workers (admin)" },
+    [BF_O_RELEASE] = { "release", 0, "NAME", "free worker name NAME for another key, e.g. "
+                       "after a worker's key was replaced (admin)" },
 };
 
 /*  Options every command takes; those of the commands that ask a broker. */
@@ -201,9 +205,17 @@ static const s_cmd_t s_commands[] = {
       NULL, 0 },
     { "jobs", bf_cmd_jobs, S_BROKER | BF_O (BF_O_LIMIT), "[-n N]", "the most recent jobs", NULL,
       S_DOCS ({ BF_O_LIMIT, "the N most recent jobs (default 20)" }), NULL, 0 },
-    { "workers", bf_cmd_workers, S_BROKER, "",
+    { "workers", bf_cmd_workers, S_BROKER | BF_O (BF_O_RELEASE), "[--release NAME]",
       "the connected workers, their toolchains and tool versions",
-      "UNSANDBOXED marks a worker that builds without bubblewrap (--no-sandbox).\n", NULL,
+      "UNSANDBOXED marks a worker that builds without bubblewrap (--no-sandbox).\n"
+      "A worker name belongs to the key that first registered it, across restarts;\n"
+      "--release NAME (admin) lets another key take it.\n", NULL, NULL, 0 },
+    { "toolchains", bf_cmd_toolchains, S_BROKER | BF_O (BF_O_DEFAULT), "[--default ID|auto]",
+      "every toolchain identity seen, its workers, and the farm's default",
+      "The default is what unpinned submits compute their cache key for: an admin's\n"
+      "choice (--default ID), else the identity most connected workers report, ties\n"
+      "to the one first seen; with no worker connected, the last one so chosen\n"
+      "(docs/security.md).  --default auto gives the choice back to the workers.\n", NULL,
       NULL, 0 },
     { "explain", bf_cmd_explain, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DIFF)
       | BF_O (BF_O_CACHE_DIR), "[submit options] FILES... [--diff KEY]",
@@ -458,6 +470,8 @@ s_apply (bf_cli_args_t *a, int o, const char *v)
         case BF_O_ENABLE: a->health = "ok"; break;
         case BF_O_MAINTENANCE: a->health = "maintenance"; break;
         case BF_O_REASON: a->reason = v; break;
+        case BF_O_DEFAULT: a->set_default = v; break;
+        case BF_O_RELEASE: a->release_name = v; break;
         case BF_O_JSON: a->json = true; break;
         case BF_O_WAIT: a->wait = true; break;
         case BF_O_FOLLOW: a->follow = true; break;

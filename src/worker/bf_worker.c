@@ -83,8 +83,9 @@ s_connect (bf_worker_t *self)
     self->reconnect_at = 0;
 }
 
-/*  DISCONNECT {"reason", "refused"}: register again, or stop for good
-    when the broker refused this worker. */
+/*  DISCONNECT {"reason", "refused"?, "retry_ms"?}: register again (after
+    retry_ms, when given: the name is still in use), or stop for good when
+    the broker refused this worker. */
 static void
 s_on_disconnect (bf_worker_t *self, bf_msg_t *msg)
 {
@@ -92,7 +93,16 @@ s_on_disconnect (bf_worker_t *self, bf_msg_t *msg)
     bf_body_str (&reason, msg->body, "reason", 256, false);
     bool refused = false;
     bf_body_bool (&refused, msg->body, "refused", false);
-    if (refused) {
+    int64_t retry_ms = 0;
+    bf_body_int (&retry_ms, msg->body, "retry_ms", 1, 60000, false);
+    if (retry_ms > 0 && !refused) {
+        bf_warn ("broker said DISCONNECT (%s); registering again in %lld ms", reason,
+                 (long long) retry_ms);
+        int64_t now = bf_mono_ms ();
+        self->broker_expires = now;
+        self->reconnect_at = now + retry_ms;
+    }
+    else if (refused) {
         free (self->refused);
         self->refused = xasprintf ("the broker refused this worker: %s", reason);
         bf_err ("%s", self->refused);

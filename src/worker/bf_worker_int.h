@@ -42,6 +42,7 @@
     it started and writes only its log buffer and stage. */
 typedef struct {
     char id[40];
+    int64_t attempt;             /* JOB's "attempt", echoed in RESULT (1, 2, ...) */
     char cache_key[BF_SHA256_HEX_LEN + 1];   /* the broker's key, echoed in RESULT */
     char l1_key[BF_SHA256_HEX_LEN + 1];      /* this worker's key, for its L1 */
     char *job_dir;
@@ -69,6 +70,7 @@ typedef struct {
 /*  A result sent to the broker and not yet acknowledged (ACK). */
 typedef struct {
     char id[40];
+    int64_t attempt;             /* the attempt the result is for */
     zmsg_t *msg;                 /* the whole RESULT message, kept to send again */
 } bf_worker__pending_t;
 

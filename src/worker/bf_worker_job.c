@@ -60,12 +60,15 @@ s_write_file (void *arg, const bf_manifest_file_t *file)
     return s_write_input (arg, file->path, file->sha256, file->size);
 }
 
+/*  RESULT "rejected" for attempt `attempt` of job id: the worker cannot
+    take it (docs/protocol.md 6.2). */
 static void
-s_reject (bf_worker_t *self, const char *id, const char *why)
+s_reject (bf_worker_t *self, const char *id, int64_t attempt, const char *why)
 {
     bf_warn ("job %s rejected: %s", id, why);
-    json_t *body = json_pack ("{s:s, s:s, s:s, s:s}", "job", id, "outcome", "rejected",
-                              "cache_key", "", "error", why);
+    json_t *body = json_pack ("{s:s, s:I, s:s, s:s, s:s}", "job", id, "attempt",
+                              (json_int_t) attempt, "outcome", "rejected", "cache_key", "",
+                              "error", why);
     bf_worker__send (self, "RESULT", body, NULL);
     json_decref (body);
 }
@@ -129,10 +132,13 @@ s_job_free (bf_worker_t *self, bf_worker__job_t *job)
 /*  Queues a RESULT for the broker: kept until its ACK, sent again after a
     reconnect.  Takes over *msg_p (the blobs). */
 static void
-s_post_result (bf_worker_t *self, const char *id, json_t *body, zmsg_t **blobs_p)
+s_post_result (bf_worker_t *self, const bf_worker__job_t *job, json_t *body, zmsg_t **blobs_p)
 {
     bf_worker__pending_t *p = xcalloc (1, sizeof *p);
-    snprintf (p->id, sizeof p->id, "%s", id);
+    snprintf (p->id, sizeof p->id, "%s", job->id);
+    p->attempt = job->attempt;
+    /* The attempt the broker dispatched: a result counts only for it. */
+    json_object_set_new (body, "attempt", json_integer ((json_int_t) job->attempt));
     p->msg = bf_msg_encode (BF_PROTO_WORKER, "RESULT", body, blobs_p);
     zlistx_add_end (self->pending, p);
     zmsg_t *copy = zmsg_dup (p->msg);
@@ -181,7 +187,7 @@ s_l1_hit (bf_worker_t *self, bf_worker__job_t *job)
         bf_cache_count (self->l1, job->l1_key, self->tc.id, true);
         bf_info ("job %s %s (local cache hit: no tool run, nothing downloaded)", job->id,
                  ok ? "succeeded" : "failed");
-        s_post_result (self, job->id, body, &blobs);
+        s_post_result (self, job, body, &blobs);
     }
     zmsg_destroy (&blobs);
     json_decref (body);
@@ -216,7 +222,7 @@ s_start_job (bf_worker_t *self, bf_worker__job_t *job)
         rc = bf_manifest_each_input (&job->manifest, s_write_file, &ctx);
     free (src);
     if (rc != BF_OK) {
-        s_reject (self, job->id, bf_error_last ());
+        s_reject (self, job->id, job->attempt, bf_error_last ());
         s_job_free (self, job);
         return;
     }
@@ -267,7 +273,7 @@ s_stage_or_want (bf_worker_t *self, bf_worker__job_t *job, bool first)
         s_send_want (self, job, missing);
     }
     else {
-        s_reject (self, job->id, rc == BF_ENOTFOUND ? "inputs missing after INPUTS"
+        s_reject (self, job->id, job->attempt, rc == BF_ENOTFOUND ? "inputs missing after INPUTS"
                                                     : bf_error_last ());
         s_job_free (self, job);
     }
@@ -285,7 +291,7 @@ s_build_jobs (bf_worker_t *self)
 
 /*  JOB {"kind": "program", "board", "bitstream", "size", "timeout_ms"}. */
 static void
-s_on_program_job (bf_worker_t *self, bf_msg_t *msg, const char *id)
+s_on_program_job (bf_worker_t *self, bf_msg_t *msg, const char *id, int64_t attempt)
 {
     const char *name, *digest;
     int64_t size = 0, timeout_ms = 0;
@@ -294,7 +300,7 @@ s_on_program_job (bf_worker_t *self, bf_msg_t *msg, const char *id)
         || !bf_sha256_is_hex (digest)
         || bf_body_int (&size, msg->body, "size", 1, BF_MAX_FILE_SIZE, true) != BF_OK
         || bf_body_int (&timeout_ms, msg->body, "timeout_ms", 1, INT64_MAX / 4, true) != BF_OK) {
-        s_reject (self, id, bf_error_last ());
+        s_reject (self, id, attempt, bf_error_last ());
         return;
     }
     const bf_board_t *board = NULL;
@@ -304,12 +310,13 @@ s_on_program_job (bf_worker_t *self, bf_msg_t *msg, const char *id)
     if (!board || self->draining || s_find_job (self, id)) {
         char *why = board ? xstrdup (self->draining ? "the worker is draining" : "job already held")
                           : xasprintf ("no board named '%s' on this worker", name);
-        s_reject (self, id, why);
+        s_reject (self, id, attempt, why);
         free (why);
         return;
     }
     bf_worker__job_t *job = xcalloc (1, sizeof *job);
     snprintf (job->id, sizeof job->id, "%s", id);
+    job->attempt = attempt;
     job->board = board;
     snprintf (job->bitstream, sizeof job->bitstream, "%s", digest);
     job->bitstream_size = (uint64_t) size;
@@ -326,31 +333,33 @@ void
 bf_worker__on_job (bf_worker_t *self, bf_msg_t *msg)
 {
     const char *id, *key, *kind = NULL;
-    int64_t timeout_ms = 0;
+    int64_t timeout_ms = 0, attempt = 0;
     bf_manifest_t m;
     bf_manifest_init (&m);
-    if (bf_body_str (&id, msg->body, "job", 32, true) != BF_OK) {
+    if (bf_body_str (&id, msg->body, "job", 32, true) != BF_OK
+        || bf_body_int (&attempt, msg->body, "attempt", 1, INT32_MAX, true) != BF_OK) {
         bf_warn ("bad JOB: %s", bf_error_last ());
         return;
     }
     if (bf_body_str (&kind, msg->body, "kind", 16, false) == BF_OK && kind
         && strcmp (kind, "program") == 0) {
-        s_on_program_job (self, msg, id);
+        s_on_program_job (self, msg, id, attempt);
         return;
     }
     if (bf_body_str (&key, msg->body, "cache_key", BF_SHA256_HEX_LEN, true) != BF_OK
         || bf_body_int (&timeout_ms, msg->body, "timeout_ms", 1, INT64_MAX / 4, true) != BF_OK
         || bf_manifest_decode (&m, json_object_get (msg->body, "manifest")) != BF_OK) {
-        s_reject (self, id, bf_error_last ());
+        s_reject (self, id, attempt, bf_error_last ());
         return;
     }
     if (self->draining || s_build_jobs (self) >= self->cfg.slots || s_find_job (self, id)) {
         bf_manifest_release (&m);
-        s_reject (self, id, self->draining ? "the worker is draining" : "no free slot");
+        s_reject (self, id, attempt, self->draining ? "the worker is draining" : "no free slot");
         return;
     }
     bf_worker__job_t *job = xcalloc (1, sizeof *job);
     snprintf (job->id, sizeof job->id, "%s", id);
+    job->attempt = attempt;
     snprintf (job->cache_key, sizeof job->cache_key, "%s", key);
     const char *salt = NULL;
     bf_body_str (&salt, msg->body, "salt", 64, false);
@@ -383,7 +392,7 @@ bf_worker__on_inputs (bf_worker_t *self, bf_msg_t *msg)
     }
     size_t n = json_array_size (digests);
     if (!json_is_array (digests) || n != zmsg_size (msg->blobs)) {
-        s_reject (self, id, "INPUTS must carry one blob per digest");
+        s_reject (self, id, job->attempt, "INPUTS must carry one blob per digest");
         s_job_free (self, job);
         return;
     }
@@ -406,7 +415,7 @@ bf_worker__on_inputs (bf_worker_t *self, bf_msg_t *msg)
     free (data);
     free (lens);
     if (rc != BF_OK) {
-        s_reject (self, id, bf_error_last ());
+        s_reject (self, id, job->attempt, bf_error_last ());
         s_job_free (self, job);
         return;
     }
@@ -470,7 +479,7 @@ bf_worker__on_actor (bf_worker_t *self, bf_worker__job_t *job)
         if (body && !job->board)
             s_l1_store (self, job, body, msg);
         /* Kept until the broker acknowledges it; sent again on reconnect. */
-        s_post_result (self, job->id, body, &msg);
+        s_post_result (self, job, body, &msg);
         json_decref (body);
         s_job_free (self, job);
     }
@@ -532,9 +541,11 @@ bf_worker__held_jobs (bf_worker_t *self)
 {
     json_t *held = json_array ();
     for (bf_worker__job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
-        json_array_append_new (held, json_pack ("{s:s, s:b}", "job", j->id, "done", 0));
+        json_array_append_new (held, json_pack ("{s:s, s:b, s:I}", "job", j->id, "done", 0,
+                                                 "attempt", (json_int_t) j->attempt));
     for (bf_worker__pending_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
-        json_array_append_new (held, json_pack ("{s:s, s:b}", "job", p->id, "done", 1));
+        json_array_append_new (held, json_pack ("{s:s, s:b, s:I}", "job", p->id, "done", 1,
+                                                 "attempt", (json_int_t) p->attempt));
     return held;
 }
 

@@ -7,7 +7,10 @@
 #     and it finishes on the other worker;
 #   - an unknown client key and a worker with a client key are refused;
 #   - a capture on the broker's links shows no design source text (and,
-#     as a control, does show it when the broker runs --insecure).
+#     as a control, does show it when the broker runs --insecure);
+#   - a malicious worker with a valid worker key, on a worker's host,
+#     cannot forge a result for a job it does not hold nor take another
+#     worker's name.
 # Without root or network namespaces the test says so and is skipped.
 . "$(dirname "$0")/lib.sh"
 S=$(( $$ % 100000 ))
@@ -42,10 +45,10 @@ check "  ... and none to a worker's host (separate links)" bash -c "! ip -n '$NC
 
 K=$T/keys A=$T/allow
 mkdir -p "$A/workers" "$A/clients"
-for r in broker:broker worker:w1 worker:w2 client:alice client:eve; do
+for r in broker:broker worker:w1 worker:w2 worker:mal client:alice client:eve; do
     "$BIN/bitfarm" keygen --dir "$K" --role "${r%%:*}" "${r##*:}" >/dev/null
 done
-cp "$K/w1.key" "$K/w2.key" "$A/workers/"
+cp "$K/w1.key" "$K/w2.key" "$K/mal.key" "$A/workers/"
 cp "$K/alice.key" "$A/clients/"
 PORT=5555
 ip netns exec "$NB" "$BIN/bitfarm-broker" --listen "tcp://*:$PORT" --state-dir "$T/broker" \
@@ -145,4 +148,18 @@ check "the broker says it lost the worker" grep -q "worker '$first' lost" "$T/br
 ip -n "$NB" link set "b$first" up
 check "the cut worker comes back when the link does" wait_until 30 bash -c \
     "ip netns exec '$NC' '$BIN/bitfarm' workers --broker tcp://10.201.3.1:$PORT --cert '$K/alice.key_secret' --broker-key '$K/broker.key' | grep -q '^$first '"
+# A malicious worker: a valid worker key, on w2's host.
+FAKE=$(dirname "$BIN")/tests/bf_fakeworker
+Q=$(cd "$FIXTURES/blinky" && client alice submit --top top --device hx1k --package tq144 \
+    --pcf icestick.pcf top.v --seed 11 --tag nobody-serves-this)
+ip netns exec "$NW2" "$FAKE" "tcp://10.201.2.1:$PORT" mal forge "$Q" 1 --cert "$K/mal.key_secret" \
+    --broker-key "$K/broker.key" >"$T/mal.out" 2>&1
+check "a malicious worker's forged RESULT for alice's queued job is refused" \
+    grep -q "job $Q: RESULT for attempt 1 from worker 'mal' refused: that attempt was never dispatched to it" "$T/broker.log"
+check_eq "  ... the job is still queued, with no bitstream" "queued None" \
+    "$(client alice status "$Q" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d["bitstream_sha256"])')"
+ip netns exec "$NW2" "$FAKE" "tcp://10.201.2.1:$PORT" w1 idle 1 --cert "$K/mal.key_secret" \
+    --broker-key "$K/broker.key" >"$T/mal2.out" 2>&1
+check "  ... nor can it register under w1's name" grep -q "worker name 'w1' belongs to another key" "$T/mal2.out"
+client alice cancel "$Q" >/dev/null
 done_testing

@@ -57,6 +57,18 @@ s_create (s_fix_t *f, char *id, char *leader, const char *action, int priority, 
     json_decref (m);
 }
 
+/*  Starts attempt `attempt` of job id on worker (no CURVE key), for key. */
+static int
+s_start (s_fix_t *f, const char *id, const char *worker, const char *key, int64_t attempt,
+         int64_t deadline)
+{
+    bf_attempt_t a = { .attempt = attempt };
+    snprintf (a.worker, sizeof a.worker, "%s", worker);
+    snprintf (a.toolchain, sizeof a.toolchain, "tc-%s", worker);
+    snprintf (a.cache_key, sizeof a.cache_key, "%s", key);
+    return bf_jobs_start (f->jobs, id, &a, deadline);
+}
+
 static const char *
 s_field (s_fix_t *f, const char *id, const char *key, char *buf)
 {
@@ -92,7 +104,7 @@ jobs_identical_submits__follow_one_leader_and_share_its_result (void **state)
     assert_string_equal (json_string_value (json_array_get (ready, 0)), a);
     json_decref (ready);
     assert_string_equal (s_field (f, a, "priority", buf), "7");
-    assert_int_equal (bf_jobs_start (f->jobs, a, "w1", "key-1", bf_now_ms () + 1000), BF_OK);
+    assert_int_equal (s_start (f, a, "w1", "key-1", 1, bf_now_ms () + 1000), BF_OK);
     assert_string_equal (s_field (f, b, "state", buf), "running");   /* mirrors its leader */
     bf_result_t res = { .state = BF_JOB_SUCCEEDED, .bitstream = "beef" };
     int n = -1;
@@ -112,7 +124,7 @@ jobs_retry__backs_off_then_fails_when_attempts_are_used_up (void **state)
     char a[33], lead[33], buf[128];
     s_create (f, a, lead, "design-1", 0, 2);
     int64_t now = bf_now_ms ();
-    assert_int_equal (bf_jobs_start (f->jobs, a, "w1", "k", now + 1000), BF_OK);
+    assert_int_equal (s_start (f, a, "w1", "k", 1, now + 1000), BF_OK);
     bool final = true;
     assert_int_equal (bf_jobs_retry (f->jobs, a, "worker 'w1' lost", 5000, &final), BF_OK);
     assert_false (final);
@@ -124,7 +136,7 @@ jobs_retry__backs_off_then_fails_when_attempts_are_used_up (void **state)
     ready = bf_jobs_ready (f->jobs, now + 6000, 10);
     assert_int_equal (json_array_size (ready), 1);
     json_decref (ready);
-    assert_int_equal (bf_jobs_start (f->jobs, a, "w2", "k", now + 1000), BF_OK);
+    assert_int_equal (s_start (f, a, "w2", "k2", 2, now + 1000), BF_OK);
     assert_string_equal (s_field (f, a, "attempt", buf), "2");
     assert_int_equal (bf_jobs_retry (f->jobs, a, "tool killed by signal 9", 5000, &final),
                       BF_OK);
@@ -170,7 +182,7 @@ jobs_recover__keeps_the_attempt_and_survives_reopen (void **state)
     s_fix_t *f = *state;
     char a[33], lead[33], buf[128];
     s_create (f, a, lead, "d", 0, 3);
-    assert_int_equal (bf_jobs_start (f->jobs, a, "w1", "k", bf_now_ms () + 1000), BF_OK);
+    assert_int_equal (s_start (f, a, "w1", "k", 1, bf_now_ms () + 1000), BF_OK);
     /* A restart: the database is all that is left. */
     bf_jobs_destroy (&f->jobs);
     assert_int_equal (bf_jobs_open (&f->jobs, f->path), BF_OK);
@@ -266,6 +278,62 @@ boards_health__error_after_repeated_infrastructure_failures (void **state)
     bf_boards_destroy (&b);
 }
 
+/*  Each dispatch is an attempt row naming its worker, toolchain and the
+    broker's key; a wrong attempt number does not start the job. */
+static void
+jobs_start__records_each_attempt_with_its_worker_and_key (void **state)
+{
+    s_fix_t *f = *state;
+    char a[33], lead[33];
+    s_create (f, a, lead, "attempts", 0, 3);
+    int64_t now = bf_now_ms ();
+    assert_int_equal (s_start (f, a, "w1", "k", 2, now + 1000), BF_EBUSY); /* not the next */
+    assert_int_equal (s_start (f, a, "w1", "k1", 1, now + 1000), BF_OK);
+    bool final = true;
+    assert_int_equal (bf_jobs_retry (f->jobs, a, "lost", 0, &final), BF_OK);
+    assert_int_equal (s_start (f, a, "w2", "k2", 2, now + 1000), BF_OK);
+    bf_attempt_t got;
+    assert_int_equal (bf_jobs_attempt_get (f->jobs, &got, a, 1), BF_OK);
+    assert_string_equal (got.worker, "w1");
+    assert_string_equal (got.cache_key, "k1");
+    assert_string_equal (got.toolchain, "tc-w1");
+    assert_int_equal (bf_jobs_attempt_get (f->jobs, &got, a, 2), BF_OK);
+    assert_string_equal (got.worker, "w2");
+    assert_string_equal (got.cache_key, "k2");
+    assert_int_equal (bf_jobs_attempt_get (f->jobs, &got, a, 3), BF_ENOTFOUND);
+}
+
+/*  A worker name stays with the first key across a reopen, until released. */
+static void
+jobs_worker_bind__keeps_a_name_with_its_key_until_released (void **state)
+{
+    s_fix_t *f = *state;
+    assert_int_equal (bf_jobs_worker_bind (f->jobs, "w1", "KEY-A"), BF_OK);
+    assert_int_equal (bf_jobs_worker_bind (f->jobs, "w1", "KEY-A"), BF_OK);
+    bf_jobs_destroy (&f->jobs);
+    assert_int_equal (bf_jobs_open (&f->jobs, f->path), BF_OK);
+    assert_int_equal (bf_jobs_worker_bind (f->jobs, "w1", "KEY-B"), BF_EACCES);
+    assert_non_null (strstr (bf_error_last (), "worker name 'w1' belongs to another key"));
+    assert_int_equal (bf_jobs_worker_release (f->jobs, "w1"), BF_OK);
+    assert_int_equal (bf_jobs_worker_release (f->jobs, "w1"), BF_ENOTFOUND);
+    assert_int_equal (bf_jobs_worker_bind (f->jobs, "w1", "KEY-B"), BF_OK);
+}
+
+/*  Settings persist; NULL deletes. */
+static void
+jobs_settings__persist_and_delete (void **state)
+{
+    s_fix_t *f = *state;
+    char buf[65];
+    assert_int_equal (bf_jobs_setting_get (f->jobs, buf, sizeof buf, "x"), BF_ENOTFOUND);
+    assert_int_equal (bf_jobs_setting_set (f->jobs, "x", "abc"), BF_OK);
+    assert_int_equal (bf_jobs_setting_set (f->jobs, "x", "abd"), BF_OK);
+    assert_int_equal (bf_jobs_setting_get (f->jobs, buf, sizeof buf, "x"), BF_OK);
+    assert_string_equal (buf, "abd");
+    assert_int_equal (bf_jobs_setting_set (f->jobs, "x", NULL), BF_OK);
+    assert_int_equal (bf_jobs_setting_get (f->jobs, buf, sizeof buf, "x"), BF_ENOTFOUND);
+}
+
 int
 main (void)
 {
@@ -275,6 +343,9 @@ main (void)
         cmocka_unit_test_setup_teardown (jobs_cancelled_leader__promotes_its_oldest_follower, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_recover__keeps_the_attempt_and_survives_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (boards_reservation__is_atomic_renewable_and_expires, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_start__records_each_attempt_with_its_worker_and_key, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_worker_bind__keeps_a_name_with_its_key_until_released, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_settings__persist_and_delete, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (boards_health__error_after_repeated_infrastructure_failures, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
