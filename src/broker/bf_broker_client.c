@@ -277,7 +277,6 @@ bf_broker_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_job_t *job = NULL;
     bf_jobs_get (self->jobs, &job, id, false);
     json_t *body = bf_job_to_json (job);
-    bf_broker_mask_job (self, body);
     if (job->state == BF_JOB_QUEUED) {
         char *why = bf_broker_wait_reason (self, job);
         json_object_set_new (body, "waiting_for", json_string (why));
@@ -285,6 +284,7 @@ bf_broker_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     if (events)
         json_object_set_new (body, "events", bf_jobs_events (self->jobs, id));
+    bf_broker_mask_job (self, body);
     /* The report's summary: utilisation and clocks (bf_report.h). */
     const char *report = job->report;
     char *text = NULL;

@@ -239,8 +239,11 @@ bf_broker_entry_key (bf_broker_t *self, char *key_out, const char *prefix);
 bool
 bf_broker_job_visible (bf_broker_t *self, const char *id);
 
-/*  Hides from a job object (bf_job_to_json) what names another owner's
-    job: a leader the peer may not see ("follows" becomes null). */
+/*  Hides from a job object (bf_job_to_json, with "waiting_for" and
+    "events" if any) what names a job the peer may not see: such a leader
+    in "follows" becomes null, and such an id in "error", "waiting_for" or
+    an event's "reason" becomes "(another key's job)".  Nothing for an
+    admin key or on a plain broker. */
 void
 bf_broker_mask_job (bf_broker_t *self, json_t *job);
 

@@ -116,10 +116,66 @@ bf_broker_job_visible (bf_broker_t *self, const char *id)
                      && strcmp (full, id) == 0);
 }
 
+static bool
+s_hex (char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/*  The string field `name` of obj with every job id (a run of exactly
+    BF_JOB_ID_LEN lowercase hex characters) the peer may not see replaced
+    by "(another key's job)". */
+static void
+s_mask_text (bf_broker_t *self, json_t *obj, const char *name)
+{
+    const char *text = json_string_value (json_object_get (obj, name));
+    if (!text)
+        return;
+    char *out = xmalloc (strlen (text) * 2 + 1), *o = out;
+    bool changed = false;
+    for (const char *p = text; *p;) {
+        size_t n = 0;
+        while (s_hex (p[n]))
+            n++;
+        if (n == 0) {
+            *o++ = *p++;
+            continue;
+        }
+        char id[BF_JOB_ID_LEN + 1];
+        if (n == BF_JOB_ID_LEN && (p == text || !s_hex (p[-1]))) {
+            memcpy (id, p, n);
+            id[n] = '\0';
+            if (!bf_broker_job_visible (self, id)) {
+                static const char other[] = "(another key's job)";
+                memcpy (o, other, sizeof other - 1);
+                o += sizeof other - 1;
+                p += n;
+                changed = true;
+                continue;
+            }
+        }
+        memcpy (o, p, n);
+        o += n;
+        p += n;
+    }
+    *o = '\0';
+    if (changed)
+        json_object_set_new (obj, name, json_string (out));
+    free (out);
+}
+
 void
 bf_broker_mask_job (bf_broker_t *self, json_t *job)
 {
+    if (!bf_broker_view (self))
+        return;
     const char *leader = json_string_value (json_object_get (job, "follows"));
     if (leader && !bf_broker_job_visible (self, leader))
         json_object_set_new (job, "follows", json_null ());
+    s_mask_text (self, job, "error");
+    s_mask_text (self, job, "waiting_for");
+    size_t i;
+    json_t *e;
+    json_array_foreach (json_object_get (job, "events"), i, e)
+        s_mask_text (self, e, "reason");
 }
