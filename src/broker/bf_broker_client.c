@@ -441,8 +441,18 @@ bf_broker_client_workers (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     (void) msg;
     json_t *arr = json_array ();
-    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
-        json_array_append_new (arr, bf_broker_worker_json (w));
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
+        json_t *o = bf_broker_worker_json (w);
+        /* The ids of the jobs it runs: only the peer's own ("busy" counts all). */
+        json_t *mine = json_array ();
+        size_t i;
+        json_t *v;
+        json_array_foreach (json_object_get (o, "jobs"), i, v)
+            if (bf_broker_job_visible (self, json_string_value (v)))
+                json_array_append (mine, v);
+        json_object_set_new (o, "jobs", mine);
+        json_array_append_new (arr, o);
+    }
     json_t *body = json_pack ("{s:o}", "workers", arr);
     bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
     json_decref (body);

@@ -147,6 +147,9 @@ check_eq "  ... and his job's entry" 0 "$(req bob ENTRY "{\"key\":\"$KA\"}" >/de
 JN=$(as alice submit --top top --device hx1k --package tq144 --flow noop --delay 30s top.v)
 wait_until 10 bash -c "'$BIN/bitfarm' status $JN --json --broker '$BROKER_EP' --cert '$K/alice.key_secret' --broker-key '$K/broker.key' | grep -q '\"running\"'"
 JF=$(as bob submit --top top --device hx1k --package tq144 --flow noop --delay 30s top.v)
+check_eq "bob's WORKERS does not list alice's running job" "1 []" \
+    "$(jget "$(as bob workers --json)" 'str(d["workers"][0]["busy"]) + " " + json.dumps(d["workers"][0]["jobs"])')"
+check_eq "root's does" "[\"$JN\"]" "$(jget "$(as root workers --json)" 'json.dumps(d["workers"][0]["jobs"])')"
 check_eq "bob's identical submit shares alice's running build" running \
     "$(jget "$(as bob status "$JF" --json)" 'd["state"]')"
 check_eq "  ... without naming her job" null "$(jget "$(as bob status "$JF" --json)" 'd["follows"]')"
