@@ -13,7 +13,7 @@ struct _bf_boards_t {
 
 #define S_COLS "name, worker, family, device, package, cable, virtual, health, " \
                "health_reason, failures, reserved_by, reserved_until, lease_ms, last_job, " \
-               "token_hash"
+               "token_hash, reserved_key, reserved_key_name"
 
 int
 bf_boards_open (bf_boards_t **out, const char *path)
@@ -86,13 +86,16 @@ s_row (bf_board_row_t *b, sqlite3_stmt *st)
     b->lease_ms = sqlite3_column_int64 (st, 12);
     b->last_job = bf_db_column_dup (st, 13);
     b->token_hash = bf_db_column_dup (st, 14);
+    b->reserved_key = bf_db_column_dup (st, 15);
+    b->reserved_key_name = bf_db_column_dup (st, 16);
 }
 
 void
 bf_board_row_release (bf_board_row_t *b)
 {
     char **strs[] = { &b->name, &b->worker, &b->family, &b->device, &b->package, &b->cable,
-                      &b->health_reason, &b->reserved_by, &b->last_job, &b->token_hash };
+                      &b->health_reason, &b->reserved_by, &b->last_job, &b->token_hash,
+                      &b->reserved_key, &b->reserved_key_name };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free (*strs[i]);
         *strs[i] = NULL;
@@ -167,19 +170,32 @@ bf_boards_reserved (const bf_board_row_t *board, int64_t now)
     return board->token_hash && board->reserved_until > now;
 }
 
+/*  "by LABEL", or "by key 'NAME' (label 'LABEL')" when a key holds it. */
+static char *
+s_holder (const bf_board_row_t *b)
+{
+    const char *by = b->reserved_by ? b->reserved_by : "?";
+    if (b->reserved_key_name)
+        return xasprintf ("by key '%s' (label '%s')", b->reserved_key_name, by);
+    return xasprintf ("by %s", by);
+}
+
 int
-bf_boards_reserve (bf_boards_t *self, const char *name, const char *by, const char *token_hash,
-                   int64_t lease_ms, int64_t now)
+bf_boards_reserve (bf_boards_t *self, const char *name, const bf_board_holder_t *holder,
+                   const char *token_hash, int64_t lease_ms, int64_t now)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "UPDATE boards SET reserved_by = ?1, token_hash = ?2, reserved_until = ?3 + ?4, "
-        "lease_ms = ?4, updated_at = ?3 WHERE name = ?5 AND health = 'ok' "
+        "lease_ms = ?4, updated_at = ?3, reserved_key = ?6, reserved_key_name = ?7 "
+        "WHERE name = ?5 AND health = 'ok' "
         "AND (token_hash IS NULL OR reserved_until <= ?3)");
-    bf_db_bind_str (st, 1, by);
+    bf_db_bind_str (st, 1, holder->by);
     bf_db_bind_str (st, 2, token_hash);
     sqlite3_bind_int64 (st, 3, now);
     sqlite3_bind_int64 (st, 4, lease_ms);
     sqlite3_bind_text (st, 5, name, -1, SQLITE_STATIC);
+    bf_db_bind_str (st, 6, holder->key);
+    bf_db_bind_str (st, 7, holder->key ? holder->key_name : NULL);
     int rc = s_changed (self, st, BF_EBUSY);
     if (rc != BF_EBUSY)
         return rc;
@@ -193,27 +209,62 @@ bf_boards_reserve (bf_boards_t *self, const char *name, const char *by, const ch
     else {
         char when[40];
         bf_time_iso (when, sizeof when, b.reserved_until);
-        rc = bf_error_set (BF_EBUSY, "board '%s' is reserved by %s until %s", name,
-                           b.reserved_by ? b.reserved_by : "?", when);
+        char *who = s_holder (&b);
+        rc = bf_error_set (BF_EBUSY, "board '%s' is reserved %s until %s", name, who, when);
+        free (who);
     }
     bf_board_row_release (&b);
     return rc;
 }
 
+/*  The one refusal for a token that does not hold the board's lease
+    together with this key: it does not say which of the two is wrong. */
+static int
+s_not_held (const char *name)
+{
+    return bf_error_set (BF_ENOTFOUND, "this token holds no reservation of board '%.40s' for "
+                         "this key (wrong token, another key's, released, or expired)", name);
+}
+
+bool
+bf_boards_holds (const bf_board_row_t *board, const char *token_hash, const char *key,
+                 int64_t now)
+{
+    return bf_boards_reserved (board, now) && token_hash
+           && strcmp (board->token_hash, token_hash) == 0
+           && (key ? board->reserved_key && strcmp (board->reserved_key, key) == 0
+                   : !board->reserved_key);
+}
+
 int
-bf_boards_release (bf_boards_t *self, const char *name, const char *token_hash)
+bf_boards_check_held (bf_boards_t *self, const char *name, const char *token_hash,
+                      const char *key)
+{
+    bf_board_row_t b;
+    int rc = bf_boards_get (self, &b, name);
+    if (rc != BF_OK)
+        return rc;
+    if (!bf_boards_holds (&b, token_hash, key, bf_now_ms ()))
+        rc = s_not_held (name);
+    bf_board_row_release (&b);
+    return rc;
+}
+
+int
+bf_boards_release (bf_boards_t *self, const char *name, const char *token_hash,
+                   const char *key)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "UPDATE boards SET reserved_by = NULL, token_hash = NULL, reserved_until = NULL, "
-        "lease_ms = NULL, updated_at = ?1 WHERE name = ?2 AND token_hash = ?3 "
-        "AND reserved_until > ?1");
+        "lease_ms = NULL, reserved_key = NULL, reserved_key_name = NULL, updated_at = ?1 "
+        "WHERE name = ?2 AND token_hash = ?3 AND reserved_until > ?1 AND reserved_key IS ?4");
     sqlite3_bind_int64 (st, 1, bf_now_ms ());
     sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 3, token_hash, -1, SQLITE_STATIC);
+    bf_db_bind_str (st, 4, key);
     int rc = s_changed (self, st, BF_ENOTFOUND);
     if (rc == BF_ENOTFOUND)
-        bf_error_set (rc, "this token holds no reservation of board '%.40s' (wrong token, "
-                      "released, or expired)", name);
+        s_not_held (name);
     return rc;
 }
 
@@ -246,7 +297,8 @@ bf_boards_expire (bf_boards_t *self, int64_t now)
     if (json_array_size (arr) > 0) {
         st = bf_db_prepare (self->db,
             "UPDATE boards SET reserved_by = NULL, token_hash = NULL, reserved_until = NULL, "
-            "lease_ms = NULL, updated_at = ?1 WHERE token_hash IS NOT NULL "
+            "lease_ms = NULL, reserved_key = NULL, reserved_key_name = NULL, updated_at = ?1 "
+            "WHERE token_hash IS NOT NULL "
             "AND reserved_until <= ?1");
         sqlite3_bind_int64 (st, 1, now);
         s_changed (self, st, BF_OK);

@@ -11,9 +11,12 @@
         idle
     Reservations follow labgrid's "reserve/acquire" and Cloud_FPGA's
     session TTL: a lease has a token (128 random bits, shown once to the
-    holder; only its SHA-256 is stored), an end time and a length.  Using
-    the board with the token renews the lease; expiry always frees it;
-    only the token releases it, in one UPDATE ... WHERE token_hash = ?.
+    holder; only its SHA-256 is stored), an end time and a length, and is
+    held by the key that made it: the token works only with that key
+    (release, and program jobs that carry it).  Using the board with the
+    token renews the lease; expiry always frees it; only the token and
+    the key together release it, in one UPDATE ... WHERE token_hash = ?
+    AND reserved_key IS ?.
 
     Times are ms since the epoch.  Thread-safety: one thread (the broker
     loop), on a connection of its own to the jobs database.
@@ -44,12 +47,23 @@ typedef struct {
     bf_health_t health;
     char *health_reason;
     int failures;               /* infrastructure failures in a row */
-    char *reserved_by;          /* the lease holder's name, or NULL */
+    char *reserved_by;          /* the lease's label (`reserve --by`), for people; not an
+                                   identity: the holder is reserved_key */
     int64_t reserved_until;     /* ms; 0: no lease */
     int64_t lease_ms;           /* the lease's length */
     char *last_job;
     char *token_hash;           /* the lease token's SHA-256: internal, never to a client */
+    char *reserved_key;         /* the holder: the Z85 key that reserved it (NULL: a plain
+                                   peer); internal, never to a client */
+    char *reserved_key_name;    /* that key's name, for people */
 } bf_board_row_t;
+
+/*  Who takes a lease: the key (NULL on a plain broker) is the holder;
+    `by` is only a label for people.  Strings are borrowed. */
+typedef struct {
+    const char *key, *key_name;
+    const char *by;
+} bf_board_holder_t;
 
 /*  Frees the contents of a row (git's *_release). */
 void bf_board_row_release (bf_board_row_t *row);
@@ -79,15 +93,29 @@ bf_board_row_t *bf_boards_all (bf_boards_t *self, size_t *n_out);
 /*  True when the board holds a lease that has not ended at `now`. */
 bool bf_boards_reserved (const bf_board_row_t *board, int64_t now);
 
-/*  Takes a lease on a board that has no live lease and is healthy:
-    reserved_by = by, until = now + lease_ms.  BF_OK; BF_EBUSY with a
-    detail naming the holder and end, or the health. */
-int bf_boards_reserve (bf_boards_t *self, const char *name, const char *by,
+/*  Takes a lease on a board that has no live lease and is healthy: held
+    by holder->key, labelled holder->by, until now + lease_ms.  BF_OK;
+    BF_EBUSY with a detail naming the holder's key and label and the end,
+    or the health. */
+int bf_boards_reserve (bf_boards_t *self, const char *name, const bf_board_holder_t *holder,
                        const char *token_hash, int64_t lease_ms, int64_t now);
 
-/*  Ends the lease held with token_hash.  BF_OK, or BF_ENOTFOUND when that
-    token holds no lease on the board (wrong token, expired, released). */
-int bf_boards_release (bf_boards_t *self, const char *name, const char *token_hash);
+/*  True when the board's live lease (at now) is held with token_hash by
+    key (NULL: a plain peer, for a lease a plain peer took). */
+bool bf_boards_holds (const bf_board_row_t *board, const char *token_hash, const char *key,
+                      int64_t now);
+
+/*  BF_OK when the board's live lease is held with token_hash by key (as
+    bf_boards_holds); else BF_ENOTFOUND with a detail that does not say
+    whether the token or the key is wrong (or no such board). */
+int bf_boards_check_held (bf_boards_t *self, const char *name, const char *token_hash,
+                          const char *key);
+
+/*  Ends the lease held with token_hash by key (NULL: a plain peer).
+    BF_OK, or BF_ENOTFOUND when they hold no lease on the board (wrong
+    token, another key's, expired, released). */
+int bf_boards_release (bf_boards_t *self, const char *name, const char *token_hash,
+                       const char *key);
 
 /*  Pushes the lease held with token_hash to at least now + its length.
     BF_OK, or BF_ENOTFOUND when that token holds no live lease. */

@@ -93,17 +93,23 @@ s_identify (bf_broker_t *self, zmsg_t *raw)
 }
 
 /*  A message from a key whose roles do not allow it: a client command from
-    a worker-only key, or a worker command from a client key (or a key
-    revoked since it connected).  Workers get DISCONNECT with "refused",
-    which makes them stop instead of registering again. */
+    a worker-only key, a worker command from a client key (or a key
+    revoked since it connected), or an admin command (`doing` says what it
+    does) from a client key.  Workers get DISCONNECT with "refused", which
+    makes them stop instead of registering again. */
 static void
-s_refuse (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+s_refuse (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg, const char *doing)
 {
     bool as_worker = strcmp (msg->proto, BF_PROTO_WORKER) == 0;
-    char *why = xasprintf ("key '%s' (%.12s...) may not %s: it is not in the broker's %s",
-                           self->peer_name, self->peer_key,
-                           as_worker ? "register as a worker" : "use client commands",
-                           as_worker ? "KEYS/workers" : "KEYS/clients or KEYS/admins");
+    char *why;
+    if (doing && (self->peer_roles & BF_AUTH_CLIENT))
+        why = xasprintf ("key '%s' (%.12s...) may not %s: only keys in the broker's "
+                         "KEYS/admins may", self->peer_name, self->peer_key, doing);
+    else
+        why = xasprintf ("key '%s' (%.12s...) may not %s: it is not in the broker's %s",
+                         self->peer_name, self->peer_key,
+                         as_worker ? "register as a worker" : "use client commands",
+                         as_worker ? "KEYS/workers" : "KEYS/clients or KEYS/admins");
     bf_warn ("refused %s from %s", msg->command, why);
     if (as_worker) {
         char *rid_hex = zframe_strhex (rid);
@@ -120,24 +126,6 @@ s_refuse (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     free (why);
 }
 
-/*  True when the peer may cancel job, or read its log: it submitted it,
-    or it holds an admin key, or the broker is plain.  Otherwise replies
-    with an error naming the job's owner and returns false. */
-static bool
-s_may_touch (bf_broker_t *self, zframe_t *rid, const bf_job_t *job, const char *what)
-{
-    if (!self->auth || (self->peer_roles & BF_AUTH_ADMIN))
-        return true;
-    const char *owner = job->owner;
-    if (owner && strcmp (owner, self->peer_key) == 0)
-        return true;
-    const char *name = job->owner_name;
-    bf_broker_error (self, rid, "job %s belongs to key '%s'; only its owner or an admin key may "
-                     "%s", job->id,
-                     name ? name : "(none)", what);
-    return false;
-}
-
 void
 bf_broker_reply_job (bf_broker_t *self, zframe_t *rid, const char *id, json_t *extra)
 {
@@ -147,6 +135,7 @@ bf_broker_reply_job (bf_broker_t *self, zframe_t *rid, const char *id, json_t *e
         return;
     }
     json_t *body = bf_job_to_json (job);
+    bf_broker_mask_job (self, body);
     if (extra)
         json_object_update (body, extra);
     bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
@@ -377,88 +366,76 @@ bf_broker_endpoint (bf_broker_t *self)
 
 /*  Every command a peer may send, who may send it, and its handler (as
     redis's command table and git's cmd_struct): the role check, and for
-    commands on one job the owner rule (docs/security.md), happen here,
-    once, before any handler runs.  Client commands are answered
-    through the peer's routing id; worker commands other than READY come
-    only from a registered worker, whose lease each of them renews. */
+    commands on one job the owner rule (docs/security.md, "Tenants"),
+    happen here, once, before any handler runs.  Client commands are
+    answered through the peer's routing id; worker commands other than
+    READY come only from a registered worker, whose lease each of them
+    renews. */
 typedef struct {
     const char *proto;          /* BF_PROTO_CLIENT or BF_PROTO_WORKER */
     const char *name;
     unsigned roles;             /* BF_AUTH_* bits, any of which may send it */
-    const char *(*owned) (bf_msg_t *msg); /* what the message does that only the job's
-                                   owner (or an admin) may, or NULL: anyone with the role */
+    bool one_job;               /* its "id" names one job, which must be in the peer's view
+                                   (its own jobs; every job for an admin) */
     bf_broker_peer_fn *by_rid;  /* handler by routing id (clients, READY) */
     bf_broker_worker_fn *by_worker; /* handler for a registered worker; NULL: the lease
                                    renewal is all (HEARTBEAT) */
+    const char *doing;          /* an admin command: what it does, for the refusal */
 } s_command_t;
 
-static const char *
-s_owned_log (bf_msg_t *msg)
-{
-    (void) msg;
-    return "read its log";
-}
-
-static const char *
-s_owned_fetch (bf_msg_t *msg)
-{
-    const char *what = json_string_value (json_object_get (msg->body, "what"));
-    return what && strcmp (what, "log") == 0 ? "read its log" : NULL;
-}
-
-static const char *
-s_owned_cancel (bf_msg_t *msg)
-{
-    (void) msg;
-    return "cancel it";
-}
-
 #define S_CLIENT BF_AUTH_CLIENT            /* admins hold BF_AUTH_CLIENT too */
+#define S_ADMIN  BF_AUTH_ADMIN
 #define S_WORKER BF_AUTH_WORKER
 static const s_command_t s_commands[] = {
-    { BF_PROTO_CLIENT, "SUBMIT", S_CLIENT, NULL, bf_broker_client_submit, NULL },
-    { BF_PROTO_CLIENT, "UPLOAD", S_CLIENT, NULL, bf_broker_client_upload, NULL },
-    { BF_PROTO_CLIENT, "STATUS", S_CLIENT, NULL, bf_broker_client_status, NULL },
-    { BF_PROTO_CLIENT, "LOGS", S_CLIENT, s_owned_log, bf_broker_client_logs, NULL },
-    { BF_PROTO_CLIENT, "FETCH", S_CLIENT, s_owned_fetch, bf_broker_client_fetch, NULL },
-    { BF_PROTO_CLIENT, "CANCEL", S_CLIENT, s_owned_cancel, bf_broker_client_cancel, NULL },
-    { BF_PROTO_CLIENT, "JOBS", S_CLIENT, NULL, bf_broker_client_jobs, NULL },
-    { BF_PROTO_CLIENT, "WORKERS", S_CLIENT, NULL, bf_broker_client_workers, NULL },
-    { BF_PROTO_CLIENT, "ENTRY", S_CLIENT, NULL, bf_broker_client_entry, NULL },
-    { BF_PROTO_CLIENT, "PING", S_CLIENT, NULL, bf_broker_client_ping, NULL },
-    { BF_PROTO_CLIENT, "PROGRAM", S_CLIENT, NULL, bf_broker_client_program, NULL },
-    { BF_PROTO_CLIENT, "BOARDS", S_CLIENT, NULL, bf_broker_client_boards, NULL },
-    { BF_PROTO_CLIENT, "BOARD", S_CLIENT, NULL, bf_broker_client_board, NULL },
-    { BF_PROTO_CLIENT, "RESERVE", S_CLIENT, NULL, bf_broker_client_reserve, NULL },
-    { BF_PROTO_CLIENT, "RELEASE", S_CLIENT, NULL, bf_broker_client_release, NULL },
-    { BF_PROTO_CLIENT, "TOOLCHAINS", S_CLIENT, NULL, bf_broker_client_toolchains, NULL },
-    { BF_PROTO_CLIENT, "SETTOOLCHAIN", BF_AUTH_ADMIN, NULL, bf_broker_client_set_toolchain,
-      NULL },
-    { BF_PROTO_CLIENT, "RELEASENAME", BF_AUTH_ADMIN, NULL, bf_broker_client_release_name,
-      NULL },
-    { BF_PROTO_WORKER, "READY", S_WORKER, NULL, bf_broker_worker_ready, NULL },
-    { BF_PROTO_WORKER, "HEARTBEAT", S_WORKER, NULL, NULL, NULL },
-    { BF_PROTO_WORKER, "LOG", S_WORKER, NULL, NULL, bf_broker_worker_log },
-    { BF_PROTO_WORKER, "RESULT", S_WORKER, NULL, NULL, bf_broker_worker_result },
-    { BF_PROTO_WORKER, "WANT", S_WORKER, NULL, NULL, bf_broker_worker_want },
-    { BF_PROTO_WORKER, "DRAIN", S_WORKER, NULL, NULL, bf_broker_worker_drain },
-    { BF_PROTO_WORKER, "DISCONNECT", S_WORKER, NULL, NULL, bf_broker_worker_goodbye },
+    { BF_PROTO_CLIENT, "SUBMIT", S_CLIENT, false, bf_broker_client_submit, NULL, NULL },
+    { BF_PROTO_CLIENT, "UPLOAD", S_CLIENT, false, bf_broker_client_upload, NULL, NULL },
+    { BF_PROTO_CLIENT, "STATUS", S_CLIENT, true, bf_broker_client_status, NULL, NULL },
+    { BF_PROTO_CLIENT, "LOGS", S_CLIENT, true, bf_broker_client_logs, NULL, NULL },
+    { BF_PROTO_CLIENT, "FETCH", S_CLIENT, true, bf_broker_client_fetch, NULL, NULL },
+    { BF_PROTO_CLIENT, "CANCEL", S_CLIENT, true, bf_broker_client_cancel, NULL, NULL },
+    { BF_PROTO_CLIENT, "JOBS", S_CLIENT, false, bf_broker_client_jobs, NULL, NULL },
+    { BF_PROTO_CLIENT, "WORKERS", S_CLIENT, false, bf_broker_client_workers, NULL, NULL },
+    { BF_PROTO_CLIENT, "ENTRY", S_CLIENT, false, bf_broker_client_entry, NULL, NULL },
+    { BF_PROTO_CLIENT, "PING", S_CLIENT, false, bf_broker_client_ping, NULL, NULL },
+    { BF_PROTO_CLIENT, "PROGRAM", S_CLIENT, false, bf_broker_client_program, NULL, NULL },
+    { BF_PROTO_CLIENT, "BOARDS", S_CLIENT, false, bf_broker_client_boards, NULL, NULL },
+    { BF_PROTO_CLIENT, "BOARD", S_ADMIN, false, bf_broker_client_board, NULL,
+      "change a board's health" },
+    { BF_PROTO_CLIENT, "RESERVE", S_CLIENT, false, bf_broker_client_reserve, NULL, NULL },
+    { BF_PROTO_CLIENT, "RELEASE", S_CLIENT, false, bf_broker_client_release, NULL, NULL },
+    { BF_PROTO_CLIENT, "TOOLCHAINS", S_CLIENT, false, bf_broker_client_toolchains, NULL, NULL },
+    { BF_PROTO_CLIENT, "SETTOOLCHAIN", S_ADMIN, false, bf_broker_client_set_toolchain, NULL,
+      "choose the default toolchain" },
+    { BF_PROTO_CLIENT, "RELEASENAME", S_ADMIN, false, bf_broker_client_release_name, NULL,
+      "release a worker name" },
+    { BF_PROTO_WORKER, "READY", S_WORKER, false, bf_broker_worker_ready, NULL, NULL },
+    { BF_PROTO_WORKER, "HEARTBEAT", S_WORKER, false, NULL, NULL, NULL },
+    { BF_PROTO_WORKER, "LOG", S_WORKER, false, NULL, bf_broker_worker_log, NULL },
+    { BF_PROTO_WORKER, "RESULT", S_WORKER, false, NULL, bf_broker_worker_result, NULL },
+    { BF_PROTO_WORKER, "WANT", S_WORKER, false, NULL, bf_broker_worker_want, NULL },
+    { BF_PROTO_WORKER, "DRAIN", S_WORKER, false, NULL, bf_broker_worker_drain, NULL },
+    { BF_PROTO_WORKER, "DISCONNECT", S_WORKER, false, NULL, bf_broker_worker_goodbye, NULL },
 };
 
-/*  The owner rule of a command that touches one job (its "id", which the
-    handler resolves again): true when the peer may go on. */
+/*  The owner rule of a command on one job: its "id" (a full id or a
+    prefix) is resolved among the jobs in the peer's view, so another
+    owner's job is "no job" and never makes a prefix ambiguous; on success
+    "id" becomes the full id for the handler.  False (after replying) when
+    the id names no job the peer may see.  A missing or malformed "id" is
+    left to the handler. */
 static bool
-s_owner_allows (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg, const char *what)
+s_owner_allows (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     const char *prefix = json_string_value (json_object_get (msg->body, "id"));
     char id[BF_JOB_ID_LEN + 1];
-    bf_job_t *job = NULL;
-    if (!prefix || bf_jobs_resolve (self->jobs, id, prefix) != BF_OK
-        || bf_jobs_get (self->jobs, &job, id, false) != BF_OK)
-        return true;   /* the handler answers a bad or unknown id */
-    bool may = s_may_touch (self, rid, job, what);
-    bf_job_free (job);
-    return may;
+    if (!prefix || strlen (prefix) > BF_JOB_ID_LEN)
+        return true;
+    if (bf_jobs_resolve_owned (self->jobs, id, prefix, bf_broker_view (self)) != BF_OK) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return false;
+    }
+    json_object_set_new (msg->body, "id", json_string (id));
+    return true;
 }
 
 static const s_command_t *
@@ -479,11 +456,10 @@ s_handle (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     const s_command_t *c = s_command (msg->proto, msg->command);
     unsigned roles = c ? c->roles : from_worker ? BF_AUTH_WORKER : S_CLIENT;
     if (!(self->peer_roles & roles)) {
-        s_refuse (self, rid, msg);
+        s_refuse (self, rid, msg, c ? c->doing : NULL);
         return;
     }
-    const char *owned = c && c->owned ? c->owned (msg) : NULL;
-    if (owned && !s_owner_allows (self, rid, msg, owned))
+    if (c && c->one_job && !s_owner_allows (self, rid, msg))
         return;
     if (c && c->by_rid) {
         c->by_rid (self, rid, msg);
@@ -577,6 +553,7 @@ bf_broker_destroy (bf_broker_t **self_p)
     zsock_destroy (&self->router);
     bf_auth_destroy (&self->auth);
     zhashx_destroy (&self->workers);
+    zhashx_destroy (&self->proven);
     json_decref (self->orphans);
     bf_boards_destroy (&self->boards);
     bf_jobs_destroy (&self->jobs);

@@ -74,6 +74,13 @@ s_token_hash (char *hash_out, json_t *body, bool *bad)
     return hash_out;
 }
 
+/*  The current peer's key, NULL on a plain broker: a reservation's holder. */
+static const char *
+s_peer_key (bf_broker_t *self)
+{
+    return self->peer_key[0] ? self->peer_key : NULL;
+}
+
 /*  Creates a program job (id preset by the caller, its bitstream already
     pinned under that id when known).  BF_OK or an error with a detail. */
 int
@@ -123,7 +130,9 @@ bf_broker_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *ha
         || bf_body_int (priority, opts, "priority", -1000, 1000, false) == BF_EINVAL
         || bf_body_int (timeout_ms, opts, "timeout_ms", 1000, self->cfg.job_timeout_max_ms,
                         false) == BF_EINVAL
-        || bf_boards_get (self->boards, board, name) != BF_OK) {
+        || bf_boards_get (self->boards, board, name) != BF_OK
+        /* A token is used only by the key that reserved the board. */
+        || (*th && bf_boards_check_held (self->boards, name, *th, s_peer_key (self)) != BF_OK)) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         bf_board_rows_free (board, 1);
         return NULL;
@@ -133,9 +142,10 @@ bf_broker_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *ha
 
 /*  PROGRAM {"board", "source", "token"?, "priority"?, "timeout_ms"?}: a
     job that loads a bitstream into a board.  source is {"ref": JOB|KEY}
-    (a finished build's job id, or a cache key, full or prefix) or
-    {"sha256", "size"} of a bitstream uploaded first (NEED lists it when
-    the broker lacks it). */
+    (a finished build's job id, or a cache key, full or prefix, among the
+    jobs and entries the peer may see) or {"sha256", "size", "proof"?} of a
+    bitstream uploaded first (NEED lists it when the broker lacks it, or
+    when this key has not proven it holds it). */
 void
 bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -163,7 +173,8 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     if (ref) {
         char key[BF_SHA256_HEX_LEN + 1];
-        if (strlen (ref) <= BF_JOB_ID_LEN && bf_jobs_resolve (self->jobs, full, ref) == BF_OK) {
+        if (strlen (ref) <= BF_JOB_ID_LEN
+            && bf_jobs_resolve_owned (self->jobs, full, ref, bf_broker_view (self)) == BF_OK) {
             bf_jobs_get (self->jobs, &job, full, true);
             const char *b = job->bitstream;
             if (job->state != BF_JOB_SUCCEEDED || !b) {
@@ -175,7 +186,7 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
             snprintf (bits, sizeof bits, "%s", b);
             known = bf_broker_job_manifest (&m, job) == BF_OK;
         }
-        else if (bf_cache_resolve_key (self->cache, key, ref) == BF_OK
+        else if (bf_broker_entry_key (self, key, ref) == BF_OK
                  && bf_cache_get_entry (self->cache, &entry, key, true) == BF_OK
                  && json_is_string (json_object_get (entry, "bitstream"))) {
             snprintf (bits, sizeof bits, "%s",
@@ -208,6 +219,21 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         goto out;
     }
     json_t *pins = json_pack ("[s]", bits), *missing = NULL;
+    if (!ref) {
+        /* A digest alone is no bitstream: upload it, or prove it. */
+        json_t *proofs = json_pack ("{s:o?}", bits, json_incref (json_object_get (src, "proof")));
+        missing = bf_broker_unproven (self, pins, proofs);
+        json_decref (proofs);
+        if (json_array_size (missing) > 0) {
+            json_decref (pins);
+            json_t *body = json_pack ("{s:o}", "missing", missing);
+            bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
+            json_decref (body);
+            goto out;
+        }
+        json_decref (missing);
+        missing = NULL;
+    }
     int prc = bf_cache_pin (self->cache, id, pins, NULL, &missing);
     json_decref (pins);
     if (prc == BF_ENOTFOUND) {
@@ -233,7 +259,8 @@ out:
 }
 
 /*  A board row as clients see it (the BOARDS object of docs/protocol.md
-    section 9): the derived state, no token hash. */
+    section 9): the derived state, the holder's key name, no token hash
+    or key; the ids of other owners' jobs are null for a non-admin. */
 json_t *
 bf_broker_board_view (bf_broker_t *self, const bf_board_row_t *b)
 {
@@ -255,14 +282,20 @@ bf_broker_board_view (bf_broker_t *self, const bf_board_row_t *b)
                            "reserved_by", reserved ? b->reserved_by : NULL,
                            "reserved_until", reserved ? bf_time_iso (when, sizeof when,
                                                                      b->reserved_until) : NULL,
-                           "state", state, "last_job", b->last_job);
-    json_object_set_new (o, "job", strcmp (state, "busy") == 0 ? json_string (busy) : json_null ());
+                           "state", state, "last_job",
+                           b->last_job && bf_broker_job_visible (self, b->last_job)
+                           ? b->last_job : NULL);
+    json_object_set_new (o, "job", strcmp (state, "busy") == 0
+                         && bf_broker_job_visible (self, busy) ? json_string (busy) : json_null ());
+    json_object_set_new (o, "holder", reserved && b->reserved_key_name
+                         ? json_string (b->reserved_key_name) : json_null ());
     return o;
 }
 
 /*  RESERVE {"board" | "device", "ttl_ms", "by"}: a lease on a board, with a
-    fresh token.  Replies {"board", "token", "reserved_by", "reserved_until",
-    "ttl_ms"}, or ERROR {"error", "busy": true} when none is free now. */
+    fresh token, held by the asking key ("by" is a label).  Replies
+    {"board", "token", "reserved_by", "holder", "reserved_until", "ttl_ms"},
+    or ERROR {"error", "busy": true} when none is free now. */
 void
 bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -296,7 +329,9 @@ bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         candidates++;
         if (!name && !bf_broker_board_owner (self, bn))
             continue;                               /* by device: only boards online now */
-        rc = bf_boards_reserve (self->boards, bn, by, hash, ttl, now);
+        bf_board_holder_t holder = { .key = s_peer_key (self), .key_name = self->peer_name,
+                                     .by = by };
+        rc = bf_boards_reserve (self->boards, bn, &holder, hash, ttl, now);
         if (rc == BF_OK) {
             got = bn;
             break;
@@ -308,11 +343,13 @@ bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_board_row_t row;
         bf_boards_get (self->boards, &row, got);
         json_t *v = bf_broker_board_view (self, &row);
-        json_t *body = json_pack ("{s:s, s:s, s:s, s:O, s:I}", "board", got, "token", token,
-                                  "reserved_by", by, "reserved_until",
+        json_t *body = json_pack ("{s:s, s:s, s:s, s:O, s:O, s:I}", "board", got, "token", token,
+                                  "reserved_by", by, "holder", json_object_get (v, "holder"),
+                                  "reserved_until",
                                   json_object_get (v, "reserved_until"), "ttl_ms",
                                   (json_int_t) ttl);
-        bf_info ("board '%s' reserved by %s for %lld ms", got, by, (long long) ttl);
+        bf_info ("board '%s' reserved by key '%s' (label '%s') for %lld ms", got,
+                 self->peer_name, by, (long long) ttl);
         bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
         json_decref (body);
         json_decref (v);
@@ -333,7 +370,8 @@ bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_board_rows_free (all, n);
 }
 
-/*  RELEASE {"board", "token"}: ends the lease, if that token holds it. */
+/*  RELEASE {"board", "token"}: ends the lease, if that token holds it and
+    the asking key is the one that reserved it. */
 void
 bf_broker_client_release (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -343,7 +381,7 @@ bf_broker_client_release (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     const char *th = s_token_hash (hash, msg->body, &bad);
     if (bf_body_str (&name, msg->body, "board", 64, true) != BF_OK || bad
         || (!th && bf_error_set (BF_EINVAL, "field 'token' is required"))
-        || bf_boards_release (self->boards, name, th) != BF_OK) {
+        || bf_boards_release (self->boards, name, th, s_peer_key (self)) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return;
     }
@@ -355,7 +393,8 @@ bf_broker_client_release (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 }
 
 /*  BOARD {"board", "health": "ok" | "maintenance", "reason"?}: an
-    operator enables a board (clearing error) or takes it out of service. */
+    operator (an admin key: the command table) enables a board (clearing
+    error) or takes it out of service. */
 void
 bf_broker_client_board (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {

@@ -1,6 +1,7 @@
 /*  bf_broker_client - the client commands about builds and jobs:
     SUBMIT, UPLOAD, STATUS, LOGS, FETCH, CANCEL, ENTRY, JOBS, WORKERS, PING.
-    See docs/protocol.md section 5.
+    See docs/protocol.md section 5.  What a non-admin key sees of them
+    (its own jobs and entries, inputs it proved) is bf_broker_tenants.c.
 */
 #include "bf_broker_int.h"
 #include "../cache/bf_key.h"
@@ -88,6 +89,20 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                        (long long) self->cfg.job_timeout_max_ms);
         goto out;
     }
+    /* A job (a hit, a follower or a build) only for inputs this key holds:
+       the ones it has not proven (docs/security.md, "Tenants") it must
+       upload, as if the broker lacked them. */
+    json_t *all_inputs = bf_manifest_input_digests (&m);
+    json_t *unproven = bf_broker_unproven (self, all_inputs, json_object_get (msg->body,
+                                                                              "proofs"));
+    json_decref (all_inputs);
+    if (json_array_size (unproven) > 0) {
+        json_t *body = json_pack ("{s:o}", "missing", unproven);
+        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
+        json_decref (body);
+        goto out;
+    }
+    json_decref (unproven);
     /* The toolchain the key is computed for: the pinned one (submit
        --toolchain), else the farm's default (bf_broker_toolchain_default); a dispatched
        build gets its worker's key again (bf_broker_dispatch_one). */
@@ -224,6 +239,8 @@ bf_broker_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     if (rc != BF_OK)
         bf_broker_error (self, rid, "%s", bf_error_last ());
     else {
+        for (size_t i = 0; i < n; i++)   /* each verified against its digest */
+            bf_broker_proven (self, names[i]);
         json_t *body = json_pack ("{s:i}", "stored", (int) n);
         bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
         json_decref (body);
@@ -233,14 +250,15 @@ bf_broker_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     free (lens);
 }
 
-/*  Resolves the "id" field (a full id or a unique prefix) or replies with
-    an error.  Returns true when id_out is set. */
+/*  Resolves the "id" field (a full id or a unique prefix) among the jobs
+    the peer may see, or replies with an error.  Returns true when id_out
+    is set. */
 static bool
 s_client_job_id (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg, char *id_out)
 {
     const char *prefix;
     if (bf_body_str (&prefix, msg->body, "id", BF_JOB_ID_LEN, true) != BF_OK
-        || bf_jobs_resolve (self->jobs, id_out, prefix) != BF_OK) {
+        || bf_jobs_resolve_owned (self->jobs, id_out, prefix, bf_broker_view (self)) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return false;
     }
@@ -268,6 +286,7 @@ bf_broker_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     }
     if (events)
         json_object_set_new (body, "events", bf_jobs_events (self->jobs, id));
+    bf_broker_mask_job (self, body);
     /* The report's summary: utilisation and clocks (bf_report.h). */
     const char *report = job->report;
     char *text = NULL;
@@ -384,7 +403,8 @@ bf_broker_client_cancel (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 /*  ENTRY {"key"}: a cache entry (full key or unique prefix of 8 or more
     hex characters) as stored (manifest, toolchain, outcome,
     objects, times, hits), for `bitfarm explain --diff`.  Not a lookup:
-    counts nothing and touches nothing. */
+    counts nothing and touches nothing.  A non-admin key sees only the
+    entries of its own jobs (bf_broker_entry_key). */
 void
 bf_broker_client_entry (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
@@ -392,7 +412,7 @@ bf_broker_client_entry (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     char key[BF_SHA256_HEX_LEN + 1];
     json_t *entry = NULL;
     if (bf_body_str (&prefix, msg->body, "key", BF_SHA256_HEX_LEN, true) != BF_OK
-        || bf_cache_resolve_key (self->cache, key, prefix) != BF_OK
+        || bf_broker_entry_key (self, key, prefix) != BF_OK
         || bf_cache_get_entry (self->cache, &entry, key, true) != BF_OK)
         bf_broker_error (self, rid, "%s", bf_error_last ());
     else
@@ -408,7 +428,12 @@ bf_broker_client_jobs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return;
     }
-    json_t *body = json_pack ("{s:o}", "jobs", bf_jobs_list (self->jobs, (int) limit));
+    json_t *jobs = bf_jobs_list (self->jobs, (int) limit, bf_broker_view (self));
+    size_t i;
+    json_t *j;
+    json_array_foreach (jobs, i, j)
+        bf_broker_mask_job (self, j);
+    json_t *body = json_pack ("{s:o}", "jobs", jobs);
     bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
     json_decref (body);
 }
@@ -418,8 +443,18 @@ bf_broker_client_workers (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     (void) msg;
     json_t *arr = json_array ();
-    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
-        json_array_append_new (arr, bf_broker_worker_json (w));
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers)) {
+        json_t *o = bf_broker_worker_json (w);
+        /* The ids of the jobs it runs: only the peer's own ("busy" counts all). */
+        json_t *mine = json_array ();
+        size_t i;
+        json_t *v;
+        json_array_foreach (json_object_get (o, "jobs"), i, v)
+            if (bf_broker_job_visible (self, json_string_value (v)))
+                json_array_append (mine, v);
+        json_object_set_new (o, "jobs", mine);
+        json_array_append_new (arr, o);
+    }
     json_t *body = json_pack ("{s:o}", "workers", arr);
     bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
     json_decref (body);

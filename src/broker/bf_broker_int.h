@@ -7,6 +7,7 @@
         bf_broker_boards.c    board and program commands (PROGRAM, RESERVE, ...)
         bf_broker_toolchain.c the default toolchain's rule; TOOLCHAINS, SETTOOLCHAIN,
                               RELEASENAME
+        bf_broker_tenants.c   who may see what: views, proofs of possession
     Not a public interface: only src/broker includes it.  Everything here
     runs on the broker's one thread (bf_broker.h).
 */
@@ -98,6 +99,8 @@ struct _bf_broker_t {
     int64_t next_ready;         /* wall ms when a backed-off job becomes ready; 0 = none */
     bool dispatch_needed;
     bool after_needed;          /* a job finished: program jobs may wait for it */
+    zhashx_t *proven;           /* "KEY:DIGEST" -> "": inputs a client key proved it holds
+                                   (bf_broker_tenants.c); NULL until the first */
 };
 
 /*  Command handlers (the tables in bf_broker.c): by routing id, for
@@ -257,6 +260,49 @@ bf_broker_toolchain_default (bf_broker_t *self, char *out);
 /*  A new job belongs to the key that asked for it (none on a plain broker). */
 void
 bf_broker_set_owner (bf_broker_t *self, bf_job_spec_t *spec);
+
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_tenants.c: who may see what (docs/security.md, "Tenants") */
+
+/*  The owner whose jobs the current peer sees: its key, for a non-admin
+    client of a CURVE broker; NULL (every job) for an admin key and on a
+    plain broker. */
+const char *
+bf_broker_view (bf_broker_t *self);
+
+/*  Of `digests` (an array of input digests), those the current peer has
+    not proven it holds: not uploaded or proven by its key before, and
+    without a proof in `proofs` (an object digest -> proof, bf_proof.h;
+    may be NULL) that matches the stored object.  A new array; empty for
+    an admin key and on a plain broker.  Proofs that match are
+    remembered for the key. */
+json_t *
+bf_broker_unproven (bf_broker_t *self, json_t *digests, json_t *proofs);
+
+/*  Records that the current peer holds the content of digest (it
+    uploaded it, verified). */
+void
+bf_broker_proven (bf_broker_t *self, const char *digest);
+
+/*  Resolves a cache key prefix within the current peer's view: any entry
+    for an admin (bf_cache_resolve_key), else only the keys of its own
+    jobs whose entry exists.  BF_OK, or BF_EINVAL, BF_ENOTFOUND,
+    BF_EAMBIGUOUS with the cache's own detail. */
+int
+bf_broker_entry_key (bf_broker_t *self, char *key_out, const char *prefix);
+
+/*  True when the current peer may see the job with full id `id`. */
+bool
+bf_broker_job_visible (bf_broker_t *self, const char *id);
+
+/*  Hides from a job object (bf_job_to_json, with "waiting_for" and
+    "events" if any) what names a job the peer may not see: such a leader
+    in "follows" becomes null, and such an id in "error", "waiting_for" or
+    an event's "reason" becomes "(another key's job)".  Nothing for an
+    admin key or on a plain broker. */
+void
+bf_broker_mask_job (bf_broker_t *self, json_t *job);
 
 
 /* ---------------------------------------------------------------------- */

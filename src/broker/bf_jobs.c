@@ -204,40 +204,6 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
 }
 
 int
-bf_jobs_resolve (bf_jobs_t *self, char *id_out, const char *prefix)
-{
-    size_t len = strlen (prefix);
-    if (len < BF_JOB_PREFIX_MIN || len > BF_JOB_ID_LEN)
-        return bf_error_set (BF_EINVAL, "bad job id '%.40s' (want %d to %d hex characters)",
-                             prefix, BF_JOB_PREFIX_MIN, BF_JOB_ID_LEN);
-    char lower[BF_JOB_ID_LEN + 1];
-    for (size_t i = 0; i < len; i++) {
-        if (!isxdigit ((unsigned char) prefix[i]))
-            return bf_error_set (BF_EINVAL, "bad job id '%.40s' (want hex characters)", prefix);
-        lower[i] = (char) tolower ((unsigned char) prefix[i]);
-    }
-    lower[len] = '\0';
-    char upper[BF_JOB_ID_LEN + 2];
-    snprintf (upper, sizeof upper, "%s~", lower);   /* '~' sorts after every hex digit */
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT id FROM jobs WHERE id >= ? AND id < ? ORDER BY id LIMIT 2");
-    sqlite3_bind_text (st, 1, lower, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, upper, -1, SQLITE_STATIC);
-    int n = 0;
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        if (n == 0)
-            snprintf (id_out, BF_JOB_ID_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
-        n++;
-    }
-    sqlite3_finalize (st);
-    if (n == 0)
-        return bf_error_set (BF_ENOTFOUND, "no job '%s'", lower);
-    if (n > 1)
-        return bf_error_set (BF_EAMBIGUOUS, "job id prefix '%s' is ambiguous", lower);
-    return BF_OK;
-}
-
-int
 bf_jobs_set_bitstream (bf_jobs_t *self, const char *id, const char *bitstream, uint64_t size)
 {
     int rc = s_begin (self);

@@ -76,6 +76,18 @@ int bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_jo
     BF_EAMBIGUOUS, each with a detail. */
 int bf_jobs_resolve (bf_jobs_t *self, char *id_out, const char *prefix);
 
+/*  The same among the jobs of one owner (a Z85 key; NULL: every job), as
+    a non-admin client sees them: another owner's job is "no job", and
+    makes no prefix ambiguous (docs/security.md, "Tenants"). */
+int bf_jobs_resolve_owned (bf_jobs_t *self, char *id_out, const char *prefix,
+                           const char *owner);
+
+/*  The cache key (65 bytes into key_out) of one of owner's jobs that
+    begins with prefix (lowercase hex, already checked).  BF_OK,
+    BF_ENOTFOUND or BF_EAMBIGUOUS (two of its jobs' keys match), without
+    a detail: the caller words it as the cache would. */
+int bf_jobs_owner_key (bf_jobs_t *self, char *key_out, const char *prefix, const char *owner);
+
 /*  The job record (bf_job.h), with its manifest when with_manifest.  A
     follower shows its leader's state, stage, worker and times while the
     leader is not finished.  *out is new; the caller frees it with
@@ -93,8 +105,9 @@ json_t *bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit);
 /*  The earliest back-off end after `now` of a queued leader, or 0. */
 int64_t bf_jobs_next_ready (bf_jobs_t *self, int64_t now);
 
-/*  The most recent jobs first, as a new JSON array of job objects. */
-json_t *bf_jobs_list (bf_jobs_t *self, int limit);
+/*  The most recent jobs first, as a new JSON array of job objects: every
+    job when owner is NULL, else only that owner's (a Z85 key). */
+json_t *bf_jobs_list (bf_jobs_t *self, int limit, const char *owner);
 
 /*  One dispatch of a job (table attempts, schema/jobs/006_attempts.sql):
     a RESULT counts only when it names an attempt dispatched to the

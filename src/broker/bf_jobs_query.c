@@ -8,6 +8,7 @@
 #include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,67 @@ bf_jobs_get (bf_jobs_t *self, bf_job_t **out, const char *id, bool with_manifest
     *out = job;
     job = NULL;   /* transferred */
     return BF_OK;
+}
+
+int
+bf_jobs_resolve_owned (bf_jobs_t *self, char *id_out, const char *prefix, const char *owner)
+{
+    size_t len = strlen (prefix);
+    if (len < BF_JOB_PREFIX_MIN || len > BF_JOB_ID_LEN)
+        return bf_error_set (BF_EINVAL, "bad job id '%.40s' (want %d to %d hex characters)",
+                             prefix, BF_JOB_PREFIX_MIN, BF_JOB_ID_LEN);
+    char lower[BF_JOB_ID_LEN + 1];
+    for (size_t i = 0; i < len; i++) {
+        if (!isxdigit ((unsigned char) prefix[i]))
+            return bf_error_set (BF_EINVAL, "bad job id '%.40s' (want hex characters)", prefix);
+        lower[i] = (char) tolower ((unsigned char) prefix[i]);
+    }
+    lower[len] = '\0';
+    char upper[BF_JOB_ID_LEN + 2];
+    snprintf (upper, sizeof upper, "%s~", lower);   /* '~' sorts after every hex digit */
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 AND (?3 IS NULL OR owner = ?3) "
+        "ORDER BY id LIMIT 2");
+    sqlite3_bind_text (st, 1, lower, -1, SQLITE_STATIC);
+    sqlite3_bind_text (st, 2, upper, -1, SQLITE_STATIC);
+    bf_db_bind_str (st, 3, owner);
+    int n = 0;
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        if (n == 0)
+            snprintf (id_out, BF_JOB_ID_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
+        n++;
+    }
+    sqlite3_finalize (st);
+    if (n == 0)
+        return bf_error_set (BF_ENOTFOUND, "no job '%s'", lower);
+    if (n > 1)
+        return bf_error_set (BF_EAMBIGUOUS, "job id prefix '%s' is ambiguous", lower);
+    return BF_OK;
+}
+
+int
+bf_jobs_resolve (bf_jobs_t *self, char *id_out, const char *prefix)
+{
+    return bf_jobs_resolve_owned (self, id_out, prefix, NULL);
+}
+
+int
+bf_jobs_owner_key (bf_jobs_t *self, char *key_out, const char *prefix, const char *owner)
+{
+    size_t n = strlen (prefix);
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT DISTINCT cache_key FROM jobs WHERE owner = ?1 AND cache_key IS NOT NULL "
+        "AND substr (cache_key, 1, ?2) = ?3 LIMIT 2");
+    bf_db_bind_str (st, 1, owner);
+    sqlite3_bind_int (st, 2, (int) n);
+    sqlite3_bind_text (st, 3, prefix, -1, SQLITE_STATIC);
+    int rows = 0;
+    while (sqlite3_step (st) == SQLITE_ROW)
+        if (rows++ == 0)
+            snprintf (key_out, BF_SHA256_HEX_LEN + 1, "%s",
+                      (const char *) sqlite3_column_text (st, 0));
+    sqlite3_finalize (st);
+    return rows == 0 ? BF_ENOTFOUND : rows > 1 ? BF_EAMBIGUOUS : BF_OK;
 }
 
 json_t *
@@ -251,11 +313,13 @@ bf_jobs_overdue (bf_jobs_t *self, int64_t now)
 }
 
 json_t *
-bf_jobs_list (bf_jobs_t *self, int limit)
+bf_jobs_list (bf_jobs_t *self, int limit, const char *owner)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT " BF_JOBS_COLS " FROM jobs ORDER BY seq DESC LIMIT ?");
+        "SELECT " BF_JOBS_COLS " FROM jobs WHERE ?2 IS NULL OR owner = ?2 "
+        "ORDER BY seq DESC LIMIT ?1");
     sqlite3_bind_int (st, 1, limit);
+    bf_db_bind_str (st, 2, owner);
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
     {

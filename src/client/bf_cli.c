@@ -26,6 +26,12 @@ bf_cli_fail (int code, const char *fmt, ...)
 }
 
 int
+bf_cli_request_exit (int rc)
+{
+    return rc == BF_ERROR ? BFX_USAGE : BFX_INFRA;
+}
+
+int
 bf_cli_open (bf_client_t **client, const bf_cli_args_t *a)
 {
     const char *endpoint = a->broker;
@@ -129,7 +135,7 @@ bf_cli_wait (bf_client_t *client, const char *id, json_t **final, bool quiet)
             continue;
         }
         if (src != BF_OK)
-            return bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+            return bf_cli_fail (bf_cli_request_exit (src), "%s", bf_error_last ());
         answered_at = bf_mono_ms ();
         warned = false;
         char now[512];
@@ -176,8 +182,9 @@ bf_cli_fetch_to (bf_client_t *client, const char *id, const char *what, const ch
 {
     char *data = NULL;
     size_t len = 0;
-    if (bf_client_fetch (client, &data, &len, id, what) != BF_OK)
-        return bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+    int frc = bf_client_fetch (client, &data, &len, id, what);
+    if (frc != BF_OK)
+        return bf_cli_fail (bf_cli_request_exit (frc), "%s", bf_error_last ());
     int rc = BFX_OK;
     if (!path || strcmp (path, "-") == 0) {
         if (strcmp (what, "bitstream") == 0 && isatty (STDOUT_FILENO))

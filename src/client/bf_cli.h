@@ -101,6 +101,13 @@ typedef struct {
 /*  Prints "bitfarm: MESSAGE" on stderr; returns code. */
 int bf_cli_fail (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/*  The exit status for a request that failed with rc (a bf_client code):
+    2 (BFX_USAGE) when the broker answered with a refusal (ERROR: an
+    unknown job, another key's job, a bad request), 3 (BFX_INFRA) when it
+    did not answer, refused this key at the handshake, or the reply was
+    broken. */
+int bf_cli_request_exit (int rc);
+
 /*  Connects to --broker, $BITFARM_BROKER or the local farm (started if
     need be), with --cert.  BFX_OK with *client, or the exit status, said. */
 int bf_cli_open (bf_client_t **client, const bf_cli_args_t *a);

@@ -3,6 +3,7 @@
 #include "../common/bf_curve.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
+#include "../common/bf_proof.h"
 #include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
 
@@ -178,6 +179,36 @@ s_upload (bf_client_t *self, const bf_design_t *design, json_t *missing, uint64_
     return BF_OK;
 }
 
+/*  On a CURVE connection, the proofs that this key holds each input
+    (bf_proof.h), as SUBMIT's "proofs" object digest -> proof; NULL when
+    plain.  A file that cannot be read gets no proof: the broker then asks
+    for it (NEED), and the upload says why. */
+static json_t *
+s_proofs (bf_client_t *self, const bf_design_t *design)
+{
+    if (!self->curve)
+        return NULL;
+    const char *key = bf_curve_public (self->curve);
+    json_t *inputs = bf_manifest_input_digests (bf_design_manifest (design));
+    json_t *proofs = json_object ();
+    size_t i;
+    json_t *v;
+    json_array_foreach (inputs, i, v) {
+        const char *digest = json_string_value (v);
+        const char *path = digest ? bf_design_path (design, digest) : NULL;
+        char *data = NULL;
+        size_t len = 0;
+        if (!path || bf_file_read (&data, &len, path, BF_MAX_FILE_SIZE) != BF_OK)
+            continue;
+        char proof[BF_SHA256_HEX_LEN + 1];
+        bf_proof_hex (proof, key, data, len);
+        json_object_set_new (proofs, digest, json_string (proof));
+        free (data);
+    }
+    json_decref (inputs);
+    return proofs;
+}
+
 int
 bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
                   const bf_submit_opts_t *opts, uint64_t *uploaded)
@@ -201,6 +232,9 @@ bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
     }
     if (opts->toolchain)
         json_object_set_new (body, "toolchain", json_string (opts->toolchain));
+    json_t *proofs = s_proofs (self, design);
+    if (proofs)
+        json_object_set_new (body, "proofs", proofs);
     if (opts->program_board) {
         json_t *p = json_pack ("{s:s}", "board", opts->program_board);
         if (opts->token)
@@ -291,6 +325,11 @@ bf_client_program (bf_client_t *self, json_t **job, const char *board, const cha
             return rc;
         bf_sha256_hex (digest, data, len);
         src = json_pack ("{s:s, s:I}", "sha256", digest, "size", (json_int_t) len);
+        if (self->curve) {
+            char proof[BF_SHA256_HEX_LEN + 1];
+            bf_proof_hex (proof, bf_curve_public (self->curve), data, len);
+            json_object_set_new (src, "proof", json_string (proof));
+        }
     }
     else
         src = json_pack ("{s:s}", "ref", source);

@@ -50,9 +50,10 @@ typedef struct {
                                     64 hex characters), or NULL: the broker chooses */
 } bf_submit_opts_t;
 
-/*  Submits a design: sends its manifest, uploads only the inputs the
-    broker lacks, and returns the job (a new JSON object, as `status
-    --json`) in *job.  opts may be NULL (defaults).  *uploaded (may be
+/*  Submits a design: sends its manifest (over CURVE with a proof that
+    this key holds each input, docs/protocol.md), uploads only the inputs
+    the broker lacks or asks to be shown, and returns the job (a new JSON
+    object, as `status --json`) in *job.  opts may be NULL (defaults).  *uploaded (may be
     NULL) receives the number of bytes uploaded. */
 int bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
                       const bf_submit_opts_t *opts, uint64_t *uploaded);

@@ -20,7 +20,11 @@ s_print_boards (json_t *boards)
         char dev[40], detail[256] = "";
         snprintf (dev, sizeof dev, "%s-%s", bf_cli_str (b, "device"), bf_cli_str (b, "package"));
         const char *state = bf_cli_str (b, "state");
-        if (json_is_string (json_object_get (b, "reserved_by")))
+        if (json_is_string (json_object_get (b, "holder")))     /* a key holds it; by: a label */
+            snprintf (detail, sizeof detail, "reserved by key %s (%s) until %s",
+                      bf_cli_str (b, "holder"), bf_cli_str (b, "reserved_by"),
+                      bf_cli_str (b, "reserved_until"));
+        else if (json_is_string (json_object_get (b, "reserved_by")))
             snprintf (detail, sizeof detail, "reserved by %s until %s",
                       bf_cli_str (b, "reserved_by"), bf_cli_str (b, "reserved_until"));
         if (strcmp (state, "busy") == 0)
@@ -64,8 +68,15 @@ s_reserve (bf_client_t *client, const bf_cli_args_t *a, const char *name)
                 bf_cli_print_json (reply->body);
             else {
                 puts (bf_cli_str (reply->body, "token"));
+                /* the holder is the key; --by is only a label */
+                char who[256];
+                if (json_is_string (json_object_get (reply->body, "holder")))
+                    snprintf (who, sizeof who, "key %s (%s)", bf_cli_str (reply->body, "holder"),
+                              by);
+                else
+                    snprintf (who, sizeof who, "%s", by);
                 fprintf (stderr, "board '%s' reserved by %s until %s; release with: bitfarm "
-                         "release %s --token %s\n", bf_cli_str (reply->body, "board"), by,
+                         "release %s --token %s\n", bf_cli_str (reply->body, "board"), who,
                          bf_cli_str (reply->body, "reserved_until"),
                          bf_cli_str (reply->body, "board"), bf_cli_str (reply->body, "token"));
             }
@@ -91,15 +102,16 @@ s_reserve (bf_client_t *client, const bf_cli_args_t *a, const char *name)
 }
 
 /*  One request about a board: BFX_OK with *reply, or the exit status,
-    said (2 for an unknown board).  body is taken. */
+    said (2 for a refusal: an unknown board, a token this key does not
+    hold, a health change by a non-admin key).  body is taken. */
 static int
 s_request (bf_msg_t **reply, const bf_cli_args_t *a, const char *command, json_t *body)
 {
     bf_client_t *client = NULL;
     int rc = bf_cli_open (&client, a);
-    if (rc == BFX_OK && bf_client_request (client, reply, command, body, NULL) != BF_OK)
-        rc = bf_cli_fail (strstr (bf_error_last (), "no board") ? BFX_USAGE : BFX_INFRA, "%s",
-                          bf_error_last ());
+    int r = rc == BFX_OK ? bf_client_request (client, reply, command, body, NULL) : BF_OK;
+    if (r != BF_OK)
+        rc = bf_cli_fail (bf_cli_request_exit (r), "%s", bf_error_last ());
     json_decref (body);
     bf_client_destroy (&client);
     return rc;

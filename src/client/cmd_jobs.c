@@ -90,9 +90,9 @@ bf_cmd_status (bf_cli_args_t *a)
     if (rc != BFX_OK)
         return rc;
     json_t *job = NULL;
-    if (bf_client_status (client, &job, BF_CLI_ARG (a), a->events) != BF_OK)
-        rc = bf_cli_fail (bf_error_last ()[0] && strstr (bf_error_last (), "no answer")
-                          ? BFX_INFRA : BFX_USAGE, "%s", bf_error_last ());
+    int src = bf_client_status (client, &job, BF_CLI_ARG (a), a->events);
+    if (src != BF_OK)
+        rc = bf_cli_fail (bf_cli_request_exit (src), "%s", bf_error_last ());
     else if (a->json)
         bf_cli_print_json (job);
     else
@@ -157,8 +157,9 @@ bf_cmd_cancel (bf_cli_args_t *a)
         return rc;
     json_t *body = json_pack ("{s:s}", "id", BF_CLI_ARG (a));
     bf_msg_t *reply = NULL;
-    if (bf_client_request (client, &reply, "CANCEL", body, NULL) != BF_OK)
-        rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+    int crc = bf_client_request (client, &reply, "CANCEL", body, NULL);
+    if (crc != BF_OK)
+        rc = bf_cli_fail (bf_cli_request_exit (crc), "%s", bf_error_last ());
     else if (a->json)
         bf_cli_print_json (reply->body);
     else
@@ -186,7 +187,7 @@ bf_cmd_logs (bf_cli_args_t *a)
         int r = bf_client_request (client, &reply, "LOGS", body, NULL);
         json_decref (body);
         if (r != BF_OK) {
-            rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+            rc = bf_cli_fail (bf_cli_request_exit (r), "%s", bf_error_last ());
             break;
         }
         zframe_t *f = zmsg_pop (reply->blobs);

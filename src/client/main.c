@@ -93,8 +93,8 @@ static const s_option_t s_options[BF_O_COUNT] = {
                         "the cache holds at most SIZE (5G, 500M)" },
     [BF_O_BOARD] = { "board", 0, "NAME", "the board to load" },
     [BF_O_FOR] = { "for", 0, "DURATION", "the lease's length (default 15m, at most 24h)" },
-    [BF_O_BY] = { "by", 0, "WHO", "who holds it, as `bitfarm boards` shows (default "
-                  "USER@HOST)" },
+    [BF_O_BY] = { "by", 0, "WHO", "a label for people, as `bitfarm boards` shows beside "
+                  "the holder's key (default USER@HOST)" },
     [BF_O_ENABLE] = { "enable", 0, NULL, "back in service (clears an error)" },
     [BF_O_MAINTENANCE] = { "maintenance", 0, NULL, "out of service" },
     [BF_O_REASON] = { "reason", 0, "TEXT", "why, as `bitfarm boards` shows" },
@@ -245,18 +245,20 @@ static const s_cmd_t s_commands[] = {
       NULL, NULL, 0 },
     { "board", bf_cmd_board, S_BROKER | BF_O (BF_O_ENABLE) | BF_O (BF_O_MAINTENANCE)
       | BF_O (BF_O_REASON), "NAME --enable | --maintenance [--reason TEXT]",
-      "put a board back in service (clears error) or take it out", NULL, NULL, NULL, 0 },
+      "put a board back in service (clears error) or take it out (admin keys only)", NULL,
+      NULL, NULL, 0 },
     { "reserve", bf_cmd_reserve, S_BROKER | BF_O (BF_O_DEVICE) | BF_O (BF_O_FOR)
       | BF_O (BF_O_WAIT) | BF_O (BF_O_BY) | BF_O (BF_O_TIMEOUT),
       "NAME | --device DEV [--for DURATION] [--wait] [--by WHO]",
       "a lease on a board; prints the token",
       "Jobs with --token TOKEN may use the board, others wait; using it renews the\n"
-      "lease; expiry frees the board.\n",
+      "lease; expiry frees the board.  The lease is held by this key: the token\n"
+      "works only from it.\n",
       S_DOCS ({ BF_O_DEVICE, "any board of this device" },
               { BF_O_WAIT, "while the board is busy or reserved, keep trying" },
               { BF_O_TIMEOUT, "with --wait: give up after DURATION" }), NULL, 0 },
     { "release", bf_cmd_release, S_BROKER | BF_O (BF_O_TOKEN), "NAME --token TOKEN",
-      "end the lease (only its token can)", NULL,
+      "end the lease (only its token, from the key that reserved it, can)", NULL,
       S_DOCS ({ BF_O_TOKEN, "the token reserve printed (default $BITFARM_TOKEN)" }), NULL, 0 },
     { "farm", bf_cmd_farm, 0, "start|stop|status", "the per-user local farm",
       "Its state is under $XDG_CACHE_HOME/bitfarm; submit starts it on first use when\n"

@@ -2,12 +2,14 @@
     (no client-side checks) and prints the broker's answer, so the tests
     can hand the broker what the bitfarm CLI would refuse to send.
 
-    usage: bf_request ENDPOINT COMMAND JSON [CERT BROKER_KEY]
+    usage: bf_request ENDPOINT COMMAND JSON [CERT BROKER_KEY [BLOB_FILE...]]
+    Each BLOB_FILE's bytes go as one blob frame after the body (UPLOAD).
     Prints "OK BODY", "NEED BODY" or "ERROR TEXT" on one line.
     Exit status: 0 for OK/NEED, 1 for ERROR, 3 for no answer or a refused key.
 */
 #include "../../src/client/bf_client.h"
 #include "../../src/common/bf_error.h"
+#include "../../src/common/bf_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,9 @@
 int
 main (int argc, char **argv)
 {
-    if (argc != 4 && argc != 6) {
-        fprintf (stderr, "usage: bf_request ENDPOINT COMMAND JSON [CERT BROKER_KEY]\n");
+    if (argc != 4 && argc < 6) {
+        fprintf (stderr, "usage: bf_request ENDPOINT COMMAND JSON [CERT BROKER_KEY "
+                 "[BLOB_FILE...]]\n");
         return 2;
     }
     zsys_init ();
@@ -30,11 +33,20 @@ main (int argc, char **argv)
     }
     bf_client_t *client = NULL;
     int rc = bf_client_new (&client, argv[1], 5000);
-    if (rc == BF_OK && argc == 6)
+    if (rc == BF_OK && argc >= 6)
         rc = bf_client_curve (client, argv[4], argv[5]);
+    zmsg_t *blobs = zmsg_new ();
+    for (int i = 6; i < argc && rc == BF_OK; i++) {
+        char *data = NULL;
+        size_t len = 0;
+        if ((rc = bf_file_read (&data, &len, argv[i], 1u << 30)) == BF_OK)
+            zmsg_addmem (blobs, data, len);
+        free (data);
+    }
     bf_msg_t *reply = NULL;
     if (rc == BF_OK)
-        rc = bf_client_request (client, &reply, argv[2], body, NULL);
+        rc = bf_client_request (client, &reply, argv[2], body, &blobs);
+    zmsg_destroy (&blobs);
     int status = 0;
     if (rc == BF_OK) {
         char *text = json_dumps (reply->body, JSON_COMPACT);

@@ -214,8 +214,9 @@ boards_reservation__is_atomic_renewable_and_expires (void **state)
                               "virtual", 1);
     assert_int_equal (bf_boards_declare (b, "w1", decl), BF_OK);
     int64_t now = 1000000;
-    assert_int_equal (bf_boards_reserve (b, "vb0", "ci", H1, 5000, now), BF_OK);
-    assert_int_equal (bf_boards_reserve (b, "vb0", "other", H2, 5000, now + 1), BF_EBUSY);
+    bf_board_holder_t ci = { .by = "ci" }, other = { .by = "other" };
+    assert_int_equal (bf_boards_reserve (b, "vb0", &ci, H1, 5000, now), BF_OK);
+    assert_int_equal (bf_boards_reserve (b, "vb0", &other, H2, 5000, now + 1), BF_EBUSY);
     assert_non_null (strstr (bf_error_last (), "reserved by ci until"));
     /* renewing pushes the end to now + the lease's length, never back */
     assert_int_equal (bf_boards_renew (b, "vb0", H1, now + 4000), BF_OK);
@@ -233,7 +234,7 @@ boards_reservation__is_atomic_renewable_and_expires (void **state)
     ended = bf_boards_expire (b, now + 9000);
     assert_int_equal (json_array_size (ended), 1);
     json_decref (ended);
-    assert_int_equal (bf_boards_reserve (b, "vb0", "other", H2, 5000, now + 9000), BF_OK);
+    assert_int_equal (bf_boards_reserve (b, "vb0", &other, H2, 5000, now + 9000), BF_OK);
     /* the declaring worker's READY again keeps the lease and health */
     assert_int_equal (bf_boards_declare (b, "w1", decl), BF_OK);
     assert_int_equal (bf_boards_get (b, &row, "vb0"), BF_OK);
@@ -267,7 +268,8 @@ boards_health__error_after_repeated_infrastructure_failures (void **state)
     assert_int_equal (row.health, BF_HEALTH_ERROR);
     assert_string_equal (row.last_job, "j5");
     bf_board_row_release (&row);
-    assert_int_equal (bf_boards_reserve (b, "usb0", "ci", H1, 5000, 1), BF_EBUSY);
+    bf_board_holder_t ci = { .by = "ci" };
+    assert_int_equal (bf_boards_reserve (b, "usb0", &ci, H1, 5000, 1), BF_EBUSY);
     assert_non_null (strstr (bf_error_last (), "is in error"));
     assert_int_equal (bf_boards_set_health (b, "usb0", "ok", NULL), BF_OK);
     assert_int_equal (bf_boards_get (b, &row, "usb0"), BF_OK);
@@ -334,6 +336,95 @@ jobs_settings__persist_and_delete (void **state)
     assert_int_equal (bf_jobs_setting_get (f->jobs, buf, sizeof buf, "x"), BF_ENOTFOUND);
 }
 
+#define KEY_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define KEY_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/*  A job with a preset id, owner and cache key. */
+static void
+s_create_owned (s_fix_t *f, const char *id, const char *owner, const char *key)
+{
+    json_t *m = json_pack ("{s:s}", "top", id);
+    char out[BF_JOB_ID_LEN + 1], leader[BF_JOB_ID_LEN + 1];
+    bf_job_spec_t spec = { .id = id, .manifest = m, .action = id, .cache_key = key,
+                           .timeout_ms = 60000, .max_attempts = 1, .owner = owner,
+                           .owner_name = owner };
+    assert_int_equal (bf_jobs_create (f->jobs, out, leader, &spec), BF_OK);
+    json_decref (m);
+}
+
+static void
+jobs_owner_view__hides_other_owners_jobs_from_prefixes_lists_and_keys (void **state)
+{
+    s_fix_t *f = *state;
+    const char *ja = "abcd0000000000000000000000000000", *jb = "abcd1111111111111111111111111111";
+    s_create_owned (f, ja, KEY_A, H1);
+    s_create_owned (f, jb, KEY_B, H2);
+    char id[BF_JOB_ID_LEN + 1];
+    /* every job: the prefix is ambiguous */
+    assert_int_equal (bf_jobs_resolve (f->jobs, id, "abcd"), BF_EAMBIGUOUS);
+    /* A's view: the prefix is A's job alone */
+    assert_int_equal (bf_jobs_resolve_owned (f->jobs, id, "abcd", KEY_A), BF_OK);
+    assert_string_equal (id, ja);
+    /* B's job, even by its full id, is no job to A: the same words as for none */
+    assert_int_equal (bf_jobs_resolve_owned (f->jobs, id, jb, KEY_A), BF_ENOTFOUND);
+    assert_string_equal (bf_error_last (), "no job 'abcd1111111111111111111111111111'");
+    assert_int_equal (bf_jobs_resolve_owned (f->jobs, id, "abcd2", KEY_A), BF_ENOTFOUND);
+    assert_string_equal (bf_error_last (), "no job 'abcd2'");
+    /* JOBS */
+    json_t *all = bf_jobs_list (f->jobs, 10, NULL), *mine = bf_jobs_list (f->jobs, 10, KEY_A);
+    assert_int_equal (json_array_size (all), 2);
+    assert_int_equal (json_array_size (mine), 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (mine, 0), "id")), ja);
+    json_decref (all);
+    json_decref (mine);
+    /* cache keys of one's own jobs */
+    char key[65];
+    assert_int_equal (bf_jobs_owner_key (f->jobs, key, "1111", KEY_A), BF_OK);
+    assert_string_equal (key, H1);
+    assert_int_equal (bf_jobs_owner_key (f->jobs, key, "2222", KEY_A), BF_ENOTFOUND);
+    assert_int_equal (bf_jobs_owner_key (f->jobs, key, "2222", KEY_B), BF_OK);
+}
+
+static void
+boards_reservation__is_held_by_the_key_that_made_it (void **state)
+{
+    s_fix_t *f = *state;
+    bf_boards_t *b = NULL;
+    assert_int_equal (bf_boards_open (&b, f->path), BF_OK);
+    json_t *decl = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", "vb0", "family",
+                              "ice40", "device", "hx1k", "package", "tq144", "cable", "-c x",
+                              "virtual", 1);
+    assert_int_equal (bf_boards_declare (b, "w1", decl), BF_OK);
+    int64_t now = bf_now_ms ();
+    /* B labels its lease "alice": a label, not an identity */
+    bf_board_holder_t hb = { .key = KEY_B, .key_name = "bob", .by = "alice" };
+    assert_int_equal (bf_boards_reserve (b, "vb0", &hb, H1, 60000, now), BF_OK);
+    bf_board_holder_t ha = { .key = KEY_A, .key_name = "alice", .by = "x" };
+    assert_int_equal (bf_boards_reserve (b, "vb0", &ha, H2, 60000, now), BF_EBUSY);
+    assert_non_null (strstr (bf_error_last (), "is reserved by key 'bob' (label 'alice') until"));
+    /* the token with another key, or no key: not held */
+    assert_int_equal (bf_boards_check_held (b, "vb0", H1, KEY_A), BF_ENOTFOUND);
+    assert_non_null (strstr (bf_error_last (), "this token holds no reservation of board 'vb0' "
+                                               "for this key"));
+    assert_int_equal (bf_boards_check_held (b, "vb0", H1, NULL), BF_ENOTFOUND);
+    assert_int_equal (bf_boards_check_held (b, "vb0", H2, KEY_B), BF_ENOTFOUND);
+    assert_int_equal (bf_boards_release (b, "vb0", H1, KEY_A), BF_ENOTFOUND);
+    bf_board_row_t row;
+    assert_int_equal (bf_boards_get (b, &row, "vb0"), BF_OK);
+    assert_true (bf_boards_reserved (&row, bf_now_ms ()));
+    assert_string_equal (row.reserved_key_name, "bob");
+    bf_board_row_release (&row);
+    /* the holder, with its token */
+    assert_int_equal (bf_boards_check_held (b, "vb0", H1, KEY_B), BF_OK);
+    assert_int_equal (bf_boards_release (b, "vb0", H1, KEY_B), BF_OK);
+    assert_int_equal (bf_boards_get (b, &row, "vb0"), BF_OK);
+    assert_false (bf_boards_reserved (&row, bf_now_ms ()));
+    assert_null (row.reserved_key);
+    bf_board_row_release (&row);
+    json_decref (decl);
+    bf_boards_destroy (&b);
+}
+
 int
 main (void)
 {
@@ -347,6 +438,8 @@ main (void)
         cmocka_unit_test_setup_teardown (jobs_worker_bind__keeps_a_name_with_its_key_until_released, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_settings__persist_and_delete, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (boards_health__error_after_repeated_infrastructure_failures, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_owner_view__hides_other_owners_jobs_from_prefixes_lists_and_keys, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (boards_reservation__is_held_by_the_key_that_made_it, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
