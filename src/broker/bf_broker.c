@@ -239,6 +239,17 @@ s_tick (bf_broker_t *self)
         self->pins_checked_at = now;
         bf_broker_unpin_finished (self);
     }
+    /* Uploads whose submit never came: their records end, and an object
+       uploaded for one goes unless something took it since. */
+    json_t *stale = bf_uploads_expire (self->uploads, now);
+    json_array_foreach (stale, i, v) {
+        bool dropped = false;
+        if (bf_cache_drop_unreferenced (self->cache, json_string_value (v), &dropped) == BF_OK
+            && dropped)
+            bf_info ("upload %.12s was used by no job within --upload-grace: deleted",
+                     json_string_value (v));
+    }
+    json_decref (stale);
 }
 
 static int
@@ -286,6 +297,7 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     self->workers = zhashx_new ();
     zhashx_set_destructor (self->workers, bf_broker_worker_destroy);
     self->orphans = json_object ();
+    self->uploads = bf_uploads_new (self->cfg.upload_quota, self->cfg.upload_grace_ms);
     int rc;
     char *p = xasprintf ("%s/logs", self->state_dir);
     rc = bf_mkdir_p (p, 0755);
@@ -573,6 +585,7 @@ bf_broker_destroy (bf_broker_t **self_p)
     bf_auth_destroy (&self->auth);
     zhashx_destroy (&self->workers);
     json_decref (self->orphans);
+    bf_uploads_destroy (&self->uploads);
     bf_boards_destroy (&self->boards);
     bf_jobs_destroy (&self->jobs);
     bf_janitor_destroy (&self->janitor);

@@ -15,6 +15,7 @@
 #include "bf_auth.h"
 #include "bf_boards.h"
 #include "bf_jobs.h"
+#include "bf_uploads.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_janitor.h"
 #include "../common/bf_curve.h"
@@ -67,6 +68,7 @@ struct _bf_broker_t {
     bf_boards_t *boards;
     bf_cache_t *cache;
     bf_janitor_t *janitor;      /* LRU eviction under cfg.cache.max_size, in its own thread */
+    bf_uploads_t *uploads;      /* the uploads asked for (NEED), per client, with quotas */
     int64_t pins_checked_at;    /* monotonic ms of the last check of stale cache pins */
     zhashx_t *workers;          /* rid hex -> bf_broker_worker_t */
     json_t *orphans;            /* job id -> monotonic ms when its lease ends: running jobs
@@ -76,6 +78,11 @@ struct _bf_broker_t {
     bool dispatch_needed;
     bool after_needed;          /* a job finished: program jobs may wait for it */
 };
+
+/*  Who the sender of the message being handled is for bf_uploads: its
+    CURVE key, or "-" on a plain broker; *name_out (may be NULL) gets a
+    printable name for messages.  Borrowed from self. */
+const char *bf_broker_upload_client (bf_broker_t *self, const char **name_out);
 
 /*  Command handlers (the tables in bf_broker.c): by routing id, for
     client commands and READY; and for a registered worker. */
