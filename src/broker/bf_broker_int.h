@@ -59,6 +59,8 @@ struct _bf_broker_t {
     char *endpoint;
     int lock_fd;                /* flock on STATE/broker.lock */
     zsock_t *router;
+    struct _bf_rxguard_t *guard; /* bounds what one connection makes libzmq hold
+                                   (bf_rxguard.h); NULL if no monitor */
     bf_auth_t *auth;            /* CURVE and the allow-lists; NULL on a plain broker */
     /* The peer of the message being handled: */
     char peer_key[BF_CURVE_KEY_LEN + 1];  /* its public key; "" on a plain broker */
