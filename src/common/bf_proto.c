@@ -290,8 +290,11 @@ bf_msg_recv (zmsg_t **out, void *handle, size_t max_frames, uint64_t max_bytes, 
             }
             break;   /* interrupted mid-message: what we have */
         }
-        if (info->frames == 0) {
+        /* Not from the routing id frame a ROUTER makes up: from the first
+           frame the peer sent. */
+        if (info->fd < 0)
             info->fd = zmq_msg_get (&part, ZMQ_SRCFD);
+        if (!info->user_id[0]) {
             const char *uid = zmq_msg_gets (&part, "User-Id");
             if (uid)
                 snprintf (info->user_id, sizeof info->user_id, "%s", uid);

@@ -31,6 +31,8 @@ if [ "$peak" -lt "$BOUND_KB" ]; then ok "broker VmHWM stays under 400 MB ($peak 
 else not_ok "broker VmHWM stays under 400 MB" "VmHWM $peak kB"; fi
 check "  ... and the broker logged each closed connection" \
     test "$(grep -c 'connection closed' "$T/broker.log")" -ge 3
+"$TOOLS/bf_bigmsg" 127.0.0.1 "$port" 4 $((1 << 20)) 40 >"$T/honest.out" 2>&1
+check_eq "afterwards, 40 complete 4 MiB messages (160 MiB) on one connection are not cut" 1 $?
 "$TOOLS/bf_bigmsg" 127.0.0.1 "$port" 5000 0 >"$T/big4.out" 2>&1
 check_eq "a complete message of 5000 blob frames is read through (not closed)" 1 $?
 check "  ... and dropped frame by frame, over the frame limit" \

@@ -4,7 +4,9 @@
     a client UPLOAD, then FRAMES blob frames of SIZE bytes each from one
     small buffer (FRAMES 0: without end).
 
-    usage: bf_bigmsg HOST PORT FRAMES SIZE
+    usage: bf_bigmsg HOST PORT FRAMES SIZE [REPEAT]
+    With REPEAT, sends that many such (complete) messages on the one
+    connection: honest traffic, however much of it, must not be cut.
     Prints "sent N bytes" and exits 0 when the peer closed the connection
     before the message ended, 1 when the whole message was sent (and the
     peer then answered nothing within 2 s), 2 on a usage or connect error.
@@ -82,12 +84,12 @@ s_frame (int fd, bool more, const char *data, size_t len)
 int
 main (int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf (stderr, "usage: bf_bigmsg HOST PORT FRAMES SIZE\n");
+    if (argc != 5 && argc != 6) {
+        fprintf (stderr, "usage: bf_bigmsg HOST PORT FRAMES SIZE [REPEAT]\n");
         return 2;
     }
     signal (SIGPIPE, SIG_IGN);
-    long long frames = atoll (argv[3]);
+    long long frames = atoll (argv[3]), repeat = argc == 6 ? atoll (argv[5]) : 1;
     size_t size = (size_t) atoll (argv[4]);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) atoi (argv[2])) };
     int fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -110,13 +112,14 @@ main (int argc, char **argv)
         fprintf (stderr, "bf_bigmsg: no ZMTP handshake\n");
         return 2;
     }
-    if (s_frame (fd, true, "", 0) != 0
-        || s_frame (fd, true, "BFC01", 5) != 0 || s_frame (fd, true, "UPLOAD", 6) != 0
-        || s_frame (fd, true, body, strlen (body)) != 0)
-        rc = -1;
     char *buf = calloc (1, size > 0 ? size : 1);
-    for (long long i = 0; rc == 0 && (frames == 0 || i < frames); i++)
-        rc = s_frame (fd, frames == 0 || i + 1 < frames, buf, size);
+    for (long long r = 0; rc == 0 && r < repeat; r++) {
+        if (s_frame (fd, true, "", 0) != 0 || s_frame (fd, true, "BFC01", 5) != 0
+            || s_frame (fd, true, "UPLOAD", 6) != 0 || s_frame (fd, true, body, strlen (body)) != 0)
+            rc = -1;
+        for (long long i = 0; rc == 0 && (frames == 0 || i < frames); i++)
+            rc = s_frame (fd, frames == 0 || i + 1 < frames, buf, size);
+    }
     free (buf);
     printf ("sent %llu bytes\n", (unsigned long long) s_sent);
     if (rc != 0)
