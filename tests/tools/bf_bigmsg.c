@@ -6,7 +6,8 @@
 
     usage: bf_bigmsg HOST PORT FRAMES SIZE [REPEAT]
     With REPEAT, sends that many such (complete) messages on the one
-    connection: honest traffic, however much of it, must not be cut.
+    connection, each after the reply to the one before, as an honest
+    client does: such traffic, however much of it, must not be cut.
     Prints "sent N bytes" and exits 0 when the peer closed the connection
     before the message ended, 1 when the whole message was sent (and the
     peer then answered nothing within 2 s), 2 on a usage or connect error.
@@ -55,6 +56,36 @@ s_read (int fd, void *data, size_t len)
             return -1;
         p += n;
         len -= (size_t) n;
+    }
+    return 0;
+}
+
+/*  Reads and discards one whole message (and any commands before it). */
+static int
+s_skip_message (int fd)
+{
+    bool more = true;
+    while (more) {
+        unsigned char h[9];
+        if (s_read (fd, h, 2) != 0)
+            return -1;
+        uint64_t size = h[1];
+        if (h[0] & 2) {
+            if (s_read (fd, h + 2, 7) != 0)
+                return -1;
+            size = 0;
+            for (int i = 1; i < 9; i++)
+                size = size << 8 | h[i];
+        }
+        char sink[4096];
+        while (size > 0) {
+            size_t n = size < sizeof sink ? (size_t) size : sizeof sink;
+            if (s_read (fd, sink, n) != 0)
+                return -1;
+            size -= n;
+        }
+        if (!(h[0] & 4))   /* a command (a ZMTP PING, say) is not part of it */
+            more = h[0] & 1;
     }
     return 0;
 }
@@ -119,6 +150,8 @@ main (int argc, char **argv)
             rc = -1;
         for (long long i = 0; rc == 0 && (frames == 0 || i < frames); i++)
             rc = s_frame (fd, frames == 0 || i + 1 < frames, buf, size);
+        if (rc == 0 && repeat > 1 && s_skip_message (fd) != 0)
+            rc = -1;   /* no reply: the connection was closed */
     }
     free (buf);
     printf ("sent %llu bytes\n", (unsigned long long) s_sent);
