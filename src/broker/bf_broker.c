@@ -9,6 +9,7 @@
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
 #include "../common/bf_report.h"
+#include "../common/bf_rxguard.h"
 #include "../common/bf_util.h"
 
 #include <errno.h>
@@ -65,12 +66,12 @@ bf_broker_worker_command (bf_broker_t *self, bf_broker_worker_t *w, const char *
     json_decref (body);
 }
 
-/*  Sets self->peer_* for the sender of raw (its frames after the routing
-    id): on a CURVE broker its public key (the ZAP User-Id libzmq attaches
-    to each frame), the key's name and its roles from the allow-lists as
+/*  Sets self->peer_* for the sender of a message whose ZAP User-Id is uid
+    ("" or NULL: none): on a CURVE broker its public key (the User-Id
+    libzmq attaches to each frame), the key's name and its roles from the allow-lists as
     they are now; on a plain broker every role. */
 static void
-s_identify (bf_broker_t *self, zmsg_t *raw)
+s_identify (bf_broker_t *self, const char *uid)
 {
     self->peer_key[0] = '\0';
     snprintf (self->peer_name, sizeof self->peer_name, "-");
@@ -78,8 +79,8 @@ s_identify (bf_broker_t *self, zmsg_t *raw)
         self->peer_roles = BF_AUTH_WORKER | BF_AUTH_CLIENT | BF_AUTH_ADMIN;
         return;
     }
-    zframe_t *first = zmsg_first (raw);
-    const char *uid = first ? zframe_meta (first, "User-Id") : NULL;
+    if (uid && !uid[0])
+        uid = NULL;
     const char *name = NULL;
     self->peer_roles = bf_auth_roles (self->auth, uid, &name);
     if (uid && strlen (uid) == BF_CURVE_KEY_LEN)
@@ -228,6 +229,17 @@ s_tick (bf_broker_t *self)
         self->pins_checked_at = now;
         bf_broker_unpin_finished (self);
     }
+    /* Uploads whose submit never came: their records end, and an object
+       uploaded for one goes unless something took it since. */
+    json_t *stale = bf_uploads_expire (self->uploads, now);
+    json_array_foreach (stale, i, v) {
+        bool dropped = false;
+        if (bf_cache_drop_unreferenced (self->cache, json_string_value (v), &dropped) == BF_OK
+            && dropped)
+            bf_info ("upload %.12s was used by no job within --upload-grace: deleted",
+                     json_string_value (v));
+    }
+    json_decref (stale);
 }
 
 static int
@@ -275,6 +287,7 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     self->workers = zhashx_new ();
     zhashx_set_destructor (self->workers, bf_broker_worker_destroy);
     self->orphans = json_object ();
+    self->uploads = bf_uploads_new (self->cfg.upload_quota, self->cfg.upload_grace_ms);
     int rc;
     char *p = xasprintf ("%s/logs", self->state_dir);
     rc = bf_mkdir_p (p, 0755);
@@ -341,6 +354,8 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     self->router = zsock_new (ZMQ_ROUTER);
     bf_socket_policy (self->router);
     zsock_set_sndtimeo (self->router, 0);
+    /* Before the bind, so that it sees every connection. */
+    self->guard = bf_rxguard_new (self->router, BF_MSG_MAX);
     if (self->auth)
         bf_auth_server (self->auth, self->router);
     if (zsock_bind (self->router, "%s", config->listen) < 0) {
@@ -490,6 +505,8 @@ int
 bf_broker_run (bf_broker_t *self)
 {
     zpoller_t *poller = zpoller_new (self->router, NULL);
+    if (self->guard)
+        zpoller_add (poller, bf_rxguard_monitor (self->guard));
     if (self->auth)
         bf_info ("listening on %s, CURVE (broker key %s; allow-lists in %s), state in %s",
                  self->endpoint, bf_auth_public (self->auth), self->cfg.keys_dir,
@@ -508,19 +525,42 @@ bf_broker_run (bf_broker_t *self)
         int64_t wait = self->heartbeat_at - bf_mono_ms ();
         if (self->next_ready && self->next_ready - bf_now_ms () < wait)
             wait = self->next_ready - bf_now_ms ();
+        if (self->guard && wait > BF_RXGUARD_CHECK_MS)
+            wait = BF_RXGUARD_CHECK_MS;
         if (wait < 0)
             wait = 0;
         zsock_t *which = zpoller_wait (poller, (int) wait);
         if (zpoller_terminated (poller))
             break;
-        if (which) {
-            zmsg_t *raw = zmsg_recv (self->router);
-            if (!raw)
+        if (which && self->guard && which == bf_rxguard_monitor (self->guard))
+            bf_rxguard_event (self->guard);
+        else if (which) {
+            /* Frame by frame, within the limits of a whole message
+               (docs/protocol.md 2.1): an oversized one is read and thrown
+               away, never kept; the guard closes a connection whose
+               message passes the limit while it still arrives. */
+            zmsg_t *raw = NULL;
+            bf_recv_info_t info;
+            int rrc = bf_msg_recv (&raw, zsock_resolve (self->router), 1 + 4 + BF_BLOBS_MAX,
+                                   (uint64_t) BF_MSG_MAX + 256, 5, &info);
+            if (rrc == BF_EPROTO)
                 break;
+            if (self->guard)
+                bf_rxguard_delivered (self->guard, info.fd, info.bytes);
             zframe_t *rid = zmsg_pop (raw);
-            s_identify (self, raw);
+            s_identify (self, info.user_id);
             bf_msg_t *msg = NULL;
-            if (bf_msg_decode (&msg, &raw) != BF_OK) {
+            if (rrc != BF_OK) {
+                char esc[300];
+                bf_warn ("oversized message dropped (%zu frames, %llu bytes): %s", info.frames,
+                         (unsigned long long) info.bytes,
+                         bf_log_escape (esc, sizeof esc, bf_error_last ()));
+                zframe_t *proto = zmsg_next (raw);   /* after the empty delimiter */
+                if (proto && zframe_streq (proto, BF_PROTO_CLIENT))
+                    bf_broker_error (self, rid, "%s", bf_error_last ());
+                zmsg_destroy (&raw);
+            }
+            else if (bf_msg_decode (&msg, &raw) != BF_OK) {
                 char esc[300];
                 bf_warn ("malformed message dropped: %s",
                          bf_log_escape (esc, sizeof esc, bf_error_last ()));
@@ -531,6 +571,8 @@ bf_broker_run (bf_broker_t *self)
             bf_msg_destroy (&msg);
             zframe_destroy (&rid);
         }
+        if (self->guard)
+            bf_rxguard_check (self->guard);
         s_tick (self);
     }
     zpoller_destroy (&poller);
@@ -550,11 +592,13 @@ bf_broker_destroy (bf_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     bf_broker_t *self = *self_p;
+    bf_rxguard_destroy (&self->guard);
     zsock_destroy (&self->router);
     bf_auth_destroy (&self->auth);
     zhashx_destroy (&self->workers);
     zhashx_destroy (&self->proven);
     json_decref (self->orphans);
+    bf_uploads_destroy (&self->uploads);
     bf_boards_destroy (&self->boards);
     bf_jobs_destroy (&self->jobs);
     bf_janitor_destroy (&self->janitor);

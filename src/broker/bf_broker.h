@@ -33,6 +33,9 @@ typedef struct {
     int board_failures;          /* infrastructure failures in a row that put a board in
                                     "error"; default 3 */
     int64_t program_timeout_ms;  /* default wall-clock limit of a program job; 120000 */
+    int64_t upload_quota;        /* bytes a client may have asked for or uploaded but not
+                                    yet used by a job (bf_uploads.h); default 256 MiB */
+    int64_t upload_grace_ms;     /* how long such a record lives; default 1 h */
     /* CURVE (bf_auth.h): both set, or neither (plain). */
     const char *cert_path;       /* the broker's secret certificate, NAME.key_secret */
     const char *keys_dir;        /* allow-lists: KEYS/workers, KEYS/clients, KEYS/admins */

@@ -208,8 +208,15 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         free (data);
         size = (int64_t) len;
     }
-    else
+    else {
         snprintf (bits, sizeof bits, "%s", digest);
+        int64_t stored = bf_cache_object_size (self->cache, bits);
+        if (stored >= 0 && stored != size) {
+            bf_broker_error (self, rid, "bitstream %.12s declares %lld bytes, but the stored "
+                             "object holds %lld", bits, (long long) size, (long long) stored);
+            goto out;
+        }
+    }
     if (bf_broker_board_accepts (board, (uint64_t) size, known ? &m : NULL) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         goto out;
@@ -224,19 +231,25 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         json_t *proofs = json_pack ("{s:o?}", bits, json_incref (json_object_get (src, "proof")));
         missing = bf_broker_unproven (self, pins, proofs);
         json_decref (proofs);
-        if (json_array_size (missing) > 0) {
-            json_decref (pins);
-            json_t *body = json_pack ("{s:o}", "missing", missing);
-            bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
-            json_decref (body);
-            goto out;
+        if (json_array_size (missing) == 0) {
+            json_decref (missing);
+            missing = NULL;
         }
-        json_decref (missing);
-        missing = NULL;
     }
-    int prc = bf_cache_pin (self->cache, id, pins, NULL, &missing);
+    /* Unproven, or not stored: NEED (and the upload it allows). */
+    int prc = missing ? BF_ENOTFOUND : bf_cache_pin (self->cache, id, pins, NULL, &missing);
     json_decref (pins);
     if (prc == BF_ENOTFOUND) {
+        /* Only what NEED lists may be uploaded (bf_uploads.h). */
+        const char *cname, *client = bf_broker_upload_client (self, &cname);
+        json_t *sizes = json_pack ("{s:I}", bits, (json_int_t) size);
+        int qrc = bf_uploads_expect (self->uploads, client, cname, missing, sizes, bf_mono_ms ());
+        json_decref (sizes);
+        if (qrc != BF_OK) {
+            json_decref (missing);
+            bf_broker_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
         json_t *body = json_pack ("{s:o}", "missing", missing);
         bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
         json_decref (body);
@@ -250,6 +263,9 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_cache_unpin (self->cache, id);
         goto out;
     }
+    json_t *taken = json_pack ("[s]", bits);
+    bf_uploads_taken (self->uploads, bf_broker_upload_client (self, NULL), taken);
+    json_decref (taken);
     bf_broker_reply_job (self, rid, id, NULL);
 out:
     bf_manifest_release (&m);

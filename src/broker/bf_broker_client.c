@@ -28,6 +28,46 @@ bf_broker_set_owner (bf_broker_t *self, bf_job_spec_t *spec)
     spec->owner_name = self->peer_key[0] ? self->peer_name : NULL;
 }
 
+const char *
+bf_broker_upload_client (bf_broker_t *self, const char **name_out)
+{
+    if (name_out)
+        *name_out = self->peer_key[0] ? self->peer_name : "(plain broker)";
+    return self->peer_key[0] ? self->peer_key : "-";
+}
+
+/*  Collects digest -> declared size over a manifest's inputs; refuses two
+    inputs with one digest and different sizes. */
+static int
+s_collect_size (void *arg, const bf_manifest_file_t *file)
+{
+    const char *path = file->path, *sha256 = file->sha256;
+    uint64_t size = file->size;
+    json_t *sizes = arg;
+    json_t *old = json_object_get (sizes, sha256);
+    if (old && (uint64_t) json_integer_value (old) != size)
+        return bf_error_set (BF_EINVAL, "file '%s' declares %llu bytes, but another file with "
+                             "its digest %.12s declares %lld", path, (unsigned long long) size,
+                             sha256, (long long) json_integer_value (old));
+    json_object_set_new (sizes, sha256, json_integer ((json_int_t) size));
+    return BF_OK;
+}
+
+/*  Checks one input's declared size against the stored object's. */
+static int
+s_check_size (void *arg, const bf_manifest_file_t *file)
+{
+    const char *path = file->path, *sha256 = file->sha256;
+    uint64_t size = file->size;
+    bf_broker_t *self = arg;
+    int64_t stored = bf_cache_object_size (self->cache, sha256);
+    if (stored >= 0 && (uint64_t) stored != size)
+        return bf_error_set (BF_EINVAL, "file '%s' declares %llu bytes, but its content %.12s "
+                             "holds %lld bytes", path, (unsigned long long) size, sha256,
+                             (long long) stored);
+    return BF_OK;
+}
+
 /*  An unpinned build may run on any connected worker, under that worker's
     toolchain: a result cached under the toolchain of any of them is a hit.
     On a hit, returns the entry and writes its key and toolchain into key
@@ -52,7 +92,7 @@ s_hit_any_toolchain (bf_broker_t *self, const bf_manifest_t *m, char *key, char 
 void
 bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
-    json_t *norm = NULL, *entry = NULL, *tags = NULL;
+    json_t *norm = NULL, *entry = NULL, *tags = NULL, *inputs = NULL, *sizes = NULL;
     bf_board_row_t *board = NULL;
     bf_manifest_t m;
     if (bf_manifest_decode (&m, json_object_get (msg->body, "manifest")) != BF_OK) {
@@ -89,14 +129,30 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                        (long long) self->cfg.job_timeout_max_ms);
         goto out;
     }
+    /* Declared sizes agree with each other, and with the store. */
+    sizes = json_object ();
+    if (bf_manifest_each_input (&m, s_collect_size, sizes) != BF_OK
+        || bf_manifest_each_input (&m, s_check_size, self) != BF_OK) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        goto out;
+    }
+    const char *cname, *client = bf_broker_upload_client (self, &cname);
     /* A job (a hit, a follower or a build) only for inputs this key holds:
        the ones it has not proven (docs/security.md, "Tenants") it must
-       upload, as if the broker lacked them. */
+       upload, as if the broker lacked them; and only what NEED lists may be
+       uploaded, within the quota. */
     json_t *all_inputs = bf_manifest_input_digests (&m);
     json_t *unproven = bf_broker_unproven (self, all_inputs, json_object_get (msg->body,
                                                                               "proofs"));
     json_decref (all_inputs);
     if (json_array_size (unproven) > 0) {
+        if (bf_uploads_expect (self->uploads, client, cname, unproven, sizes, bf_mono_ms ())
+            != BF_OK) {
+            json_decref (unproven);
+            bf_warn ("submit refused: %s", bf_error_last ());
+            bf_broker_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
         json_t *body = json_pack ("{s:o}", "missing", unproven);
         bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
         json_decref (body);
@@ -138,10 +194,18 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     if (!entry) {
         /* Pin the inputs (and the key) for the job's lifetime, atomically
            with eviction: either all are there and stay, or NEED. */
-        json_t *inputs = bf_manifest_input_digests (&m), *missing = NULL;
+        inputs = bf_manifest_input_digests (&m);
+        json_t *missing = NULL;
         int prc = bf_cache_pin (self->cache, id, inputs, have_key ? key : NULL, &missing);
-        json_decref (inputs);
         if (prc == BF_ENOTFOUND) {
+            /* Only what NEED lists may be uploaded, within the quota. */
+            if (bf_uploads_expect (self->uploads, client, cname, missing, sizes,
+                                   bf_mono_ms ()) != BF_OK) {
+                json_decref (missing);
+                bf_warn ("submit refused: %s", bf_error_last ());
+                bf_broker_error (self, rid, "%s", bf_error_last ());
+                goto out;
+            }
             json_t *body = json_pack ("{s:o}", "missing", missing);
             bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
             json_decref (body);
@@ -149,6 +213,12 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         }
         if (prc != BF_OK) {
             bf_broker_error (self, rid, "%s", bf_error_last ());
+            goto out;
+        }
+        /* An object stored between the check and the pin: check again. */
+        if (bf_manifest_each_input (&m, s_check_size, self) != BF_OK) {
+            bf_broker_error (self, rid, "%s", bf_error_last ());
+            bf_cache_unpin (self->cache, id);
             goto out;
         }
     }
@@ -164,6 +234,8 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_cache_unpin (self->cache, id);
         goto out;
     }
+    if (inputs)   /* the job holds its uploads now: they leave the quota */
+        bf_uploads_taken (self->uploads, client, inputs);
     if (entry)   /* misses are counted when a build is dispatched */
         bf_cache_count (self->cache, key, toolchain, true);
     if (board) {
@@ -199,6 +271,8 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         self->dispatch_needed = true;
     }
 out:
+    json_decref (inputs);
+    json_decref (sizes);
     bf_board_rows_free (board, board ? 1 : 0);
     json_decref (tags);
     json_decref (entry);
@@ -216,6 +290,7 @@ bf_broker_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                          "field 'digests' must list one digest per blob frame");
         return;
     }
+    const char *client = bf_broker_upload_client (self, NULL);
     const char **names = xcalloc (n + 1, sizeof *names);
     const void **data = xcalloc (n + 1, sizeof *data);
     size_t *lens = xcalloc (n + 1, sizeof *lens);
@@ -230,14 +305,21 @@ bf_broker_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         else if (lens[i] > BF_MAX_FILE_SIZE)
             rc = bf_error_set (BF_ETOOBIG, "uploaded file %.12s too big (%zu bytes, limit %u)",
                                names[i], lens[i], BF_MAX_FILE_SIZE);
+        else   /* only what a NEED asked this client for, at its declared size */
+            rc = bf_uploads_check (self->uploads, client, names[i], lens[i]);
         if (rc != BF_OK)
             break;
     }
     if (rc == BF_OK)
         rc = bf_cache_put_objects (self->cache, n, names, data, lens);
+    if (rc == BF_OK)
+        for (size_t i = 0; i < n; i++)
+            bf_uploads_stored (self->uploads, client, names[i]);
     bf_janitor_poke (self->janitor);
-    if (rc != BF_OK)
+    if (rc != BF_OK) {
+        bf_warn ("upload refused: %s", bf_error_last ());
         bf_broker_error (self, rid, "%s", bf_error_last ());
+    }
     else {
         for (size_t i = 0; i < n; i++)   /* each verified against its digest */
             bf_broker_proven (self, names[i]);

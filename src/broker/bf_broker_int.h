@@ -18,6 +18,7 @@
 #include "bf_auth.h"
 #include "bf_boards.h"
 #include "bf_jobs.h"
+#include "bf_uploads.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_janitor.h"
 #include "../common/bf_curve.h"
@@ -82,6 +83,8 @@ struct _bf_broker_t {
     char *endpoint;
     int lock_fd;                /* flock on STATE/broker.lock */
     zsock_t *router;
+    struct _bf_rxguard_t *guard; /* bounds what one connection makes libzmq hold
+                                   (bf_rxguard.h); NULL if no monitor */
     bf_auth_t *auth;            /* CURVE and the allow-lists; NULL on a plain broker */
     /* The peer of the message being handled: */
     char peer_key[BF_CURVE_KEY_LEN + 1];  /* its public key; "" on a plain broker */
@@ -91,6 +94,7 @@ struct _bf_broker_t {
     bf_boards_t *boards;
     bf_cache_t *cache;
     bf_janitor_t *janitor;      /* LRU eviction under cfg.cache.max_size, in its own thread */
+    bf_uploads_t *uploads;      /* the uploads asked for (NEED), per client, with quotas */
     int64_t pins_checked_at;    /* monotonic ms of the last check of stale cache pins */
     zhashx_t *workers;          /* rid hex -> bf_broker_worker_t */
     json_t *orphans;            /* job id -> monotonic ms when its lease ends: running jobs
@@ -102,6 +106,11 @@ struct _bf_broker_t {
     zhashx_t *proven;           /* "KEY:DIGEST" -> "": inputs a client key proved it holds
                                    (bf_broker_tenants.c); NULL until the first */
 };
+
+/*  Who the sender of the message being handled is for bf_uploads: its
+    CURVE key, or "-" on a plain broker; *name_out (may be NULL) gets a
+    printable name for messages.  Borrowed from self. */
+const char *bf_broker_upload_client (bf_broker_t *self, const char **name_out);
 
 /*  Command handlers (the tables in bf_broker.c): by routing id, for
     client commands and READY; and for a registered worker. */

@@ -279,6 +279,18 @@ bf_broker_worker_log (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
     Only inputs of a job this worker holds are served.  An input the
     broker no longer has intact fails the job: the client must upload it
     again, which a new submit does. */
+/*  The most bytes of blobs one INPUTS message carries: the message limit
+    less room for its body. */
+#define S_INPUTS_MAX (BF_MSG_MAX - BF_BODY_MAX)
+
+/*  Collects digest -> declared size over a manifest's inputs. */
+static int
+s_declared_size (void *arg, const bf_manifest_file_t *file)
+{
+    json_object_set_new (arg, file->sha256, json_integer ((json_int_t) file->size));
+    return BF_OK;
+}
+
 void
 bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
 {
@@ -303,6 +315,9 @@ bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
     json_t *inputs = bf_broker_is_program (job) ? json_pack ("[s?]", job->bitstream)
                      : decoded ? bf_manifest_input_digests (&m)
                      : json_array ();   /* unreadable: no input it may have */
+    json_t *sizes = json_object ();
+    if (!bf_broker_is_program (job) && decoded)
+        bf_manifest_each_input (&m, s_declared_size, sizes);
     bf_manifest_release (&m);
     bf_job_free (job);
     zmsg_t *blobs = zmsg_new ();
@@ -319,19 +334,36 @@ bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
             known |= d && strcmp (d, json_string_value (in)) == 0;
         char *data = NULL;
         size_t len = 0;
+        int64_t stored = known ? bf_cache_object_size (self->cache, d) : -1;
+        json_t *declared = json_object_get (sizes, d ? d : "");
         if (!known)
             error = xasprintf ("worker asked for %.70s, which is not an input of the job",
                                d ? d : "a non-string");
+        /* Sizes before bytes: the message to the worker stays bounded. */
+        else if (stored >= 0 && declared && json_integer_value (declared) != stored)
+            error = xasprintf ("input %.12s holds %lld bytes, but the job's manifest declares "
+                               "%lld; submit again with the right size", d, (long long) stored,
+                               (long long) json_integer_value (declared));
+        else if (stored > (int64_t) BF_MAX_FILE_SIZE
+                 || bytes + (uint64_t) (stored > 0 ? stored : 0) > S_INPUTS_MAX)
+            error = xasprintf ("the inputs of the job pass the %u bytes one INPUTS message may "
+                               "carry", (unsigned) S_INPUTS_MAX);
         else if (bf_cache_get_object (self->cache, &data, &len, d) != BF_OK)
             error = xasprintf ("input %.12s is no longer intact in the broker's cache (%s); "
                                "submit again to upload it", d, bf_error_last ());
-        if (error)
+        if (!error && len + bytes > S_INPUTS_MAX)   /* it changed under us */
+            error = xasprintf ("the inputs of the job pass the %u bytes one INPUTS message may "
+                               "carry", (unsigned) S_INPUTS_MAX);
+        if (error) {
+            free (data);
             break;
+        }
         zmsg_addmem (blobs, data, len);
         bytes += len;
         free (data);
     }
     json_decref (inputs);
+    json_decref (sizes);
     if (error) {
         bf_warn ("job %s: %s", id, error);
         bf_result_t res = { .state = BF_JOB_FAILED, .failure = BF_FAILURE_INFRASTRUCTURE,

@@ -77,6 +77,12 @@ static const bf_config_opt_t s_opts[] = {
     { "cache-force-network-fs", BF_CFG_FLAG, S_OFF (cache.force_network_fs), 0, 0, NULL,
       "open the cache even on a network filesystem (NFS,\n"
       "CIFS, ...), where SQLite's locking can corrupt it", NULL },
+    { "upload-quota", BF_CFG_SIZE, S_OFF (upload_quota), 1 << 20, INT64_MAX / 2, "SIZE",
+      "bytes one client key may have asked for (NEED) or\n"
+      "uploaded but not yet used by a job (default 256M)", NULL },
+    { "upload-grace", BF_CFG_MS64, S_OFF (upload_grace_ms), 1000, 7LL * 86400000, "DURATION",
+      "how long an asked-for upload waits for its SUBMIT; an\n"
+      "upload no job took is deleted after it (default 1h)", NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 

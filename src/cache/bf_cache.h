@@ -94,6 +94,10 @@ int bf_cache_put_object (bf_cache_t *self, const char *digest, const void *data,
 int bf_cache_put_objects (bf_cache_t *self, size_t n, const char *const *digests,
                           const void *const *data, const size_t *lens);
 
+/*  The size in bytes the index records for an object, or -1 when it is
+    not in the index (or the digest is malformed).  Reads no file. */
+int64_t bf_cache_object_size (bf_cache_t *self, const char *digest);
+
 /*  Reads and verifies (size and SHA-256) an object into a new heap buffer
     (caller frees *out, which is NUL-terminated for convenience).  Returns
     BF_OK, BF_ENOTFOUND (absent, or corrupt and now quarantined), or
@@ -196,11 +200,21 @@ int bf_cache_maintain (bf_cache_t *self, int64_t *evicted);
 
 /*  Removes what a crash can leave behind: object files with no index row,
     index rows with no file (and the entries naming them), entries naming
-    missing objects, and temp files older than temp_age_ms.  Holds the
+    missing objects, and temp files older than temp_age_ms; and the
+    objects nothing refers to (no pin, no entry names them as an object
+    or lists them among its manifest's inputs: an upload no job took)
+    that were created and last used more than temp_age_ms ago (the grace
+    period, so that an in-flight submit's uploads stay).  Holds the
     exclusive lock, so no write is in flight.  *report (may be NULL)
     receives {"orphan_files", "missing_files", "dangling_entries",
-    "temp_files", "bytes_freed"}.  BF_OK or BF_EIO. */
+    "temp_files", "unreferenced_objects", "bytes_freed"}.  BF_OK or
+    BF_EIO. */
 int bf_cache_gc (bf_cache_t *self, int64_t temp_age_ms, json_t **report);
+
+/*  Deletes one object now if nothing refers to it (as bf_cache_gc, with
+    no grace period); *dropped (may be NULL) says whether it went.  BF_OK,
+    BF_EINVAL (a malformed digest) or BF_EIO. */
+int bf_cache_drop_unreferenced (bf_cache_t *self, const char *digest, bool *dropped);
 
 /*  Re-reads and re-hashes every object; quarantines those that fail.
     *report receives {"objects", "bytes", "corrupt": [digest, ...]}.

@@ -24,6 +24,19 @@
     "AND NOT EXISTS (SELECT 1 FROM pins p JOIN entries e ON e.key = p.ref " \
     "                WHERE o.digest IN (e.bitstream, e.report, e.log))"
 
+/*  The objects nothing refers to: no pin protects them, no entry names
+    them as its bitstream, report or log, and no entry's manifest lists
+    them as an input (source, data file or pcf). */
+#define S_UNREFERENCED S_UNPINNED \
+    " AND NOT EXISTS (SELECT 1 FROM entries e WHERE o.digest IN (e.bitstream, e.report, e.log))" \
+    " AND o.digest NOT IN (" \
+    "   SELECT json_extract (j.value, '$.sha256') FROM entries e, json_each (e.manifest, '$.sources') j" \
+    "     WHERE json_extract (j.value, '$.sha256') IS NOT NULL" \
+    "   UNION ALL SELECT json_extract (j.value, '$.sha256') FROM entries e, json_each (e.manifest, '$.data') j" \
+    "     WHERE json_extract (j.value, '$.sha256') IS NOT NULL" \
+    "   UNION ALL SELECT json_extract (e.manifest, '$.pcf.sha256') FROM entries e" \
+    "     WHERE json_extract (e.manifest, '$.pcf.sha256') IS NOT NULL)"
+
 /*  What an eviction removed. */
 typedef struct {
     int64_t entries, objects, bytes;
@@ -212,6 +225,67 @@ s_gc_files (bf_cache_t *self, int64_t temp_age_ms, int64_t *orphans, int64_t *te
     return BF_OK;
 }
 
+/*  Deletes the unreferenced objects (S_UNREFERENCED) created and last
+    used before older_than (ms since the epoch), or only `only` when it is
+    not NULL, counting them in *objects and *bytes.  The caller holds the
+    exclusive lock. */
+static int
+s_gc_unreferenced (bf_cache_t *self, int64_t older_than, const char *only, int64_t *objects,
+                   int64_t *bytes)
+{
+    zlistx_t *victims = zlistx_new ();
+    zlistx_set_destructor (victims, (zlistx_destructor_fn *) zstr_free);
+    int rc = bf_db_begin (self->db);
+    if (rc != BF_OK)
+        goto out;
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT digest, size FROM objects o WHERE o.created_at < ?1 AND o.accessed_at < ?1 "
+        "AND (?2 IS NULL OR o.digest = ?2) AND " S_UNREFERENCED);
+    sqlite3_bind_int64 (st, 1, older_than);
+    if (only)
+        sqlite3_bind_text (st, 2, only, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null (st, 2);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        zlistx_add_end (victims, xstrdup ((const char *) sqlite3_column_text (st, 0)));
+        *bytes += sqlite3_column_int64 (st, 1);
+    }
+    sqlite3_finalize (st);
+    for (char *d = zlistx_first (victims); d; d = zlistx_next (victims)) {
+        bf_cache__drop_object_rows (self, d, false);
+        *objects += 1;
+    }
+    rc = bf_db_end (self->db, BF_OK);
+    if (rc == BF_OK)
+        for (char *d = zlistx_first (victims); d; d = zlistx_next (victims)) {
+            char *path = bf_cache__object_path (self, d);
+            unlink (path);
+            free (path);
+        }
+out:
+    zlistx_destroy (&victims);
+    return rc;
+}
+
+int
+bf_cache_drop_unreferenced (bf_cache_t *self, const char *digest, bool *dropped)
+{
+    if (dropped)
+        *dropped = false;
+    if (!bf_sha256_is_hex (digest))
+        return bf_error_set (BF_EINVAL, "malformed digest '%.70s'", digest);
+    bf_cache_flush (self);
+    int rc = bf_cache__lock (self, LOCK_EX);
+    if (rc != BF_OK)
+        return rc;
+    int64_t objects = 0, bytes = 0;
+    rc = s_gc_unreferenced (self, INT64_MAX, digest, &objects, &bytes);
+    bf_cache__lock (self, LOCK_UN);
+    if (dropped)
+        *dropped = objects > 0;
+    return rc;
+}
+
 int
 bf_cache_gc (bf_cache_t *self, int64_t temp_age_ms, json_t **report)
 {
@@ -219,7 +293,7 @@ bf_cache_gc (bf_cache_t *self, int64_t temp_age_ms, json_t **report)
     int rc = bf_cache__lock (self, LOCK_EX);
     if (rc != BF_OK)
         return rc;
-    int64_t orphans = 0, temps = 0, freed = 0, missing = 0, dangling = 0;
+    int64_t orphans = 0, temps = 0, freed = 0, missing = 0, dangling = 0, unref = 0;
     rc = s_gc_files (self, temp_age_ms, &orphans, &temps, &freed);
     if (rc == BF_OK)
         rc = bf_db_begin (self->db);
@@ -250,11 +324,16 @@ bf_cache_gc (bf_cache_t *self, int64_t temp_age_ms, json_t **report)
         dangling += sqlite3_changes (self->db);
         rc = bf_db_end (self->db, rc);
     }
+    /* Objects nothing refers to (an upload no job took), once the grace
+       period has passed: an in-flight submit's uploads are younger. */
+    if (rc == BF_OK)
+        rc = s_gc_unreferenced (self, bf_now_ms () - temp_age_ms, NULL, &unref, &freed);
     bf_cache__lock (self, LOCK_UN);
     if (report)
-        *report = json_pack ("{s:I, s:I, s:I, s:I, s:I}", "orphan_files", (json_int_t) orphans,
-                             "missing_files", (json_int_t) missing, "dangling_entries",
-                             (json_int_t) dangling, "temp_files", (json_int_t) temps,
+        *report = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I}", "orphan_files",
+                             (json_int_t) orphans, "missing_files", (json_int_t) missing,
+                             "dangling_entries", (json_int_t) dangling, "temp_files",
+                             (json_int_t) temps, "unreferenced_objects", (json_int_t) unref,
                              "bytes_freed", (json_int_t) freed);
     return rc;
 }

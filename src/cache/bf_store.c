@@ -27,6 +27,12 @@ bf_cache__object_size (bf_cache_t *self, const char *digest)
     return size;
 }
 
+int64_t
+bf_cache_object_size (bf_cache_t *self, const char *digest)
+{
+    return bf_sha256_is_hex (digest) ? bf_cache__object_size (self, digest) : -1;
+}
+
 bool
 bf_cache_has_object (bf_cache_t *self, const char *digest)
 {

@@ -3,6 +3,8 @@
 #include "bf_error.h"
 #include "bf_util.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,4 +264,61 @@ bf_blobs_view (zmsg_t *blobs, size_t max, const void **data, size_t *lens)
         n++;
     }
     return n;
+}
+
+int
+bf_msg_recv (zmsg_t **out, void *handle, size_t max_frames, uint64_t max_bytes, size_t head,
+             bf_recv_info_t *info)
+{
+    bf_recv_info_t local;
+    if (!info)
+        info = &local;
+    memset (info, 0, sizeof *info);
+    info->fd = -1;
+    *out = NULL;
+    zmsg_t *msg = zmsg_new ();
+    int rc = BF_OK;
+    bool more = true;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        if (zmq_msg_recv (&part, handle, 0) < 0) {
+            zmq_msg_close (&part);
+            if (info->frames == 0) {
+                zmsg_destroy (&msg);
+                return bf_error_set (BF_EPROTO, "no message: %s", zmq_strerror (errno));
+            }
+            break;   /* interrupted mid-message: what we have */
+        }
+        /* Not from the routing id frame a ROUTER makes up: from the first
+           frame the peer sent. */
+        if (info->fd < 0)
+            info->fd = zmq_msg_get (&part, ZMQ_SRCFD);
+        if (!info->user_id[0]) {
+            const char *uid = zmq_msg_gets (&part, "User-Id");
+            if (uid)
+                snprintf (info->user_id, sizeof info->user_id, "%s", uid);
+        }
+        size_t size = zmq_msg_size (&part);
+        more = zmq_msg_more (&part);
+        info->frames++;
+        info->bytes += size;
+        if (rc == BF_OK && info->frames > max_frames)
+            rc = bf_error_set (BF_ETOOBIG, "message of more than %zu frames, limit %zu: dropped",
+                               max_frames, max_frames);
+        else if (rc == BF_OK && info->bytes > max_bytes)
+            rc = bf_error_set (BF_ETOOBIG, "message of more than %llu bytes, limit %llu: dropped",
+                               (unsigned long long) max_bytes, (unsigned long long) max_bytes);
+        if (rc == BF_OK || (zmsg_size (msg) < head && size <= BF_BODY_MAX))
+            zmsg_addmem (msg, zmq_msg_data (&part), size);
+        zmq_msg_close (&part);
+    }
+    if (rc != BF_OK)
+        while (zmsg_size (msg) > head) {
+            zframe_t *f = zmsg_last (msg);
+            zmsg_remove (msg, f);
+            zframe_destroy (&f);
+        }
+    *out = msg;
+    return rc;
 }

@@ -53,6 +53,29 @@ zmsg_t *bf_msg_encode (const char *proto, const char *command, json_t *body, zms
     that take bytes, not ZeroMQ frames (bf_cache_put_result_objects). */
 size_t bf_blobs_view (zmsg_t *blobs, size_t max, const void **data, size_t *lens);
 
+/*  What bf_msg_recv learnt about a message besides its frames. */
+typedef struct {
+    int fd;                             /* the OS socket it came in on (ZMQ_SRCFD); -1 unknown */
+    char user_id[64];                   /* the ZAP User-Id (a CURVE key, Z85); "" none */
+    size_t frames;                      /* frames in the whole message */
+    uint64_t bytes;                     /* bytes in all its frames */
+} bf_recv_info_t;
+
+/*  Receives one whole multipart message from a libzmq socket (handle:
+    zsock_resolve of a zsock_t, ready to read) frame by frame, counting
+    frames and bytes against max_frames and max_bytes as they are read.
+    Within the limits *out receives the message (frames copied out of
+    libzmq's, each closed as soon as it is copied).  Over a limit the rest
+    of the message is read and closed frame by frame without being kept:
+    *out receives only its first `head` frames (each at most BF_BODY_MAX
+    bytes; enough to name and answer the sender) and BF_ETOOBIG is
+    returned, with a detail naming the limit.  Never holds more than the
+    message libzmq already holds plus one frame.  *info (may be NULL) is
+    filled in every case.  BF_OK, BF_ETOOBIG, or BF_EPROTO (no message:
+    the socket was closed or interrupted; *out is NULL). */
+int bf_msg_recv (zmsg_t **out, void *handle, size_t max_frames, uint64_t max_bytes, size_t head,
+                 bf_recv_info_t *info);
+
 /*  Frees a decoded message; accepts NULL; sets *self_p to NULL. */
 void bf_msg_destroy (bf_msg_t **self_p);
 

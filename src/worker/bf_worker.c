@@ -5,6 +5,7 @@
 #include "bf_worker_int.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
+#include "../common/bf_rxguard.h"
 #include "../common/bf_util.h"
 
 #include <errno.h>
@@ -50,8 +51,16 @@ s_connect (bf_worker_t *self)
     }
     if (self->curve && bf_curve_monitor (self->curve))
         zpoller_remove (self->poller, bf_curve_monitor (self->curve));
+    if (self->guard) {
+        zpoller_remove (self->poller, bf_rxguard_monitor (self->guard));
+        bf_rxguard_destroy (&self->guard);
+    }
     self->dealer = zsock_new (ZMQ_DEALER);
     bf_socket_policy (self->dealer);
+    /* A socket has one monitor: with CURVE it is bf_curve's (refusals),
+       and the broker is authenticated by its key; else the guard's. */
+    if (!self->curve && (self->guard = bf_rxguard_new (self->dealer, BF_MSG_MAX)))
+        zpoller_add (self->poller, bf_rxguard_monitor (self->guard));
     zsock_set_sndtimeo (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, 10000);
     if (self->curve) {
@@ -140,7 +149,20 @@ static const struct {
 static void
 s_on_broker (bf_worker_t *self)
 {
-    zmsg_t *raw = zmsg_recv (self->dealer);
+    /* Frame by frame, within the limits of a whole message (docs/protocol.md
+       2.1): an oversized one is read and thrown away, never kept. */
+    zmsg_t *raw = NULL;
+    bf_recv_info_t info;
+    int rrc = bf_msg_recv (&raw, zsock_resolve (self->dealer), 4 + BF_BLOBS_MAX, BF_MSG_MAX, 0,
+                           &info);
+    if (self->guard)
+        bf_rxguard_delivered (self->guard, info.fd, info.bytes);
+    if (rrc != BF_OK) {
+        bf_warn ("message from broker dropped (%zu frames, %llu bytes): %s", info.frames,
+                 (unsigned long long) info.bytes, bf_error_last ());
+        zmsg_destroy (&raw);
+        return;
+    }
     bf_msg_t *msg = NULL;
     if (bf_msg_decode (&msg, &raw) != BF_OK) {
         bf_warn ("malformed message from broker: %s", bf_error_last ());
@@ -315,11 +337,17 @@ bf_worker_run (bf_worker_t *self)
         int64_t wait = self->heartbeat_at - now;
         if (self->reconnect_at && self->reconnect_at - now < wait)
             wait = self->reconnect_at - now;
+        if (self->guard && wait > BF_RXGUARD_CHECK_MS)
+            wait = BF_RXGUARD_CHECK_MS;
         if (wait < 0)
             wait = 0;
         void *which = zpoller_wait (self->poller, (int) wait);
+        if (self->guard)
+            bf_rxguard_check (self->guard);
         if (which == self->dealer)
             s_on_broker (self);
+        else if (which && self->guard && which == bf_rxguard_monitor (self->guard))
+            bf_rxguard_event (self->guard);
         else if (which && self->curve && which == bf_curve_monitor (self->curve)) {
             if (bf_curve_refused (self->curve)) {
                 free (self->refused);
@@ -370,6 +398,7 @@ bf_worker_destroy (bf_worker_t **self_p)
         return;
     bf_worker_t *self = *self_p;
     zpoller_destroy (&self->poller);
+    bf_rxguard_destroy (&self->guard);
     zsock_destroy (&self->dealer);
     bf_curve_destroy (&self->curve);
     bf_sandbox_fini (&self->sandbox);

@@ -81,6 +81,8 @@ struct _bf_worker_t {
     json_t *tags;
     bf_toolchain_t tc;
     zsock_t *dealer;
+    struct _bf_rxguard_t *guard; /* bounds what the broker's connection makes libzmq
+                                   hold (bf_rxguard.h); NULL with CURVE */
     zpoller_t *poller;
     zlistx_t *jobs;              /* bf_worker__job_t */
     zlistx_t *pending;           /* bf_worker__pending_t */

@@ -334,6 +334,57 @@ cache_gc__removes_orphans_dangling_rows_and_old_temps (void **state)
     free (dir); free (orphan); free (old); free (fresh); free (bpath);
 }
 
+/*  Issue 15: an upload no job took is collected by gc once the grace
+    period has passed; objects that a pin, an entry or an entry's manifest
+    refers to stay, and so do young ones. */
+static void
+cache_gc__collects_unreferenced_objects_after_grace (void **state)
+{
+    s_fix_t *f = *state;
+    char stray[65], bit[65], input[65], pcf[65], pinned[65], key[65];
+    s_put (f, stray, 's', 100);
+    s_put (f, bit, 'b', 100);
+    s_put (f, input, 'i', 100);
+    s_put (f, pcf, 'p', 10);
+    s_put (f, pinned, 'n', 100);
+    json_t *entry = json_pack ("{s:s, s:s, s:s, s:s, s:{s:s, s:[{s:s, s:s, s:i}], s:{s:s, s:s}}}",
+                               "action", bit, "toolchain", "tc", "outcome", "succeeded",
+                               "bitstream", bit, "manifest", "top", "t", "sources", "path",
+                               "a.v", "sha256", input, "size", 100, "pcf", "path", "p.pcf",
+                               "sha256", pcf);
+    bf_sha256_hex (key, "k", 1);
+    assert_int_equal (bf_cache_put_entry (f->cache, key, entry), BF_OK);
+    json_decref (entry);
+    json_t *pins = json_pack ("[s]", pinned);
+    assert_int_equal (bf_cache_pin (f->cache, "job1", pins, NULL, NULL), BF_OK);
+    json_decref (pins);
+    json_t *report = NULL;
+    /* within the grace period: nothing goes */
+    assert_int_equal (bf_cache_gc (f->cache, BF_CACHE_TEMP_AGE_MS, &report), BF_OK);
+    assert_int_equal (json_integer_value (json_object_get (report, "unreferenced_objects")), 0);
+    json_decref (report);
+    assert_true (bf_cache_has_object (f->cache, stray));
+    usleep (20 * 1000);
+    assert_int_equal (bf_cache_gc (f->cache, 10, &report), BF_OK);
+    assert_int_equal (json_integer_value (json_object_get (report, "unreferenced_objects")), 1);
+    json_decref (report);
+    assert_false (bf_cache_has_object (f->cache, stray));
+    assert_true (bf_cache_has_object (f->cache, bit));
+    assert_true (bf_cache_has_object (f->cache, input));
+    assert_true (bf_cache_has_object (f->cache, pcf));
+    assert_true (bf_cache_has_object (f->cache, pinned));
+    /* one at a time, with no grace: only when nothing refers to it */
+    bool dropped = true;
+    assert_int_equal (bf_cache_drop_unreferenced (f->cache, pinned, &dropped), BF_OK);
+    assert_false (dropped);
+    assert_int_equal (bf_cache_unpin (f->cache, "job1"), BF_OK);
+    assert_int_equal (bf_cache_drop_unreferenced (f->cache, pinned, &dropped), BF_OK);
+    assert_true (dropped);
+    assert_false (bf_cache_has_object (f->cache, pinned));
+    assert_int_equal (bf_cache_object_size (f->cache, input), 100);
+    assert_int_equal (bf_cache_object_size (f->cache, pinned), -1);
+}
+
 static void
 cache_verify__finds_a_flipped_bit (void **state)
 {
@@ -573,6 +624,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (cache_pin__is_all_or_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (cache_gc__removes_orphans_dangling_rows_and_old_temps,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_gc__collects_unreferenced_objects_after_grace,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (cache_verify__finds_a_flipped_bit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (cache_invalidate__disowns_a_toolchain, s_setup,
