@@ -122,8 +122,13 @@ bf_explain_diff (json_t *now, const char *now_toolchain, json_t *cached,
         s_add (out, xstrdup ("pcf: added"));
     else if (!pa && pb)
         s_add (out, xstrdup ("pcf: removed"));
-    else if (pa && pb)
-        s_diff_file (out, "pcf", json_string_value (json_object_get (pa, "path")), pa, pb);
+    else if (pa && pb) {
+        const char *now_path = json_string_value (json_object_get (pa, "path"));
+        const char *was_path = json_string_value (json_object_get (pb, "path"));
+        if (now_path && was_path && strcmp (now_path, was_path) != 0)
+            s_add (out, xasprintf ("pcf: moved (%s -> %s)", was_path, now_path));
+        s_diff_file (out, "pcf", now_path, pa, pb);
+    }
     /* Every other field, compared whole. */
     static const char *handled[] = { "sources", "data", "defines", "params", "pcf", NULL };
     json_t *keys = json_object ();

@@ -51,6 +51,11 @@ bf_flowcmd_yosys_script (json_t *manifest, const char *up, const char *netlist)
     FILE *f = s_open (&buf, &len);
     json_t *params = json_object_get (manifest, "params");
     bool defer = json_object_size (params) > 0;
+    /* Every path yosys gets starts with "./" or "../", so that no leading
+       part of a name can be one that yosys rewrites ("~/", "+/": its
+       rewrite_filename) or reads as an option ("-"). */
+    if (!*up)
+        up = "./";
     size_t i;
     json_t *src;
     json_array_foreach (json_object_get (manifest, "sources"), i, src) {

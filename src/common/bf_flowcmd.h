@@ -38,7 +38,9 @@ void bf_argv_release (bf_argv_t *self);
 /*  The yosys script (one command a line) as a new heap string (caller
     frees).  Source and include paths get the prefix up (the way from the
     directory yosys runs in to the source root: "" or "../.."-like, with a
-    trailing slash); netlist is the output as yosys names it.  Every name
+    trailing slash; "" becomes "./", so every path starts with "./" or
+    "../" and yosys reads it literally); netlist is the output as yosys
+    names it.  Every name
     in it was validated by bf_manifest_normalize, so no user text can
     become a yosys command. */
 char *bf_flowcmd_yosys_script (json_t *manifest, const char *up, const char *netlist);
