@@ -160,7 +160,7 @@ bf_sandbox_program_argv (const bf_sandbox_t *self, const char *job_dir,
             v[k++] = "/sys";
         }
         for (int i = 0; i < reach->nnodes && i < (int) S_N (reach->nodes); i++) {
-            v[k++] = "--dev-bind";
+            v[k++] = "--dev-bind-try";   /* a node that is not there: a cable error */
             v[k++] = reach->nodes[i];
             v[k++] = reach->nodes[i];
         }
