@@ -335,10 +335,13 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     char root[PATH_MAX];
     if (opts->root) {
         struct stat st;
-        errno = 0;
-        if (!realpath (opts->root, root) || stat (root, &st) != 0 || !S_ISDIR (st.st_mode)) {
+        if (!realpath (opts->root, root) || stat (root, &st) != 0) {
             rc = bf_error_set (BF_ENOTFOUND, "cannot use root '%s': %s", opts->root,
-                               errno ? strerror (errno) : "Not a directory");
+                               strerror (errno));
+            goto out;
+        }
+        if (!S_ISDIR (st.st_mode)) {
+            rc = bf_error_set (BF_EINVAL, "cannot use root '%s': Not a directory", opts->root);
             goto out;
         }
     }
