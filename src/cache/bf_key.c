@@ -76,10 +76,10 @@ int
 bf_key_canonical (char **out, size_t *len_out, const bf_manifest_t *manifest,
                   const char *toolchain, const char *salt)
 {
+    /* The whole manifest, the pcf's path included: where the pcf lies in
+       the tree can change what an `include finds (a pcf at rtl/inc/x.vh
+       is an include file), so two paths are two designs. */
     json_t *m = bf_manifest_encode (manifest);
-    json_t *pcf = json_object_get (m, "pcf");
-    if (pcf)
-        json_object_del (pcf, "path");
     json_t *top = json_pack ("{s:s, s:o, s:s, s:s}", "flow", bf_manifest_flow (manifest), "manifest", m,
                              "schema", BF_KEY_SCHEMA, "toolchain", toolchain ? toolchain : "");
     if (salt && *salt)

@@ -5,8 +5,10 @@
     l...e, d...e with keys sorted by raw bytes), applied to
         d "flow"      -> the flow's exact tool flags (BF_FLOW_ICE40)
           "manifest"  -> the manifest's normal form (bf_manifest_encode),
-                         minus the pcf's path (only its content matters)
-          "schema"    -> "bitfarm-cache-key/1"
+                         all of it: the pcf's path too (schema 1 left it
+                         out, but a pcf's place in the tree can change what
+                         an `include resolves to)
+          "schema"    -> "bitfarm-cache-key/2"
           "toolchain" -> the worker's toolchain identity digest
           "salt"      -> the farm's cache salt (bitfarm-broker --cache-salt),
                          only when one is set, so unsalted keys are as before
@@ -23,7 +25,7 @@
 #include "../common/bf_manifest.h"
 #include "../common/bf_sha256.h"
 
-#define BF_KEY_SCHEMA "bitfarm-cache-key/1"
+#define BF_KEY_SCHEMA "bitfarm-cache-key/2"
 
 /*  Writes the canonical serialization of a manifest with a
     toolchain id (and salt, NULL for none) into a new heap buffer *out of

@@ -13,15 +13,92 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+/*  The length of the valid UTF-8 sequence at p (of at most n bytes) that
+    is a printable character (not a C1 control, U+0080..U+009F), or 0. */
+static size_t
+s_utf8_printable (const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || p[0] > 0xf4 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+        return 0;   /* C1 controls: CSI (U+009B) and friends */
+    if ((len == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (len == 3 && p[0] == 0xed && p[1] >= 0xa0)
+        || (len == 4 && p[0] == 0xf0 && p[1] < 0x90) || (len == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+        return 0;   /* overlong, surrogates, beyond U+10FFFF */
+    return len;
+}
+
+size_t
+bf_cli_escape (char *dst, size_t dstlen, const char *src, size_t len, bool lines)
+{
+    const unsigned char *p = (const unsigned char *) src;
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 5 < dstlen;) {
+        size_t u = p[i] >= 0x80 ? s_utf8_printable (p + i, len - i) : 0;
+        if ((p[i] >= 0x20 && p[i] < 0x7f) || (lines && (p[i] == '\n' || p[i] == '\t'))) {
+            dst[o++] = (char) p[i++];
+            continue;
+        }
+        if (u && o + u < dstlen) {
+            memcpy (dst + o, p + i, u);
+            o += u;
+            i += u;
+            continue;
+        }
+        o += (size_t) snprintf (dst + o, dstlen - o, "\\x%02x", p[i++]);
+    }
+    if (dstlen)
+        dst[o < dstlen ? o : dstlen - 1] = '\0';
+    return o < dstlen ? o : dstlen - 1;
+}
+
+const char *
+bf_cli_text (json_t *obj, const char *key)
+{
+    static char ring[16][4 * 1024 + 8];
+    static int next;
+    const char *v = json_string_value (json_object_get (obj, key));
+    if (!v)
+        return "-";
+    char *buf = ring[next++ % 16];
+    bf_cli_escape (buf, sizeof ring[0], v, strlen (v), false);
+    return buf;
+}
+
+void
+bf_cli_write_text (int fd, const char *data, size_t len)
+{
+    if (!isatty (fd)) {
+        bf_write_all (fd, data, len);
+        return;
+    }
+    char buf[4 * 4096 + 8];
+    while (len > 0) {
+        size_t n = len > 4096 ? 4096 : len;
+        /* Do not cut a UTF-8 sequence in two (it would show escaped). */
+        while (n < len && n > 4096 - 4 && ((unsigned char) data[n] & 0xc0) == 0x80)
+            n--;
+        size_t out = bf_cli_escape (buf, sizeof buf, data, n, true);
+        bf_write_all (fd, buf, out);
+        data += n;
+        len -= n;
+    }
+}
+
 int
 bf_cli_fail (int code, const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    fputs ("bitfarm: ", stderr);
-    vfprintf (stderr, fmt, ap);
-    fputc ('\n', stderr);
+    char msg[2048], shown[4 * 2048 + 8];
+    vsnprintf (msg, sizeof msg, fmt, ap);
     va_end (ap);
+    bf_cli_escape (shown, sizeof shown, msg, strlen (msg), false);
+    fprintf (stderr, "bitfarm: %s\n", shown);
     return code;
 }
 
@@ -139,31 +216,31 @@ bf_cli_wait (bf_client_t *client, const char *id, json_t **final, bool quiet)
         answered_at = bf_mono_ms ();
         warned = false;
         char now[512];
-        snprintf (now, sizeof now, "%s %s %s %lld %s", bf_cli_str (job, "state"),
-                  bf_cli_str (job, "stage"), bf_cli_str (job, "worker"),
+        snprintf (now, sizeof now, "%s %s %s %lld %s", bf_cli_text (job, "state"),
+                  bf_cli_text (job, "stage"), bf_cli_text (job, "worker"),
                   (long long) json_integer_value (json_object_get (job, "attempt")),
-                  bf_cli_str (job, "waiting_for"));
+                  bf_cli_text (job, "waiting_for"));
         if (!quiet && strcmp (now, last) != 0) {
-            if (strcmp (bf_cli_str (job, "state"), "running") == 0)
+            if (strcmp (bf_cli_text (job, "state"), "running") == 0)
                 fprintf (stderr, "%.12s: running, stage %s, on worker %s (attempt %lld)\n",
-                         bf_cli_str (job, "id"), bf_cli_str (job, "stage"),
-                         bf_cli_str (job, "worker"),
+                         bf_cli_text (job, "id"), bf_cli_text (job, "stage"),
+                         bf_cli_text (job, "worker"),
                          (long long) json_integer_value (json_object_get (job, "attempt")));
             else if (!s_final (job))
-                fprintf (stderr, "%.12s: %s%s%s\n", bf_cli_str (job, "id"),
-                         bf_cli_str (job, "state"),
+                fprintf (stderr, "%.12s: %s%s%s\n", bf_cli_text (job, "id"),
+                         bf_cli_text (job, "state"),
                          json_is_string (json_object_get (job, "waiting_for")) ? ": " : "",
                          json_is_string (json_object_get (job, "waiting_for"))
-                             ? bf_cli_str (job, "waiting_for") : "");
+                             ? bf_cli_text (job, "waiting_for") : "");
             snprintf (last, sizeof last, "%s", now);
         }
         if (s_final (job)) {
             if (!quiet) {
-                fprintf (stderr, "%.12s: %s%s", bf_cli_str (job, "id"), bf_cli_str (job, "state"),
+                fprintf (stderr, "%.12s: %s%s", bf_cli_text (job, "id"), bf_cli_text (job, "state"),
                          json_is_true (json_object_get (job, "cache_hit")) ? " (cache hit)" : "");
                 if (json_is_string (json_object_get (job, "error")))
-                    fprintf (stderr, " [%s] %s", bf_cli_str (job, "failure_class"),
-                             bf_cli_str (job, "error"));
+                    fprintf (stderr, " [%s] %s", bf_cli_text (job, "failure_class"),
+                             bf_cli_text (job, "error"));
                 fputc ('\n', stderr);
             }
             *final = job;
@@ -189,6 +266,8 @@ bf_cli_fetch_to (bf_client_t *client, const char *id, const char *what, const ch
     if (!path || strcmp (path, "-") == 0) {
         if (strcmp (what, "bitstream") == 0 && isatty (STDOUT_FILENO))
             rc = bf_cli_fail (BFX_USAGE, "not writing a bitstream to a terminal; use -o FILE");
+        else if (strcmp (what, "bitstream") != 0 && isatty (STDOUT_FILENO))
+            bf_cli_write_text (STDOUT_FILENO, data, len);   /* escaped for the terminal */
         else if (bf_write_all (STDOUT_FILENO, data, len) < 0)
             rc = bf_cli_fail (BFX_INFRA, "cannot write to stdout");
     }

@@ -39,7 +39,8 @@ typedef enum {
     BF_O_VERSION,
     /* the design (submit, explain) */
     BF_O_TOP, BF_O_DEVICE, BF_O_PACKAGE, BF_O_PCF, BF_O_FREQ, BF_O_SEED, BF_O_DEFINE,
-    BF_O_INCLUDE, BF_O_PARAM, BF_O_SYNTH_OPT, BF_O_PNR_OPT, BF_O_FLOW, BF_O_DELAY,
+    BF_O_INCLUDE, BF_O_PARAM, BF_O_SYNTH_OPT, BF_O_PNR_OPT, BF_O_FLOW, BF_O_DELAY, BF_O_ROOT,
+    BF_O_DRY_RUN,
     /* how a job runs */
     BF_O_TOOLCHAIN, BF_O_PRIORITY, BF_O_TIMEOUT, BF_O_TAG, BF_O_PROGRAM, BF_O_TOKEN,
     BF_O_WAIT, BF_O_OUTPUT,
@@ -65,6 +66,7 @@ typedef struct {
     bool json;
     bool wait;
     bool follow;
+    bool dry_run;                /* submit -n */
     const char *output;
     const char *what;            /* fetch --report / --log */
     int limit;                   /* -n */
@@ -98,7 +100,8 @@ typedef struct {
 /* ---------------------------------------------------------------------- */
 /*  Helpers shared by the commands (bf_cli.c)                               */
 
-/*  Prints "bitfarm: MESSAGE" on stderr; returns code. */
+/*  Prints "bitfarm: MESSAGE" on stderr, escaped as bf_cli_text; returns
+    code. */
 int bf_cli_fail (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 /*  The exit status for a request that failed with rc (a bf_client code):
@@ -122,6 +125,25 @@ int bf_cli_open_cache (bf_cache_t **cache, const bf_cli_args_t *a);
 
 /*  A string field of obj, or "-" (borrowed). */
 const char *bf_cli_str (json_t *obj, const char *key);
+
+/*  A string field of obj as it may be shown on a terminal, or "-": C0 and
+    C1 control characters, DEL and bytes that are not UTF-8 become \xNN, so
+    text from a design or a tool ($display output in an error) cannot send
+    escape sequences.  For every field a person reads (error, reason,
+    waiting_for, stage, worker, ...).  The string lives in one of 16
+    static buffers, reused in turn: valid for the next 15 calls; not
+    thread-safe (the CLI has one thread). */
+const char *bf_cli_text (json_t *obj, const char *key);
+
+/*  Escapes len bytes of src as bf_cli_text does (with lines, newlines and
+    tabs stay) into dst, NUL-terminated, at most dstlen - 1 bytes (4 bytes
+    per input byte always fit).  Returns the length written. */
+size_t bf_cli_escape (char *dst, size_t dstlen, const char *src, size_t len, bool lines);
+
+/*  Writes a log to fd: raw when fd is not a terminal (a file or a pipe
+    gets the bytes as the tools wrote them), escaped as bf_cli_escape with
+    lines when it is. */
+void bf_cli_write_text (int fd, const char *data, size_t len);
 
 /*  Prints j indented, keys sorted. */
 void bf_cli_print_json (json_t *j);

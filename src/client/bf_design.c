@@ -1,5 +1,7 @@
 /*  bf_design - see bf_design.h. */
 #include "bf_design.h"
+#include "bf_design_scan.h"
+#include "../common/bf_log.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
 #include "../common/bf_sha256.h"
@@ -115,27 +117,58 @@ s_rel (const char *path, const char *root)
     return path + strlen (root) + 1;
 }
 
-/*  Finds the files a source names in string literals -- `$readmemh("x")`,
-    `$readmemb("x")`, `include "x", and parameters such as
-    INIT_FILE = "fw.hex" -- and adds those that exist, relative to the
-    current directory, the file's own directory or an include dir, as data
-    inputs.  Absolute names are left alone: they cannot resolve on a
-    worker, and the tool reports them.  Only files inside one of the two
-    roots (the current directory, the given files' common directory) are
-    taken, so a design cannot make the client upload files from elsewhere. */
-static bool s_under (const char *path, const char *root);
+/*  What the scan of the sources found (bf_design_scan.h). */
+typedef struct {
+    bf_scan_kind_t kind;
+    char *ident, *value;      /* ident: BF_SCAN_USE/ASSIGN; value: not for USE */
+    char *srcdir;             /* the directory of the file it was found in */
+    bool done;                /* looked for already */
+} s_found_t;
 
-/*  Adds the file that `name` names, as yosys would find it -- relative to
-    the current directory, then to srcdir (NULL: none), then to each include
-    dir -- when it exists inside one of the two roots. */
+typedef struct {
+    s_inputs_t *in;
+    const bf_design_opts_t *opts;
+    const char *root;         /* resolved */
+    s_found_t *v;
+    int n, cap;
+    const char *srcdir;       /* of the file being scanned */
+} s_scan_t;
+
 static void
-s_add_named (s_inputs_t *in, const char *name, const char *srcdir, const bf_design_opts_t *opts,
-             const char *const *roots)
+s_on_found (void *arg, bf_scan_kind_t kind, const char *ident, const char *value)
+{
+    s_scan_t *sc = arg;
+    if (sc->n == sc->cap) {
+        sc->cap = sc->cap * 2 + 16;
+        sc->v = xrealloc (sc->v, (size_t) sc->cap * sizeof *sc->v);
+    }
+    sc->v[sc->n++] = (s_found_t) { kind, ident ? xstrdup (ident) : NULL,
+                                   value ? xstrdup (value) : NULL, xstrdup (sc->srcdir), false };
+}
+
+/*  True when a path relative to the root has a part that starts with a
+    dot (.git, .ssh, .env): never sent unless named on the command line. */
+static bool
+s_dotted (const char *rel)
+{
+    for (const char *p = rel; *p; p++)
+        if (*p == '.' && (p == rel || p[-1] == '/'))
+            return true;
+    return false;
+}
+
+/*  Adds the file that name (from a source's literal or a --param) names,
+    as yosys would find it -- relative to the current directory, then to
+    srcdir (NULL: none), then to each include dir -- when it exists inside
+    the root and outside dot-directories.  One that exists but lies
+    elsewhere is not sent, with a warning naming why. */
+static void
+s_add_named (s_scan_t *sc, const char *name, const char *srcdir)
 {
     char cand[PATH_MAX];
     struct stat st;
     if (name[0] == '/')
-        return;
+        return;   /* absolute: cannot resolve on a worker; the tool reports it */
     bool found = stat (name, &st) == 0 && S_ISREG (st.st_mode);
     if (found)
         snprintf (cand, sizeof cand, "%s", name);
@@ -143,60 +176,106 @@ s_add_named (s_inputs_t *in, const char *name, const char *srcdir, const bf_desi
         snprintf (cand, sizeof cand, "%s/%s", srcdir, name);
         found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
     }
-    for (int i = 0; !found && i < opts->nincludes; i++) {
-        snprintf (cand, sizeof cand, "%s/%s", opts->includes[i], name);
+    for (int i = 0; !found && i < sc->opts->nincludes; i++) {
+        snprintf (cand, sizeof cand, "%s/%s", sc->opts->includes[i], name);
         found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
     }
     char real[PATH_MAX];
-    if (found && realpath (cand, real) && (s_under (real, roots[0]) || s_under (real, roots[1])))
-        s_add (in, cand, 2);
+    if (!found || !realpath (cand, real))
+        return;
+    for (int i = 0; i < sc->in->n; i++)
+        if (strcmp (sc->in->v[i].abs, real) == 0)
+            return;   /* already an input */
+    const char *why = !s_under (real, sc->root) ? "it is outside the design's root (--root)"
+                      : s_dotted (s_rel (real, sc->root)) ? "it is in a dot-directory or a dot-file"
+                      : NULL;
+    if (why) {
+        char shown[2 * BF_SCAN_NAME_MAX];
+        bf_log_escape (shown, sizeof shown, name);
+        fprintf (stderr, "bitfarm: warning: not sending '%s', which the sources name: %s\n",
+                 shown, why);
+        return;
+    }
+    s_add (sc->in, cand, 2);
 }
 
+/*  Scans input idx (a source or a file found so far) for the names it uses. */
 static void
-s_scan (s_inputs_t *in, int idx, const bf_design_opts_t *opts, const char *const *roots)
+s_scan (s_scan_t *sc, int idx)
 {
     char *text = NULL;
     size_t len = 0;
-    if (bf_file_read (&text, &len, in->v[idx].abs, BF_MAX_FILE_SIZE) != BF_OK)
+    if (bf_file_read (&text, &len, sc->in->v[idx].abs, BF_MAX_FILE_SIZE) != BF_OK)
         return;
-    char *dircopy = xstrdup (in->v[idx].abs);
-    const char *srcdir = dirname (dircopy);
-    for (char *q = strchr (text, '"'); q; q = strchr (q + 1, '"')) {
-        char *end = strchr (q + 1, '"');
-        if (!end)
-            break;
-        size_t n = (size_t) (end - q - 1);
-        char name[256];
-        if (n > 0 && n < sizeof name && !memchr (q + 1, '\n', n)) {
-            memcpy (name, q + 1, n);
-            name[n] = '\0';
-            s_add_named (in, name, srcdir, opts, roots);
-        }
-        q = end;   /* the closing quote does not open the next literal */
-    }
+    char *dircopy = xstrdup (sc->in->v[idx].abs);
+    sc->srcdir = dirname (dircopy);
+    bf_design_scan (text, len, s_on_found, sc);
     free (dircopy);
     free (text);
+    sc->srcdir = NULL;
 }
 
-/*  Files named by string parameters (--param memfile=sw/fw.hex), which a
-    $readmemh(memfile) deep in the hierarchy reads: found relative to the
-    current directory or a source's directory, like a literal. */
-static void
-s_scan_params (s_inputs_t *in, int nsrc, const bf_design_opts_t *opts, const char *const *roots)
+/*  True when ident is a name some $readmem reads a file name from. */
+static bool
+s_used (const s_scan_t *sc, const char *ident)
 {
-    for (int i = 0; i < opts->nparams; i++) {
-        const char *eq = strchr (opts->params[i], '=');
-        char value[BF_MAX_VALUE + 3];
-        if (!eq || !bf_manifest_param_value (value, eq + 1) || value[0] != '"')
-            continue;
-        value[strlen (value) - 1] = '\0';
-        s_add_named (in, value + 1, NULL, opts, roots);
-        for (int k = 0; k < nsrc; k++) {
-            char *d = xstrdup (in->v[k].abs);
-            s_add_named (in, value + 1, dirname (d), opts, roots);
-            free (d);
+    for (int i = 0; i < sc->n; i++)
+        if (sc->v[i].kind == BF_SCAN_USE && strcmp (sc->v[i].ident, ident) == 0)
+            return true;
+    return false;
+}
+
+/*  The files the design uses, and those they use in turn (`include files
+    are scanned like sources), until nothing new turns up: `include and
+    $readmem names, strings given to parameters that a $readmem reads or
+    whose name says FILE, and string --param values. */
+static void
+s_find_used (s_inputs_t *in, const bf_design_opts_t *opts, const char *root)
+{
+    s_scan_t sc = { .in = in, .opts = opts, .root = root };
+    int nsrc = in->n;
+    for (int i = 0; i < nsrc; i++)
+        if (in->v[i].kind != 3)
+            s_scan (&sc, i);
+    int scanned = nsrc;
+    for (;;) {
+        int before = in->n;
+        for (int i = 0; i < sc.n; i++) {
+            s_found_t *f = &sc.v[i];
+            if (f->done || f->kind == BF_SCAN_USE)
+                continue;
+            if (f->kind == BF_SCAN_ASSIGN && !bf_design_scan_file_name (f->ident)
+                && !s_used (&sc, f->ident))
+                continue;   /* perhaps used by a later file: looked at again */
+            f->done = true;
+            s_add_named (&sc, f->value, f->srcdir);
         }
+        /* --param memfile=sw/fw.hex: relative to the current directory or
+           a source's directory, like a literal. */
+        for (int i = 0; scanned == nsrc && i < opts->nparams; i++) {
+            const char *eq = strchr (opts->params[i], '=');
+            char value[BF_MAX_VALUE + 3];
+            if (!eq || !bf_manifest_param_value (value, eq + 1) || value[0] != '"')
+                continue;
+            value[strlen (value) - 1] = '\0';
+            s_add_named (&sc, value + 1, NULL);
+            for (int k = 0; k < nsrc; k++) {
+                char *d = xstrdup (in->v[k].abs);
+                s_add_named (&sc, value + 1, dirname (d));
+                free (d);
+            }
+        }
+        for (; scanned < in->n; scanned++)
+            s_scan (&sc, scanned);   /* `included files may name more */
+        if (in->n == before)
+            break;
     }
+    for (int i = 0; i < sc.n; i++) {
+        free (sc.v[i].ident);
+        free (sc.v[i].value);
+        free (sc.v[i].srcdir);
+    }
+    free (sc.v);
 }
 
 static int
@@ -239,35 +318,7 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
         rc = bf_error_set (BF_EIO, "cannot get the current directory: %s", strerror (errno));
         goto out;
     }
-    char given[PATH_MAX];
-    char *g0 = xstrdup (in.v[0].abs);
-    snprintf (given, sizeof given, "%s", dirname (g0));
-    free (g0);
-    for (int i = 1; i < in.n; i++) {
-        char *d = xstrdup (in.v[i].abs);
-        s_common (given, dirname (d));
-        free (d);
-    }
-    const char *roots[2] = { cwd, given };
-    int nsrc = in.n;
-    for (int i = 0; i < nsrc; i++)
-        if (in.v[i].kind != 3)
-            s_scan (&in, i, opts, roots);
-    s_scan_params (&in, nsrc, opts, roots);
-    for (int i = nsrc; i < in.n; i++)
-        s_scan (&in, i, opts, roots);   /* files that were `included may name more */
-
-    /* The root of the layout. */
     incs = xcalloc ((size_t) opts->nincludes + 1, sizeof *incs);
-    char root[PATH_MAX];
-    char *d0 = xstrdup (in.v[0].abs);
-    snprintf (root, sizeof root, "%s", dirname (d0));
-    free (d0);
-    for (int i = 1; i < in.n; i++) {
-        char *d = xstrdup (in.v[i].abs);
-        s_common (root, dirname (d));
-        free (d);
-    }
     for (int i = 0; i < opts->nincludes; i++) {
         char real[PATH_MAX];
         if (!realpath (opts->includes[i], real)) {
@@ -276,12 +327,55 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
             goto out;
         }
         incs[i] = xstrdup (real);
-        s_common (root, real);
     }
-    /* When the current directory holds the inputs, it is the root; when it
-       lies inside the root, the tools run there; otherwise it plays no part. */
-    if (s_under (root, cwd))
-        snprintf (root, sizeof root, "%s", cwd);
+    /* The root of the layout: --root; else the current directory when it
+       holds every input named on the command line; else the deepest
+       directory that does.  What the sources name is looked for only
+       inside it. */
+    char root[PATH_MAX];
+    if (opts->root) {
+        struct stat st;
+        if (!realpath (opts->root, root) || stat (root, &st) != 0) {
+            rc = bf_error_set (BF_ENOTFOUND, "cannot use root '%s': %s", opts->root,
+                               strerror (errno));
+            goto out;
+        }
+        if (!S_ISDIR (st.st_mode)) {
+            rc = bf_error_set (BF_EINVAL, "cannot use root '%s': Not a directory", opts->root);
+            goto out;
+        }
+    }
+    else {
+        char *d0 = xstrdup (in.v[0].abs);
+        snprintf (root, sizeof root, "%s", dirname (d0));
+        free (d0);
+        for (int i = 1; i < in.n; i++) {
+            char *d = xstrdup (in.v[i].abs);
+            s_common (root, dirname (d));
+            free (d);
+        }
+        for (int i = 0; i < opts->nincludes; i++)
+            s_common (root, incs[i]);
+        if (s_under (root, cwd))
+            snprintf (root, sizeof root, "%s", cwd);
+        if (strcmp (root, "/") == 0) {
+            rc = bf_error_set (BF_EINVAL, "the files given have no common directory but '/' "
+                               "(give --root DIR)");
+            goto out;
+        }
+    }
+    for (int i = 0; i < in.n + opts->nincludes; i++) {
+        const char *abs = i < in.n ? in.v[i].abs : incs[i - in.n];
+        if (!s_under (abs, root)) {
+            rc = bf_error_set (BF_EINVAL, "'%s' is outside the design's root '%s' (give "
+                               "--root DIR)", i < in.n ? in.v[i].given
+                               : opts->includes[i - in.n], opts->root ? opts->root : root);
+            goto out;
+        }
+    }
+    s_find_used (&in, opts, root);
+    /* When the current directory lies inside the root, the tools run in
+       its place; otherwise at the root. */
     const char *workdir = s_under (cwd, root) ? s_rel (cwd, root) : ".";
 
     json_object_set_new (m, "version", json_integer (BF_MANIFEST_VERSION));

@@ -2,15 +2,21 @@
     (bf_manifest.h) with relative paths, plus the local path of every input
     so it can be uploaded.
 
-    The root of the relative layout is the current directory when it holds
-    every input, and otherwise the deepest directory that does.  When the
-    current directory lies inside the root, the tools run in its place
-    inside the layout, so `$readmemh` and `include paths resolve as
-    they do in the user's tree.  Files that a source names in a string
-    literal (`$readmemh("...")`, `include "...", INIT_FILE = "...") or in
-    a string parameter (--param memfile=sw/fw.hex), and that exist inside
-    the current directory or the given files' common directory, are added
-    as data inputs automatically.
+    The root of the relative layout is --root DIR (opts->root); without it,
+    the current directory when it holds every input named on the command
+    line (files, pcf, include dirs), and otherwise the deepest directory
+    that does ('/' is refused: give --root).  A named input outside the
+    root is refused.  When the current directory lies inside the root, the
+    tools run in its place inside the layout, so `$readmemh` and `include
+    paths resolve as they do in the user's tree.
+    Besides the named inputs, exactly the files the sources use are added,
+    as data inputs (bf_design_scan.h): `include "...", $readmemh/b("...")
+    and the strings given to parameters that a $readmem reads or whose
+    name says FILE (INIT_FILE = "fw.hex"), found as yosys finds them,
+    and files that a string --param names.  Nothing in a comment or in any
+    other string counts.  A used file is sent only when it lies inside the
+    root and no part of its path below the root starts with a dot (.git,
+    .ssh); one that exists elsewhere is left out with a warning on stderr.
     Thread-safety: a bf_design_t belongs to one thread.
 */
 #ifndef BF_DESIGN_H_INCLUDED
@@ -39,6 +45,7 @@ typedef struct {
     int64_t seed;             /* -1: default */
     const char *flow;         /* "ice40" (NULL) or "noop" */
     int64_t delay_ms;         /* noop flow: how long it waits, ms; 0: none */
+    const char *root;         /* the design's tree (--root), or NULL: see above */
 } bf_design_opts_t;
 
 typedef struct _bf_design_t bf_design_t;

@@ -163,8 +163,11 @@ bf_explain_diff (const bf_manifest_t *now, const char *now_toolchain,
         s_add (out, xstrdup ("pcf: added"));
     else if (!now->has_pcf && cached->has_pcf)
         s_add (out, xstrdup ("pcf: removed"));
-    else if (now->has_pcf)
+    else if (now->has_pcf) {
+        if (strcmp (now->pcf.path, cached->pcf.path) != 0)
+            s_add (out, xasprintf ("pcf: moved (%s -> %s)", cached->pcf.path, now->pcf.path));
         s_diff_file (out, "pcf", now->pcf.path, &now->pcf, &cached->pcf);
+    }
     s_diff_fields (out, now, cached);
     return out;
 }

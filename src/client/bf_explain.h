@@ -4,7 +4,7 @@
     Both sides are manifest records (bf_manifest.h, docs/protocol.md §3) plus the
     toolchain identity; together with the flow they are all the cache key
     hashes (§4), so any change of key shows up as at least one line here.
-    The pcf's path is not part of the key, so only its content is compared.
+    The pcf is compared by path and content, as the key hashes both.
     Thread-safety: no shared state.
 */
 #ifndef BF_EXPLAIN_H_INCLUDED

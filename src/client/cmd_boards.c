@@ -19,21 +19,21 @@ s_print_boards (json_t *boards)
     json_array_foreach (boards, i, b) {
         char dev[40], detail[256] = "";
         snprintf (dev, sizeof dev, "%s-%s", bf_cli_str (b, "device"), bf_cli_str (b, "package"));
-        const char *state = bf_cli_str (b, "state");
+        const char *state = bf_cli_text (b, "state");
         if (json_is_string (json_object_get (b, "holder")))     /* a key holds it; by: a label */
             snprintf (detail, sizeof detail, "reserved by key %s (%s) until %s",
-                      bf_cli_str (b, "holder"), bf_cli_str (b, "reserved_by"),
-                      bf_cli_str (b, "reserved_until"));
+                      bf_cli_text (b, "holder"), bf_cli_text (b, "reserved_by"),
+                      bf_cli_text (b, "reserved_until"));
         else if (json_is_string (json_object_get (b, "reserved_by")))
             snprintf (detail, sizeof detail, "reserved by %s until %s",
-                      bf_cli_str (b, "reserved_by"), bf_cli_str (b, "reserved_until"));
+                      bf_cli_text (b, "reserved_by"), bf_cli_text (b, "reserved_until"));
         if (strcmp (state, "busy") == 0)
-            snprintf (detail, sizeof detail, "job %.12s%s", bf_cli_str (b, "job"),
+            snprintf (detail, sizeof detail, "job %.12s%s", bf_cli_text (b, "job"),
                       json_is_string (json_object_get (b, "reserved_by")) ? " (reserved)" : "");
         else if (strcmp (state, "error") == 0 || strcmp (state, "maintenance") == 0)
-            snprintf (detail, sizeof detail, "%s", bf_cli_str (b, "health_reason"));
-        printf ("%-16s  %-12s  %-16.16s  %-11s  %-40s  %.12s\n", bf_cli_str (b, "name"), dev,
-                bf_cli_str (b, "worker"), state, detail, bf_cli_str (b, "last_job"));
+            snprintf (detail, sizeof detail, "%s", bf_cli_text (b, "health_reason"));
+        printf ("%-16s  %-12s  %-16.16s  %-11s  %-40s  %.12s\n", bf_cli_text (b, "name"), dev,
+                bf_cli_text (b, "worker"), state, detail, bf_cli_text (b, "last_job"));
     }
 }
 

@@ -133,7 +133,7 @@ s_show (const bf_cli_args_t *a, bf_cache_t *cache, json_t **outp)
             printf ("outcome    %s", bf_cli_str (out, "outcome"));
             if (json_is_string (json_object_get (out, "stage"))
                 && strcmp (bf_cli_str (out, "outcome"), "failed") == 0)
-                printf (" in %s: %s", bf_cli_str (out, "stage"), bf_cli_str (out, "error"));
+                printf (" in %s: %s", bf_cli_text (out, "stage"), bf_cli_text (out, "error"));
             printf ("\nbuilt      %s\nlast used  %s\nhits       %lld\n",
                     s_time_of (t1, sizeof t1, out, "created_at"),
                     s_time_of (t2, sizeof t2, out, "accessed_at"),

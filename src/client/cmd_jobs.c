@@ -14,59 +14,59 @@
 static void
 s_print_status (json_t *job)
 {
-    printf ("job        %s\n", bf_cli_str (job, "id"));
-    printf ("state      %s", bf_cli_str (job, "state"));
+    printf ("job        %s\n", bf_cli_text (job, "id"));
+    printf ("state      %s", bf_cli_text (job, "state"));
     if (json_is_string (json_object_get (job, "failure_class")))
-        printf (" (%s failure)", bf_cli_str (job, "failure_class"));
-    printf ("\nstage      %s\n", bf_cli_str (job, "stage"));
+        printf (" (%s failure)", bf_cli_text (job, "failure_class"));
+    printf ("\nstage      %s\n", bf_cli_text (job, "stage"));
     printf ("attempt    %lld of %lld\n",
             (long long) json_integer_value (json_object_get (job, "attempt")),
             (long long) json_integer_value (json_object_get (job, "max_attempts")));
-    printf ("worker     %s\n", bf_cli_str (job, "worker"));
-    if (strcmp (bf_cli_str (job, "kind"), "program") == 0) {
-        printf ("board      %s%s\n", bf_cli_str (job, "board"),
+    printf ("worker     %s\n", bf_cli_text (job, "worker"));
+    if (strcmp (bf_cli_text (job, "kind"), "program") == 0) {
+        printf ("board      %s%s\n", bf_cli_text (job, "board"),
                 json_is_true (json_object_get (job, "reservation")) ? " (with a reservation token)"
                                                                    : "");
         if (json_is_string (json_object_get (job, "after")))
-            printf ("after      build job %s\n", bf_cli_str (job, "after"));
+            printf ("after      build job %s\n", bf_cli_text (job, "after"));
     }
-    if (strcmp (bf_cli_str (job, "kind"), "program") != 0)
+    if (strcmp (bf_cli_text (job, "kind"), "program") != 0)
         printf ("cache      %s, key %s\n",
                 json_is_true (json_object_get (job, "cache_hit")) ? "hit" : "miss",
-                bf_cli_str (job, "cache_key"));
-    printf ("bitstream  %s\n", bf_cli_str (job, "bitstream_sha256"));
+                bf_cli_text (job, "cache_key"));
+    printf ("bitstream  %s\n", bf_cli_text (job, "bitstream_sha256"));
     if (json_is_string (json_object_get (job, "follows")))
         printf ("follows    %s (an identical build; shares its result)\n",
-                bf_cli_str (job, "follows"));
+                bf_cli_text (job, "follows"));
     if (json_is_string (json_object_get (job, "waiting_for")))
-        printf ("waiting    %s\n", bf_cli_str (job, "waiting_for"));
+        printf ("waiting    %s\n", bf_cli_text (job, "waiting_for"));
     if (json_array_size (json_object_get (job, "tags")) > 0) {
         printf ("tags      ");
         size_t i;
         json_t *t;
         json_array_foreach (json_object_get (job, "tags"), i, t)
-            printf (" %s", json_string_value (t));
+            printf (" %s", json_string_value (t));   /* a-z0-9_.- (the broker checks) */
         putchar ('\n');
     }
     printf ("timeout    %lld ms\n",
             (long long) json_integer_value (json_object_get (job, "timeout_ms")));
     bf_cli_print_summary (json_object_get (job, "report"));
     if (json_is_string (json_object_get (job, "error")))
-        printf ("error      %s\n", bf_cli_str (job, "error"));
-    printf ("submitted  %s\nstarted    %s\nfinished   %s\n", bf_cli_str (job, "submitted_at"),
-            bf_cli_str (job, "started_at"), bf_cli_str (job, "finished_at"));
+        printf ("error      %s\n", bf_cli_text (job, "error"));
+    printf ("submitted  %s\nstarted    %s\nfinished   %s\n", bf_cli_text (job, "submitted_at"),
+            bf_cli_text (job, "started_at"), bf_cli_text (job, "finished_at"));
     json_t *events = json_object_get (job, "events");
     if (json_is_array (events)) {
         printf ("events:\n");
         size_t i;
         json_t *e;
         json_array_foreach (events, i, e) {
-            printf ("  %s  %-10s  attempt %lld", bf_cli_str (e, "at"), bf_cli_str (e, "event"),
+            printf ("  %s  %-10s  attempt %lld", bf_cli_text (e, "at"), bf_cli_text (e, "event"),
                     (long long) json_integer_value (json_object_get (e, "attempt")));
             if (json_is_string (json_object_get (e, "worker")))
-                printf ("  worker %s", bf_cli_str (e, "worker"));
+                printf ("  worker %s", bf_cli_text (e, "worker"));
             if (json_is_string (json_object_get (e, "reason")))
-                printf ("  (%s)", bf_cli_str (e, "reason"));
+                printf ("  (%s)", bf_cli_text (e, "reason"));
             putchar ('\n');
         }
     }
@@ -202,7 +202,8 @@ bf_cmd_logs (bf_cli_args_t *a)
             zframe_destroy (&f);
         }
         else if (f) {
-            bf_write_all (STDOUT_FILENO, zframe_data (f), zframe_size (f));
+            /* raw to a file or pipe; escaped on a terminal */
+            bf_cli_write_text (STDOUT_FILENO, (const char *) zframe_data (f), zframe_size (f));
             offset += (int64_t) zframe_size (f);
             zframe_destroy (&f);
         }
@@ -247,12 +248,12 @@ bf_cmd_jobs (bf_cli_args_t *a)
         size_t i;
         json_t *j;
         json_array_foreach (json_object_get (reply->body, "jobs"), i, j)
-            printf ("%-12.12s  %-10s  %-10s  %3lld  %-16.16s  %-5s  %s\n", bf_cli_str (j, "id"),
-                    bf_cli_str (j, "state"), bf_cli_str (j, "stage"),
+            printf ("%-12.12s  %-10s  %-10s  %3lld  %-16.16s  %-5s  %s\n", bf_cli_text (j, "id"),
+                    bf_cli_text (j, "state"), bf_cli_text (j, "stage"),
                     (long long) json_integer_value (json_object_get (j, "attempt")),
-                    bf_cli_str (j, "worker"),
+                    bf_cli_text (j, "worker"),
                     json_is_true (json_object_get (j, "cache_hit")) ? "hit" : "miss",
-                    bf_cli_str (j, "submitted_at"));
+                    bf_cli_text (j, "submitted_at"));
     }
     bf_msg_destroy (&reply);
     return rc;
@@ -281,15 +282,20 @@ bf_cmd_workers (bf_cli_args_t *a)
         size_t i;
         json_t *w;
         json_array_foreach (json_object_get (reply->body, "workers"), i, w) {
-            printf ("%-24.24s  %5lld  %4lld  %-16.16s%s\n", bf_cli_str (w, "name"),
+            printf ("%-24.24s  %5lld  %4lld  %-16.16s%s\n", bf_cli_text (w, "name"),
                     (long long) json_integer_value (json_object_get (w, "slots")),
                     (long long) json_integer_value (json_object_get (w, "busy")),
-                    bf_cli_str (w, "toolchain"),
+                    bf_cli_text (w, "toolchain"),
                     json_is_false (json_object_get (w, "sandbox")) ? "  UNSANDBOXED" : "");
             const char *tool;
             json_t *v;
-            json_object_foreach (json_object_get (w, "versions"), tool, v)
-                printf ("    %-14s %s\n", tool, json_string_value (v));
+            json_object_foreach (json_object_get (w, "versions"), tool, v) {
+                const char *text = json_string_value (v);
+                char shown[4 * 160 + 8];
+                bf_cli_escape (shown, sizeof shown, text ? text : "", text ? strlen (text) : 0,
+                               false);
+                printf ("    %-14s %s\n", tool, shown);
+            }
         }
     }
     bf_msg_destroy (&reply);

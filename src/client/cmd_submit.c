@@ -145,6 +145,45 @@ s_explain (bf_cli_args_t *a, const bf_manifest_t *manifest)
     return rc;
 }
 
+/*  submit -n: what would be sent, as the worker will see it; nothing is. */
+static int
+s_dry_run (const bf_cli_args_t *a, const bf_manifest_t *m)
+{
+    json_t *files = json_array ();
+    const bf_manifest_files_t *lists[] = { &m->sources, &m->data };
+    static const char *kinds[] = { "source", "data" };
+    uint64_t total = 0;
+    for (int k = 0; k < 3; k++) {
+        size_t n = k < 2 ? lists[k]->n : m->has_pcf;
+        for (size_t i = 0; i < n; i++) {
+            const bf_manifest_file_t *f = k < 2 ? &lists[k]->items[i] : &m->pcf;
+            total += f->size;
+            json_array_append_new (files, json_pack ("{s:s, s:s, s:I, s:s}", "kind",
+                                                     k < 2 ? kinds[k] : "pcf", "path", f->path,
+                                                     "size", (json_int_t) f->size, "sha256",
+                                                     f->sha256));
+        }
+    }
+    if (a->json) {
+        json_t *out = json_pack ("{s:o, s:I, s:s, s:b}", "files", files, "bytes",
+                                 (json_int_t) total, "workdir", m->workdir, "sent", 0);
+        bf_cli_print_json (out);
+        json_decref (out);
+        return BFX_OK;
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach (files, i, f)
+        printf ("%-6s  %10lld  %s\n", bf_cli_str (f, "kind"),
+                (long long) json_integer_value (json_object_get (f, "size")),
+                bf_cli_text (f, "path"));
+    printf ("%zu file(s), %llu bytes; the tools would run in %s; nothing sent (dry run)\n",
+            json_array_size (files), (unsigned long long) total,
+            m->workdir);
+    json_decref (files);
+    return BFX_OK;
+}
+
 static int
 s_submit (bf_cli_args_t *a, bool explain)
 {
@@ -155,8 +194,9 @@ s_submit (bf_cli_args_t *a, bool explain)
     bf_design_t *design = NULL;
     if (bf_design_new (&design, &a->design) != BF_OK)
         return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
-    if (explain) {
-        int rc = s_explain (a, bf_design_manifest (design));
+    if (explain || a->dry_run) {
+        int rc = explain ? s_explain (a, bf_design_manifest (design))
+                         : s_dry_run (a, bf_design_manifest (design));
         bf_design_destroy (&design);
         return rc;
     }

@@ -63,6 +63,11 @@ static const s_option_t s_options[BF_O_COUNT] = {
     [BF_O_FLOW] = { "flow", 0, "FLOW", "ice40 (the default), or noop: the diagnostic flow, no "
                     "tools, a deterministic result" },
     [BF_O_DELAY] = { "delay", 0, "DURATION", "with --flow noop: how long the job takes" },
+    [BF_O_ROOT] = { "root", 0, "DIR", "the design's tree: every file given must lie in it, and "
+                    "only files in it that the sources use are sent (default: the current "
+                    "directory, or the deepest directory holding every file given)" },
+    [BF_O_DRY_RUN] = { "dry-run", 'n', NULL, "list the files that would be sent (paths as the "
+                       "worker sees them, sizes) and send nothing" },
     [BF_O_TOOLCHAIN] = { "toolchain", 0, "ID", "build only on workers with this toolchain (an "
                          "identity prefix of 8 or more hex characters, see `bitfarm workers`)" },
     [BF_O_PRIORITY] = { "priority", 0, "N", "-1000..1000, higher runs first (default 0)" },
@@ -114,7 +119,8 @@ static const s_option_t s_options[BF_O_COUNT] = {
 #define S_DESIGN (BF_O (BF_O_TOP) | BF_O (BF_O_DEVICE) | BF_O (BF_O_PACKAGE) | BF_O (BF_O_PCF) \
                   | BF_O (BF_O_FREQ) | BF_O (BF_O_SEED) | BF_O (BF_O_DEFINE)                \
                   | BF_O (BF_O_INCLUDE) | BF_O (BF_O_PARAM) | BF_O (BF_O_SYNTH_OPT)         \
-                  | BF_O (BF_O_PNR_OPT) | BF_O (BF_O_FLOW) | BF_O (BF_O_DELAY))
+                  | BF_O (BF_O_PNR_OPT) | BF_O (BF_O_FLOW) | BF_O (BF_O_DELAY)             \
+                  | BF_O (BF_O_ROOT))
 #define S_RUN (BF_O (BF_O_TOOLCHAIN) | BF_O (BF_O_PRIORITY) | BF_O (BF_O_TIMEOUT)          \
                | BF_O (BF_O_TAG) | BF_O (BF_O_PROGRAM) | BF_O (BF_O_TOKEN) | BF_O (BF_O_WAIT) \
                | BF_O (BF_O_OUTPUT))
@@ -178,15 +184,18 @@ static const s_cmd_t s_farm_cmds[] = {
 };
 
 static const s_cmd_t s_commands[] = {
-    { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN, "[options] FILES...",
+    { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN),
+      "[options] FILES...",
       "send a design; prints the job id",
       "`submit ...` is `bitfarm submit ...`.\n"
       "FILES: .v (Verilog) and .sv (SystemVerilog) are read in the order given; other\n"
-      "files ($readmemh data, `include files) are uploaded alongside.  Files the\n"
-      "sources name in string literals ($readmemh(\"..\"), `include \"..\",\n"
-      "INIT_FILE = \"..\") or string parameters (--param memfile=fw.hex) are added\n"
-      "automatically when they exist in the tree.  The farm runs exactly the commands\n"
-      "`bitfarm explain` prints, with these flags and no others.\n", NULL, NULL, 0 },
+      "files ($readmemh data, `include files) are uploaded alongside.  The files the\n"
+      "sources use -- `include \"..\", $readmemh(\"..\"), a string given to a parameter\n"
+      "that a $readmem reads or whose name says FILE (INIT_FILE = \"..\"), a string\n"
+      "--param -- are added when they lie in the design's tree (--root), outside\n"
+      "dot-directories; comments and other strings never count.  -n lists what\n"
+      "would be sent.  The farm runs exactly the commands `bitfarm explain` prints,\n"
+      "with these flags and no others.\n", NULL, NULL, 0 },
     { "status", bf_cmd_status, S_BROKER | BF_O (BF_O_EVENTS), "JOB [--events]",
       "state, stage, attempt, worker, times, cache hit, error; --events: the job's history",
       "A job id may be shortened to any unique prefix of at least 4 characters.\n", NULL, NULL,
@@ -477,6 +486,8 @@ s_apply (bf_cli_args_t *a, int o, const char *v)
         case BF_O_JSON: a->json = true; break;
         case BF_O_WAIT: a->wait = true; break;
         case BF_O_FOLLOW: a->follow = true; break;
+        case BF_O_DRY_RUN: a->dry_run = true; break;
+        case BF_O_ROOT: a->design.root = v; break;
         case BF_O_OUTPUT: a->output = v; break;
         case BF_O_REPORT: a->what = "report"; break;
         case BF_O_LOG: a->what = "log"; break;
@@ -515,18 +526,36 @@ typedef struct {
     the operands end up from the new optind on) into given[].  --help and
     --version print what they ask for and give -2.  Returns the number of
     options, or -1 for an unknown one or a missing value, said. */
+/*  The option that the short letter c means for a command taking opts:
+    one it takes, else the first with that letter (-n is submit's
+    --dry-run but the -n N of jobs and cache ls).  -1 for none. */
+static int
+s_short (char c, uint64_t opts)
+{
+    int first = -1;
+    for (int o = 0; o < BF_O_COUNT; o++)
+        if (s_options[o].shortc == c) {
+            if (opts & BF_O (o))
+                return o;
+            if (first < 0)
+                first = o;
+        }
+    return first;
+}
+
 static int
 s_getopt (s_given_t *given, int argc, char **argv, const s_cmd_t *cmd)
 {
     struct option longs[BF_O_COUNT + 1];
     char shorts[2 * BF_O_COUNT + 1];
     int nl = 0, ns = 0;
+    uint64_t takes = s_opts_of (cmd);
     for (int o = 0; o < BF_O_COUNT; o++) {
         const s_option_t *opt = &s_options[o];
         if (opt->name)
             longs[nl++] = (struct option) { opt->name, opt->arg ? required_argument : no_argument,
                                             NULL, 256 + o };
-        if (opt->shortc) {
+        if (opt->shortc && s_short (opt->shortc, takes) == o) {
             shorts[ns++] = opt->shortc;
             if (opt->arg)
                 shorts[ns++] = ':';
@@ -537,10 +566,7 @@ s_getopt (s_given_t *given, int argc, char **argv, const s_cmd_t *cmd)
     int c, n = 0;
     opterr = 0;
     while ((c = getopt_long (argc, argv, shorts, longs, NULL)) != -1) {
-        int o = c >= 256 ? c - 256 : -1;
-        for (int i = 0; o < 0 && c != '?' && i < BF_O_COUNT; i++)
-            if (s_options[i].shortc == c)
-                o = i;
+        int o = c >= 256 ? c - 256 : c != '?' ? s_short ((char) c, takes) : -1;
         if (o < 0) {
             bf_cli_fail (BFX_USAGE, "unknown option or missing value '%s' for '%s' (see "
                          "bitfarm --help)", argv[optind - 1], cmd->name);

@@ -50,6 +50,11 @@ bf_flowcmd_yosys_script (const bf_manifest_t *m, const char *up, const char *net
     size_t len = 0;
     FILE *f = s_open (&buf, &len);
     bool defer = m->params.n > 0;
+    /* Every path yosys gets starts with "./" or "../", so that no leading
+       part of a name can be one that yosys rewrites ("~/", "+/": its
+       rewrite_filename) or reads as an option ("-"). */
+    if (!*up)
+        up = "./";
     for (size_t i = 0; i < m->sources.n; i++) {
         const bf_manifest_file_t *src = &m->sources.items[i];
         fputs ("read_verilog", f);

@@ -38,9 +38,10 @@ void bf_argv_release (bf_argv_t *self);
 /*  The yosys script (one command a line) as a new heap string (caller
     frees).  Source and include paths get the prefix up (the way from the
     directory yosys runs in to the source root: "" or "../.."-like, with a
-    trailing slash); netlist is the output as yosys names it.  Every name
-    in it was validated by bf_manifest_decode, so no user text can become
-    a yosys command. */
+    trailing slash; "" becomes "./", so every path starts with "./" or
+    "../" and yosys reads it literally); netlist is the output as yosys
+    names it.  Every name in it was validated by bf_manifest_decode, so no
+    user text can become a yosys command. */
 char *bf_flowcmd_yosys_script (const bf_manifest_t *m, const char *up, const char *netlist);
 
 /*  nextpnr-ice40's argv into *out.  pcf_prefix goes before the pcf's

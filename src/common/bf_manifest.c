@@ -68,11 +68,25 @@ s_bad_package (const char *device, const char *package)
                          shown, device, device, list);
 }
 
+/*  A name yosys would not read as it stands: yosys 0.23 passes every file
+    name of a script command (read_verilog FILE, write_json FILE, yosys -s
+    FILE) through rewrite_filename (kernel/yosys.cc), which turns a leading
+    "~/" into $HOME and a leading "+/" into its share directory, and a
+    shell turns any leading "~" into a home directory.  (The rest of what
+    that function and glob_filename treat specially -- '"', '*', '?', '[',
+    "<<" -- is outside the allowed characters.)  Refused as the first
+    component of every path, include dir and string parameter. */
+static bool
+s_rewritten (const char *path)
+{
+    return path[0] == '~' || (path[0] == '+' && (path[1] == '/' || path[1] == '\0'));
+}
+
 bool
 bf_manifest_valid_path (const char *path)
 {
     size_t len = strlen (path);
-    if (len == 0 || len > BF_MAX_PATH || path[0] == '/')
+    if (len == 0 || len > BF_MAX_PATH || path[0] == '/' || s_rewritten (path))
         return false;
     const char *seg = path;
     for (const char *p = path;; p++) {
@@ -178,12 +192,13 @@ bf_manifest_param_value (char out[BF_MAX_VALUE + 3], const char *value)
         return true;
     }
     if (value[0] == '"') {
-        if (len < 2 || value[len - 1] != '"' || !s_string_chars (value + 1, len - 2))
-            return false;
+        if (len < 2 || value[len - 1] != '"' || !s_string_chars (value + 1, len - 2)
+            || value[1] == '~' || (value[1] == '+' && (value[2] == '/' || value[2] == '"')))
+            return false;   /* s_rewritten of the text between the quotes */
         memcpy (out, value, len + 1);
         return true;
     }
-    if (!s_string_chars (value, len))
+    if (!s_string_chars (value, len) || s_rewritten (value))
         return false;
     snprintf (out, BF_MAX_VALUE + 3, "\"%s\"", value);
     return true;
@@ -199,7 +214,7 @@ bf_manifest_valid_param_value (const char *value)
 /* ---- The decoder ----------------------------------------------------- */
 
 typedef struct {
-    json_t *seen;       /* lower-cased path -> true, for duplicates */
+    json_t *seen;       /* lower-cased path -> the path, for duplicates and the tree */
     uint64_t total;
     size_t count;
 } s_ctx_t;
@@ -217,8 +232,8 @@ s_file (bf_manifest_file_t *out, json_t *in, const char *field, s_ctx_t *ctx, bo
         return bf_error_set (BF_EINVAL, "%s: %s", field, bf_error_last ());
     if (!bf_manifest_valid_path (path))
         return bf_error_set (BF_EINVAL, "bad file name '%s' (must be relative, without '.' or '..' "
-                             "parts, of the characters A-Za-z0-9._-+@,=~/ and at most %d bytes)",
-                             path, BF_MAX_PATH);
+                             "parts, not starting with '~' or '+/', of the characters "
+                             "A-Za-z0-9._-+@,=~/ and at most %d bytes)", path, BF_MAX_PATH);
     if (!bf_sha256_is_hex (sha))
         return bf_error_set (BF_EINVAL, "bad sha256 for '%s'", path);
     char lower[BF_MAX_PATH + 1];
@@ -228,7 +243,7 @@ s_file (bf_manifest_file_t *out, json_t *in, const char *field, s_ctx_t *ctx, bo
     lower[i] = '\0';
     if (json_object_get (ctx->seen, lower))
         return bf_error_set (BF_EINVAL, "duplicate file name '%s' (names may not differ only in case)", path);
-    json_object_set_new (ctx->seen, lower, json_true ());
+    json_object_set_new (ctx->seen, lower, json_string (path));
     if (++ctx->count > BF_MAX_FILES)
         return bf_error_set (BF_ETOOBIG, "too many files (limit %d)", BF_MAX_FILES);
     ctx->total += (uint64_t) size;
@@ -282,6 +297,58 @@ s_files (bf_manifest_files_t *out, json_t *in, const char *field, s_ctx_t *ctx, 
     return rc;
 }
 
+/*  The file in ctx->seen (lower-cased, as names may not differ only in
+    case) that dir or one of its parents names, or NULL.  dir is a checked
+    relative path ("." for the root). */
+static const char *
+s_file_on_way (s_ctx_t *ctx, const char *dir, bool whole)
+{
+    char lower[BF_MAX_PATH + 1];
+    size_t n = strlen (dir);
+    if (n > BF_MAX_PATH || strcmp (dir, ".") == 0)
+        return NULL;
+    for (size_t i = 0; i <= n; i++) {
+        lower[i] = (char) tolower ((unsigned char) dir[i]);
+        if (dir[i] == '/' || (dir[i] == '\0' && whole)) {
+            lower[i] = '\0';
+            if (json_object_get (ctx->seen, lower))
+                return json_string_value (json_object_get (ctx->seen, lower));
+            lower[i] = '/';
+        }
+    }
+    return NULL;
+}
+
+/*  The files, the workdir and the include dirs must fit in one tree: no
+    file is also a directory of another file ("a" and "a/top.v"), and the
+    workdir and include dirs are directories, not files.  A worker could
+    not write such a layout, so it is the design's error, refused here
+    before any worker sees it. */
+static int
+s_check_tree (const bf_manifest_t *m, s_ctx_t *ctx)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach (ctx->seen, key, v) {
+        const char *path = json_string_value (v);
+        const char *file = s_file_on_way (ctx, path, false);
+        if (file)
+            return bf_error_set (BF_EINVAL, "file '%s' is also a directory, of '%s' (one tree "
+                                 "cannot hold both)", file, path);
+    }
+    const char *file = s_file_on_way (ctx, m->workdir, true);
+    if (file)
+        return bf_error_set (BF_EINVAL, "bad workdir '%s' (file '%s' is not a directory)",
+                             m->workdir, file);
+    for (size_t i = 0; i < m->n_includes; i++) {
+        file = s_file_on_way (ctx, m->includes[i], true);
+        if (file)
+            return bf_error_set (BF_EINVAL, "bad include dir '%s' (file '%s' is not a "
+                                 "directory)", m->includes[i], file);
+    }
+    return BF_OK;
+}
+
 static bool
 s_define_value (char out[BF_MAX_VALUE + 3], const char *value)
 {
@@ -293,7 +360,8 @@ s_define_value (char out[BF_MAX_VALUE + 3], const char *value)
 
 #define S_DEFINE_RULE "allowed: letters, digits and _.'+-, at most 256 bytes"
 #define S_PARAM_RULE  "want a Verilog number such as 42 or 8'hff, or a string such as " \
-                      "sw/fw.hex of letters, digits and _.-/+@,=~:, at most 256 bytes"
+                      "sw/fw.hex of letters, digits and _.-/+@,=~:, not starting with '~' " \
+                      "or '+/', at most 256 bytes"
 
 /*  defines or params: NAME -> VALUE, each value checked and put in its
     normal form by value_norm. */
@@ -520,7 +588,8 @@ bf_manifest_decode (bf_manifest_t *out, json_t *in)
     if ((rc = s_names (&m->params, in, "params", "param", bf_manifest_param_value,
                        S_PARAM_RULE)) != BF_OK)
         goto out;
-    if ((rc = s_includes (m, in)) != BF_OK || (rc = s_tool_fields (m, in)) != BF_OK)
+    if ((rc = s_includes (m, in)) != BF_OK || (rc = s_check_tree (m, &ctx)) != BF_OK
+        || (rc = s_tool_fields (m, in)) != BF_OK)
         goto out;
     rc = bf_body_int (&n, in, "delay_ms", 0, BF_NOOP_DELAY_MAX, false);
     if (rc == BF_EINVAL)

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -301,6 +302,69 @@ bf_board_argv (const bf_board_t *b, const char *bitstream)
     argv[n++] = xstrdup ("--write-sram");
     argv[n++] = xstrdup (bitstream);
     return argv;
+}
+
+/*  Reads a small decimal sysfs attribute; -1 when absent. */
+static long
+s_sysfs_num (const char *dir, const char *name)
+{
+    char *path = xasprintf ("%s/%s", dir, name);
+    char buf[32] = "";
+    FILE *f = fopen (path, "re");
+    free (path);
+    if (!f)
+        return -1;
+    bool ok = fgets (buf, sizeof buf, f) != NULL;
+    fclose (f);
+    char *end = NULL;
+    long v = ok ? strtol (buf, &end, 10) : -1;
+    return ok && end != buf ? v : -1;
+}
+
+void
+bf_board_reach (bf_sandbox_reach_t *out, const bf_board_t *b, const char *sysfs)
+{
+    memset (out, 0, sizeof *out);
+    if (strcmp (b->cable, "xvc-client") == 0) {
+        out->net = true;
+        return;
+    }
+    out->usb = true;
+    unsigned bus, dev;
+    if (b->busdev_num[0] && sscanf (b->busdev_num, "%u:%u", &bus, &dev) == 2) {
+        snprintf (out->nodes[out->nnodes++], sizeof out->nodes[0], "/dev/bus/usb/%03u/%03u",
+                  bus, dev);
+        return;
+    }
+    if (!b->ftdi_serial[0]) {
+        snprintf (out->nodes[out->nnodes++], sizeof out->nodes[0], "/dev/bus/usb");
+        return;
+    }
+    char *devices = xasprintf ("%s/bus/usb/devices", sysfs);
+    DIR *d = opendir (devices);
+    struct dirent *e;
+    while (d && (e = readdir (d)) && out->nnodes == 0) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *dir = xasprintf ("%s/%s", devices, e->d_name);
+        char *path = xasprintf ("%s/serial", dir);
+        char serial[80] = "";
+        FILE *f = fopen (path, "re");
+        if (f) {
+            if (fgets (serial, sizeof serial, f))
+                serial[strcspn (serial, "\n")] = '\0';
+            fclose (f);
+        }
+        long busnum = s_sysfs_num (dir, "busnum"), devnum = s_sysfs_num (dir, "devnum");
+        if (strcmp (serial, b->ftdi_serial) == 0 && busnum >= 0 && devnum >= 0)
+            snprintf (out->nodes[out->nnodes++], sizeof out->nodes[0],
+                      "/dev/bus/usb/%03ld/%03ld", busnum, devnum);
+        free (path);
+        free (dir);
+    }
+    if (d)
+        closedir (d);
+    free (devices);
 }
 
 void

@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "../common/bf_spawn.h"
+#include "bf_sandbox.h"
 
 #define BF_BOARD_NAME_MAX 32
 #define BF_BOARDS_MAX     64
@@ -85,6 +86,18 @@ json_t *bf_board_json (const bf_board_t *b);
     bf_board_argv_free. */
 char **bf_board_argv (const bf_board_t *b, const char *bitstream);
 void bf_board_argv_free (char **argv);
+
+/*  What openFPGALoader needs to reach to load this board, for its sandbox
+    (bf_sandbox_program_argv): an XVC cable the network (bwrap cannot
+    narrow it to one host:port); a USB cable /sys read-only and its one
+    device node: /dev/bus/usb/BUS/DEV from busdev_num, or found by
+    ftdi_serial in /sys/bus/usb/devices/ (none when the board is not
+    plugged in: the load then fails as a cable error).  A USB board named
+    only by -b/-c, without either, gets every node under /dev/bus/usb:
+    openFPGALoader picks the first matching device itself, so the worker
+    cannot know which one (docs/security.md).  sysfs is the root of the
+    USB tree ("/sys" but for tests).  Thread-safe. */
+void bf_board_reach (bf_sandbox_reach_t *out, const bf_board_t *b, const char *sysfs);
 
 /*  How a load ended. */
 typedef enum {

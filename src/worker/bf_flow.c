@@ -36,6 +36,7 @@ typedef struct {
     char first_error[1024];
     char first_line[1024];
     bool out_of_memory;          /* the tool said so (std::bad_alloc, "out of memory") */
+    bool out_of_procs;           /* a fork failed (EAGAIN: RLIMIT_NPROC) */
 } s_run_ctx_t;
 
 static void
@@ -46,6 +47,9 @@ s_on_line (void *arg, const char *line)
         snprintf (ctx->first_error, sizeof ctx->first_error, "%s", line);
     if (strstr (line, "std::bad_alloc") || strstr (line, "ut of memory"))
         ctx->out_of_memory = true;
+    if (strstr (line, "Cannot fork") || strstr (line, "fork: Resource temporarily unavailable")
+        || strstr (line, "fork failed") || strstr (line, "fork: retry"))
+        ctx->out_of_procs = true;
     if (!ctx->first_line[0] && line[0])
         snprintf (ctx->first_line, sizeof ctx->first_line, "%s", line);
     if (ctx->hooks->on_line)
@@ -97,12 +101,14 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
         limit = "exceeded its file size limit";
     else if (sb && ctx.out_of_memory)
         limit = "ran out of memory under its address-space limit";
+    else if (sb && ctx.out_of_procs)
+        limit = "exceeded its process limit";
     if (limit && !res.timed_out && !res.cancelled) {
         snprintf (out->failure_class, sizeof out->failure_class, "design");
         snprintf (out->error, sizeof out->error, "%s %s (CPU %llds, memory %lld MiB, file "
-                  "%lld MiB)", argv[0], limit, (long long) sb->limits.cpu_s,
+                  "%lld MiB, processes %lld)", argv[0], limit, (long long) sb->limits.cpu_s,
                   (long long) (sb->limits.as_bytes >> 20),
-                  (long long) (sb->limits.fsize_bytes >> 20));
+                  (long long) (sb->limits.fsize_bytes >> 20), (long long) sb->limits.nproc);
         return false;
     }
     if (res.timed_out) {
@@ -264,6 +270,8 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, const bf_manifest_t *m,
     free (netlist_rel);
     free (up);
     int rc = bf_mkdir_p (outdir, 0755);
+    if (rc == BF_OK && hooks->sandbox)
+        rc = bf_sandbox_give (hooks->sandbox, outdir);   /* the one place the tools write */
     if (rc == BF_OK)
         rc = bf_mkdir_p (cwd, 0755);
     if (rc == BF_OK)

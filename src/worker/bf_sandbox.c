@@ -3,6 +3,7 @@
 #include "../common/bf_error.h"
 #include "../common/bf_util.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,16 +24,55 @@ static const char *const s_head[] = {
     "--ro-bind", "/usr", "/usr",
     "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
     "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"
+    "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"
 };
+
+/*  For a root worker (drop_root): a privileged bwrap without a user
+    namespace (in one, uid 65534 would still be host root: see the header),
+    with only the capabilities setpriv needs. */
+static const char *const s_unshare_root[] = {
+    "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+    "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+    "--cap-add", "CAP_SETPCAP"
+};
+
+#define S_STR_(x) #x
+#define S_STR(x) S_STR_ (x)
+static const char *const s_setpriv[] = {
+    BF_SANDBOX_SETPRIV, "--reuid", S_STR (BF_SANDBOX_UID), "--regid", S_STR (BF_SANDBOX_GID),
+    "--clear-groups", "--bounding-set", "-all", "--inh-caps", "-all", "--no-new-privs", "--"
+};
+
+#define S_N(a) (sizeof (a) / sizeof (a)[0])
 
 static void
 s_add (bf_sandbox_t *self, const char *a, const char *b, const char *c)
 {
     const char *parts[] = { a, b, c };
     for (int i = 0; i < 3; i++)
-        if (parts[i] && self->nsystem < 31)
+        if (parts[i] && self->nsystem < (int) S_N (self->system_args) - 1)
             self->system_args[self->nsystem++] = xstrdup (parts[i]);
+}
+
+/*  True when path is root or lies below it. */
+static bool
+s_below (const char *path, const char *root)
+{
+    size_t n = strlen (root);
+    return strncmp (path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/*  Whether the parents of dir need making passable (0755) inside the
+    sandbox: those bwrap creates itself are 0700, closed to uid 65534. */
+static bool
+s_make_parent (const bf_sandbox_t *self, const char *parent)
+{
+    if (s_below (parent, "/usr") || strcmp (parent, "/tmp") == 0)
+        return false;
+    for (int i = 0; i < self->nshown; i++)
+        if (s_below (parent, self->shown[i]))
+            return false;
+    return true;
 }
 
 const char **
@@ -42,9 +82,69 @@ bf_sandbox_argv (const bf_sandbox_t *self, const char *job_dir, const char *cwd,
     size_t n = 0;
     while (argv[n])
         n++;
-    /* bwrap, s_head, the system, --bind JOB JOB --chdir CWD --, argv, NULL */
-    size_t nhead = sizeof s_head / sizeof s_head[0];
-    const char **v = xcalloc (1 + nhead + (size_t) self->nsystem + 6 + n + 1, sizeof *v);
+    /* For a root worker: "--perms 0755 --dir P" for every parent P of the
+       job directory, the strings kept after the vector, in the same block
+       (so that one free() frees all). */
+    size_t nparents = 0, jlen = strlen (job_dir);
+    if (self->enabled && self->drop_root)
+        for (size_t i = 1; i < jlen; i++)
+            nparents += job_dir[i] == '/';
+    size_t nhead = S_N (s_head);
+    size_t nv = 1 + S_N (s_unshare_root) + nhead + (size_t) self->nsystem + 4 * nparents + 6
+                + S_N (s_setpriv) + n + 1;
+    const char **v = xcalloc (1, nv * sizeof *v + (jlen + 1) * (nparents + 1));
+    char *strings = (char *) (v + nv);
+    size_t k = 0;
+    if (self->enabled) {
+        v[k++] = self->bwrap;
+        for (size_t i = 0; i < nhead; i++) {
+            if (self->drop_root && strcmp (s_head[i], "--unshare-all") == 0) {
+                for (size_t u = 0; u < S_N (s_unshare_root); u++)
+                    v[k++] = s_unshare_root[u];
+                continue;
+            }
+            v[k++] = s_head[i];
+        }
+        for (int i = 0; i < self->nsystem; i++)
+            v[k++] = self->system_args[i];
+        for (size_t i = 1; nparents && i < jlen; i++) {
+            if (job_dir[i] != '/')
+                continue;
+            memcpy (strings, job_dir, i);
+            strings[i] = '\0';
+            if (s_make_parent (self, strings)) {
+                v[k++] = "--perms";
+                v[k++] = "0755";
+                v[k++] = "--dir";
+                v[k++] = strings;
+                strings += i + 1;
+            }
+        }
+        v[k++] = "--bind";
+        v[k++] = job_dir;
+        v[k++] = job_dir;
+        v[k++] = "--chdir";
+        v[k++] = cwd;
+        v[k++] = "--";
+        for (size_t i = 0; self->drop_root && i < S_N (s_setpriv); i++)
+            v[k++] = s_setpriv[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        v[k++] = argv[i];
+    v[k] = NULL;
+    return v;
+}
+
+const char **
+bf_sandbox_program_argv (const bf_sandbox_t *self, const char *job_dir,
+                         const bf_sandbox_reach_t *reach, const char *const *argv)
+{
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    size_t nhead = S_N (s_head);
+    size_t nv = 1 + nhead + (size_t) self->nsystem + 1 + 3 + 3 * S_N (reach->nodes) + 6 + n + 1;
+    const char **v = xcalloc (nv, sizeof *v);
     size_t k = 0;
     if (self->enabled) {
         v[k++] = self->bwrap;
@@ -52,17 +152,40 @@ bf_sandbox_argv (const bf_sandbox_t *self, const char *job_dir, const char *cwd,
             v[k++] = s_head[i];
         for (int i = 0; i < self->nsystem; i++)
             v[k++] = self->system_args[i];
-        v[k++] = "--bind";
+        if (reach->net)
+            v[k++] = "--share-net";
+        if (reach->usb) {
+            v[k++] = "--ro-bind";
+            v[k++] = "/sys";
+            v[k++] = "/sys";
+        }
+        for (int i = 0; i < reach->nnodes && i < (int) S_N (reach->nodes); i++) {
+            v[k++] = "--dev-bind-try";   /* a node that is not there: a cable error */
+            v[k++] = reach->nodes[i];
+            v[k++] = reach->nodes[i];
+        }
+        v[k++] = "--ro-bind";
         v[k++] = job_dir;
         v[k++] = job_dir;
         v[k++] = "--chdir";
-        v[k++] = cwd;
+        v[k++] = job_dir;
         v[k++] = "--";
     }
     for (size_t i = 0; i < n; i++)
         v[k++] = argv[i];
     v[k] = NULL;
     return v;
+}
+
+int
+bf_sandbox_give (const bf_sandbox_t *self, const char *dir)
+{
+    if (!self->enabled || !self->drop_root)
+        return BF_OK;
+    if (chown (dir, BF_SANDBOX_UID, BF_SANDBOX_GID) != 0)
+        return bf_error_set (BF_EIO, "cannot give a job directory to uid %d: %s",
+                             BF_SANDBOX_UID, strerror (errno));
+    return BF_OK;
 }
 
 /*  bf_spawn_line_fn keeping the first line of output (arg: char[512]). */
@@ -87,6 +210,12 @@ bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir)
         self->limits.nproc = BF_SANDBOX_NPROC_DEFAULT;
     if (!self->bwrap)
         self->bwrap = xstrdup ("bwrap");
+    self->drop_root = self->enabled && geteuid () == 0;
+    if (self->drop_root && access (BF_SANDBOX_SETPRIV, X_OK) != 0)
+        return bf_error_set (BF_ERROR, "cannot sandbox builds as root: %s is missing (Debian's "
+                             "util-linux); the tools must run as uid %d, or --limit-procs would "
+                             "not hold (start with --no-sandbox to build unconfined)",
+                             BF_SANDBOX_SETPRIV, BF_SANDBOX_UID);
     for (int i = 0; s_top[i]; i++) {
         struct stat sb;
         char target[256];
@@ -124,14 +253,6 @@ bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir)
     return rc;
 }
 
-/*  True when path is root or lies below it. */
-static bool
-s_below (const char *path, const char *root)
-{
-    size_t n = strlen (root);
-    return strncmp (path, root, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 void
 bf_sandbox_show (bf_sandbox_t *self, const char *tools_dir)
 {
@@ -143,6 +264,15 @@ bf_sandbox_show (bf_sandbox_t *self, const char *tools_dir)
     if (slash && slash != real && strcmp (slash, "/bin") == 0)
         *slash = '\0';
     if (self->nshown < (int) (sizeof self->shown / sizeof self->shown[0])) {
+        /* Its parents passable to uid 65534 (a root worker's tools). */
+        for (char *p = real + 1; self->drop_root && (p = strchr (p, '/')); p++) {
+            *p = '\0';
+            if (s_make_parent (self, real)) {
+                s_add (self, "--perms", "0755", NULL);
+                s_add (self, "--dir", real, NULL);
+            }
+            *p = '/';
+        }
         self->shown[self->nshown++] = xstrdup (real);
         s_add (self, "--ro-bind", real, real);
     }

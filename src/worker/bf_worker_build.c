@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void
 bf_worker__flush_log (bf_worker__job_t *job, bool force)
@@ -59,6 +60,12 @@ bf_worker__attach (json_t *body, zmsg_t *blobs, const char *field, const char *p
 {
     char *data = NULL;
     size_t len = 0;
+    /* The tools own out/ (bf_sandbox_give): a symlink there must not make
+       the worker send a host file.  The tools have ended by now (their
+       PID namespace with them), so what lstat sees is what is read. */
+    struct stat st;
+    if (lstat (path, &st) != 0 || !S_ISREG (st.st_mode))
+        return;
     if (bf_file_read (&data, &len, path, BF_WORKER__RESULT_LOG_MAX) != BF_OK)
         return;
     char digest[BF_SHA256_HEX_LEN + 1];

@@ -25,6 +25,24 @@ typedef struct {
 
 static void s_start_job (bf_worker_t *self, bf_worker__job_t *job);
 
+/*  The last error with every "DIR/" in it removed: the worker's own paths
+    go into no error that a client sees, only paths of the design. */
+static int
+s_error_without (int rc, const char *dir)
+{
+    char *msg = xstrdup (bf_error_last ());
+    char *prefix = xasprintf ("%s/", dir);
+    size_t n = strlen (prefix);
+    for (char *p; (p = strstr (msg, prefix));)
+        memmove (p, p + n, strlen (p + n) + 1);
+    for (char *p; (p = strstr (msg, dir));)   /* the directory itself */
+        memmove (p, p + strlen (dir) - 1, strlen (p + strlen (dir) - 1) + 1), *p = '.';
+    rc = bf_error_set (rc, "%s", msg);
+    free (prefix);
+    free (msg);
+    return rc;
+}
+
 /*  Writes one input from the L1 cache (verified on read) into the job's
     source tree. */
 static int
@@ -48,6 +66,8 @@ s_write_input (void *arg, const char *path, const char *sha256, uint64_t size)
             rc = bf_file_write_atomic (full, data, len, 0644);
         free (copy);
         free (full);
+        if (rc != BF_OK)
+            rc = s_error_without (rc, ctx->src_dir);
     }
     free (data);
     return rc;

@@ -48,14 +48,24 @@ bf_worker__program_actor (zsock_t *pipe, void *args)
     }
     s_program_note (job, log, cmdline);
     free (cmdline);
-    bf_spawn_opts_t opts = { .argv = (const char *const *) argv, .cwd = job->job_dir,
+    /* Confined to the one board: bf_board_reach, bf_sandbox_program_argv. */
+    bf_sandbox_reach_t reach;
+    bf_board_reach (&reach, b, "/sys");
+    const bf_sandbox_t *sb = job->sandbox;
+    const char **full = sb ? bf_sandbox_program_argv (sb, job->job_dir, &reach,
+                                                      (const char *const *) argv) : NULL;
+    bf_spawn_opts_t opts = { .argv = full ? full : (const char *const *) argv, .cwd = job->job_dir,
                              .log_path = log, .timeout_ms = job->timeout_ms,
                              .on_line = bf_worker__on_line, .arg = job, .cancel = &job->cancel };
     bf_spawn_result_t r;
     char error[1024] = "";
     bf_load_class_t cls = BF_LOAD_INFRA;
     bool cancelled = false;
-    if (bf_spawn_run (&r, &opts) != BF_OK)
+    int spawned = bf_spawn_run (&r, &opts);
+    free (full);
+    if (spawned == BF_OK && sb)
+        bf_sandbox_result (sb, &r);
+    if (spawned != BF_OK)
         snprintf (error, sizeof error, "cannot run openFPGALoader: %s", bf_error_last ());
     else if (r.cancelled) {
         cancelled = true;

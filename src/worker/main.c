@@ -77,8 +77,8 @@ static const bf_config_opt_t s_opts[] = {
     { "limit-file-size", BF_CFG_SIZE, S_OFF (limits.fsize_bytes), 1 << 20, INT64_MAX / 2,
       "SIZE", "largest file a tool may write (default 1G)", NULL },
     { "limit-procs", BF_CFG_INT64, S_OFF (limits.nproc), 16, 1000000, "N",
-      "processes and threads of the worker's user while a tool\n"
-      "runs (default 1024; not enforced for root)", NULL },
+      "processes and threads of the tools' user while a tool runs\n"
+      "(default 1024; a root worker's tools run as uid 65534)", NULL },
     { "keep-jobs", BF_CFG_FLAG, S_OFF (keep_jobs), 0, 0, NULL,
       "keep job directories after each job, for debugging", NULL },
     { "cache-dir", BF_CFG_STR, S_OFF (cache_dir), 0, 0, "DIR",

@@ -202,6 +202,47 @@ check "  ... out of memory under the limit" bash -c "'$BIN/bitfarm' status $J --
 as alice submit --wait --tag limited --top top --device hx1k --package tq144 --pcf icestick.pcf top.v >/dev/null 2>&1
 check_eq "the limited worker still builds a normal design afterwards" 0 $?
 
+# A fork bomb: the toolchain's yosys (a --tools wrapper here, as a design
+# cannot fork by itself) tries to start 300 processes under --limit-procs
+# 64.  On a root worker the kernel would not count them (root is exempt
+# from RLIMIT_NPROC), so the tools run as uid 65534 there.
+mkdir -p "$T/bomb/bin"
+cat >"$T/bomb/bin/yosys" <<'EOF'
+#!/bin/sh
+# a bounded fork bomb: at most 300 sleeping children
+echo "uid $(id -u)"
+i=0
+while [ $i -lt 300 ]; do sleep 30 & i=$((i + 1)); done
+echo "ERROR: started all $i processes: no process limit held"
+exit 1
+EOF
+for t in yosys-abc nextpnr-ice40 icepack; do
+    printf '#!/bin/sh\nexec /usr/bin/%s "$@"\n' "$t" >"$T/bomb/bin/$t"
+done
+chmod +x "$T/bomb/bin/"*
+"$BIN/bitfarm-worker" --broker "$BROKER_EP" --work-dir "$T/w3" --name w3 --tag bomb \
+    --cert "$K/w2.key_secret" --broker-key "$K/broker.key" --tools "$T/bomb/bin" --limit-procs 64 \
+    >"$T/w3.log" 2>&1 &
+PIDS+=("$!")
+wait_until 20 bash -c "'$BIN/bitfarm' workers --broker '$BROKER_EP' --cert '$K/alice.key_secret' --broker-key '$K/broker.key' | grep -q '^w3 '"
+as alice submit --wait --tag bomb -D FORK_BOMB --top top --device hx1k --package tq144 top.v >"$T/out" 2>"$T/err"
+rc=$?
+check_eq "a fork bomb ends failed (exit 1)$([ "$(id -u)" = 0 ] && echo ', on a root worker')" 1 $rc
+J=$(head -1 "$T/out")
+st=$(as alice status "$J" --json)
+check_eq "  ... by the process limit, as a design failure on attempt 1" "design 1 True" \
+    "$(jget "$st" 'd["failure_class"]+" "+str(d["attempt"])+" "+str("exceeded its process limit (CPU" in d["error"] and "processes 64)" in d["error"])')"
+as alice logs "$J" >"$T/log" 2>&1
+if [ "$(id -u)" = 0 ]; then
+    check "  ... the tool ran as uid 65534, not as the root worker" grep -q "^uid 65534$" "$T/log"
+else
+    check "  ... the tool ran as the worker's own uid" grep -q "^uid $(id -u)$" "$T/log"
+fi
+check "  ... and never got its 300 processes" bash -c "! grep -q 'started all' '$T/log'"
+check "  ... none of its processes outlive the job" wait_until 10 bash -c \
+    "for p in /proc/[0-9]*; do c=\$(readlink \$p/cwd 2>/dev/null) || continue; case \$c in '$T/w3/jobs'/*) exit 1;; esac; done"
+check "the bombed worker is still connected" bash -c "'$BIN/bitfarm' workers --broker '$BROKER_EP' --cert '$K/alice.key_secret' --broker-key '$K/broker.key' | grep -q '^w3 '"
+
 # --- hostile manifests, sent past the CLI's own checks ---------------------
 H=$(sha256sum top.v | cut -c1-64)
 m() { echo "{\"manifest\":{\"version\":1,\"flow\":\"ice40\",\"top\":\"$1\",\"device\":\"hx1k\",\"package\":\"tq144\",\"sources\":[$2]}}"; }

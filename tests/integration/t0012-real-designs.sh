@@ -65,7 +65,7 @@ check "  ... nextpnr without a --seed (none was asked for)" bash -c \
     "grep -q '^== [^ ]*nextpnr-ice40 --up5k --package sg48 --json out/netlist.json --pcf src/icebreaker.pcf --asc out/top.asc --report out/report.json$' '$T/memsoc.buildlog'"
 "$BIN/bitfarm" explain "${MEMSOC[@]}" >"$T/explain.txt"
 check "explain prints the yosys script the worker runs" bash -c \
-    "grep -q '^read_verilog -defer -sv -Irtl/inc rtl/rom.sv$' '$T/explain.txt' && grep -q '^synth_ice40 -top soc -json netlist.json$' '$T/explain.txt'"
+    "grep -q '^read_verilog -defer -sv -I./rtl/inc ./rtl/rom.sv$' '$T/explain.txt' && grep -q '^synth_ice40 -top soc -json netlist.json$' '$T/explain.txt'"
 check "  ... and the nextpnr and icepack command lines" bash -c \
     "grep -q '^nextpnr-ice40 --up5k --package sg48 --json netlist.json --pcf icebreaker.pcf --asc top.asc --report report.json$' '$T/explain.txt' && grep -q '^icepack top.asc top.bin$' '$T/explain.txt'"
 # The commands explain prints, pasted into a shell, give the same bytes.

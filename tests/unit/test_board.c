@@ -12,6 +12,7 @@
 
 #include "../../src/common/bf_error.h"
 #include "../../src/common/bf_sha256.h"
+#include "../../src/common/bf_util.h"
 #include "../../src/vboard/bf_jtag.h"
 #include "../../src/worker/bf_board.h"
 
@@ -249,6 +250,63 @@ jtag__idcode_and_configuration (void **state)
     bf_jtag_destroy (&j);
 }
 
+/*  What openFPGALoader's sandbox shows of the host, per board: the
+    network for XVC, one USB node for a serial (looked up in sysfs) or a
+    bus:device, all of /dev/bus/usb only when neither is given. */
+static void
+reach__only_the_board (void **state)
+{
+    (void) state;
+    char sys[] = "/tmp/bf-test-sysfs-XXXXXX";
+    assert_non_null (mkdtemp (sys));
+    static const char *devs[][4] = { { "1-1", "FTOTHER", "1", "3" },
+                                     { "2-4", "FT4XYZ", "2", "17" } };
+    for (int i = 0; i < 2; i++) {
+        char *dir = xasprintf ("%s/bus/usb/devices/%s", sys, devs[i][0]);
+        assert_int_equal (bf_mkdir_p (dir, 0755), BF_OK);
+        static const char *names[] = { "serial", "busnum", "devnum" };
+        for (int k = 0; k < 3; k++) {
+            char *path = xasprintf ("%s/%s", dir, names[k]);
+            char *text = xasprintf ("%s\n", devs[i][k + 1]);
+            assert_int_equal (bf_file_write_atomic (path, text, strlen (text), 0644), BF_OK);
+            free (text);
+            free (path);
+        }
+        free (dir);
+    }
+    bf_board_t b;
+    bf_sandbox_reach_t r;
+    assert_int_equal (s_parse (&b, "{\"name\":\"x\",\"device\":\"hx1k\",\"package\":\"tq144\","
+                                   "\"cable\":\"xvc-client\",\"ip\":\"10.0.0.7\",\"port\":2542}"),
+                      BF_OK);
+    bf_board_reach (&r, &b, sys);
+    assert_true (r.net && !r.usb);
+    assert_int_equal (r.nnodes, 0);
+    assert_int_equal (s_parse (&b, "{\"name\":\"x\",\"device\":\"up5k\",\"package\":\"sg48\","
+                                   "\"board\":\"ice40_generic\",\"ftdi_serial\":\"FT4XYZ\"}"),
+                      BF_OK);
+    bf_board_reach (&r, &b, sys);
+    assert_true (!r.net && r.usb);
+    assert_int_equal (r.nnodes, 1);
+    assert_string_equal (r.nodes[0], "/dev/bus/usb/002/017");
+    assert_int_equal (s_parse (&b, "{\"name\":\"x\",\"device\":\"up5k\",\"package\":\"sg48\","
+                                   "\"board\":\"ice40_generic\",\"ftdi_serial\":\"NOPE\"}"),
+                      BF_OK);
+    bf_board_reach (&r, &b, sys);
+    assert_int_equal (r.nnodes, 0);    /* not plugged in: nothing, the load fails */
+    assert_int_equal (s_parse (&b, "{\"name\":\"x\",\"device\":\"up5k\",\"package\":\"sg48\","
+                                   "\"board\":\"ice40_generic\",\"busdev_num\":\"3:9\"}"),
+                      BF_OK);
+    bf_board_reach (&r, &b, sys);
+    assert_string_equal (r.nodes[0], "/dev/bus/usb/003/009");
+    assert_int_equal (s_parse (&b, "{\"name\":\"x\",\"device\":\"up5k\",\"package\":\"sg48\","
+                                   "\"board\":\"ice40_generic\"}"), BF_OK);
+    bf_board_reach (&r, &b, sys);
+    assert_int_equal (r.nnodes, 1);
+    assert_string_equal (r.nodes[0], "/dev/bus/usb");   /* which one: openFPGALoader picks */
+    bf_remove_tree (sys);
+}
+
 int
 main (void)
 {
@@ -257,6 +315,7 @@ main (void)
         cmocka_unit_test (config__names_what_is_wrong),
         cmocka_unit_test (classify__by_status_and_output),
         cmocka_unit_test (jtag__idcode_and_configuration),
+        cmocka_unit_test (reach__only_the_board),
     };
     return cmocka_run_group_tests_name ("board", tests, NULL, NULL);
 }

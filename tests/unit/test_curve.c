@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../src/broker/bf_auth.h"
 #include "../../src/common/bf_curve.h"
@@ -111,11 +112,14 @@ sandbox__argv_confines_to_the_job (void **state)
     assert_true (sb.limits.cpu_s > 0 && sb.limits.as_bytes > 0 && sb.limits.fsize_bytes > 0);
     const char *tool[] = { "yosys", "-s", "/job/build.ys", NULL };
     const char **v = bf_sandbox_argv (&sb, "/job", "/job/src", tool);
-    int n = 0, binds = 0;
-    bool net = false, ro_usr = false, job = false;
+    int n = 0, binds = 0, dashes = -1;
+    bool net = false, ro_usr = false, job = false, userns = false;
     for (; v[n]; n++) {
-        if (strcmp (v[n], "--unshare-all") == 0)
+        if (strcmp (v[n], "--unshare-all") == 0 || strcmp (v[n], "--unshare-net") == 0)
             net = true;
+        userns |= strcmp (v[n], "--unshare-all") == 0;
+        if (strcmp (v[n], "--") == 0 && dashes < 0)
+            dashes = n;
         if (strcmp (v[n], "--ro-bind") == 0 && strcmp (v[n + 1], "/usr") == 0)
             ro_usr = true;
         if (strcmp (v[n], "--bind") == 0) {
@@ -127,7 +131,53 @@ sandbox__argv_confines_to_the_job (void **state)
     assert_true (net && ro_usr && job);
     assert_int_equal (binds, 1);                     /* the only writable place */
     assert_string_equal (v[n - 3], "yosys");         /* the tool's argv, unchanged, last */
-    assert_string_equal (v[n - 4], "--");
+    if (geteuid () == 0) {
+        /* A root worker: no user namespace (in one, uid 65534 would be
+           host root) and the tool started by setpriv as uid 65534, with
+           no capabilities and no_new_privs, so RLIMIT_NPROC holds. */
+        assert_true (sb.drop_root);
+        assert_false (userns);
+        assert_string_equal (v[dashes + 1], BF_SANDBOX_SETPRIV);
+        assert_string_equal (v[dashes + 2], "--reuid");
+        assert_string_equal (v[dashes + 3], "65534");
+        assert_string_equal (v[n - 5], "--no-new-privs");
+        assert_string_equal (v[n - 4], "--");
+    }
+    else {
+        assert_false (sb.drop_root);
+        assert_true (userns);
+        assert_int_equal (dashes, n - 4);
+    }
+    free (v);
+    /* openFPGALoader: the job directory read-only, and only its board. */
+    const char *ofl[] = { "openFPGALoader", "--write-sram", "/job/bitstream.bin", NULL };
+    bf_sandbox_reach_t xvc = { .net = true };
+    v = bf_sandbox_program_argv (&sb, "/job", &xvc, ofl);
+    bool share_net = false, ro_job = false, rw = false, sys = false;
+    for (n = 0; v[n]; n++) {
+        share_net |= strcmp (v[n], "--share-net") == 0;
+        ro_job |= strcmp (v[n], "--ro-bind") == 0 && strcmp (v[n + 1], "/job") == 0;
+        rw |= strcmp (v[n], "--bind") == 0 || strncmp (v[n], "--dev-bind", 10) == 0;
+        sys |= strcmp (v[n], "/sys") == 0;
+    }
+    assert_true (share_net && ro_job && !rw && !sys);
+    assert_string_equal (v[n - 3], "openFPGALoader");
+    free (v);
+    bf_sandbox_reach_t usb = { .usb = true, .nnodes = 1 };
+    snprintf (usb.nodes[0], sizeof usb.nodes[0], "/dev/bus/usb/001/004");
+    v = bf_sandbox_program_argv (&sb, "/job", &usb, ofl);
+    int devs = 0;
+    share_net = sys = false;
+    for (n = 0; v[n]; n++) {
+        share_net |= strcmp (v[n], "--share-net") == 0;
+        sys |= strcmp (v[n], "--ro-bind") == 0 && strcmp (v[n + 1], "/sys") == 0;
+        if (strncmp (v[n], "--dev-bind", 10) == 0) {
+            devs++;
+            assert_string_equal (v[n + 1], "/dev/bus/usb/001/004");
+        }
+    }
+    assert_true (!share_net && sys);
+    assert_int_equal (devs, 1);
     free (v);
     /* Something of the worker's under /usr is masked; elsewhere nothing is added. */
     int before = sb.nsystem;

@@ -15,6 +15,7 @@
 
 #include "../../src/cache/bf_key.h"
 #include "../../src/client/bf_design.h"
+#include "../../src/client/bf_design_scan.h"
 #include "../../src/common/bf_error.h"
 #include "../../src/common/bf_util.h"
 
@@ -143,6 +144,53 @@ design__missing_file_is_named (void **state)
     assert_null (d);
 }
 
+/*  bf_design_scan: what it reports, as "KIND IDENT VALUE" lines. */
+static void
+s_collect (void *arg, bf_scan_kind_t kind, const char *ident, const char *value)
+{
+    static const char *kinds[] = { "include", "readmem", "use", "assign" };
+    char *buf = arg;
+    size_t n = strlen (buf);
+    snprintf (buf + n, 2048 - n, "%s %s %s\n", kinds[kind], ident ? ident : "-",
+              value ? value : "-");
+}
+
+static void
+design__scan_reports_only_what_the_text_uses (void **state)
+{
+    (void) state;
+    const char *text =
+        "// `include \"c1.vh\" $readmemh(\"c2.hex\", m) INIT_FILE = \"c3.hex\"\n"
+        "/* `include \"c4.vh\"\n   $readmemb(\"c5.bin\", m); */\n"
+        "`include \"defs.vh\"\n"
+        "`define FW_FILE \"fw.hex\"\n"
+        "module top #(parameter INIT_FILE = \"init.hex\", MEM = \"m.hex\") ();\n"
+        "  initial $display(\"../.ssh/id_ed25519\");\n"
+        "  initial $readmemh(\"rom.hex\", m);\n"
+        "  initial $readmemb(MEM, m);\n"
+        "  initial $readmemh(`FW_FILE, m);\n"
+        "  initial if (s == \"eq.hex\") ;\n"
+        "  initial $readmemh(\"a\\\"b.hex\", m);\n"   /* an escape: not a file name */
+        "  sub #(.HEXFILE(\"sub.hex\")) u ();\n"
+        "  defparam u.DATA = \"dp.hex\";\n"
+        "endmodule\n";
+    char got[2048] = "";
+    bf_design_scan (text, strlen (text), s_collect, got);
+    assert_string_equal (got,
+                         "include - defs.vh\n"
+                         "assign FW_FILE fw.hex\n"
+                         "assign INIT_FILE init.hex\n"
+                         "assign MEM m.hex\n"
+                         "readmem - rom.hex\n"
+                         "use MEM -\n"
+                         "use FW_FILE -\n"
+                         "assign HEXFILE sub.hex\n"
+                         "assign DATA dp.hex\n");
+    assert_true (bf_design_scan_file_name ("INIT_FILE"));
+    assert_true (bf_design_scan_file_name ("memfile"));
+    assert_false (bf_design_scan_file_name ("DATA"));
+}
+
 int
 main (void)
 {
@@ -150,6 +198,7 @@ main (void)
         cmocka_unit_test (design__key_ignores_location_and_times),
         cmocka_unit_test (design__finds_named_files_inside_the_tree_only),
         cmocka_unit_test (design__missing_file_is_named),
+        cmocka_unit_test (design__scan_reports_only_what_the_text_uses),
     };
     return cmocka_run_group_tests_name ("design", tests, NULL, NULL);
 }

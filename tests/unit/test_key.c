@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../src/cache/bf_key.h"
@@ -164,7 +166,7 @@ key__changes_with_salt_only_when_set (void **state)
 }
 
 static void
-key__ignores_flag_order_and_pcf_name (void **state)
+key__ignores_flag_order (void **state)
 {
     (void) state;
     char a[65], b[65];
@@ -191,19 +193,48 @@ key__ignores_flag_order_and_pcf_name (void **state)
     s_key (b, r, TC);
     assert_string_equal (a, b);
     json_decref (r);
-    /* The pcf's file name is not part of the key, only its content. */
-    r = s_base ();
-    json_object_set_new (json_object_get (r, "pcf"), "path", json_string ("board/other.pcf"));
-    s_key (b, r, TC);
     s_key (a, m, TC);
-    assert_string_equal (a, b);
-    json_decref (r);
     /* No seed is nextpnr's own default, not seed 1: another key. */
     r = s_base ();
     json_object_del (r, "seed");
     s_key (b, r, TC);
     assert_string_not_equal (a, b);
     json_decref (r);
+    json_decref (m);
+}
+
+/*  The same pcf bytes at two places in the tree are two designs: with
+    -I rtl/inc, a source's `include "defs.vh" finds a pcf named
+    rtl/inc/defs.vh and not one named pins.pcf, so the outcomes differ and
+    the keys must too (schema 1 keyed the pcf by content only). */
+static void
+key__includes_the_pcf_path (void **state)
+{
+    (void) state;
+    char a[65], b[65], c[65];
+    json_t *m = s_base ();
+    s_key (a, m, TC);
+    json_object_set_new (json_object_get (m, "pcf"), "path", json_string ("rtl/inc/defs.vh"));
+    s_key (b, m, TC);
+    assert_string_not_equal (a, b);
+    /* ... and the action digest (the key without a toolchain) as well. */
+    bf_manifest_t n1, n2;
+    json_t *base = s_base ();
+    assert_int_equal (bf_manifest_decode (&n1, base), BF_OK);
+    assert_int_equal (bf_manifest_decode (&n2, m), BF_OK);
+    assert_int_equal (bf_key_action (a, &n1), BF_OK);
+    assert_int_equal (bf_key_action (c, &n2), BF_OK);
+    assert_string_not_equal (a, c);
+    /* The canonical form carries the path and the schema that says so. */
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal (bf_key_canonical (&buf, &len, &n2, TC, NULL), BF_OK);
+    assert_non_null (memmem (buf, len, "15:rtl/inc/defs.vh", 18));
+    assert_non_null (memmem (buf, len, "19:bitfarm-cache-key/2", 22));
+    free (buf);
+    bf_manifest_release (&n1);
+    bf_manifest_release (&n2);
+    json_decref (base);
     json_decref (m);
 }
 
@@ -247,6 +278,92 @@ manifest__rejects_bad_names (void **state)
     json_decref (m);
 }
 
+/*  Names yosys would rewrite (rewrite_filename in yosys 0.23: a leading
+    "~/" is $HOME, "+/" its share directory) are refused everywhere a path
+    goes: sources, data, pcf, workdir, include dirs and string params. */
+static void
+manifest__refuses_names_yosys_rewrites (void **state)
+{
+    (void) state;
+    static const char *bad[] = { "~/x.v", "~", "~root/x.v", "~x.v", "+/x.v", "+", NULL };
+    for (int i = 0; bad[i]; i++) {
+        assert_false (bf_manifest_valid_path (bad[i]));
+        json_t *m = s_base (), *norm = NULL;
+        json_object_set_new (json_object_get (m, "pcf"), "path", json_string (bad[i]));
+        assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+        assert_non_null (strstr (bf_error_last (), "not starting with '~' or '+/'"));
+        json_decref (m);
+        m = s_base ();
+        json_object_set_new (m, "includes", json_pack ("[s]", bad[i]));
+        assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+        assert_non_null (strstr (bf_error_last (), "bad include dir"));
+        json_decref (m);
+        m = s_base ();
+        json_object_set_new (m, "workdir", json_string (bad[i]));
+        assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+        assert_non_null (strstr (bf_error_last (), "bad workdir"));
+        json_decref (m);
+        m = s_base ();
+        json_object_set_new (m, "params", json_pack ("{s:s}", "F", bad[i]));
+        assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+        assert_non_null (strstr (bf_error_last (), "for param 'F'"));
+        json_decref (m);
+        char quoted[64];
+        snprintf (quoted, sizeof quoted, "\"%s\"", bad[i]);
+        assert_false (bf_manifest_valid_param_value (quoted));
+    }
+    /* Literal everywhere else: inside a path, and '+' that is not "+/". */
+    static const char *good[] = { "a/~/x.v", "a~.v", "+a.v", "a/+/b.v", "x+", NULL };
+    for (int i = 0; good[i]; i++)
+        assert_true (bf_manifest_valid_path (good[i]));
+}
+
+/*  "a" and "a/top.v" cannot both be written, nor a workdir or include
+    dir that is a file: the design's error, refused before any worker. */
+static void
+manifest__refuses_a_file_that_is_also_a_directory (void **state)
+{
+    (void) state;
+    json_t *m = s_base (), *norm = NULL;
+    json_array_append_new (json_object_get (m, "data"),
+                           json_pack ("{s:s, s:s, s:i}", "path", "rtl", "sha256", D1, "size", 1));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    assert_string_equal (bf_error_last (), "file 'rtl' is also a directory, of 'rtl/a.v' (one "
+                                           "tree cannot hold both)");
+    json_decref (m);
+    /* by case, too: the names may not differ only in case */
+    m = s_base ();
+    json_object_set_new (json_object_get (m, "pcf"), "path", json_string ("RTL/MEM"));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "file 'RTL/MEM' is also a directory, of "
+                                               "'rtl/mem/rom.hex'"));
+    json_decref (m);
+    m = s_base ();
+    json_object_set_new (m, "workdir", json_string ("rtl/a.v"));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    assert_string_equal (bf_error_last (), "bad workdir 'rtl/a.v' (file 'rtl/a.v' is not a "
+                                           "directory)");
+    json_decref (m);
+    m = s_base ();
+    json_object_set_new (m, "workdir", json_string ("pins.pcf/sub"));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "file 'pins.pcf' is not a directory"));
+    json_decref (m);
+    m = s_base ();
+    json_object_set_new (m, "includes", json_pack ("[s]", "rtl/mem/rom.hex"));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_EINVAL);
+    assert_string_equal (bf_error_last (), "bad include dir 'rtl/mem/rom.hex' (file "
+                                           "'rtl/mem/rom.hex' is not a directory)");
+    json_decref (m);
+    /* Directories that only share a prefix of characters are fine. */
+    m = s_base ();
+    json_object_set_new (m, "workdir", json_string ("rtl/mem2"));
+    json_object_set_new (m, "includes", json_pack ("[s]", "rt"));
+    assert_int_equal (bf_manifest_normalize (&norm, m), BF_OK);
+    json_decref (norm);
+    json_decref (m);
+}
+
 static void
 manifest__param_values (void **state)
 {
@@ -270,7 +387,10 @@ main (void)
         cmocka_unit_test (key__changes_with_every_input),
         cmocka_unit_test (key__changes_with_toolchain),
         cmocka_unit_test (key__changes_with_salt_only_when_set),
-        cmocka_unit_test (key__ignores_flag_order_and_pcf_name),
+        cmocka_unit_test (key__ignores_flag_order),
+        cmocka_unit_test (key__includes_the_pcf_path),
+        cmocka_unit_test (manifest__refuses_names_yosys_rewrites),
+        cmocka_unit_test (manifest__refuses_a_file_that_is_also_a_directory),
         cmocka_unit_test (manifest__rejects_bad_names),
         cmocka_unit_test (manifest__param_values),
     };

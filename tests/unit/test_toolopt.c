@@ -283,7 +283,8 @@ flowcmd__runs_only_what_was_asked (void **state)
     bf_manifest_t norm;
     assert_int_equal (bf_manifest_decode (&norm, m), BF_OK);
     char *script = bf_flowcmd_yosys_script (&norm, "", "n.json");
-    assert_string_equal (script, "read_verilog top.v\nsynth_ice40 -top top -json n.json\n");
+    /* "./": no tool rewrites or misreads a path that starts so. */
+    assert_string_equal (script, "read_verilog ./top.v\nsynth_ice40 -top top -json n.json\n");
     free (script);
     bf_argv_t a;
     bf_flowcmd_nextpnr (&a, &norm, "n.json", "", "t.asc", "r.json");
