@@ -241,18 +241,9 @@ bf_broker_client_program (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     json_decref (pins);
     if (prc == BF_ENOTFOUND) {
         /* Only what NEED lists may be uploaded (bf_uploads.h). */
-        const char *cname, *client = bf_broker_upload_client (self, &cname);
         json_t *sizes = json_pack ("{s:I}", bits, (json_int_t) size);
-        int qrc = bf_uploads_expect (self->uploads, client, cname, missing, sizes, bf_mono_ms ());
+        bf_broker_need (self, rid, missing, sizes);
         json_decref (sizes);
-        if (qrc != BF_OK) {
-            json_decref (missing);
-            bf_broker_error (self, rid, "%s", bf_error_last ());
-            goto out;
-        }
-        json_t *body = json_pack ("{s:o}", "missing", missing);
-        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
-        json_decref (body);
         goto out;
     }
     json_decref (missing);

@@ -36,6 +36,22 @@ bf_broker_upload_client (bf_broker_t *self, const char **name_out)
     return self->peer_key[0] ? self->peer_key : "-";
 }
 
+void
+bf_broker_need (bf_broker_t *self, zframe_t *rid, json_t *missing, json_t *sizes)
+{
+    const char *cname, *client = bf_broker_upload_client (self, &cname);
+    if (bf_uploads_expect (self->uploads, client, cname, missing, sizes, bf_mono_ms ())
+        != BF_OK) {
+        json_decref (missing);
+        bf_warn ("request refused: %s", bf_error_last ());
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    json_t *body = json_pack ("{s:o}", "missing", missing);
+    bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
+    json_decref (body);
+}
+
 /*  Collects digest -> declared size over a manifest's inputs; refuses two
     inputs with one digest and different sizes. */
 static int
@@ -136,7 +152,6 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         bf_broker_error (self, rid, "%s", bf_error_last ());
         goto out;
     }
-    const char *cname, *client = bf_broker_upload_client (self, &cname);
     /* A job (a hit, a follower or a build) only for inputs this key holds:
        the ones it has not proven (docs/security.md, "Tenants") it must
        upload, as if the broker lacked them; and only what NEED lists may be
@@ -146,16 +161,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                                                                               "proofs"));
     json_decref (all_inputs);
     if (json_array_size (unproven) > 0) {
-        if (bf_uploads_expect (self->uploads, client, cname, unproven, sizes, bf_mono_ms ())
-            != BF_OK) {
-            json_decref (unproven);
-            bf_warn ("submit refused: %s", bf_error_last ());
-            bf_broker_error (self, rid, "%s", bf_error_last ());
-            goto out;
-        }
-        json_t *body = json_pack ("{s:o}", "missing", unproven);
-        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
-        json_decref (body);
+        bf_broker_need (self, rid, unproven, sizes);
         goto out;
     }
     json_decref (unproven);
@@ -198,17 +204,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         json_t *missing = NULL;
         int prc = bf_cache_pin (self->cache, id, inputs, have_key ? key : NULL, &missing);
         if (prc == BF_ENOTFOUND) {
-            /* Only what NEED lists may be uploaded, within the quota. */
-            if (bf_uploads_expect (self->uploads, client, cname, missing, sizes,
-                                   bf_mono_ms ()) != BF_OK) {
-                json_decref (missing);
-                bf_warn ("submit refused: %s", bf_error_last ());
-                bf_broker_error (self, rid, "%s", bf_error_last ());
-                goto out;
-            }
-            json_t *body = json_pack ("{s:o}", "missing", missing);
-            bf_broker_reply (self, rid, BF_PROTO_CLIENT, "NEED", body, NULL);
-            json_decref (body);
+            bf_broker_need (self, rid, missing, sizes);
             goto out;
         }
         if (prc != BF_OK) {
@@ -235,7 +231,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         goto out;
     }
     if (inputs)   /* the job holds its uploads now: they leave the quota */
-        bf_uploads_taken (self->uploads, client, inputs);
+        bf_uploads_taken (self->uploads, bf_broker_upload_client (self, NULL), inputs);
     if (entry)   /* misses are counted when a build is dispatched */
         bf_cache_count (self->cache, key, toolchain, true);
     if (board) {

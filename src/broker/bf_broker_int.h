@@ -112,6 +112,12 @@ struct _bf_broker_t {
     printable name for messages.  Borrowed from self. */
 const char *bf_broker_upload_client (bf_broker_t *self, const char **name_out);
 
+/*  Answers a request whose inputs `missing` (a JSON array of digests,
+    taken) the sender must upload: NEED, after recording that it may upload
+    exactly those, at the sizes in `sizes` (digest -> bytes, borrowed),
+    within its quota (bf_uploads); or ERROR when over the quota. */
+void bf_broker_need (bf_broker_t *self, zframe_t *rid, json_t *missing, json_t *sizes);
+
 /*  Command handlers (the tables in bf_broker.c): by routing id, for
     client commands and READY; and for a registered worker. */
 typedef void (bf_broker_peer_fn) (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg);
