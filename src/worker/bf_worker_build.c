@@ -43,6 +43,18 @@ bf_worker__on_line (void *arg, const char *line)
 {
     bf_worker__job_t *job = arg;
     size_t n = strlen (line);
+    /* The stream is capped like build.log: the marker, once, then nothing. */
+    char marker[BF_LOG_MARKER_MAX];
+    if (job->log_max && job->log_streamed + n + 1 > job->log_max) {
+        if (job->log_streamed > job->log_max)
+            return;
+        size_t mlen = bf_log_marker (marker, job->log_max);
+        job->log_streamed = job->log_max + 1;
+        line = marker + 1;                  /* without its leading newline */
+        n = mlen - 2;                       /* nor its trailing one */
+    }
+    else
+        job->log_streamed += n + 1;
     if (job->loglen + n + 1 > BF_WORKER__LOG_FLUSH_BYTES * 2)
         bf_worker__flush_log (job, true);
     if (n + 1 > BF_WORKER__LOG_FLUSH_BYTES * 2)
@@ -120,7 +132,8 @@ bf_worker__build_actor (zsock_t *pipe, void *args)
 
     bf_flow_hooks_t hooks = { .on_stage = bf_worker__on_stage, .on_line = bf_worker__on_line,
                               .arg = job, .cancel = &job->cancel, .timeout_ms = job->timeout_ms,
-                              .sandbox = job->sandbox, .toolchain = job->toolchain };
+                              .sandbox = job->sandbox, .toolchain = job->toolchain,
+                              .log_max = job->log_max };
     bf_flow_result_t res;
     if (bf_flow_run (&res, job->job_dir, job->manifest, &hooks) != BF_OK) {
         memset (&res, 0, sizeof res);
