@@ -191,18 +191,23 @@ bf_jobs_ready_fair (bf_jobs_t *self, int64_t now, json_t *classes, int limit)
 {
     /* A job's turn: how many of its owner's builds run, plus its place
        among its owner's ready builds of the same priority.  Lower turns
-       go first within a priority: a round-robin across owners that also
-       counts what each already runs. */
+       go first within a priority; among equal turns, the owner whose
+       latest build started longest ago (round-robin: with one free slot
+       each owner's turn is its place alone, and owners take it in turn). */
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "WITH run AS (SELECT owner, COUNT(*) AS n FROM jobs WHERE state = 'running' "
         "             AND kind = 'build' GROUP BY owner), "
         "q AS (SELECT id, priority, seq, owner, " S_CLASS " AS class FROM jobs "
-        "      WHERE " S_READY_BUILD "), "
-        "r AS (SELECT q.id, q.class, q.priority, q.seq, ROW_NUMBER () OVER "
-        "      (PARTITION BY q.priority, q.owner ORDER BY q.seq) + IFNULL (run.n, 0) AS turn "
+        "      WHERE " S_READY_BUILD " AND " S_CLASS " IN (SELECT value FROM json_each (?2))), "
+        "served AS (SELECT o.owner, (SELECT MAX (x.started_at) FROM jobs x "
+        "           WHERE x.owner IS o.owner AND x.kind = 'build') AS at "
+        "           FROM (SELECT DISTINCT owner FROM q) o), "
+        "r AS (SELECT q.id, q.class, q.priority, q.seq, IFNULL (served.at, 0) AS served_at, "
+        "      ROW_NUMBER () OVER (PARTITION BY q.priority, q.owner ORDER BY q.seq) "
+        "      + IFNULL (run.n, 0) AS turn "
         "      FROM q LEFT JOIN run ON run.owner IS q.owner "
-        "      WHERE q.class IN (SELECT value FROM json_each (?2))) "
-        "SELECT id, class FROM r ORDER BY priority DESC, turn, seq LIMIT ?3");
+        "      LEFT JOIN served ON served.owner IS q.owner) "
+        "SELECT id, class FROM r ORDER BY priority DESC, turn, served_at, seq LIMIT ?3");
     char *text = json_dumps (classes, JSON_COMPACT);
     sqlite3_bind_int64 (st, 1, now);
     sqlite3_bind_text (st, 2, text ? text : "[]", -1, SQLITE_TRANSIENT);
