@@ -90,7 +90,9 @@ int bf_jobs_get (bf_jobs_t *self, bf_job_t **out, const char *id, bool with_mani
 json_t *bf_jobs_events (bf_jobs_t *self, const char *id);
 
 /*  Up to `limit` ids of queued leaders whose back-off has passed by `now`,
-    in dispatch order (priority, then FIFO), as a new JSON array. */
+    builds and program jobs, in priority then FIFO order, as a new JSON
+    array.  (The broker dispatches through bf_jobs_ready_fair and
+    bf_jobs_ready_programs.) */
 json_t *bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit);
 
 /*  The requirement classes of the ready builds (queued leaders whose
