@@ -240,13 +240,14 @@ s_tick (bf_broker_t *self)
                      json_string_value (v));
     }
     json_decref (stale);
+    bf_broker_prune (self, now);
 }
 
 static int
 s_lock_state (bf_broker_t *self)
 {
     char *path = xasprintf ("%s/broker.lock", self->state_dir);
-    self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     int rc = BF_OK;
     if (self->lock_fd < 0)
         rc = bf_error_set (BF_EIO, "cannot open '%s': %s", path, strerror (errno));
@@ -282,20 +283,24 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
         self->cfg.program_timeout_ms = 120000;
     if (self->cfg.retry_backoff_ms <= 0)
         self->cfg.retry_backoff_ms = 1000;
+    if (self->cfg.job_log_max == 0)
+        self->cfg.job_log_max = 16u << 20;
+    if (self->cfg.job_history_ms <= 0)
+        self->cfg.job_history_ms = 30LL * 86400000;
     self->lease_ms = (int64_t) self->cfg.heartbeat_ms * self->cfg.liveness;
     self->state_dir = xstrdup (config->state_dir);
     self->workers = zhashx_new ();
     zhashx_set_destructor (self->workers, bf_broker_worker_destroy);
     self->orphans = json_object ();
     self->uploads = bf_uploads_new (self->cfg.upload_quota, self->cfg.upload_grace_ms);
-    int rc;
-    char *p = xasprintf ("%s/logs", self->state_dir);
-    rc = bf_mkdir_p (p, 0755);
-    free (p);
+    int rc = bf_broker_state_modes (self);   /* STATE and STATE/logs: none for others */
+    char *p = NULL;
     if (rc != BF_OK || (rc = s_lock_state (self)) != BF_OK)
         goto fail;
     p = xasprintf ("%s/jobs.db", self->state_dir);
-    rc = bf_jobs_open (&self->jobs, p);
+    rc = bf_broker_private_file (p);     /* its -wal and -shm files take its mode */
+    if (rc == BF_OK)
+        rc = bf_jobs_open (&self->jobs, p);
     if (rc == BF_OK)
         rc = bf_boards_open (&self->boards, p);
     free (p);
@@ -527,7 +532,7 @@ bf_broker_run (bf_broker_t *self)
             wait = self->next_ready - bf_now_ms ();
         if (self->guard && wait > BF_RXGUARD_CHECK_MS)
             wait = BF_RXGUARD_CHECK_MS;
-        if (wait < 0)
+        if (wait < 0 || self->dispatch_needed)
             wait = 0;
         zsock_t *which = zpoller_wait (poller, (int) wait);
         if (zpoller_terminated (poller))

@@ -3,7 +3,8 @@
     bitstream cache (bf_cache) under one state directory:
         STATE/jobs.db        jobs and known toolchains
         STATE/cache/         the farm's cache (bf_cache.h)
-        STATE/logs/ID.log    live logs of running jobs
+        STATE/logs/ID.log    live logs of jobs (0600, capped at job_log_max),
+                             removed with the job (job_history_ms)
         STATE/broker.lock    held while a broker serves this state (one
                              broker per state directory)
     bf_broker_run polls the socket and does all job and request work on the
@@ -36,6 +37,10 @@ typedef struct {
     int64_t upload_quota;        /* bytes a client may have asked for or uploaded but not
                                     yet used by a job (bf_uploads.h); default 256 MiB */
     int64_t upload_grace_ms;     /* how long such a record lives; default 1 h */
+    uint64_t job_log_max;        /* cap on a job's log as the broker keeps it (LOG
+                                    stream and RESULT log), bytes; 0: 16 MiB */
+    int64_t job_history_ms;      /* finished jobs older than this are removed with
+                                    their events and live logs; 0: 30 days */
     /* CURVE (bf_auth.h): both set, or neither (plain). */
     const char *cert_path;       /* the broker's secret certificate, NAME.key_secret */
     const char *keys_dir;        /* allow-lists: KEYS/workers, KEYS/clients, KEYS/admins */

@@ -3,6 +3,7 @@
         bf_broker_sched.c     scheduling and dispatch, retries, the ends of jobs
         bf_broker_registry.c  the worker registry (READY, leases, recovery)
         bf_broker_wcmd.c      worker commands (RESULT, LOG, WANT)
+        bf_broker_logs.c      state modes, live logs, job history retention
         bf_broker_client.c    client commands (SUBMIT, STATUS, FETCH, ...)
         bf_broker_boards.c    board and program commands (PROGRAM, RESERVE, ...)
         bf_broker_toolchain.c the default toolchain's rule; TOOLCHAINS, SETTOOLCHAIN,
@@ -31,10 +32,12 @@
 #include <stdint.h>
 
 #define BF_BROKER_VERSION     "bitfarm 0.1.0"
-#define BF_BROKER_LOG_MAX     (64u << 20)     /* bytes of live log kept per job */
+#define BF_BROKER_LOG_MAX     ((64u << 20) + 4096) /* bytes of a live log read: the largest
+                                                   cap (--job-log-max) and its marker */
 #define BF_BROKER_WORKER_NAME 64
 #define BF_BROKER_BACKOFF_MAX 60000           /* ms: the longest retry back-off */
-#define BF_BROKER_DISPATCH_BATCH 64           /* queued jobs looked at per dispatch round */
+#define BF_BROKER_DISPATCH_BATCH 64           /* ready builds read at a time in a round */
+#define BF_BROKER_DISPATCH_PAGES 16           /* batches per round; the rest next round */
 #define BF_BROKER_PIN_CHECK_MS 5000           /* how often pins of finished jobs are dropped */
 #define BF_BROKER_JANITOR_MS   1000           /* how often the janitor checks the cache's size */
 
@@ -96,6 +99,7 @@ struct _bf_broker_t {
     bf_janitor_t *janitor;      /* LRU eviction under cfg.cache.max_size, in its own thread */
     bf_uploads_t *uploads;      /* the uploads asked for (NEED), per client, with quotas */
     int64_t pins_checked_at;    /* monotonic ms of the last check of stale cache pins */
+    int64_t pruned_at;          /* monotonic ms of the last look for old jobs; 0: due */
     zhashx_t *workers;          /* rid hex -> bf_broker_worker_t */
     json_t *orphans;            /* job id -> monotonic ms when its lease ends: running jobs
                                    whose worker has not registered since a restart */
@@ -205,19 +209,50 @@ bf_broker_wait_reason (bf_broker_t *self, const bf_job_t *job);
 bool
 bf_broker_dispatch_one (bf_broker_t *self, const char *id);
 
-/*  Hands ready jobs to capable workers with free slots, in priority and
-    then FIFO order.  A job no worker can take now does not hold back the
-    jobs behind it that another worker can. */
+/*  Hands ready jobs to capable workers with free slots: program jobs to
+    their boards; builds in fair order (priority, then a round-robin across
+    owners, then FIFO: bf_jobs_ready_fair), looking only at builds some
+    worker with a free slot can take, so jobs nobody can run hold back
+    nothing (docs/protocol.md 6.3). */
 void
 bf_broker_dispatch (bf_broker_t *self);
-
-char *
-bf_broker_log_path (bf_broker_t *self, const char *id);
 
 /*  Program jobs whose build finished: they get its bitstream (pinned for
     them) and become ready, or fail when the build did not succeed. */
 void
 bf_broker_release_after (bf_broker_t *self);
+
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_logs.c: state modes, live logs, retention */
+
+/*  STATE/logs/ID.log, the live log of a job (a new string). */
+char *
+bf_broker_log_path (bf_broker_t *self, const char *id);
+
+/*  Creates STATE (0700) and STATE/logs (0700) if missing, and takes
+    others' access off them (and the group's off logs) if they have it.
+    BF_OK or BF_EIO with a detail. */
+int
+bf_broker_state_modes (bf_broker_t *self);
+
+/*  Creates the file at path with mode 0600 if missing, and takes the
+    group's and others' access off it and off its SQLite -wal and -shm
+    files.  BF_OK or BF_EIO with a detail. */
+int
+bf_broker_private_file (const char *path);
+
+/*  Removes a job's live log, if any (a warning when it cannot). */
+void
+bf_broker_drop_live_log (bf_broker_t *self, const char *id);
+
+/*  Job history retention: at most every minute (every quarter of the
+    history when shorter), removes finished jobs that finished more than
+    cfg.job_history_ms ago, with their events and live logs.  The cache's
+    entries and objects (a result's log among them) are the cache's own,
+    evicted by its cap (bf_janitor.h).  now is monotonic ms. */
+void
+bf_broker_prune (bf_broker_t *self, int64_t now);
 
 
 /* ---------------------------------------------------------------------- */
@@ -267,6 +302,13 @@ bf_broker_toolchain_default (bf_broker_t *self, char *out);
 
 /* ---------------------------------------------------------------------- */
 /*  bf_broker_wcmd.c: worker commands */
+
+/*  A RESULT's log over the cap (cfg.job_log_max) is cut to it, with the
+    truncation marker (bf_util.h), before anything is verified or stored:
+    its blob is replaced and body "log" names the new digest.  Nothing
+    changes for a RESULT without a log or within the cap. */
+void
+bf_broker_cap_result_log (bf_broker_t *self, bf_msg_t *msg);
 
 
 /* ---------------------------------------------------------------------- */

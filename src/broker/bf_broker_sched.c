@@ -74,6 +74,9 @@ bf_broker_finish (bf_broker_t *self, const char *id, const bf_result_t *res, con
         self->dispatch_needed = true;
     }
     s_release_holders (self, id, from);
+    /* The result's log is in the cache now: the live copy goes. */
+    if (res->log)
+        bf_broker_drop_live_log (self, id);
     self->after_needed = true;
     /* What the job pinned may be evicted now (followers' pins go with the
        next bf_broker_unpin_finished). */
@@ -313,6 +316,13 @@ bf_broker_dispatch_one (bf_broker_t *self, const char *id)
         bf_job_free (job);
         return r;
     }
+    /* Single flight: an identical build already running is followed. */
+    char leader[BF_JOB_ID_LEN + 1];
+    if (bf_jobs_follow (self->jobs, leader, id) == BF_OK) {
+        bf_info ("job %s follows job %s, an identical build that is running", id, leader);
+        bf_job_free (job);
+        return true;
+    }
     bf_broker_worker_t *w = s_worker_for (self, job);
     if (!w) {
         bf_job_free (job);
@@ -365,34 +375,124 @@ bf_broker_dispatch_one (bf_broker_t *self, const char *id)
     return true;
 }
 
-/*  Hands ready jobs to capable workers with free slots, in priority and
-    then FIFO order.  A job no worker can take now does not hold back the
-    jobs behind it that another worker can. */
+/*  Build slots free across the farm. */
+static int
+s_farm_free_slots (bf_broker_t *self)
+{
+    int n = 0;
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (s_free_slots (w) > 0)
+            n += s_free_slots (w);
+    return n;
+}
+
+/*  Can a worker with a free slot build jobs of this requirement class
+    ({"tags", "toolchain"} of bf_jobs_ready_classes)? */
+static bool
+s_class_runnable (bf_broker_t *self, json_t *cls)
+{
+    bf_job_t probe;
+    bf_job_init (&probe);
+    probe.tags = json_object_get (cls, "tags");         /* borrowed: never released */
+    probe.toolchain = (char *) json_string_value (json_object_get (cls, "toolchain"));
+    for (bf_broker_worker_t *w = zhashx_first (self->workers); w; w = zhashx_next (self->workers))
+        if (s_free_slots (w) > 0 && bf_broker_worker_capable (w, &probe))
+            return true;
+    return false;
+}
+
+/*  Removes a class text from the array of runnable ones. */
+static void
+s_drop_class (json_t *runnable, const char *cls)
+{
+    for (size_t i = 0; i < json_array_size (runnable); i++)
+        if (strcmp (json_string_value (json_array_get (runnable, i)), cls) == 0) {
+            json_array_remove (runnable, i);
+            return;
+        }
+}
+
+/*  Program jobs: each goes to the worker owning its board when the board
+    is free for it.  A blocked job is asked about once per round for its
+    gate (board and token); a board that took a job is busy for the rest. */
+static void
+s_dispatch_programs (bf_broker_t *self, int64_t now)
+{
+    json_t *ready = bf_jobs_ready_programs (self->jobs, now);
+    json_t *done = json_object ();   /* gate -> true: no more this round */
+    size_t i;
+    json_t *r;
+    json_array_foreach (ready, i, r) {
+        const char *gate = json_string_value (json_object_get (r, "gate"));
+        if (json_object_get (done, gate))
+            continue;
+        bf_broker_dispatch_one (self, json_string_value (json_object_get (r, "id")));
+        json_object_set_new (done, gate, json_true ());
+    }
+    json_decref (done);
+    json_decref (ready);
+}
+
+/*  Builds, in fair order (bf_jobs_ready_fair), only of the requirement
+    classes some worker with a free slot can take: jobs no worker can take
+    (an unknown tag, a pin nobody has) are never looked at, so however
+    many there are they hold back nothing.  A class whose capable workers
+    fill up during the round is dropped from it. */
+static void
+s_dispatch_builds (bf_broker_t *self, int64_t now)
+{
+    if (s_farm_free_slots (self) == 0)
+        return;
+    json_t *classes = bf_jobs_ready_classes (self->jobs, now);
+    json_t *runnable = json_array ();
+    size_t i;
+    json_t *c;
+    json_array_foreach (classes, i, c)
+        if (s_class_runnable (self, c))
+            json_array_append (runnable, json_object_get (c, "class"));
+    json_decref (classes);
+    json_t *tried = json_object ();
+    int page = 0;
+    for (; page < BF_BROKER_DISPATCH_PAGES && json_array_size (runnable) > 0
+           && s_farm_free_slots (self) > 0; page++) {
+        json_t *batch = bf_jobs_ready_fair (self->jobs, now, runnable, BF_BROKER_DISPATCH_BATCH);
+        bool progress = false;
+        json_t *r;
+        json_array_foreach (batch, i, r) {
+            const char *id = json_string_value (json_object_get (r, "id"));
+            const char *cls = json_string_value (json_object_get (r, "class"));
+            bool live = false;
+            for (size_t k = 0; k < json_array_size (runnable) && !live; k++)
+                live = strcmp (json_string_value (json_array_get (runnable, k)), cls) == 0;
+            if (!live || json_object_get (tried, id))
+                continue;
+            json_object_set_new (tried, id, json_true ());
+            progress = true;
+            if (!bf_broker_dispatch_one (self, id))
+                s_drop_class (runnable, cls);   /* its workers are full now */
+            if (s_farm_free_slots (self) == 0)
+                break;
+        }
+        json_decref (batch);
+        if (!progress)
+            break;
+    }
+    if (page == BF_BROKER_DISPATCH_PAGES)
+        self->dispatch_needed = true;   /* more next round */
+    json_decref (tried);
+    json_decref (runnable);
+}
+
+/*  Hands ready jobs to capable workers with free slots (docs/protocol.md
+    6.3): program jobs to their boards, builds in fair order. */
 void
 bf_broker_dispatch (bf_broker_t *self)
 {
     self->dispatch_needed = false;
     int64_t now = bf_now_ms ();
     self->next_ready = bf_jobs_next_ready (self->jobs, now);
-    json_t *ready = bf_jobs_ready (self->jobs, now, BF_BROKER_DISPATCH_BATCH);
-    size_t i;
-    json_t *jid;
-    int dispatched = 0;
-    json_array_foreach (ready, i, jid) {
-        if (bf_broker_dispatch_one (self, json_string_value (jid)))
-            dispatched++;
-    }
-    /* A full batch handled: there may be more behind it. */
-    if (json_array_size (ready) == BF_BROKER_DISPATCH_BATCH
-        && dispatched == BF_BROKER_DISPATCH_BATCH)
-        self->dispatch_needed = true;
-    json_decref (ready);
-}
-
-char *
-bf_broker_log_path (bf_broker_t *self, const char *id)
-{
-    return xasprintf ("%s/logs/%s.log", self->state_dir, id);
+    s_dispatch_programs (self, now);
+    s_dispatch_builds (self, now);
 }
 
 static void

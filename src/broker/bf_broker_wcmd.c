@@ -138,6 +138,7 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     bool leased = lease != NULL;
     bf_broker_worker_drop (w, id);
     self->dispatch_needed = true;
+    bf_broker_cap_result_log (self, msg);   /* never trust the worker's log size */
     bf_job_t *job = NULL;
     json_t *res = NULL;
     bool program = json_is_string (json_object_get (msg->body, "board"));
@@ -262,16 +263,52 @@ bf_broker_worker_log (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
     zframe_t *f;
     if (zmsg_size (msg->blobs) == 0)
         return;
+    /* The live log is capped here too, whatever the worker says. */
     char *path = bf_broker_log_path (self, id);
-    int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     free (path);
     while ((f = zmsg_pop (msg->blobs))) {
         if (fd >= 0)
-            bf_write_all (fd, zframe_data (f), zframe_size (f));
+            bf_log_append_capped (fd, zframe_data (f), zframe_size (f), self->cfg.job_log_max);
         zframe_destroy (&f);
     }
     if (fd >= 0)
         close (fd);
+}
+
+void
+bf_broker_cap_result_log (bf_broker_t *self, bf_msg_t *msg)
+{
+    json_t *body = msg->body;
+    if (!json_is_string (json_object_get (body, "log")))
+        return;
+    /* A build's log blob comes after those of the objects named before it;
+       a program job's RESULT carries the log alone (6.2, 9). */
+    size_t index = json_is_string (json_object_get (body, "board")) ? 0
+                   : (size_t) json_is_string (json_object_get (body, "bitstream"))
+                     + (size_t) json_is_string (json_object_get (body, "report"));
+    if (index >= zmsg_size (msg->blobs))
+        return;
+    zframe_t *f = zmsg_first (msg->blobs);
+    for (size_t i = 0; i < index; i++)
+        f = zmsg_next (msg->blobs);
+    if (zframe_size (f) <= self->cfg.job_log_max + BF_LOG_MARKER_MAX)
+        return;
+    size_t max = (size_t) self->cfg.job_log_max;
+    char marker[BF_LOG_MARKER_MAX];
+    size_t mlen = bf_log_marker (marker, max);
+    size_t len = max + mlen;
+    char *data = xmalloc (len);
+    memcpy (data, zframe_data (f), max);
+    memcpy (data + max, marker, mlen);
+    char digest[BF_SHA256_HEX_LEN + 1];
+    bf_sha256_hex (digest, data, len);
+    bf_info ("job %s: the log of %zu bytes from the worker is cut to the cap of %llu bytes",
+             json_string_value (json_object_get (body, "job")), zframe_size (f),
+             (unsigned long long) self->cfg.job_log_max);
+    zframe_reset (f, data, len);
+    free (data);
+    json_object_set_new (body, "log", json_string (digest));
 }
 
 /*  WANT {"job", "digests"}: inputs of a job that the worker's local cache

@@ -104,18 +104,21 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     int rc = s_begin (self);
     if (rc != BF_OK)
         return rc;
+    char *mtext = json_dumps (spec->manifest, JSON_COMPACT | JSON_SORT_KEYS);
+    char *tags = spec->tags ? json_dumps (spec->tags, JSON_COMPACT) : xstrdup ("[]");
     if (!hit && !spec->board) {           /* program jobs never coalesce */
+        /* Only a running leader with the same requirements (tags, pin):
+           one that the same workers run, and that is not stuck queued. */
         sqlite3_stmt *st = bf_db_prepare (self->db,
-            "SELECT id FROM jobs WHERE action = ? AND state IN ('queued', 'running') "
-            "AND follows IS NULL AND kind = 'build' AND toolchain IS ? ORDER BY seq LIMIT 1");
+            "SELECT id FROM jobs WHERE action = ? AND state = 'running' AND follows IS NULL "
+            "AND kind = 'build' AND toolchain IS ? AND tags = ? ORDER BY seq LIMIT 1");
         sqlite3_bind_text (st, 1, spec->action, -1, SQLITE_STATIC);
         bf_db_bind_str (st, 2, spec->toolchain);
+        sqlite3_bind_text (st, 3, tags, -1, SQLITE_STATIC);
         if (sqlite3_step (st) == SQLITE_ROW)
             snprintf (leader, sizeof leader, "%s", (const char *) sqlite3_column_text (st, 0));
         sqlite3_finalize (st);
     }
-    char *mtext = json_dumps (spec->manifest, JSON_COMPACT | JSON_SORT_KEYS);
-    char *tags = spec->tags ? json_dumps (spec->tags, JSON_COMPACT) : xstrdup ("[]");
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "INSERT INTO jobs (id, seq, state, stage, failure_class, priority, action, cache_key, "
         "cache_hit, manifest, bitstream, report, log, error, submitted_at, started_at, "
@@ -308,35 +311,68 @@ s_followers (bf_jobs_t *self, const char *leader, const bf_result_t *result, int
             *count = sqlite3_changes (self->db);
         return rc == BF_EBUSY ? BF_OK : rc;
     }
-    st = bf_db_prepare (self->db,
-        "SELECT id FROM jobs WHERE follows = ? AND state = 'queued' ORDER BY seq LIMIT 1");
-    sqlite3_bind_text (st, 1, leader, -1, SQLITE_STATIC);
-    char next[BF_JOB_ID_LEN + 1] = "";
-    if (sqlite3_step (st) == SQLITE_ROW)
-        snprintf (next, sizeof next, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_finalize (st);
-    if (!next[0])
-        return BF_OK;
-    char *why = xasprintf ("job %s, which it followed, was %s", leader, state);
-    rc = s_event (self, next, "promoted", why);
-    free (why);
-    why = xasprintf ("now following job %s", next);
-    /* next is a job id from our own table: 32 hex characters. */
-    char *where = xasprintf ("follows = ?5 AND state = 'queued' AND id != '%s'", next);
-    if (rc == BF_OK)
-        rc = s_event_where (self, where, leader, "coalesced", NULL, why);
-    free (where);
+    /* Cancelled or timed out: every follower is queued on its own again;
+       the first of them dispatched leads the rest (bf_jobs_follow). */
+    char *why = xasprintf ("job %s, which it followed, was %s; queued on its own", leader,
+                           state);
+    rc = s_event_where (self, "follows = ?5 AND state = 'queued'", leader, "released", NULL,
+                        why);
     free (why);
     if (rc != BF_OK)
         return rc;
     st = bf_db_prepare (self->db,
-        "UPDATE jobs SET follows = CASE id WHEN ?2 THEN NULL ELSE ?2 END "
-        "WHERE follows = ?1 AND state = 'queued'");
+        "UPDATE jobs SET follows = NULL WHERE follows = ?1 AND state = 'queued'");
     sqlite3_bind_text (st, 1, leader, -1, SQLITE_STATIC);
-    sqlite3_bind_text (st, 2, next, -1, SQLITE_STATIC);
-    rc = s_changed (self, st, "promote follower");
+    rc = s_changed (self, st, "release followers");
     if (rc == BF_OK)
         *count = sqlite3_changes (self->db);
+    return rc == BF_EBUSY ? BF_OK : rc;
+}
+
+int
+bf_jobs_follow (bf_jobs_t *self, char *leader_out, const char *id)
+{
+    leader_out[0] = '\0';
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT l.id FROM jobs j JOIN jobs l ON l.action = j.action AND l.state = 'running' "
+        "AND l.follows IS NULL AND l.kind = 'build' AND l.toolchain IS j.toolchain "
+        "AND l.tags = j.tags AND l.id != j.id "
+        "WHERE j.id = ? AND j.state = 'queued' AND j.follows IS NULL AND j.kind = 'build' "
+        "ORDER BY l.seq LIMIT 1");
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+    char leader[BF_JOB_ID_LEN + 1] = "";
+    if (sqlite3_step (st) == SQLITE_ROW)
+        snprintf (leader, sizeof leader, "%s", (const char *) sqlite3_column_text (st, 0));
+    sqlite3_finalize (st);
+    if (!leader[0])
+        return s_end (self, BF_ENOTFOUND);
+    char *why = xasprintf ("identical to job %s, which is running; following it", leader);
+    /* The job, and any followers it had (a leader queued again for a
+       retry), follow the running one. */
+    rc = s_event_where (self, "(id = ?5 OR follows = ?5) AND state = 'queued'", id,
+                        "coalesced", NULL, why);
+    free (why);
+    if (rc == BF_OK) {
+        st = bf_db_prepare (self->db,
+            "UPDATE jobs SET follows = ?2 WHERE (id = ?1 OR follows = ?1) AND state = 'queued'");
+        sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 2, leader, -1, SQLITE_STATIC);
+        rc = s_changed (self, st, "follow a running job");
+    }
+    if (rc == BF_OK) {
+        st = bf_db_prepare (self->db,
+            "UPDATE jobs SET priority = MAX(priority, (SELECT priority FROM jobs WHERE id = ?1)) "
+            "WHERE id = ?2");
+        sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (st, 2, leader, -1, SQLITE_STATIC);
+        rc = s_changed (self, st, "raise priority");
+    }
+    rc = s_end (self, rc);
+    if (rc == BF_OK)
+        memcpy (leader_out, leader, sizeof leader);
     return rc;
 }
 
@@ -422,4 +458,49 @@ bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t back
         free (why);
     }
     return s_end (self, rc);
+}
+
+int
+bf_jobs_prune (bf_jobs_t *self, json_t **ids_out, int64_t before, int limit)
+{
+    *ids_out = NULL;
+    int rc = s_begin (self);
+    if (rc != BF_OK)
+        return rc;
+    /* Never a job an unfinished one still refers to (its leader, or the
+       build a program job waits for). */
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id FROM jobs j WHERE state NOT IN ('queued', 'running') AND finished_at < ? "
+        "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.follows = j.id "
+        "                AND o.state IN ('queued', 'running')) "
+        "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.after_job = j.id "
+        "                AND o.state IN ('queued', 'running')) "
+        "ORDER BY finished_at LIMIT ?");
+    sqlite3_bind_int64 (st, 1, before);
+    sqlite3_bind_int (st, 2, limit);
+    json_t *ids = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (ids, json_string ((const char *) sqlite3_column_text (st, 0)));
+    sqlite3_finalize (st);
+    char *text = json_dumps (ids, JSON_COMPACT);
+    static const char *const deletes[] = {
+        "DELETE FROM events WHERE job IN (SELECT value FROM json_each (?))",
+        "DELETE FROM attempts WHERE job IN (SELECT value FROM json_each (?))",
+        "DELETE FROM jobs WHERE id IN (SELECT value FROM json_each (?))",
+    };
+    for (size_t i = 0; i < 3 && rc == BF_OK && json_array_size (ids) > 0; i++) {
+        st = bf_db_prepare (self->db, deletes[i]);
+        sqlite3_bind_text (st, 1, text, -1, SQLITE_STATIC);
+        rc = s_changed (self, st, "prune job history");
+        if (rc == BF_EBUSY)
+            rc = BF_OK;
+    }
+    free (text);
+    rc = s_end (self, rc);
+    if (rc == BF_OK) {
+        *ids_out = ids;
+        ids = NULL;   /* transferred */
+    }
+    json_decref (ids);
+    return rc;
 }

@@ -14,12 +14,15 @@
     (bf_jobs_retry) with a back-off, until its attempts are used up.
 
     Coalescing (single-flight): a job created while another job with the
-    same action digest (and the same toolchain pin, or none) is queued or
-    running "follows" that leader instead
-    of being queued for a build of its own.  When the leader succeeds or
+    same action digest, the same tags and the same toolchain pin (or none)
+    is running "follows" that leader instead of being queued for a build of
+    its own; a queued job about to be dispatched does the same
+    (bf_jobs_follow).  A job never follows a queued one, so no job waits
+    on a leader that cannot be dispatched.  When the leader succeeds or
     fails, every follower finishes with the same result in the same
     transaction.  When the leader is cancelled or times out (which says
-    nothing about the design) the oldest follower becomes the new leader.
+    nothing about the design) its followers are queued on their own again
+    (event "released").
 
     Times are milliseconds since the epoch (bf_now_ms) unless named _ms.
     Thread-safety: a bf_jobs_t belongs to one thread (the broker loop).
@@ -65,8 +68,8 @@ int bf_jobs_open (bf_jobs_t **out, const char *path);
 void bf_jobs_destroy (bf_jobs_t **self_p);
 
 /*  Creates a job.  With spec->hit the job is created finished, as a cache
-    hit.  Otherwise, if a job with the same action is queued or running, the
-    new job follows it (leader_out receives the leader's id, else ""), or
+    hit.  Otherwise, if a job with the same action, tags and pin is running,
+    the new job follows it (leader_out receives the leader's id, else ""), or
     else it is queued.  id_out and leader_out hold BF_JOB_ID_LEN + 1 bytes.
     BF_OK or BF_EIO. */
 int bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_spec_t *spec);
@@ -99,8 +102,30 @@ int bf_jobs_get (bf_jobs_t *self, bf_job_t **out, const char *id, bool with_mani
 json_t *bf_jobs_events (bf_jobs_t *self, const char *id);
 
 /*  Up to `limit` ids of queued leaders whose back-off has passed by `now`,
-    in dispatch order (priority, then FIFO), as a new JSON array. */
+    builds and program jobs, in priority then FIFO order, as a new JSON
+    array.  (The broker dispatches through bf_jobs_ready_fair and
+    bf_jobs_ready_programs.) */
 json_t *bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit);
+
+/*  The requirement classes of the ready builds (queued leaders whose
+    back-off has passed by `now`): a new JSON array of {"class": TEXT,
+    "tags": [...], "toolchain": ID-or-null}, one per distinct tags and pin.
+    "class" is opaque: give it back to bf_jobs_ready_fair. */
+json_t *bf_jobs_ready_classes (bf_jobs_t *self, int64_t now);
+
+/*  Up to `limit` ready builds whose class is in `classes` (a JSON array
+    of class texts, borrowed), in fair dispatch order: priority (higher
+    first); within a priority, the job's turn, which is how many builds
+    its owner runs now plus its place among its owner's ready builds of
+    that priority (a round-robin across owners, docs/protocol.md 6.3);
+    then submission order.  A new JSON array of {"id", "class"}. */
+json_t *bf_jobs_ready_fair (bf_jobs_t *self, int64_t now, json_t *classes, int limit);
+
+/*  The ready program jobs (with their bitstream, back-off passed) in
+    priority then FIFO order: a new JSON array of {"id", "gate"}, where
+    jobs with the same gate (board and reservation token) are blocked or
+    free together. */
+json_t *bf_jobs_ready_programs (bf_jobs_t *self, int64_t now);
 
 /*  The earliest back-off end after `now` of a queued leader, or 0. */
 int64_t bf_jobs_next_ready (bf_jobs_t *self, int64_t now);
@@ -144,7 +169,7 @@ int bf_jobs_stage (bf_jobs_t *self, const char *id, const char *stage);
 /*  Finishes a job that is not finished yet with result (bf_result_t: a
     final state, the failure class, stage, error, the result's object
     digests, whether it was a cache hit); reason goes to the event history.
-    Followers finish too, or one is promoted (see above); *followers_out,
+    Followers finish too, or are released (see above); *followers_out,
     if given, receives how many were finished or re-pointed.  BF_OK, or
     BF_EBUSY when already finished (a job never records two results). */
 int bf_jobs_finish (bf_jobs_t *self, const char *id, const bf_result_t *result,
@@ -157,6 +182,21 @@ int bf_jobs_finish (bf_jobs_t *self, const char *id, const bf_result_t *result,
     is true.  BF_OK, or BF_EBUSY when the job is already finished. */
 int bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t backoff_ms,
                    bool *final_out);
+
+/*  A queued build with no leader follows a running job with the same
+    action digest, tags and toolchain pin, if there is one (single flight
+    decided at dispatch: a job never waits on a leader that is itself
+    queued); followers it had follow that job too.  The leader's id goes to
+    leader_out (BF_JOB_ID_LEN + 1 bytes).  BF_OK, BF_ENOTFOUND when there
+    is no such running job (leader_out ""), or BF_EIO. */
+int bf_jobs_follow (bf_jobs_t *self, char *leader_out, const char *id);
+
+/*  Removes up to `limit` finished jobs that finished before `before` (ms
+    since the epoch), oldest first, with their event history; never one an
+    unfinished job follows or waits for.  *ids_out receives a new JSON
+    array of the ids removed (the caller removes their logs).  BF_OK or
+    BF_EIO. */
+int bf_jobs_prune (bf_jobs_t *self, json_t **ids_out, int64_t before, int limit);
 
 /*  Program jobs queued after a build that has finished: a new JSON array
     of {"id", "build", "state", "bitstream", "error"} (the build's state,

@@ -226,6 +226,79 @@ bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit)
     return s_ids (st);
 }
 
+/*  A build's requirements as one text: its tags (canonical JSON) and pin. */
+#define S_CLASS "tags || '|' || IFNULL(toolchain, '')"
+#define S_READY_BUILD "state = 'queued' AND follows IS NULL AND not_before <= ?1 " \
+                      "AND kind = 'build'"
+
+json_t *
+bf_jobs_ready_classes (bf_jobs_t *self, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT " S_CLASS ", tags, toolchain FROM jobs WHERE " S_READY_BUILD " GROUP BY 1");
+    sqlite3_bind_int64 (st, 1, now);
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        json_t *tags = json_loads ((const char *) sqlite3_column_text (st, 1), 0, NULL);
+        json_array_append_new (arr, json_pack ("{s:o, s:o, s:o}", "class", s_jtext (st, 0),
+                                               "tags", tags ? tags : json_array (),
+                                               "toolchain", s_jtext (st, 2)));
+    }
+    sqlite3_finalize (st);
+    return arr;
+}
+
+json_t *
+bf_jobs_ready_fair (bf_jobs_t *self, int64_t now, json_t *classes, int limit)
+{
+    /* A job's turn: how many of its owner's builds run, plus its place
+       among its owner's ready builds of the same priority.  Lower turns
+       go first within a priority; among equal turns, the owner whose
+       latest build started longest ago (round-robin: with one free slot
+       each owner's turn is its place alone, and owners take it in turn). */
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "WITH run AS (SELECT owner, COUNT(*) AS n FROM jobs WHERE state = 'running' "
+        "             AND kind = 'build' GROUP BY owner), "
+        "q AS (SELECT id, priority, seq, owner, " S_CLASS " AS class FROM jobs "
+        "      WHERE " S_READY_BUILD " AND " S_CLASS " IN (SELECT value FROM json_each (?2))), "
+        "served AS (SELECT o.owner, (SELECT MAX (x.started_at) FROM jobs x "
+        "           WHERE x.owner IS o.owner AND x.kind = 'build') AS at "
+        "           FROM (SELECT DISTINCT owner FROM q) o), "
+        "r AS (SELECT q.id, q.class, q.priority, q.seq, IFNULL (served.at, 0) AS served_at, "
+        "      ROW_NUMBER () OVER (PARTITION BY q.priority, q.owner ORDER BY q.seq) "
+        "      + IFNULL (run.n, 0) AS turn "
+        "      FROM q LEFT JOIN run ON run.owner IS q.owner "
+        "      LEFT JOIN served ON served.owner IS q.owner) "
+        "SELECT id, class FROM r ORDER BY priority DESC, turn, served_at, seq LIMIT ?3");
+    char *text = json_dumps (classes, JSON_COMPACT);
+    sqlite3_bind_int64 (st, 1, now);
+    sqlite3_bind_text (st, 2, text ? text : "[]", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int (st, 3, limit);
+    free (text);
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, json_pack ("{s:o, s:o}", "id", s_jtext (st, 0), "class",
+                                               s_jtext (st, 1)));
+    sqlite3_finalize (st);
+    return arr;
+}
+
+json_t *
+bf_jobs_ready_programs (bf_jobs_t *self, int64_t now)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id, board || '|' || IFNULL(token_hash, '') FROM jobs WHERE state = 'queued' "
+        "AND follows IS NULL AND not_before <= ? AND kind = 'program' AND bitstream IS NOT NULL "
+        "ORDER BY priority DESC, seq");
+    sqlite3_bind_int64 (st, 1, now);
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_array_append_new (arr, json_pack ("{s:o, s:o}", "id", s_jtext (st, 0), "gate",
+                                               s_jtext (st, 1)));
+    sqlite3_finalize (st);
+    return arr;
+}
+
 int64_t
 bf_jobs_next_ready (bf_jobs_t *self, int64_t now)
 {

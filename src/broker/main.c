@@ -66,6 +66,10 @@ static const bf_config_opt_t s_opts[] = {
     { "board-failures", BF_CFG_INT, S_OFF (board_failures), 1, 1000, "N",
       "infrastructure failures in a row that put a board in\n"
       "error, until `bitfarm board NAME --enable` (default 3)", NULL },
+    { "job-history", BF_CFG_MS64, S_OFF (job_history_ms), 1000, 3650LL * 86400000,
+      "DURATION", "how long finished jobs are kept (status, logs) before\n"
+      "they are removed with their events and live logs\n"
+      "(default 30d; 1s..3650d)", NULL },
     { "cache-max-size", BF_CFG_SIZE, S_OFF (cache.max_size), 1 << 20, INT64_MAX / 2, "SIZE",
       "cap on the cache (STATE/cache), e.g. 512M, 10G; least\n"
       "recently used entries are evicted in the background\n"
@@ -90,10 +94,12 @@ int
 main (int argc, char **argv)
 {
     bf_broker_config_t cfg = { .job_timeout_ms = 3600 * 1000,
+                               .job_history_ms = 30LL * 86400000,
                                .job_timeout_max_ms = 86400 * 1000, .max_attempts = 3,
                                .retry_backoff_ms = 1000 };
     bf_daemon_opts_t common = { .heartbeat_ms = 1000, .liveness = 3,
-                                .log_level = BF_LOG_INFO };
+                                .log_level = BF_LOG_INFO,
+                                .job_log_max = BF_JOB_LOG_MAX_DEFAULT };
     const bf_config_table_t tables[] = { { s_opts, &cfg },
                                          { bf_config_daemon_common, &common } };
     int first = 0;
@@ -103,6 +109,7 @@ main (int argc, char **argv)
         return rc;
     cfg.heartbeat_ms = common.heartbeat_ms;
     cfg.liveness = common.liveness;
+    cfg.job_log_max = (uint64_t) common.job_log_max;
     if (cfg.job_timeout_max_ms < cfg.job_timeout_ms) {
         fprintf (stderr, "bitfarm-broker: --job-timeout (%lld ms) is above --job-timeout-max "
                  "(%lld ms)\n", (long long) cfg.job_timeout_ms, (long long) cfg.job_timeout_max_ms);

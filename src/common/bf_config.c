@@ -23,6 +23,10 @@ const bf_config_opt_t bf_config_daemon_common[] = {
       "append the log here instead of stderr", NULL },
     { "log-level", BF_CFG_LEVEL, offsetof (bf_daemon_opts_t, log_level), 0, 0, "LEVEL",
       "debug, info (default), warn or error", NULL },
+    { "job-log-max", BF_CFG_SIZE, offsetof (bf_daemon_opts_t, job_log_max), 4096, 64LL << 20,
+      "SIZE", "cap on one job's log, e.g. 1M; output past it is dropped\n"
+      "and the log ends with \"[bitfarm: log truncated at N bytes]\"\n"
+      "(default 16M; 4K..64M)", NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 

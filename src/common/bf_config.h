@@ -57,7 +57,11 @@ typedef struct {
     const char *pid_file;
     const char *log_file;
     int log_level;              /* bf_log_level_t */
+    int64_t job_log_max;        /* bytes of a job's log kept (worker and broker each
+                                   enforce it); default BF_JOB_LOG_MAX_DEFAULT */
 } bf_daemon_opts_t;
+
+#define BF_JOB_LOG_MAX_DEFAULT (16LL << 20)
 
 extern const bf_config_opt_t bf_config_daemon_common[];
 

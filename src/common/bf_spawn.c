@@ -49,7 +49,7 @@ bf_spawn_run (bf_spawn_result_t *out, const bf_spawn_opts_t *opts)
         return bf_error_set (BF_ERROR, "cannot create pipe: %s", strerror (errno));
     int logfd = -1;
     if (opts->log_path) {
-        logfd = open (opts->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        logfd = open (opts->log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (logfd < 0) {
             int e = errno;
             close (pfd[0]);
@@ -159,7 +159,7 @@ bf_spawn_run (bf_spawn_result_t *out, const bf_spawn_opts_t *opts)
             if (n <= 0)
                 break;   /* EOF: every writer of the pipe is gone */
             if (logfd >= 0)
-                bf_write_all (logfd, chunk, (size_t) n);
+                bf_log_append_capped (logfd, chunk, (size_t) n, opts->log_max);
             s_feed (lb, chunk, (size_t) n, opts);
         }
         if (!killed) {

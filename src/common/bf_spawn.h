@@ -4,7 +4,8 @@
 
     bf_spawn_run: the tool gets an argv vector (never a shell string), its
     own process group, stdin from /dev/null, and stdout+stderr captured into one pipe.
-    Output is appended to a log file and handed line by line to a callback.
+    Output is appended to a log file (up to a cap) and handed line by line
+    to a callback.
     On timeout or cancellation the whole process group is killed with
     SIGKILL; after the tool exits, any process it left in its group is
     killed too, so no tool outlives its run.
@@ -36,7 +37,11 @@ typedef struct {
 typedef struct {
     const char *const *argv;   /* argv[0] is looked up in PATH; NULL-terminated */
     const char *cwd;           /* working directory, or NULL to inherit */
-    const char *log_path;      /* file to append all output to, or NULL */
+    const char *log_path;      /* file to append all output to (created 0600), or NULL */
+    uint64_t log_max;          /* cap on the log file's output, bytes; past it the
+                                  marker line of bf_log_append_capped (bf_util.h) and
+                                  nothing more goes to the file.  on_line still sees
+                                  every line.  0: no cap */
     int64_t timeout_ms;        /* wall-clock limit in ms; 0 = none */
     bf_spawn_line_fn *on_line; /* called for each output line (no newline), or NULL */
     void *arg;                 /* passed to on_line */

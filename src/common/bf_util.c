@@ -194,6 +194,45 @@ bf_write_all (int fd, const void *data, size_t len)
     return 0;
 }
 
+size_t
+bf_log_marker (char *buf, uint64_t max)
+{
+    int n = snprintf (buf, BF_LOG_MARKER_MAX, "\n[bitfarm: log truncated at %llu bytes]\n",
+                      (unsigned long long) max);
+    return n > 0 && n < BF_LOG_MARKER_MAX ? (size_t) n : 0;
+}
+
+int
+bf_log_append_capped (int fd, const void *data, size_t len, uint64_t max)
+{
+    if (max == 0)
+        return bf_write_all (fd, data, len);
+    if (len == 0)
+        return 0;
+    struct stat st;
+    if (fstat (fd, &st) < 0)
+        return -1;
+    uint64_t size = (uint64_t) st.st_size;
+    size_t fit = size < max ? (size_t) (max - size < len ? max - size : len) : 0;
+    if (fit > 0 && bf_write_all (fd, data, fit) < 0)
+        return -1;
+    if (fit == len)
+        return 0;
+    char marker[BF_LOG_MARKER_MAX];
+    size_t mlen = bf_log_marker (marker, max);
+    if (size >= max && size >= mlen) {
+        /* Full already: has the marker been written? */
+        char tail[BF_LOG_MARKER_MAX];
+        ssize_t n;
+        do
+            n = pread (fd, tail, mlen, (off_t) (size - mlen));
+        while (n < 0 && errno == EINTR);
+        if (n == (ssize_t) mlen && memcmp (tail, marker, mlen) == 0)
+            return 0;
+    }
+    return bf_write_all (fd, marker, mlen);
+}
+
 static int
 s_fsync_dir (const char *path)
 {

@@ -51,6 +51,25 @@ int bf_file_write_atomic (const char *path, const void *data, size_t len, unsign
     Returns 0 or -1 with errno set. */
 int bf_write_all (int fd, const void *data, size_t len);
 
+/*  Job logs are capped (docs/protocol.md 2.1): a log holds at most `max`
+    bytes of output, then one marker line "[bitfarm: log truncated at MAX
+    bytes]" (on a line of its own), then nothing more.  The marker is at
+    most BF_LOG_MARKER_MAX bytes, so a capped log never exceeds max +
+    BF_LOG_MARKER_MAX. */
+#define BF_LOG_MARKER_MAX 64
+
+/*  The marker for cap max, "\n[bitfarm: log truncated at MAX bytes]\n",
+    into buf (at least BF_LOG_MARKER_MAX bytes).  Returns its length. */
+size_t bf_log_marker (char *buf, uint64_t max);
+
+/*  Appends data to the log file open on fd (O_APPEND), within the cap
+    max (0: no cap): what fits below max is written, and the first byte
+    that does not fit writes the marker instead, once (a file already
+    ending with the marker gets nothing more).  Stateless: the file's size
+    and tail say where it stands, so several writers in turn (the tools of
+    one build) share one cap.  Returns 0, or -1 with errno set. */
+int bf_log_append_capped (int fd, const void *data, size_t len, uint64_t max);
+
 /*  Fills out with 2*nbytes lowercase hex characters of cryptographically
     random data plus a NUL (out must hold 2*nbytes+1).  Returns BF_OK or
     BF_ERROR when the system's random source fails. */

@@ -78,7 +78,7 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
     const bf_sandbox_t *sb = hooks->sandbox;
     const char **full = sb ? bf_sandbox_argv (sb, job_dir, cwd, argv) : NULL;
     bf_spawn_opts_t opts = { .argv = full ? full : argv, .cwd = cwd, .log_path = log_path,
-                             .timeout_ms = timeout, .on_line = s_on_line, .arg = &ctx,
+                             .log_max = hooks->log_max, .timeout_ms = timeout, .on_line = s_on_line, .arg = &ctx,
                              .cancel = hooks->cancel, .limits = sb ? &sb->limits : NULL };
     bf_spawn_result_t res;
     int rc = bf_spawn_run (&res, &opts);
@@ -191,7 +191,7 @@ s_noop (bf_flow_result_t *out, const char *job_dir, const bf_manifest_t *m,
     if (rc == BF_OK)
         rc = bf_file_write_atomic (bin, text.buf, text.len, 0644);
     if (rc == BF_OK)
-        rc = bf_file_write_atomic (log, line, strlen (line), 0644);
+        rc = bf_file_write_atomic (log, line, strlen (line), 0600);
     if (rc != BF_OK) {
         snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
         snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
@@ -220,7 +220,7 @@ s_log_commands (const char *log, const char *script, const char *cwd, const char
                             "== build.ys:\n%s"
                             "== (cd %s && %s)\n== %s\n== %s\n",
                             cwd_rel, script, cwd_rel, y, n, p);
-    int rc = bf_file_write_atomic (log, text, strlen (text), 0644);
+    int rc = bf_file_write_atomic (log, text, strlen (text), 0600);
     if (rc == BF_OK && hooks->on_line) {
         for (char *line = text, *nl; *line; line = nl + 1) {
             nl = strchr (line, '\n');

@@ -6,7 +6,8 @@
         JOB/out/top.asc       nextpnr's textual bitstream
         JOB/out/report.json   nextpnr's JSON report (utilisation, Fmax)
         JOB/out/top.bin       icepack's binary bitstream
-        JOB/build.log         every tool's output, in order
+        JOB/build.log         every tool's output, in order (mode 0600), up to
+                              hooks->log_max bytes and a truncation marker
         JOB/build.ys          the yosys script, written by bf_flow itself
     The commands are exactly bf_flowcmd's (BF_FLOW_ICE40 in bf_manifest.h,
     part of the cache key): the flags the user asked for and no others.
@@ -42,6 +43,8 @@ typedef struct {
                                     unconfined, unlimited */
     const bf_toolchain_t *toolchain; /* which yosys, nextpnr-ice40 and icepack to run;
                                     NULL: those in PATH */
+    uint64_t log_max;            /* cap on build.log's tool output, bytes (bf_spawn's
+                                    log_max: a marker line, then nothing); 0 = none */
 } bf_flow_hooks_t;
 
 typedef struct {

@@ -48,6 +48,8 @@ typedef struct {
     bool no_sandbox;             /* run the build tools unconfined (bf_sandbox.h); the
                                     broker shows the worker as unsandboxed */
     bf_spawn_limits_t limits;    /* per tool run; 0 fields: bf_sandbox.h's defaults */
+    uint64_t job_log_max;        /* cap on a job's log (build.log and the LOG stream),
+                                  bytes; 0: BF_JOB_LOG_MAX_DEFAULT (bf_config.h) */
     const char *cert_path;       /* CURVE: this worker's NAME.key_secret, or NULL (plain) */
     const char *broker_key_path; /* CURVE: the broker's NAME.key; set with cert_path */
 } bf_worker_config_t;

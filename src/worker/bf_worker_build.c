@@ -39,18 +39,44 @@ bf_worker__on_stage (void *arg, const char *stage)
     bf_worker__flush_log (job, true);
 }
 
+/*  Appends bytes to the job's log buffer, sending it whenever it fills. */
+static void
+s_stream (bf_worker__job_t *job, const char *data, size_t len)
+{
+    while (len > 0) {
+        size_t room = BF_WORKER__LOG_FLUSH_BYTES * 2 - job->loglen;
+        if (room == 0) {
+            bf_worker__flush_log (job, true);
+            continue;
+        }
+        size_t n = len < room ? len : room;
+        memcpy (job->logbuf + job->loglen, data, n);
+        job->loglen += n;
+        data += n;
+        len -= n;
+    }
+}
+
 void
 bf_worker__on_line (void *arg, const char *line)
 {
     bf_worker__job_t *job = arg;
     size_t n = strlen (line);
-    if (job->loglen + n + 1 > BF_WORKER__LOG_FLUSH_BYTES * 2)
-        bf_worker__flush_log (job, true);
-    if (n + 1 > BF_WORKER__LOG_FLUSH_BYTES * 2)
-        n = BF_WORKER__LOG_FLUSH_BYTES * 2 - 1;
-    memcpy (job->logbuf + job->loglen, line, n);
-    job->loglen += n;
-    job->logbuf[job->loglen++] = '\n';
+    /* The stream is capped byte for byte like build.log: its first
+       log_max bytes, the marker, then nothing (log_streamed past log_max). */
+    if (job->log_max && job->log_streamed > job->log_max)
+        return;
+    if (job->log_max && job->log_streamed + n + 1 > job->log_max) {
+        s_stream (job, line, (size_t) (job->log_max - job->log_streamed));
+        char marker[BF_LOG_MARKER_MAX];
+        s_stream (job, marker, bf_log_marker (marker, job->log_max));
+        job->log_streamed = job->log_max + 1;
+    }
+    else {
+        s_stream (job, line, n);
+        s_stream (job, "\n", 1);
+        job->log_streamed += n + 1;
+    }
     bf_worker__flush_log (job, false);
 }
 
@@ -127,7 +153,8 @@ bf_worker__build_actor (zsock_t *pipe, void *args)
 
     bf_flow_hooks_t hooks = { .on_stage = bf_worker__on_stage, .on_line = bf_worker__on_line,
                               .arg = job, .cancel = &job->cancel, .timeout_ms = job->timeout_ms,
-                              .sandbox = job->sandbox, .toolchain = job->toolchain };
+                              .sandbox = job->sandbox, .toolchain = job->toolchain,
+                              .log_max = job->log_max };
     bf_flow_result_t res;
     if (bf_flow_run (&res, job->job_dir, &job->manifest, &hooks) != BF_OK) {
         memset (&res, 0, sizeof res);

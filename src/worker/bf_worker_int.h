@@ -35,7 +35,9 @@
 
 #define BF_WORKER__LOG_FLUSH_BYTES 16384
 #define BF_WORKER__LOG_FLUSH_MS    250
-#define BF_WORKER__RESULT_LOG_MAX  (32u << 20)   /* bytes of a log read for a RESULT */
+#define BF_WORKER__RESULT_LOG_MAX  ((64u << 20) + 4096)  /* bytes of a log read for a
+                                                          RESULT: the largest cap, and
+                                                          the marker */
 
 /*  One job: while it runs, its thread (a zactor) and what the thread
     needs.  The main thread owns it; the thread reads the fields set before
@@ -55,6 +57,8 @@ typedef struct {
     /* the thread's log buffer */
     char *logbuf;
     size_t loglen;
+    uint64_t log_max;            /* cap on the log (build.log and the LOG stream) */
+    uint64_t log_streamed;       /* bytes of log lines streamed so far */
     int64_t log_flushed_at;
     zsock_t *pipe;
     char stage[16];

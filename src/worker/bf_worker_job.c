@@ -5,6 +5,7 @@
     jobs (see bf_worker_int.h).  Runs in the worker's main thread. */
 #include "bf_worker_int.h"
 #include "../cache/bf_key.h"
+#include "../common/bf_config.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
@@ -233,6 +234,8 @@ s_start_job (bf_worker_t *self, bf_worker__job_t *job)
     job->job_dir = xasprintf ("%s/jobs/%s-%s", self->work_dir, job->id, rnd);
     job->sandbox = &self->sandbox;
     job->toolchain = &self->tc;
+    job->log_max = self->cfg.job_log_max ? self->cfg.job_log_max
+                                         : (uint64_t) BF_JOB_LOG_MAX_DEFAULT;
     char *src = xasprintf ("%s/src", job->job_dir);
     int rc = bf_mkdir_p (src, 0755);
     s_stage_ctx_t ctx = { self, job->board ? job->job_dir : src };

@@ -55,7 +55,8 @@ bf_worker__program_actor (zsock_t *pipe, void *args)
     const char **full = sb ? bf_sandbox_program_argv (sb, job->job_dir, &reach,
                                                       (const char *const *) argv) : NULL;
     bf_spawn_opts_t opts = { .argv = full ? full : (const char *const *) argv, .cwd = job->job_dir,
-                             .log_path = log, .timeout_ms = job->timeout_ms,
+                             .log_path = log, .log_max = job->log_max,
+                             .timeout_ms = job->timeout_ms,
                              .on_line = bf_worker__on_line, .arg = job, .cancel = &job->cancel };
     bf_spawn_result_t r;
     char error[1024] = "";

@@ -103,7 +103,8 @@ main (int argc, char **argv)
 {
     bf_worker_config_t cfg = { .slots = 1 };
     bf_daemon_opts_t common = { .heartbeat_ms = 1000, .liveness = 3,
-                                .log_level = BF_LOG_INFO };
+                                .log_level = BF_LOG_INFO,
+                                .job_log_max = BF_JOB_LOG_MAX_DEFAULT };
     s_extra_t extra = { { 0 } };
     const bf_config_table_t tables[] = { { s_opts, &cfg }, { s_tag_opts, &extra },
                                          { bf_config_daemon_common, &common } };
@@ -114,6 +115,7 @@ main (int argc, char **argv)
         return prc;
     cfg.heartbeat_ms = common.heartbeat_ms;
     cfg.liveness = common.liveness;
+    cfg.job_log_max = (uint64_t) common.job_log_max;
     const char *pid_file = common.pid_file, *log_file = common.log_file;
     int level = common.log_level;
     if (!cfg.broker || !cfg.work_dir || first < argc) {

@@ -46,7 +46,22 @@ s_teardown (void **state)
 }
 
 /*  Creates a job for a manifest whose only distinguishing field is `top`
-    (the action digest here is simply that name). */
+    (the action digest here is simply that name), needing the worker tag
+    `tag` (or none), submitted by `owner` (or none). */
+static void
+s_create_as (s_fix_t *f, char *id, char *leader, const char *action, int priority,
+             const char *tag, const char *owner)
+{
+    json_t *m = json_pack ("{s:s}", "top", action);
+    json_t *tags = tag ? json_pack ("[s]", tag) : NULL;
+    bf_job_spec_t spec = { .manifest = m, .action = action, .priority = priority,
+                           .timeout_ms = 60000, .max_attempts = 3, .tags = tags,
+                           .owner = owner, .owner_name = owner };
+    assert_int_equal (bf_jobs_create (f->jobs, id, leader, &spec), BF_OK);
+    json_decref (m);
+    json_decref (tags);
+}
+
 static void
 s_create (s_fix_t *f, char *id, char *leader, const char *action, int priority, int attempts)
 {
@@ -67,6 +82,36 @@ s_start (s_fix_t *f, const char *id, const char *worker, const char *key, int64_
     snprintf (a.toolchain, sizeof a.toolchain, "tc-%s", worker);
     snprintf (a.cache_key, sizeof a.cache_key, "%s", key);
     return bf_jobs_start (f->jobs, id, &a, deadline);
+}
+
+/*  The ids of bf_jobs_ready_fair over every class ready now, joined by
+    spaces into buf (at least 34 bytes per job). */
+static const char *
+s_fair (s_fix_t *f, char *buf, size_t size, json_t *only)
+{
+    json_t *classes = json_array ();
+    json_t *all = bf_jobs_ready_classes (f->jobs, bf_now_ms ());
+    size_t i;
+    json_t *c;
+    json_array_foreach (all, i, c) {
+        const char *tc = json_string_value (json_object_get (c, "class"));
+        bool keep = !only;
+        for (size_t k = 0; only && k < json_array_size (only); k++)
+            keep |= strcmp (json_string_value (json_array_get (only, k)), tc) == 0;
+        if (keep)
+            json_array_append (classes, json_object_get (c, "class"));
+    }
+    json_decref (all);
+    json_t *ready = bf_jobs_ready_fair (f->jobs, bf_now_ms (), classes, 100);
+    json_decref (classes);
+    buf[0] = '\0';
+    json_array_foreach (ready, i, c) {
+        size_t len = strlen (buf);
+        snprintf (buf + len, size - len, "%s%s", len ? " " : "",
+                  json_string_value (json_object_get (c, "id")));
+    }
+    json_decref (ready);
+    return buf;
 }
 
 static const char *
@@ -94,17 +139,17 @@ jobs_identical_submits__follow_one_leader_and_share_its_result (void **state)
     char a[33], b[33], c[33], lead[33], buf[128];
     s_create (f, a, lead, "design-1", 0, 3);
     assert_string_equal (lead, "");
+    assert_int_equal (s_start (f, a, "w1", "key-1", 1, bf_now_ms () + 1000), BF_OK);
     s_create (f, b, lead, "design-1", 7, 3);
     assert_string_equal (lead, a);
     s_create (f, c, lead, "design-2", 0, 3);
     assert_string_equal (lead, "");
     /* Only leaders are ready; the leader took its follower's priority. */
     json_t *ready = bf_jobs_ready (f->jobs, bf_now_ms (), 10);
-    assert_int_equal (json_array_size (ready), 2);
-    assert_string_equal (json_string_value (json_array_get (ready, 0)), a);
+    assert_int_equal (json_array_size (ready), 1);
+    assert_string_equal (json_string_value (json_array_get (ready, 0)), c);
     json_decref (ready);
     assert_string_equal (s_field (f, a, "priority", buf), "7");
-    assert_int_equal (s_start (f, a, "w1", "key-1", 1, bf_now_ms () + 1000), BF_OK);
     assert_string_equal (s_field (f, b, "state", buf), "running");   /* mirrors its leader */
     bf_result_t res = { .state = BF_JOB_SUCCEEDED, .bitstream = "beef" };
     int n = -1;
@@ -156,24 +201,139 @@ jobs_retry__backs_off_then_fails_when_attempts_are_used_up (void **state)
 }
 
 static void
-jobs_cancelled_leader__promotes_its_oldest_follower (void **state)
+jobs_cancelled_leader__releases_its_followers_to_the_queue (void **state)
 {
     s_fix_t *f = *state;
     char a[33], b[33], c[33], lead[33], buf[128];
     s_create (f, a, lead, "d", 0, 3);
+    assert_int_equal (s_start (f, a, "w1", "k", 1, bf_now_ms () + 1000), BF_OK);
     s_create (f, b, lead, "d", 0, 3);
     s_create (f, c, lead, "d", 0, 3);
+    assert_string_equal (s_field (f, c, "follows", buf), a);
     bf_result_t res = { .state = BF_JOB_CANCELLED, .failure = BF_FAILURE_CANCELLED };
     int n = 0;
     assert_int_equal (bf_jobs_finish (f->jobs, a, &res, "cancelled by user", &n), BF_OK);
     assert_int_equal (n, 2);
     assert_string_equal (s_field (f, b, "state", buf), "queued");
     assert_string_equal (s_field (f, b, "follows", buf), "null");
-    assert_string_equal (s_field (f, c, "follows", buf), b);
+    assert_string_equal (s_field (f, c, "follows", buf), "null");
     json_t *ready = bf_jobs_ready (f->jobs, bf_now_ms (), 10);
-    assert_int_equal (json_array_size (ready), 1);
+    assert_int_equal (json_array_size (ready), 2);
     assert_string_equal (json_string_value (json_array_get (ready, 0)), b);
     json_decref (ready);
+    json_t *ev = bf_jobs_events (f->jobs, c);
+    json_t *last = json_array_get (ev, json_array_size (ev) - 1);
+    assert_string_equal (json_string_value (json_object_get (last, "event")), "released");
+    json_decref (ev);
+    /* The first of them dispatched leads again: the other follows it then. */
+    assert_int_equal (s_start (f, b, "w1", "k", 1, bf_now_ms () + 1000), BF_OK);
+    assert_int_equal (bf_jobs_follow (f->jobs, lead, c), BF_OK);
+    assert_string_equal (lead, b);
+    assert_string_equal (s_field (f, c, "follows", buf), b);
+}
+
+static void
+jobs_coalescing__never_follows_a_queued_leader_or_other_requirements (void **state)
+{
+    s_fix_t *f = *state;
+    char decoy[33], a[33], b[33], c[33], d[33], lead[33], buf[128];
+    /* A decoy no worker serves, queued: an identical untagged submit is
+       not trapped behind it, nor is one with the same tag. */
+    s_create_as (f, decoy, lead, "x", 0, "nobody", NULL);
+    s_create_as (f, a, lead, "x", 0, NULL, NULL);
+    assert_string_equal (lead, "");
+    s_create_as (f, b, lead, "x", 0, "nobody", NULL);
+    assert_string_equal (lead, "");
+    /* Even running, a tagged leader is not followed by an untagged job. */
+    assert_int_equal (s_start (f, decoy, "w9", "k", 1, bf_now_ms () + 1000), BF_OK);
+    s_create_as (f, c, lead, "x", 0, NULL, NULL);
+    assert_string_equal (lead, "");
+    assert_int_equal (bf_jobs_follow (f->jobs, lead, a), BF_ENOTFOUND);
+    /* ... while the same requirements follow, at submit and at dispatch. */
+    s_create_as (f, d, lead, "x", 0, "nobody", NULL);
+    assert_string_equal (lead, decoy);
+    assert_int_equal (bf_jobs_follow (f->jobs, lead, b), BF_OK);
+    assert_string_equal (lead, decoy);
+    assert_string_equal (s_field (f, b, "follows", buf), decoy);
+    /* an untagged one running: the queued untagged ones follow it */
+    assert_int_equal (s_start (f, a, "w1", "k", 1, bf_now_ms () + 1000), BF_OK);
+    assert_int_equal (bf_jobs_follow (f->jobs, lead, c), BF_OK);
+    assert_string_equal (lead, a);
+    assert_int_equal (bf_jobs_follow (f->jobs, lead, a), BF_ENOTFOUND);   /* running itself */
+}
+
+static void
+jobs_ready_fair__round_robin_across_owners_counting_running_builds (void **state)
+{
+    s_fix_t *f = *state;
+    char a[5][33], b1[33], b2[33], hi[33], lost[33], lead[33];
+    char buf[1024], want[1024];
+    for (int i = 0; i < 5; i++)
+        s_create_as (f, a[i], lead, i == 0 ? "a0" : i == 1 ? "a1" : i == 2 ? "a2"
+                     : i == 3 ? "a3" : "a4", 0, NULL, "alice");
+    s_create_as (f, b1, lead, "b1", 0, NULL, "bob");
+    s_create_as (f, b2, lead, "b2", 0, NULL, "bob");
+    /* alice's flood came first, but bob's first job is second, not sixth */
+    snprintf (want, sizeof want, "%s %s %s %s %s %s %s", a[0], b1, a[1], b2, a[2], a[3], a[4]);
+    assert_string_equal (s_fair (f, buf, sizeof buf, NULL), want);
+    /* alice has two builds running: bob's two go before her next */
+    assert_int_equal (s_start (f, a[0], "w1", "k", 1, bf_now_ms () + 1000), BF_OK);
+    assert_int_equal (s_start (f, a[1], "w1", "k", 1, bf_now_ms () + 1000), BF_OK);
+    snprintf (want, sizeof want, "%s %s %s %s %s", b1, b2, a[2], a[3], a[4]);
+    assert_string_equal (s_fair (f, buf, sizeof buf, NULL), want);
+    /* both done: equal turns go to the owner served least recently (bob,
+       never), so one free slot alternates between them */
+    bf_result_t ok = { .state = BF_JOB_SUCCEEDED, .bitstream = "beef" };
+    assert_int_equal (bf_jobs_finish (f->jobs, a[0], &ok, NULL, NULL), BF_OK);
+    assert_int_equal (bf_jobs_finish (f->jobs, a[1], &ok, NULL, NULL), BF_OK);
+    snprintf (want, sizeof want, "%s %s %s %s %s", b1, a[2], b2, a[3], a[4]);
+    assert_string_equal (s_fair (f, buf, sizeof buf, NULL), want);
+    /* priority still comes first */
+    s_create_as (f, hi, lead, "hi", 5, NULL, "alice");
+    snprintf (want, sizeof want, "%s %s %s %s %s %s", hi, b1, a[2], b2, a[3], a[4]);
+    assert_string_equal (s_fair (f, buf, sizeof buf, NULL), want);
+    /* jobs of a class left out (no worker can take them) are not listed
+       and take no turn */
+    for (int i = 0; i < 3; i++)
+        s_create_as (f, lost, lead, i == 0 ? "l0" : i == 1 ? "l1" : "l2", 9, "nobody", "bob");
+    json_t *only = json_pack ("[s]", "[]|");
+    assert_string_equal (s_fair (f, buf, sizeof buf, only), want);
+    json_decref (only);
+}
+
+static void
+jobs_prune__removes_old_finished_jobs_but_not_those_still_referred_to (void **state)
+{
+    s_fix_t *f = *state;
+    char a[33], b[33], c[33], lead[33], buf[128];
+    s_create (f, a, lead, "a", 0, 3);
+    s_create (f, b, lead, "b", 0, 3);
+    assert_int_equal (s_start (f, b, "w1", "k", 1, bf_now_ms () + 1000), BF_OK);
+    s_create (f, c, lead, "b", 0, 3);                 /* follows b */
+    assert_string_equal (lead, b);
+    bf_result_t res = { .state = BF_JOB_CANCELLED, .failure = BF_FAILURE_CANCELLED };
+    assert_int_equal (bf_jobs_finish (f->jobs, a, &res, NULL, NULL), BF_OK);
+    json_t *ids = NULL;
+    assert_int_equal (bf_jobs_prune (f->jobs, &ids, bf_now_ms () - 60000, 10), BF_OK);
+    assert_int_equal (json_array_size (ids), 0);     /* not old enough */
+    json_decref (ids);
+    assert_int_equal (bf_jobs_prune (f->jobs, &ids, bf_now_ms () + 1, 10), BF_OK);
+    assert_int_equal (json_array_size (ids), 1);
+    assert_string_equal (json_string_value (json_array_get (ids, 0)), a);
+    json_decref (ids);
+    bf_job_t *job = NULL;
+    assert_int_equal (bf_jobs_get (f->jobs, &job, a, false), BF_ENOTFOUND);
+    json_t *ev = bf_jobs_events (f->jobs, a);
+    assert_int_equal (json_array_size (ev), 0);      /* its history went with it */
+    json_decref (ev);
+    /* b is running; once it succeeds c finishes with it and both may go */
+    res.state = BF_JOB_SUCCEEDED;
+    res.failure = BF_FAILURE_NONE;
+    assert_int_equal (bf_jobs_finish (f->jobs, b, &res, NULL, NULL), BF_OK);
+    assert_string_equal (s_field (f, c, "state", buf), "succeeded");
+    assert_int_equal (bf_jobs_prune (f->jobs, &ids, bf_now_ms () + 1, 10), BF_OK);
+    assert_int_equal (json_array_size (ids), 2);
+    json_decref (ids);
 }
 
 static void
@@ -431,7 +591,10 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (jobs_identical_submits__follow_one_leader_and_share_its_result, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_retry__backs_off_then_fails_when_attempts_are_used_up, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (jobs_cancelled_leader__promotes_its_oldest_follower, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_cancelled_leader__releases_its_followers_to_the_queue, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_coalescing__never_follows_a_queued_leader_or_other_requirements, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_ready_fair__round_robin_across_owners_counting_running_builds, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_prune__removes_old_finished_jobs_but_not_those_still_referred_to, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_recover__keeps_the_attempt_and_survives_reopen, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (boards_reservation__is_atomic_renewable_and_expires, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_start__records_each_attempt_with_its_worker_and_key, s_setup, s_teardown),

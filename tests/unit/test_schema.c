@@ -102,6 +102,17 @@ schema__v1_jobs_upgrade_in_place (void **state)
     json_t *ready = bf_jobs_ready (jobs, bf_now_ms (), 10);
     assert_int_equal (json_array_size (ready), 1);
     json_decref (ready);
+    /* ... in the fair order too (owner and tags of an old row: defaults) */
+    json_t *classes = bf_jobs_ready_classes (jobs, bf_now_ms ());
+    assert_int_equal (json_array_size (classes), 1);
+    json_t *texts = json_pack ("[O]", json_object_get (json_array_get (classes, 0), "class"));
+    ready = bf_jobs_ready_fair (jobs, bf_now_ms (), texts, 10);
+    assert_int_equal (json_array_size (ready), 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (ready, 0), "id")),
+                         "fedcba9876543210fedcba9876543210");
+    json_decref (ready);
+    json_decref (texts);
+    json_decref (classes);
     bf_jobs_destroy (&jobs);
     /* a database from a newer bitfarm is refused, untouched */
     sqlite3 *h = NULL;

@@ -1,5 +1,6 @@
 /*  Unit tests for bf_spawn's long-lived children (bf_spawn_start,
-    bf_spawn_alive, bf_spawn_stop) with real processes. */
+    bf_spawn_alive, bf_spawn_stop) and for bf_spawn_run's capped log, with
+    real processes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +132,63 @@ spawn_start__a_detached_child_is_not_ours_but_can_be_stopped (void **state)
     assert_false (child.reaped);
 }
 
+static int s_lines;
+
+static void
+s_count_line (void *arg, const char *line)
+{
+    (void) arg;
+    (void) line;
+    s_lines++;
+}
+
+static void
+spawn_run__the_log_stops_at_its_cap_with_one_marker_across_runs (void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/bf-test-spawnlog-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char *log = xasprintf ("%s/build.log", dir);
+    /* 20000 lines of 10 bytes: 200000 bytes, over a cap of 4096 */
+    const char *argv[] = { "sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo 123456789; "
+                           "i=$((i+1)); done", NULL };
+    bf_spawn_opts_t opts = { .argv = argv, .log_path = log, .log_max = 4096,
+                             .on_line = s_count_line };
+    bf_spawn_result_t r;
+    assert_int_equal (bf_spawn_run (&r, &opts), BF_OK);
+    assert_true (r.exited && r.exit_code == 0);
+    assert_int_equal (s_lines, 20000);         /* the callback still sees every line */
+    char marker[BF_LOG_MARKER_MAX];
+    size_t mlen = bf_log_marker (marker, 4096);
+    assert_string_equal (marker, "\n[bitfarm: log truncated at 4096 bytes]\n");
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal (bf_file_read (&data, &len, log, 1 << 20), BF_OK);
+    assert_int_equal (len, 4096 + mlen);
+    assert_memory_equal (data + 4096, marker, mlen);
+    assert_memory_equal (data, "123456789\n123456789\n", 20);
+    free (data);
+    /* the next tool of the same build adds nothing, not a second marker */
+    assert_int_equal (bf_spawn_run (&r, &opts), BF_OK);
+    assert_int_equal (bf_file_read (&data, &len, log, 1 << 20), BF_OK);
+    assert_int_equal (len, 4096 + mlen);
+    free (data);
+    struct stat st;
+    assert_int_equal (stat (log, &st), 0);
+    assert_int_equal (st.st_mode & 0777, 0600);
+    /* within the cap, output is kept whole and unmarked */
+    char *small = xasprintf ("%s/small.log", dir);
+    const char *echo[] = { "echo", "hello", NULL };
+    bf_spawn_opts_t o2 = { .argv = echo, .log_path = small, .log_max = 4096 };
+    assert_int_equal (bf_spawn_run (&r, &o2), BF_OK);
+    assert_int_equal (bf_file_read (&data, &len, small, 1 << 20), BF_OK);
+    assert_string_equal (data, "hello\n");
+    free (data);
+    free (small);
+    free (log);
+    bf_remove_tree (dir);
+}
+
 int
 main (void)
 {
@@ -138,6 +197,7 @@ main (void)
         cmocka_unit_test (spawn_stop__a_child_ignoring_sigterm_is_killed_after_the_limit),
         cmocka_unit_test (spawn_start__reports_a_missing_program_and_an_exited_child_is_not_alive),
         cmocka_unit_test (spawn_start__a_detached_child_is_not_ours_but_can_be_stopped),
+        cmocka_unit_test (spawn_run__the_log_stops_at_its_cap_with_one_marker_across_runs),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
