@@ -20,7 +20,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The CLI (src/client/main.c, bf_cli.c, cmd_*.c) is linked into bin/bitfarm only.
-CLI_SRC := src/client/main.c src/client/bf_cli.c $(wildcard src/client/cmd_*.c)
+CLI_SRC := src/client/main.c src/client/bf_cli.c src/client/bf_cli_table.c $(wildcard src/client/cmd_*.c)
 LIB_SRC := $(wildcard src/common/*.c src/cache/*.c) \
            $(filter-out %/main.c $(CLI_SRC),$(wildcard src/broker/*.c src/worker/*.c src/client/*.c src/vboard/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/schema.o
