@@ -117,7 +117,8 @@ proofs_for() {   # KEYNAME: the proofs object for the blinky inputs
 need_all "bob with alice's own proofs (bound to her key): NEED" \
     "{\"manifest\":$M,\"proofs\":$(proofs_for alice)}"
 H=$(sha256sum top.v | cut -c1-64)
-echo "module top; endmodule" >"$T/fake.v"
+# the same size as top.v (the size NEED allowed), other content
+head -c "$(stat -c %s top.v)" /dev/zero | tr '\0' 'x' >"$T/fake.v"
 req bob UPLOAD "{\"digests\":[\"$H\"]}" "$T/fake.v" >"$T/out"
 check_eq "bob cannot upload an input he lacks (the blob is not its content)" 1 $?
 check "  ... refused: the content does not match the digest" \

@@ -85,6 +85,7 @@ main (int argc, char **argv)
         goto out;
     const char *id = json_string_value (json_object_get (job->body, "job"));
     const char *key = json_string_value (json_object_get (job->body, "cache_key"));
+    json_int_t attempt = json_integer_value (json_object_get (job->body, "attempt"));
     /* Lines of text, LOG_BYTES of them in all. */
     char *text = xmalloc (bytes + 1);
     for (size_t i = 0; i < bytes; i++)
@@ -104,8 +105,8 @@ main (int argc, char **argv)
     }
     char digest[BF_SHA256_HEX_LEN + 1];
     bf_sha256_hex (digest, text, bytes);
-    json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "job", id, "cache_key", key,
-                              "outcome", "failed", "failure_class", "design", "stage", "synth",
+    json_t *body = json_pack ("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "job", id, "attempt",
+                              attempt, "cache_key", key, "outcome", "failed", "failure_class", "design", "stage", "synth",
                               "error", "ERROR: chatty", "log", digest);
     zmsg_t *blobs = zmsg_new ();
     zmsg_addmem (blobs, text, bytes);
