@@ -83,8 +83,10 @@ s_identify (bf_broker_t *self, const char *uid)
         uid = NULL;
     const char *name = NULL;
     self->peer_roles = bf_auth_roles (self->auth, uid, &name);
-    if (uid && strlen (uid) == BF_CURVE_KEY_LEN)
-        snprintf (self->peer_key, sizeof self->peer_key, "%s", uid);
+    if (uid && strlen (uid) == BF_CURVE_KEY_LEN) {
+        memcpy (self->peer_key, uid, BF_CURVE_KEY_LEN);
+        self->peer_key[BF_CURVE_KEY_LEN] = '\0';
+    }
     /* The name comes from a certificate file: keep it printable. */
     size_t n = 0;
     for (const char *c = name; c && *c && n < BF_CURVE_NAME_MAX; c++)
