@@ -35,6 +35,7 @@ typedef struct {
 
 struct _bf_rxguard_t {
     zsock_t *monitor;
+    void *watched;              /* the libzmq socket monitored (borrowed) */
     uint64_t limit;
     s_conn_t conns[S_CONNS_MAX];
     int nconns;
@@ -150,6 +151,7 @@ bf_rxguard_new (zsock_t *sock, uint64_t limit)
         return NULL;
     }
     bf_rxguard_t *self = xcalloc (1, sizeof *self);
+    self->watched = zsock_resolve (sock);
     self->limit = limit;
     self->heap_base = s_heap ();
     self->heap_budget = 2 * limit + 2 * S_SLACK;
@@ -166,7 +168,18 @@ bf_rxguard_destroy (bf_rxguard_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zsock_destroy (&(*self_p)->monitor);
+    bf_rxguard_t *self = *self_p;
+    /* Stop the monitor (as CZMQ's zmonitor does), then drop the events
+       still queued, so that libzmq holds none of them when the sockets go. */
+    if (self->watched)
+        zmq_socket_monitor (self->watched, NULL, 0);
+    if (self->monitor) {
+        zsock_set_rcvtimeo (self->monitor, 0);
+        zmsg_t *m;
+        while ((m = zmsg_recv (self->monitor)))
+            zmsg_destroy (&m);
+    }
+    zsock_destroy (&self->monitor);
     free (*self_p);
     *self_p = NULL;
 }

@@ -34,6 +34,10 @@ typedef struct _bf_rxguard_t bf_rxguard_t;
     missed): at most limit bytes in flight per connection.  NULL if the
     monitor cannot be set up (logged). */
 bf_rxguard_t *bf_rxguard_new (zsock_t *sock, uint64_t limit);
+
+/*  Stops the monitor, drops its queued events and frees the guard.  Call
+    it before destroying the guarded socket, which must still be open.
+    Accepts NULL; sets *self_p to NULL. */
 void bf_rxguard_destroy (bf_rxguard_t **self_p);
 
 /*  The monitor socket, to poll beside the guarded socket; when it is

@@ -45,16 +45,16 @@ bf_worker_signal (int sig)
 static void
 s_connect (bf_worker_t *self)
 {
+    if (self->guard) {      /* before its socket: bf_rxguard_destroy */
+        zpoller_remove (self->poller, bf_rxguard_monitor (self->guard));
+        bf_rxguard_destroy (&self->guard);
+    }
     if (self->dealer) {
         zpoller_remove (self->poller, self->dealer);
         zsock_destroy (&self->dealer);
     }
     if (self->curve && bf_curve_monitor (self->curve))
         zpoller_remove (self->poller, bf_curve_monitor (self->curve));
-    if (self->guard) {
-        zpoller_remove (self->poller, bf_rxguard_monitor (self->guard));
-        bf_rxguard_destroy (&self->guard);
-    }
     self->dealer = zsock_new (ZMQ_DEALER);
     bf_socket_policy (self->dealer);
     /* A socket has one monitor: with CURVE it is bf_curve's (refusals),
