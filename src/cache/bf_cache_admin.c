@@ -17,6 +17,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/*  Removes the files of the objects named in victims (digests), whose rows
+    are gone: after the commit, so a crash leaves files (gc's orphans), never
+    rows without files. */
+static void
+s_unlink_objects (bf_cache_t *self, zlistx_t *victims)
+{
+    for (char *d = zlistx_first (victims); d; d = zlistx_next (victims)) {
+        char *path = bf_cache__object_path (self, d);
+        unlink (path);
+        free (path);
+    }
+}
+
 /*  The objects that pins protect: pinned digests, and the objects of
     pinned entries. */
 #define S_UNPINNED \
@@ -116,11 +129,7 @@ s_evict_batch (bf_cache_t *self, uint64_t target_bytes, int64_t older_than, s_ev
     }
     rc = bf_db_end (self->db, BF_OK);
     if (rc == BF_OK)
-        for (char *d = zlistx_first (victims); d; d = zlistx_next (victims)) {
-            char *path = bf_cache__object_path (self, d);
-            unlink (path);
-            free (path);
-        }
+        s_unlink_objects (self, victims);
     if (zlistx_size (victims) == 0)
         *more = false;
 out:
@@ -257,11 +266,7 @@ s_gc_unreferenced (bf_cache_t *self, int64_t older_than, const char *only, int64
     }
     rc = bf_db_end (self->db, BF_OK);
     if (rc == BF_OK)
-        for (char *d = zlistx_first (victims); d; d = zlistx_next (victims)) {
-            char *path = bf_cache__object_path (self, d);
-            unlink (path);
-            free (path);
-        }
+        s_unlink_objects (self, victims);
 out:
     zlistx_destroy (&victims);
     return rc;
