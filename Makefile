@@ -98,7 +98,7 @@ fuzz:
 	tests/fuzz/run build-fuzz/fuzz_proto $(FUZZ_TIME)
 
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
+	BITFARM_SANITIZED=1 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
 
 demo: all
 	BITFARM_BIN=$(CURDIR)/$(BUILD)/bin examples/demo.sh

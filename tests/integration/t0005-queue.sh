@@ -109,7 +109,7 @@ check "... with a clear error" grep -q "time limit 1728000000 ms is out of range
 # --- coalescing: 20 identical submits at once, one build
 before=$(cat "$T"/w[123].log | grep -c "started in")
 subs=()
-for i in $(seq 20); do slow 24 9 >"$T/co.$i" 2>&1 & subs+=("$!"); done
+for i in $(seq 20); do slow 24 9 --request-timeout 60s >"$T/co.$i" 2>&1 & subs+=("$!"); done
 wait "${subs[@]}"
 ids=$(cat "$T"/co.*)
 check_eq "20 submits give 20 job ids" 20 "$(echo "$ids" | sort -u | grep -c '^[0-9a-f]\{32\}$')"

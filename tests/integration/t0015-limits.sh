@@ -27,7 +27,11 @@ check_eq "4096 frames of 96 MiB: closed before the message ends" 0 $?
 timeout 120 "$TOOLS/bf_bigmsg" 127.0.0.1 "$port" 0 0 >"$T/big3.out" 2>&1
 check_eq "endless empty frames (64 bytes of libzmq memory each): closed" 0 $?
 peak=$(hwm)
-if [ "$peak" -lt "$BOUND_KB" ]; then ok "broker VmHWM stays under 400 MB ($peak kB, from $base kB)"
+if [ -n "${BITFARM_SANITIZED:-}" ]; then
+    # ASan's allocator keeps freed memory in quarantine and bypasses the
+    # heap counters the guard reads: the bound is checked in the plain build.
+    n=$((n + 1)); echo "ok $n # SKIP broker VmHWM bound: not meaningful under ASan ($peak kB)"
+elif [ "$peak" -lt "$BOUND_KB" ]; then ok "broker VmHWM stays under 400 MB ($peak kB, from $base kB)"
 else not_ok "broker VmHWM stays under 400 MB" "VmHWM $peak kB"; fi
 check "  ... and the broker logged each closed connection" \
     test "$(grep -c 'connection closed' "$T/broker.log")" -ge 3

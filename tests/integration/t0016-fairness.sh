@@ -35,7 +35,8 @@ field() { jget "$(as "$1" status "$2" --json 2>/dev/null || echo '{}')" "d.get($
 
 # --- 70 high-priority jobs nobody can run hold back nothing
 subs=()
-for i in $(seq 70); do noop alice "$((1000 + i))" --tag nobody --priority 1000 >>"$T/nobody" 2>&1 & subs+=("$!")
+for i in $(seq 70); do noop alice "$((1000 + i))" --tag nobody --priority 1000 --request-timeout 60s \
+        >>"$T/nobody" 2>&1 & subs+=("$!")
     [ $((i % 10)) -eq 0 ] && { wait "${subs[@]}"; subs=(); }; done
 check_eq "70 unrunnable high-priority jobs are queued" 70 "$(grep -c '^[0-9a-f]\{32\}$' "$T/nobody")"
 id=$(noop bob 1 --delay 100ms)
