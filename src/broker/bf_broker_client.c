@@ -301,8 +301,16 @@ bf_broker_client_upload (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         else if (lens[i] > BF_MAX_FILE_SIZE)
             rc = bf_error_set (BF_ETOOBIG, "uploaded file %.12s too big (%zu bytes, limit %u)",
                                names[i], lens[i], BF_MAX_FILE_SIZE);
-        else   /* only what a NEED asked this client for, at its declared size */
+        else {  /* only what a NEED asked this client for, at its declared size */
             rc = bf_uploads_check (self->uploads, client, names[i], lens[i]);
+            /* ... or an object stored already (two submits of one key raced
+               and the other's job took the record): it adds nothing to the
+               store, and its content is still checked against the digest,
+               as a proof of possession. */
+            if (rc == BF_EACCES && bf_cache_object_size (self->cache, names[i])
+                                   == (int64_t) lens[i])
+                rc = BF_OK;
+        }
         if (rc != BF_OK)
             break;
     }
