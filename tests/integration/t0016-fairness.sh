@@ -35,8 +35,12 @@ field() { jget "$(as "$1" status "$2" --json 2>/dev/null || echo '{}')" "d.get($
 
 # --- 70 high-priority jobs nobody can run hold back nothing
 subs=()
-for i in $(seq 70); do noop alice "$((1000 + i))" --tag nobody --priority 1000 --request-timeout 60s \
-        >>"$T/nobody" 2>&1 & subs+=("$!")
+# (A submit whose CURVE handshake fails -- seen about once in 700 under
+# heavy load, HANDSHAKE_FAILED_NO_DETAIL, not understood yet -- is tried
+# once more: this part is about dispatch, not about handshakes.)
+noop_once_more() { noop "$@" 2>"$T/nobody.err.$2" || { grep -q "CURVE handshake" "$T/nobody.err.$2" && noop "$@"; }; }
+for i in $(seq 70); do noop_once_more alice "$((1000 + i))" --tag nobody --priority 1000 \
+        --request-timeout 60s >>"$T/nobody" 2>&1 & subs+=("$!")
     [ $((i % 10)) -eq 0 ] && { wait "${subs[@]}"; subs=(); }; done
 check_eq "70 unrunnable high-priority jobs are queued" 70 "$(grep -c '^[0-9a-f]\{32\}$' "$T/nobody")"
 id=$(noop bob 1 --delay 100ms)
