@@ -241,8 +241,19 @@ bf_rxguard_check (bf_rxguard_t *self)
     for (int i = 0; i < self->nconns; i++) {
         s_conn_t *c = &self->conns[i];
         uint64_t received;
+        char peer[64];
         if (!s_received (c->fd, &received))
             continue;
+        /* The fd may carry a new connection whose ACCEPTED event is not
+           read yet: never measure it against the old one's counters. */
+        if (received < c->base || !s_peer (c->fd, peer, sizeof peer)
+            || strcmp (peer, c->peer) != 0) {
+            if (s_peer (c->fd, peer, sizeof peer))
+                snprintf (c->peer, sizeof c->peer, "%s", peer);
+            c->base = received;
+            c->delivered = 0;
+            continue;
+        }
         uint64_t inflight = received - c->base;
         inflight = inflight > c->delivered ? inflight - c->delivered : 0;
         if (inflight > worst_inflight) {
