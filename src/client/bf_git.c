@@ -320,11 +320,12 @@ s_rev_resolve (void *arg, char *out, const char *path)
 /* ---------------------------------------------------------------------- */
 /*  Work tree mode: the file system, with git's policy                      */
 
+/*  realpath; a path that does not exist is folded lexically, so that
+    check can say why (a submodule not checked out). */
 static int
 s_wt_resolve (void *arg, char *out, const char *path)
 {
-    (void) arg;
-    return realpath (path, out) ? BF_OK : BF_ENOTFOUND;
+    return realpath (path, out) ? BF_OK : s_rev_resolve (arg, out, path);
 }
 
 /*  The index (the submodule's for a path inside one) and rel within it. */
@@ -351,7 +352,8 @@ s_wt_check (void *arg, const char *abs, bool named)
             return s_sub_missing (sub);
     }
     if (stat (abs, &st) != 0)
-        return bf_error_set (BF_ENOTFOUND, "cannot open '%s': %s", abs, strerror (errno));
+        return bf_error_set (BF_ENOTFOUND, "cannot open '%s': %s", rel ? rel : abs,
+                             strerror (errno));
     if (!S_ISREG (st.st_mode))
         return bf_error_set (BF_EINVAL, "not a regular file '%s'", rel ? rel : abs);
     if (!rel)

@@ -531,7 +531,7 @@ jobs_owner_view__hides_other_owners_jobs_from_prefixes_lists_and_keys (void **st
     assert_int_equal (bf_jobs_resolve_owned (f->jobs, id, "abcd2", KEY_A), BF_ENOTFOUND);
     assert_string_equal (bf_error_last (), "no job 'abcd2'");
     /* JOBS */
-    json_t *all = bf_jobs_list (f->jobs, 10, NULL), *mine = bf_jobs_list (f->jobs, 10, KEY_A);
+    json_t *all = bf_jobs_list (f->jobs, 10, NULL, NULL), *mine = bf_jobs_list (f->jobs, 10, KEY_A, NULL);
     assert_int_equal (json_array_size (all), 2);
     assert_int_equal (json_array_size (mine), 1);
     assert_string_equal (json_string_value (json_object_get (json_array_get (mine, 0), "id")), ja);
