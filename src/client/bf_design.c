@@ -256,11 +256,15 @@ s_scan (s_scan_t *sc, int idx)
 {
     char *text = NULL;
     size_t len = 0;
-    if (s_read (sc->in->fs, &text, &len, sc->in->v[idx].abs) != BF_OK)
+    const bf_design_fs_t *fs = sc->in->fs;
+    if (!(fs && fs->scan) && s_read (fs, &text, &len, sc->in->v[idx].abs) != BF_OK)
         return;
     char *dircopy = xstrdup (sc->in->v[idx].abs);
     sc->srcdir = dirname (dircopy);
-    bf_design_scan (text, len, s_on_found, sc);
+    if (fs && fs->scan)
+        fs->scan (fs->arg, sc->in->v[idx].abs, s_on_found, sc);
+    else
+        bf_design_scan (text, len, s_on_found, sc);
     free (dircopy);
     free (text);
     sc->srcdir = NULL;

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "bf_design_scan.h"
 #include "../common/bf_manifest.h"
 
 /*  Where a design's files come from, when not straight from the file
@@ -48,6 +49,10 @@ typedef struct {
     int (*read) (void *arg, char **data, size_t *len, const char *abs);
     /* Its SHA-256 (lowercase hex) and size, in bytes. */
     int (*digest) (void *arg, char hex[65], uint64_t *size, const char *abs);
+    /* Optional (NULL: read, then bf_design_scan): calls fn for what
+       bf_design_scan finds in abs, perhaps from a cache of earlier scans
+       of the same contents; BF_OK or the read's error. */
+    int (*scan) (void *arg, const char *abs, bf_scan_fn *fn, void *fnarg);
 } bf_design_fs_t;
 
 typedef struct {

@@ -404,8 +404,9 @@ s_wt_blob (bf_git_t *self, const char *abs, const struct stat *st)
     if (index == self->index
         && ((int64_t) e->mtime.seconds > self->index_sec
             || ((int64_t) e->mtime.seconds == self->index_sec
-                && (int64_t) e->mtime.nanoseconds >= self->index_nsec)))
-        return NULL;   /* racily clean: changed in the index's own second */
+                && (!e->mtime.nanoseconds
+                    || (int64_t) e->mtime.nanoseconds >= self->index_nsec))))
+        return NULL;   /* racily clean: perhaps changed after the index was written */
     return &e->id;
 }
 
@@ -423,6 +424,62 @@ s_wt_digest (void *arg, char hex[65], uint64_t *size, const char *abs)
     if (rc == BF_OK && id && *size == (uint64_t) st.st_size)
         bf_git_cache_put (self, id, hex, *size);
     return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/*  Scans, remembered by blob id                                            */
+
+typedef struct {
+    bf_scan_fn *fn;
+    void *fnarg;
+    json_t *found;
+} s_record_t;
+
+static void
+s_on_scan (void *arg, bf_scan_kind_t kind, const char *ident, const char *value)
+{
+    s_record_t *r = arg;
+    json_array_append_new (r->found, json_pack ("[i, s?, s?]", (int) kind, ident, value));
+    r->fn (r->fnarg, kind, ident, value);
+}
+
+/*  bf_design_fs_t.scan: replays the findings cached for the blob, else
+    reads and scans it, and caches them when the blob id is known. */
+static int
+s_scan (void *arg, const char *abs, bf_scan_fn *fn, void *fnarg)
+{
+    bf_git_t *self = arg;
+    git_oid id;
+    const git_oid *known = NULL;
+    struct stat st;
+    if (self->rev) {
+        if (s_rev_blob (self, NULL, &id, abs) == BF_OK)
+            known = &id;
+    }
+    else if (stat (abs, &st) == 0 && (known = s_wt_blob (self, abs, &st)))
+        git_oid_cpy (&id, known), known = &id;
+    json_t *found = known ? bf_git_scan_get (self, known) : NULL;
+    if (found) {
+        size_t i;
+        json_t *f;
+        json_array_foreach (found, i, f)
+            fn (fnarg, (bf_scan_kind_t) json_integer_value (json_array_get (f, 0)),
+                json_string_value (json_array_get (f, 1)), json_string_value (json_array_get (f, 2)));
+        return BF_OK;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    int rc = self->rev ? s_rev_read (self, &text, &len, abs) : s_wt_read (self, &text, &len, abs);
+    if (rc != BF_OK)
+        return rc;
+    s_record_t r = { fn, fnarg, json_array () };
+    bf_design_scan (text, len, s_on_scan, &r);
+    free (text);
+    if (known)
+        bf_git_scan_put (self, known, r.found);
+    else
+        json_decref (r.found);
+    return BF_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -526,7 +583,7 @@ bf_git_open (bf_git_t **out, const char *git_dir, const char *rev)
             goto out;
         }
         self->fs = (bf_design_fs_t) { self, self->cwd, s_rev_resolve, s_rev_check, s_rev_read,
-                                      s_rev_digest };
+                                      s_rev_digest, s_scan };
     }
     else {
         git_object *head = NULL;
@@ -546,7 +603,7 @@ bf_git_open (bf_git_t **out, const char *git_dir, const char *rev)
         }
         free (ipath);
         self->fs = (bf_design_fs_t) { self, self->cwd, s_wt_resolve, s_wt_check, s_wt_read,
-                                      s_wt_digest };
+                                      s_wt_digest, s_scan };
     }
     s_subs_add (self, self->repo, self->tree, "");
     *out = self;
@@ -573,6 +630,7 @@ bf_git_destroy (bf_git_t **self_p)
     git_commit_free (self->commit);
     git_repository_free (self->repo);
     json_decref (self->digests);
+    json_decref (self->scans);
     json_decref (self->untracked);
     free (self->rev);
     free (self);

@@ -30,6 +30,7 @@ struct _bf_git_t {
     bf_git_sub_t subs[S_GIT_SUBS_MAX];
     int nsubs;
     json_t *digests;             /* blob id -> "SHA256 SIZE" */
+    json_t *scans;               /* blob id -> [[kind, ident|null, value|null], ...] */
     bool digests_dirty;
     char cache_path[PATH_MAX];
     json_t *untracked;           /* paths of untracked files the design uses */
@@ -42,6 +43,11 @@ void bf_git_cache_load (bf_git_t *self);
 /*  The cached SHA-256 and size of a blob: true on a hit. */
 bool bf_git_cache_get (bf_git_t *self, const git_oid *blob, char *hex, uint64_t *size);
 void bf_git_cache_put (bf_git_t *self, const git_oid *blob, const char *hex, uint64_t size);
+
+/*  What bf_design_scan found in a blob (borrowed), or NULL; and storing it
+    (taken). */
+json_t *bf_git_scan_get (bf_git_t *self, const git_oid *blob);
+void bf_git_scan_put (bf_git_t *self, const git_oid *blob, json_t *found);
 
 /*  Sets a one-line error from libgit2's last error, prefixed with what. */
 int bf_git_fail (int code, const char *what);

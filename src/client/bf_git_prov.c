@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define S_CACHE_MAGIC "bitfarm-digests 1\n"
+#define S_SCANS_MAX 4096                 /* findings kept per blob */
 #define S_CACHE_MAX (64u << 20)          /* bytes of a digest cache read */
 #define S_DIRTY_MAX 64                   /* dirty files listed (dirty_count has them all) */
 #define S_REFS_MAX 32                    /* branch and tag names listed, each */
@@ -20,6 +21,7 @@ void
 bf_git_cache_load (bf_git_t *self)
 {
     self->digests = json_object ();
+    self->scans = json_object ();
     snprintf (self->cache_path, sizeof self->cache_path, "%sbitfarm/digests",
               git_repository_path (self->repo));
     char *text = NULL;
@@ -34,9 +36,18 @@ bf_git_cache_load (bf_git_t *self)
              line = strtok_r (NULL, "\n", &save)) {
             char oid[GIT_OID_HEXSZ + 1], sha[BF_SHA256_HEX_LEN + 1];
             unsigned long long size;
-            if (sscanf (line, "%40[0-9a-f] %64[0-9a-f] %llu", oid, sha, &size) == 3
+            int at = 0;
+            if (sscanf (line, "d %40[0-9a-f] %64[0-9a-f] %llu", oid, sha, &size) == 3
                 && strlen (oid) == GIT_OID_HEXSZ && strlen (sha) == BF_SHA256_HEX_LEN)
-                json_object_set_new (self->digests, oid, json_string (line + GIT_OID_HEXSZ + 1));
+                json_object_set_new (self->digests, oid, json_string (line + 2 + GIT_OID_HEXSZ + 1));
+            else if (sscanf (line, "s %40[0-9a-f] %n", oid, &at) == 1 && at > 0
+                     && strlen (oid) == GIT_OID_HEXSZ) {
+                json_t *found = json_loads (line + at, JSON_REJECT_DUPLICATES, NULL);
+                if (json_is_array (found))
+                    json_object_set_new (self->scans, oid, found);
+                else
+                    json_decref (found);
+            }
         }
     }
     free (text);
@@ -66,18 +77,51 @@ bf_git_cache_put (bf_git_t *self, const git_oid *blob, const char *hex, uint64_t
     self->digests_dirty = true;
 }
 
+json_t *
+bf_git_scan_get (bf_git_t *self, const git_oid *blob)
+{
+    char oid[GIT_OID_HEXSZ + 1];
+    git_oid_tostr (oid, sizeof oid, blob);
+    return json_object_get (self->scans, oid);
+}
+
+void
+bf_git_scan_put (bf_git_t *self, const git_oid *blob, json_t *found)
+{
+    char oid[GIT_OID_HEXSZ + 1];
+    git_oid_tostr (oid, sizeof oid, blob);
+    if (json_array_size (found) > S_SCANS_MAX) {
+        json_decref (found);   /* too many to keep: scanned again next time */
+        return;
+    }
+    json_object_set_new (self->scans, oid, found);
+    self->digests_dirty = true;
+}
+
 void
 bf_git_save (bf_git_t *self)
 {
     if (!self || !self->digests_dirty)
         return;
     size_t cap = strlen (S_CACHE_MAGIC) + json_object_size (self->digests) * 128 + 1, n = 0;
-    char *buf = xmalloc (cap);
-    n += (size_t) snprintf (buf, cap, "%s", S_CACHE_MAGIC);
     const char *k;
     json_t *v;
+    char **texts = xcalloc (json_object_size (self->scans) + 1, sizeof *texts);
+    size_t nt = 0;
+    json_object_foreach (self->scans, k, v) {
+        texts[nt] = json_dumps (v, JSON_COMPACT);
+        cap += strlen (texts[nt++]) + GIT_OID_HEXSZ + 4;
+    }
+    char *buf = xmalloc (cap);
+    n += (size_t) snprintf (buf, cap, "%s", S_CACHE_MAGIC);
     json_object_foreach (self->digests, k, v)
-        n += (size_t) snprintf (buf + n, cap - n, "%s %s\n", k, json_string_value (v));
+        n += (size_t) snprintf (buf + n, cap - n, "d %s %s\n", k, json_string_value (v));
+    nt = 0;
+    json_object_foreach (self->scans, k, v) {
+        n += (size_t) snprintf (buf + n, cap - n, "s %s %s\n", k, texts[nt]);
+        free (texts[nt++]);
+    }
+    free (texts);
     char *dir = xasprintf ("%sbitfarm", git_repository_path (self->repo));
     if (bf_mkdir_p (dir, 0755) != BF_OK
         || bf_file_write_atomic (self->cache_path, buf, n, 0644) != BF_OK)

@@ -15,8 +15,24 @@ git config --global user.name tester
 git config --global init.defaultBranch main
 git config --global protocol.file.allow always
 
-start_broker broker || { not_ok "broker starts"; done_testing; exit 1; }
-start_worker w1 || { not_ok "worker starts"; done_testing; exit 1; }
+start_broker broker || { not_ok "broker starts"; files_of() { python3 -c 'import json,sys; print(" ".join(sorted(f["path"] for f in json.load(sys.stdin)["files"])))'; }
+(cd "$R" && "$BIN/submit" --top mem --device hx1k --flow noop -n --json mem.v >/dev/null 2>&1)
+cp "$R/init.hex" "$R/init2.hex" && git -C "$R" add init2.hex
+sed -i 's/"init.hex"/"init2.hex"/' "$R/mem.v"
+check_eq "  ... a changed source is scanned again (the cache keys on the contents)" \
+    "init2.hex mem.v notes.hex" \
+    "$(cd "$R" && "$BIN/submit" --top mem --device hx1k --flow noop -n --json mem.v 2>/dev/null | files_of)"
+
+done_testing; exit 1; }
+start_worker w1 || { not_ok "worker starts"; files_of() { python3 -c 'import json,sys; print(" ".join(sorted(f["path"] for f in json.load(sys.stdin)["files"])))'; }
+(cd "$R" && "$BIN/submit" --top mem --device hx1k --flow noop -n --json mem.v >/dev/null 2>&1)
+cp "$R/init.hex" "$R/init2.hex" && git -C "$R" add init2.hex
+sed -i 's/"init.hex"/"init2.hex"/' "$R/mem.v"
+check_eq "  ... a changed source is scanned again (the cache keys on the contents)" \
+    "init2.hex mem.v notes.hex" \
+    "$(cd "$R" && "$BIN/submit" --top mem --device hx1k --flow noop -n --json mem.v 2>/dev/null | files_of)"
+
+done_testing; exit 1; }
 export BITFARM_BROKER=$BROKER_EP
 B=$FIXTURES/blinky
 DESIGN=(--top top --device hx1k --package tq144 --pcf icestick.pcf --freq 12)
@@ -168,10 +184,40 @@ err=$(cd "$R" && "$BIN/submit" "${DESIGN[@]}" -n --rev v1 top.v mem.v 2>&1)
 check_eq "a file not in the revision: one line, exit 2" \
     "2 bitfarm: file not tracked 'mem.v' (not in revision 'v1')" "$? $err"
 
+# --- the broker checks provenance against limits ---------------------------------
+REQ=$(dirname "$BIN")/tests/bf_request
+H=$(sha256sum "$B/top.v" | cut -c1-64)
+M="{\"version\":1,\"flow\":\"noop\",\"top\":\"top\",\"device\":\"hx1k\",\"sources\":[{\"path\":\"top.v\",\"sha256\":\"$H\",\"size\":$(stat -c %s "$B/top.v")}]}"
+refused() {   # DESCRIPTION EXPECTED-ERROR PROVENANCE
+    check_eq "$1" "ERROR $2" "$("$REQ" "$BROKER_EP" SUBMIT "{\"manifest\":$M,\"provenance\":$3}" 2>&1)"
+}
+C='"source":"rev","commit":"'$V1'"'
+refused "the broker refuses a remote with credentials" \
+    "bad provenance: 'remote' is not a URL of at most 1024 bytes without user info" \
+    "{$C,\"remote\":\"https://u:p@h/x\"}"
+refused "  ... an unknown field" "bad provenance: unknown field 'password'" "{$C,\"password\":\"x\"}"
+refused "  ... a commit that is not one" \
+    "bad provenance: 'commit' is not 40 or 64 lowercase hex characters" '{"source":"rev","commit":"HEAD"}'
+refused "  ... 65 tags" "bad provenance: 'tags' is not an array of at most 64 names" \
+    "{$C,\"tags\":[$(python3 -c 'print(",".join(["\"t%d\"" % i for i in range(65)]))')]}"
+refused "  ... a name with a control character" \
+    "bad provenance: 'branches' holds a name that is not text of at most 255 bytes" \
+    "{$C,\"branches\":[\"a\\u001b[2Jb\"]}"
+check "  ... and takes a good one (the broker asks for the upload)" \
+    bash -c "'$REQ' '$BROKER_EP' SUBMIT '{\"manifest\":$M,\"provenance\":{$C}}' 2>&1 | grep -q '^\(NEED\|OK\) '"
+
 # --- the digest cache ------------------------------------------------------------
 check "the digest cache is kept in .git/bitfarm" test -s "$R/.git/bitfarm/digests"
 check_eq "  ... and a fresh one gives the same digests (nothing stale)" \
     "$(cd "$R" && "$BIN/submit" "${DESIGN[@]}" -n --json --rev v1 top.v | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"])')" \
     "$(rm -rf "$R/.git/bitfarm"; cd "$R" && "$BIN/submit" "${DESIGN[@]}" -n --json --rev v1 top.v | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"])')"
+
+files_of() { python3 -c 'import json,sys; print(" ".join(sorted(f["path"] for f in json.load(sys.stdin)["files"])))'; }
+(cd "$R" && "$BIN/submit" --top mem --device hx1k --flow noop -n --json mem.v >/dev/null 2>&1)
+cp "$R/init.hex" "$R/init2.hex" && git -C "$R" add init2.hex
+sed -i 's/"init.hex"/"init2.hex"/' "$R/mem.v"
+check_eq "  ... a changed source is scanned again (the cache keys on the contents)" \
+    "init2.hex mem.v notes.hex" \
+    "$(cd "$R" && "$BIN/submit" --top mem --device hx1k --flow noop -n --json mem.v 2>/dev/null | files_of)"
 
 done_testing
