@@ -6,3 +6,8 @@
 ALTER TABLE jobs ADD COLUMN provenance TEXT;
 ALTER TABLE jobs ADD COLUMN git_commit TEXT;
 CREATE INDEX jobs_git_commit ON jobs (git_commit) WHERE git_commit IS NOT NULL;
+-- Grouping by repository (`cache stats` per repository): the remote's
+-- URL, credentials stripped, of a job built from git; and the builds a
+-- cache hit avoided, found by their key.
+ALTER TABLE jobs ADD COLUMN git_remote TEXT;
+CREATE INDEX jobs_built_key ON jobs (cache_key) WHERE cache_hit = 0 AND state = 'succeeded';

@@ -180,10 +180,12 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     }
     if (rc == BF_OK && spec->provenance) {
         char *ptext = json_dumps (spec->provenance, JSON_COMPACT | JSON_SORT_KEYS);
-        st = bf_db_prepare (self->db, "UPDATE jobs SET provenance = ?, git_commit = ? WHERE id = ?");
+        st = bf_db_prepare (self->db, "UPDATE jobs SET provenance = ?, git_commit = ?, "
+                            "git_remote = ? WHERE id = ?");
         bf_db_bind_str (st, 1, ptext);
         bf_db_bind_str (st, 2, json_string_value (json_object_get (spec->provenance, "commit")));
-        sqlite3_bind_text (st, 3, id, -1, SQLITE_STATIC);
+        bf_db_bind_str (st, 3, json_string_value (json_object_get (spec->provenance, "remote")));
+        sqlite3_bind_text (st, 4, id, -1, SQLITE_STATIC);
         rc = s_changed (self, st, "record provenance");
         free (ptext);
         char line[1024];

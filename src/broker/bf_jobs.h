@@ -143,6 +143,15 @@ json_t *bf_jobs_list (bf_jobs_t *self, int limit, const char *owner, const char 
     "provenance"}, newest first. */
 json_t *bf_jobs_key_sources (bf_jobs_t *self, const char *key, const char *owner, int limit);
 
+/*  The builds submitted since `since` (ms since the epoch; 0: all), of
+    owner (NULL: any), grouped by repository: a new JSON array, most jobs
+    first, of {"repository": the remote URL (credentials stripped), or
+    "(local repository)" for a git tree without a remote, or null for jobs
+    not built from git; "jobs", "hits": counts; "saved_ms": the build time
+    the hits avoided (for each hit, the wall-clock time of the latest
+    successful build of its cache key, 0 when none is recorded)}. */
+json_t *bf_jobs_repo_stats (bf_jobs_t *self, int64_t since, const char *owner);
+
 /*  One dispatch of a job (table attempts, schema/jobs/006_attempts.sql):
     a RESULT counts only when it names an attempt dispatched to the
     worker that sends it, and is stored under this cache_key.  Strings are
