@@ -122,9 +122,11 @@ s_on_sub (git_submodule *sm, const char *name, void *payload)
     bf_git_sub_t *sub = s_sub_new (w->self, w->prefix, git_submodule_path (sm));
     if (!sub)
         return 0;
-    const git_oid *id = git_submodule_wd_id (sm);
+    const git_oid *id = git_submodule_wd_id (sm), *head = git_submodule_head_id (sm);
+    if (id && head && !git_oid_equal (id, head))
+        json_array_append_new (w->self->untracked, json_string (sub->path));   /* moved */
     if (!id)
-        id = git_submodule_head_id (sm);
+        id = head;
     if (id)
         git_oid_tostr (sub->commit, sizeof sub->commit, id);
     if (git_submodule_wd_id (sm)) {

@@ -33,7 +33,8 @@ struct _bf_git_t {
     json_t *scans;               /* blob id -> [[kind, ident|null, value|null], ...] */
     bool digests_dirty;
     char cache_path[PATH_MAX];
-    json_t *untracked;           /* paths of untracked files the design uses */
+    json_t *untracked;           /* paths that differ besides git_status's: untracked files
+                                    the design uses, submodules checked out at another commit */
     bf_design_fs_t fs;
 };
 

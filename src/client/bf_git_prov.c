@@ -200,22 +200,35 @@ s_sort (json_t *list)
     free (v);
 }
 
-/*  The remote's URL: "origin", else the first remote; NULL when none. */
+/*  The remote's URL: "origin", else the first remote; NULL when none.
+    Read from the configuration with an iterator (no regex: libgit2 1.5's
+    remote lookup leaks its pcre2 match data). */
 static char *
 s_remote (git_repository *repo)
 {
-    git_strarray names = { 0 };
-    git_remote *remote = NULL;
-    char *url = NULL;
-    if (git_remote_lookup (&remote, repo, "origin") != 0 && git_remote_list (&names, repo) == 0
-        && names.count > 0)
-        git_remote_lookup (&remote, repo, names.strings[0]);
-    if (remote && git_remote_url (remote))
-        url = bf_git_strip_url (git_remote_url (remote));
-    git_remote_free (remote);
-    git_strarray_dispose (&names);
+    git_config *cfg = NULL;
+    git_config_iterator *it = NULL;
+    git_config_entry *e = NULL;
+    char *origin = NULL, *first = NULL;
+    if (git_repository_config_snapshot (&cfg, repo) == 0 && git_config_iterator_new (&it, cfg) == 0)
+        while (!origin && git_config_next (&e, it) == 0) {
+            size_t n = strlen (e->name);
+            if (strncmp (e->name, "remote.", 7) != 0 || n < 11 || strcmp (e->name + n - 4, ".url") != 0
+                || !e->value)
+                continue;
+            if (strcmp (e->name, "remote.origin.url") == 0)
+                origin = bf_git_strip_url (e->value);
+            else if (!first)
+                first = bf_git_strip_url (e->value);
+        }
+    git_config_iterator_free (it);
+    git_config_free (cfg);
     git_error_clear ();
-    return url;
+    if (origin) {
+        free (first);
+        return origin;
+    }
+    return first;
 }
 
 /*  Work tree mode: the tracked files that differ from HEAD (staged or

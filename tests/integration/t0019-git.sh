@@ -50,7 +50,7 @@ git init -q "$R"
 cp "$B/icestick.pcf" "$R/"
 cp "$B/top.v" "$R/top.v"
 printf 'secret.hex\n*.log\n' >"$R/.gitignore"
-git -C "$R" add . && git -C "$R" commit -qm v1 && git -C "$R" tag v1
+git -C "$R" add . && git -C "$R" commit -qm v1 && git -C "$R" tag -a v1 -m "release 1"
 V1=$(git -C "$R" rev-parse HEAD)
 sed -i 's/\[23:19\]/[22:18]/' "$R/top.v"
 git -C "$R" commit -qam two
@@ -157,6 +157,11 @@ check_eq "  ... and its commit is recorded" "[{'commit': '$LIBC', 'path': 'lib'}
     "$(jget "$p" "d['provenance']['submodules']")"
 id=$(cd "$S" && build -o "$T/sub.bin" top.v 2>/dev/null | head -1)
 check_eq "  ... the work tree builds through it" "succeeded" "$(job_field "$id" "'state'")"
+echo '// moved' >>"$S/lib/defs.vh" && git -C "$S/lib" commit -qam moved
+p=$(cd "$S" && "$BIN/submit" "${DESIGN[@]}" -n --json top.v)
+check_eq "a submodule checked out at another commit: recorded at that commit, and as differing" \
+    "$(git -C "$S/lib" rev-parse HEAD) ['lib']" \
+    "$(jget "$p" "d['provenance']['submodules'][0]['commit']") $(jget "$p" "d['provenance']['dirty_files']")"
 git clone -q "$S" "$T/s2"
 err=$(cd "$T/s2" && "$BIN/submit" "${DESIGN[@]}" -n --rev s1 top.v lib/defs.vh 2>&1)
 check_eq "a submodule not checked out: one line, exit 2 (--rev)" \
