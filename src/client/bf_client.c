@@ -195,15 +195,10 @@ s_proofs (bf_client_t *self, const bf_design_t *design)
     json_t *v;
     json_array_foreach (inputs, i, v) {
         const char *digest = json_string_value (v);
-        const char *path = digest ? bf_design_path (design, digest) : NULL;
-        char *data = NULL;
-        size_t len = 0;
-        if (!path || bf_design_read (design, &data, &len, digest) != BF_OK)
-            continue;
         char proof[BF_SHA256_HEX_LEN + 1];
-        bf_proof_hex (proof, key, data, len);
+        if (!digest || bf_design_proof (design, proof, digest, key) != BF_OK)
+            continue;
         json_object_set_new (proofs, digest, json_string (proof));
-        free (data);
     }
     json_decref (inputs);
     return proofs;

@@ -4,6 +4,7 @@
 #include "../common/bf_log.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
+#include "../common/bf_proof.h"
 #include "../common/bf_sha256.h"
 #include "../common/bf_toolopt.h"
 #include "../common/bf_util.h"
@@ -558,4 +559,19 @@ bf_design_read (const bf_design_t *self, char **data, size_t *len, const char *d
     if (!path)
         return bf_error_set (BF_ENOTFOUND, "no input with digest %.12s", digest);
     return s_read (self->fs, data, len, path);
+}
+
+int
+bf_design_proof (const bf_design_t *self, char out[65], const char *digest, const char *key)
+{
+    const char *path = bf_design_path (self, digest);
+    if (path && self->fs && self->fs->proof)
+        return self->fs->proof (self->fs->arg, out, path, key);
+    char *data = NULL;
+    size_t len = 0;
+    int rc = bf_design_read (self, &data, &len, digest);
+    if (rc == BF_OK)
+        bf_proof_hex (out, key, data, len);
+    free (data);
+    return rc;
 }

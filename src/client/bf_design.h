@@ -53,6 +53,9 @@ typedef struct {
        bf_design_scan finds in abs, perhaps from a cache of earlier scans
        of the same contents; BF_OK or the read's error. */
     int (*scan) (void *arg, const char *abs, bf_scan_fn *fn, void *fnarg);
+    /* Optional (NULL: read, then bf_proof_hex): the proof of possession of
+       abs for the CURVE public key `key` (bf_proof.h), perhaps cached. */
+    int (*proof) (void *arg, char out[65], const char *abs, const char *key);
 } bf_design_fs_t;
 
 typedef struct {
@@ -97,5 +100,11 @@ const char *bf_design_path (const bf_design_t *self, const char *digest);
     the file system (caller frees *data).  BF_OK, BF_ENOTFOUND (no such
     input), or the read's error with a detail. */
 int bf_design_read (const bf_design_t *self, char **data, size_t *len, const char *digest);
+
+/*  The proof of possession (bf_proof.h) of the input with this digest for
+    the public key `key`, into out (65 bytes), through opts->fs when it
+    has one (which may have it cached).  Errors as bf_design_read. */
+int bf_design_proof (const bf_design_t *self, char out[65], const char *digest,
+                     const char *key);
 
 #endif

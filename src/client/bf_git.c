@@ -3,6 +3,7 @@
 #include "bf_git_int.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
+#include "../common/bf_proof.h"
 #include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
 
@@ -445,6 +446,42 @@ s_on_scan (void *arg, bf_scan_kind_t kind, const char *ident, const char *value)
     r->fn (r->fnarg, kind, ident, value);
 }
 
+/*  The blob id of abs's contents into id, when git vouches for it (rev:
+    the tree; work tree: the index, s_wt_blob); else false. */
+static bool
+s_blob_id (bf_git_t *self, git_oid *id, const char *abs)
+{
+    struct stat st;
+    const git_oid *e;
+    if (self->rev)
+        return s_rev_blob (self, NULL, id, abs) == BF_OK;
+    if (stat (abs, &st) != 0 || !(e = s_wt_blob (self, abs, &st)))
+        return false;
+    git_oid_cpy (id, e);
+    return true;
+}
+
+/*  bf_design_fs_t.proof: cached per blob and key, else computed. */
+static int
+s_proof (void *arg, char out[65], const char *abs, const char *key)
+{
+    bf_git_t *self = arg;
+    git_oid id;
+    bool known = s_blob_id (self, &id, abs);
+    if (known && bf_git_proof_get (self, &id, key, out))
+        return BF_OK;
+    char *data = NULL;
+    size_t len = 0;
+    int rc = self->rev ? s_rev_read (self, &data, &len, abs) : s_wt_read (self, &data, &len, abs);
+    if (rc != BF_OK)
+        return rc;
+    bf_proof_hex (out, key, data, len);
+    free (data);
+    if (known)
+        bf_git_proof_put (self, &id, key, out);
+    return BF_OK;
+}
+
 /*  bf_design_fs_t.scan: replays the findings cached for the blob, else
     reads and scans it, and caches them when the blob id is known. */
 static int
@@ -452,14 +489,7 @@ s_scan (void *arg, const char *abs, bf_scan_fn *fn, void *fnarg)
 {
     bf_git_t *self = arg;
     git_oid id;
-    const git_oid *known = NULL;
-    struct stat st;
-    if (self->rev) {
-        if (s_rev_blob (self, NULL, &id, abs) == BF_OK)
-            known = &id;
-    }
-    else if (stat (abs, &st) == 0 && (known = s_wt_blob (self, abs, &st)))
-        git_oid_cpy (&id, known), known = &id;
+    const git_oid *known = s_blob_id (self, &id, abs) ? &id : NULL;
     json_t *found = known ? bf_git_scan_get (self, known) : NULL;
     if (found) {
         size_t i;
@@ -585,7 +615,7 @@ bf_git_open (bf_git_t **out, const char *git_dir, const char *rev)
             goto out;
         }
         self->fs = (bf_design_fs_t) { self, self->cwd, s_rev_resolve, s_rev_check, s_rev_read,
-                                      s_rev_digest, s_scan };
+                                      s_rev_digest, s_scan, s_proof };
     }
     else {
         git_object *head = NULL;
@@ -605,7 +635,7 @@ bf_git_open (bf_git_t **out, const char *git_dir, const char *rev)
         }
         free (ipath);
         self->fs = (bf_design_fs_t) { self, self->cwd, s_wt_resolve, s_wt_check, s_wt_read,
-                                      s_wt_digest, s_scan };
+                                      s_wt_digest, s_scan, s_proof };
     }
     s_subs_add (self, self->repo, self->tree, "");
     *out = self;
@@ -633,6 +663,7 @@ bf_git_destroy (bf_git_t **self_p)
     git_repository_free (self->repo);
     json_decref (self->digests);
     json_decref (self->scans);
+    json_decref (self->proofs);
     json_decref (self->untracked);
     free (self->rev);
     free (self);

@@ -14,10 +14,13 @@
     in the submodule's repository at the commit the superproject records
     ("submodule not checked out" when it is not there).
 
-    The digest cache: SHA-256 of a blob is kept per repository in
-    GITDIR/bitfarm/digests (text: a line "bitfarm-digests 1", then
-    "BLOBID SHA256 SIZE" per blob; written as temp file + fsync + rename),
-    so a re-submit of an unchanged tree hashes nothing: in revision mode
+    The digest cache: what a blob's contents give is kept per repository
+    in GITDIR/bitfarm/digests (text: a line "bitfarm-digests 1", then one
+    line per fact: "d BLOBID SHA256 SIZE", "s BLOBID JSON" for what
+    bf_design_scan found in it, "p BLOBID KEY PROOF" for its proof of
+    possession for a CURVE key; written as temp file + fsync + rename;
+    lines that do not parse are skipped), so a re-submit of an unchanged
+    tree reads no file: in revision mode
     the blob id comes from the tree, in work tree mode from the index when
     the file's stat data (size, mtime, inode) matches its index entry and
     the entry is not racily clean (git's rule: mtime before the index's).

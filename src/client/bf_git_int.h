@@ -31,6 +31,7 @@ struct _bf_git_t {
     int nsubs;
     json_t *digests;             /* blob id -> "SHA256 SIZE" */
     json_t *scans;               /* blob id -> [[kind, ident|null, value|null], ...] */
+    json_t *proofs;              /* "BLOBID KEY" -> proof of possession (bf_proof.h) */
     bool digests_dirty;
     char cache_path[PATH_MAX];
     json_t *untracked;           /* paths that differ besides git_status's: untracked files
@@ -49,6 +50,10 @@ void bf_git_cache_put (bf_git_t *self, const git_oid *blob, const char *hex, uin
     (taken). */
 json_t *bf_git_scan_get (bf_git_t *self, const git_oid *blob);
 void bf_git_scan_put (bf_git_t *self, const git_oid *blob, json_t *found);
+
+/*  The proof of a blob for a CURVE key (Z85), cached: true on a hit. */
+bool bf_git_proof_get (bf_git_t *self, const git_oid *blob, const char *key, char *out);
+void bf_git_proof_put (bf_git_t *self, const git_oid *blob, const char *key, const char *proof);
 
 /*  Sets a one-line error from libgit2's last error, prefixed with what. */
 int bf_git_fail (int code, const char *what);

@@ -22,6 +22,7 @@ bf_git_cache_load (bf_git_t *self)
 {
     self->digests = json_object ();
     self->scans = json_object ();
+    self->proofs = json_object ();
     snprintf (self->cache_path, sizeof self->cache_path, "%sbitfarm/digests",
               git_repository_path (self->repo));
     char *text = NULL;
@@ -34,12 +35,19 @@ bf_git_cache_load (bf_git_t *self)
         char *save = NULL;
         for (char *line = strtok_r (text + strlen (S_CACHE_MAGIC), "\n", &save); line;
              line = strtok_r (NULL, "\n", &save)) {
-            char oid[GIT_OID_HEXSZ + 1], sha[BF_SHA256_HEX_LEN + 1];
+            char oid[GIT_OID_HEXSZ + 1], sha[BF_SHA256_HEX_LEN + 1], key[41];
             unsigned long long size;
             int at = 0;
             if (sscanf (line, "d %40[0-9a-f] %64[0-9a-f] %llu", oid, sha, &size) == 3
                 && strlen (oid) == GIT_OID_HEXSZ && strlen (sha) == BF_SHA256_HEX_LEN)
                 json_object_set_new (self->digests, oid, json_string (line + 2 + GIT_OID_HEXSZ + 1));
+            else if (sscanf (line, "p %40[0-9a-f] %40[!-~] %64[0-9a-f]", oid, key, sha) == 3
+                     && strlen (oid) == GIT_OID_HEXSZ && strlen (key) == 40
+                     && strlen (sha) == BF_SHA256_HEX_LEN) {
+                char *k = xasprintf ("%s %s", oid, key);
+                json_object_set_new (self->proofs, k, json_string (sha));
+                free (k);
+            }
             else if (sscanf (line, "s %40[0-9a-f] %n", oid, &at) == 1 && at > 0
                      && strlen (oid) == GIT_OID_HEXSZ) {
                 json_t *found = json_loads (line + at, JSON_REJECT_DUPLICATES, NULL);
@@ -98,12 +106,40 @@ bf_git_scan_put (bf_git_t *self, const git_oid *blob, json_t *found)
     self->digests_dirty = true;
 }
 
+bool
+bf_git_proof_get (bf_git_t *self, const git_oid *blob, const char *key, char *out)
+{
+    char oid[GIT_OID_HEXSZ + 1];
+    git_oid_tostr (oid, sizeof oid, blob);
+    char *k = xasprintf ("%s %s", oid, key);
+    const char *v = json_string_value (json_object_get (self->proofs, k));
+    free (k);
+    if (!v)
+        return false;
+    snprintf (out, BF_SHA256_HEX_LEN + 1, "%s", v);
+    return true;
+}
+
+void
+bf_git_proof_put (bf_git_t *self, const git_oid *blob, const char *key, const char *proof)
+{
+    char oid[GIT_OID_HEXSZ + 1];
+    git_oid_tostr (oid, sizeof oid, blob);
+    if (strlen (key) != 40 || strspn (key, " \n") > 0 || strpbrk (key, " \n"))
+        return;   /* not a Z85 key: never written */
+    char *k = xasprintf ("%s %s", oid, key);
+    json_object_set_new (self->proofs, k, json_string (proof));
+    free (k);
+    self->digests_dirty = true;
+}
+
 void
 bf_git_save (bf_git_t *self)
 {
     if (!self || !self->digests_dirty)
         return;
-    size_t cap = strlen (S_CACHE_MAGIC) + json_object_size (self->digests) * 128 + 1, n = 0;
+    size_t cap = strlen (S_CACHE_MAGIC) + json_object_size (self->digests) * 128
+                 + json_object_size (self->proofs) * 160 + 1, n = 0;
     const char *k;
     json_t *v;
     char **texts = xcalloc (json_object_size (self->scans) + 1, sizeof *texts);
@@ -116,6 +152,8 @@ bf_git_save (bf_git_t *self)
     n += (size_t) snprintf (buf, cap, "%s", S_CACHE_MAGIC);
     json_object_foreach (self->digests, k, v)
         n += (size_t) snprintf (buf + n, cap - n, "d %s %s\n", k, json_string_value (v));
+    json_object_foreach (self->proofs, k, v)
+        n += (size_t) snprintf (buf + n, cap - n, "p %s %s\n", k, json_string_value (v));
     nt = 0;
     json_object_foreach (self->scans, k, v) {
         n += (size_t) snprintf (buf + n, cap - n, "s %s %s\n", k, texts[nt]);
