@@ -108,8 +108,9 @@ static const s_cmd_t s_cache_cmds[] = {
     { "ls", bf_cmd_cache_ls, S_CACHE | BF_O (BF_O_LIMIT), "[-n N]",
       "the N most recently used entries (default 20)", NULL, NULL, NULL, 0 },
     { "show", bf_cmd_cache_show, S_CACHE, "KEY",
-      "an entry: manifest, options, toolchain, report summary, when built, hits (KEY: 8 or "
-      "more hex characters)", NULL, NULL, NULL, 0 },
+      "an entry: manifest, options, toolchain, report summary, when built, hits, and the git "
+      "commits it was built from, from the broker in use (KEY: 8 or more hex characters)",
+      NULL, NULL, NULL, 0 },
     { "verify", bf_cmd_cache_verify, S_CACHE, "",
       "re-hash every object; quarantine and list the bad ones (exit 1 if any)", NULL, NULL,
       NULL, 0 },

@@ -89,6 +89,9 @@ key=$(job_field "$rev_id" "'cache_key'")
 ent=$("$(dirname "$BIN")/tests/bf_request" "$BROKER_EP" ENTRY "{\"key\":\"$key\"}" 2>&1)
 check_eq "the cache entry's sources (ENTRY) name the commits it was built from" "$V1 $V1" \
     "$(jget "${ent#OK }" "' '.join(s['provenance']['commit'] for s in d['sources'])")"
+check_eq "  ... and cache show prints them" \
+    "source     commit ${V1:0:12} (v1), job ${co_id:0:12}|source     commit ${V1:0:12} (v1), job ${rev_id:0:12}" \
+    "$("$BIN/bitfarm" cache show "$key" --cache-dir "$T/broker/cache" | grep '^source' | paste -sd'|')"
 
 # --- untracked and ignored files are never uploaded --------------------------
 cat >"$R/mem.v" <<'EOF'
