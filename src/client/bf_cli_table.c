@@ -147,11 +147,12 @@ const s_cmd_t bf_cli_commands[] = {
       "dot-directories; comments and other strings never count.  -n lists what\n"
       "would be sent.  The farm runs exactly the commands `bitfarm explain` prints,\n"
       "with these flags and no others.\n"
-      "Inside a git work tree git defines the tree: its top is the root, the FILES\n"
-      "must be tracked, a used file is sent when tracked or not ignored, never one\n"
-      "under .git; the job records the commit, dirty files, branches, tags, remote\n"
-      "and submodules.  --rev REV builds a commit, tag or branch from the object\n"
-      "database (no checkout; --git-dir DIR for a bare repository).\n"
+      "Inside a git work tree (and --root, if given, in it) git defines the tree:\n"
+      "its top is the root (or --root), the FILES must be tracked, a used file is\n"
+      "sent when tracked or not ignored, never one under .git; the job records the\n"
+      "commit, dirty files, branches, tags, remote and submodules.  --rev REV builds\n"
+      "a commit, tag or branch from the object database (no checkout; --git-dir DIR\n"
+      "for a bare repository).\n"
       "BITFARM_NO_GIT=1: plain directories even inside a work tree.\n", NULL, NULL, 0 },
     { "status", bf_cmd_status, S_BROKER | BF_O (BF_O_EVENTS), "JOB [--events]",
       "state, stage, attempt, worker, times, cache hit, error; --events: the job's history",

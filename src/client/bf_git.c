@@ -682,3 +682,12 @@ bf_git_root (const bf_git_t *self)
 {
     return self->top;
 }
+
+bool
+bf_git_holds (const bf_git_t *self, const char *path)
+{
+    if (self->rev)
+        return true;
+    char real[PATH_MAX];
+    return realpath (path, real) && s_rel (self, real) != NULL;
+}

@@ -52,6 +52,10 @@ void bf_git_destroy (bf_git_t **self_p);
 const bf_design_fs_t *bf_git_fs (bf_git_t *self);
 const char *bf_git_root (const bf_git_t *self);
 
+/*  True when path (a directory, relative to the current one) lies in the
+    work tree (always true in revision mode). */
+bool bf_git_holds (const bf_git_t *self, const char *path);
+
 /*  Resolves rev (a commit, tag or branch) in the repository the current
     directory lies in, or git_dir, to its commit id (41 bytes into out).
     Errors as bf_git_open. */

@@ -204,6 +204,8 @@ s_submit (bf_cli_args_t *a, bool explain)
     if ((a->rev || a->git_dir || !nogit || strcmp (nogit, "1") != 0)
         && bf_git_open (&git, a->git_dir, a->rev) != BF_OK)
         return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+    if (git && !a->rev && a->design.root && !bf_git_holds (git, a->design.root))
+        bf_git_destroy (&git);   /* --root outside the work tree: a plain directory */
     if (git) {
         a->design.fs = bf_git_fs (git);
         if (!a->design.root)

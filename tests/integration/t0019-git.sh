@@ -172,6 +172,13 @@ check_eq "an unknown revision: one line, exit 2" \
 err=$(cd "$T" && "$BIN/submit" "${DESIGN[@]}" -n --rev v1 top.v 2>&1)
 check_eq "--rev outside a repository: one line, exit 2" \
     "2 bitfarm: not a git repository (nor any parent of the current directory); --rev needs one, or give --git-dir DIR" "$? $err"
+err=$(cd "$T" && "$BIN/submit" "${DESIGN[@]}" -n --git-dir "$T/lib/defs.vh" --rev v1 top.v 2>&1)
+check_eq "--git-dir that is not a repository: one line, exit 2" \
+    "2 bitfarm: not a git repository '$T/lib/defs.vh'" "$? $err"
+mkdir -p "$T/outside" && cp "$B/top.v" "$B/icestick.pcf" "$T/outside/"
+p=$(cd "$R" && "$BIN/submit" --top top --device hx1k --pcf "$T/outside/icestick.pcf" -n --json --root "$T/outside" "$T/outside/top.v" 2>&1)
+check_eq "--root outside the work tree: a plain directory, no provenance" "top.v None" \
+    "$(jget "$p" "' '.join(f['path'] for f in d['files'] if f['kind'] == 'source') + ' ' + str(d.get('provenance'))")"
 err=$(cd "$R" && "$BIN/submit" "${DESIGN[@]}" -n --rev v1 top.v mem.v 2>&1)
 check_eq "a file not in the revision: one line, exit 2" \
     "2 bitfarm: file not tracked 'mem.v' (not in revision 'v1')" "$? $err"
