@@ -8,6 +8,7 @@
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
+#include "../common/bf_provenance.h"
 #include "../common/bf_report.h"
 #include "../common/bf_util.h"
 
@@ -109,6 +110,7 @@ void
 bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     json_t *norm = NULL, *entry = NULL, *tags = NULL, *inputs = NULL, *sizes = NULL;
+    json_t *prov = NULL;
     bf_board_row_t *board = NULL;
     bf_manifest_t m;
     if (bf_manifest_decode (&m, json_object_get (msg->body, "manifest")) != BF_OK) {
@@ -133,6 +135,12 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     int64_t priority = 0, timeout_ms = self->cfg.job_timeout_ms;
     if (bf_body_int (&priority, msg->body, "priority", -1000, 1000, false) == BF_EINVAL
         || bf_body_tags (&tags, msg->body, "tags") != BF_OK) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        goto out;
+    }
+    /* Where the sources came from (submit from git): checked, never part of the key. */
+    json_t *praw = json_object_get (msg->body, "provenance");
+    if (praw && bf_provenance_check (&prov, praw) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         goto out;
     }
@@ -222,7 +230,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                            .cache_key = have_key ? key : NULL, .priority = (int) priority,
                            .timeout_ms = timeout_ms, .max_attempts = self->cfg.max_attempts,
                            .tags = tags, .hit = entry,
-                           .toolchain = pin_prefix ? toolchain : NULL };
+                           .toolchain = pin_prefix ? toolchain : NULL, .provenance = prov };
     bf_broker_set_owner (self, &spec);
     if (bf_jobs_create (self->jobs, id, leader, &spec) != BF_OK) {
         bf_err ("%s", bf_error_last ());
@@ -271,6 +279,7 @@ out:
     json_decref (sizes);
     bf_board_rows_free (board, board ? 1 : 0);
     json_decref (tags);
+    json_decref (prov);
     json_decref (entry);
     json_decref (norm);
     bf_manifest_release (&m);
@@ -501,8 +510,12 @@ bf_broker_client_entry (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         || bf_broker_entry_key (self, key, prefix) != BF_OK
         || bf_cache_get_entry (self->cache, &entry, key, true) != BF_OK)
         bf_broker_error (self, rid, "%s", bf_error_last ());
-    else
+    else {
+        /* Which commits it was built from: the viewer's jobs with this key. */
+        json_object_set_new (entry, "sources", bf_jobs_key_sources (self->jobs, key,
+                                                                    bf_broker_view (self), 20));
         bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", entry, NULL);
+    }
     json_decref (entry);
 }
 
@@ -510,11 +523,18 @@ void
 bf_broker_client_jobs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     int64_t limit = 20;
-    if (bf_body_int (&limit, msg->body, "limit", 1, 10000, false) == BF_EINVAL) {
+    const char *commit = NULL;
+    if (bf_body_int (&limit, msg->body, "limit", 1, 10000, false) == BF_EINVAL
+        || bf_body_str (&commit, msg->body, "commit", 64, false) == BF_EINVAL) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return;
     }
-    json_t *jobs = bf_jobs_list (self->jobs, (int) limit, bf_broker_view (self));
+    if (commit && (strlen (commit) < 4 || strspn (commit, "0123456789abcdef") != strlen (commit))) {
+        bf_broker_error (self, rid, "bad commit '%.64s' (want 4 to 64 lowercase hex characters)",
+                         commit);
+        return;
+    }
+    json_t *jobs = bf_jobs_list (self->jobs, (int) limit, bf_broker_view (self), commit);
     size_t i;
     json_t *j;
     json_array_foreach (jobs, i, j)

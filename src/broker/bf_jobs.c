@@ -2,6 +2,7 @@
     moving them through their states (start, recover, stage, finish,
     retry), coalescing, and the toolchains seen; bf_jobs_query.c reads. */
 #include "bf_jobs_int.h"
+#include "../common/bf_provenance.h"
 #include "../common/bf_db.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
@@ -176,6 +177,21 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
         bf_db_bind_str (st, 2, spec->owner_name);
         sqlite3_bind_text (st, 3, id, -1, SQLITE_STATIC);
         rc = s_changed (self, st, "record owner");
+    }
+    if (rc == BF_OK && spec->provenance) {
+        char *ptext = json_dumps (spec->provenance, JSON_COMPACT | JSON_SORT_KEYS);
+        st = bf_db_prepare (self->db, "UPDATE jobs SET provenance = ?, git_commit = ?, "
+                            "git_remote = ? WHERE id = ?");
+        bf_db_bind_str (st, 1, ptext);
+        bf_db_bind_str (st, 2, json_string_value (json_object_get (spec->provenance, "commit")));
+        bf_db_bind_str (st, 3, json_string_value (json_object_get (spec->provenance, "remote")));
+        sqlite3_bind_text (st, 4, id, -1, SQLITE_STATIC);
+        rc = s_changed (self, st, "record provenance");
+        free (ptext);
+        char line[1024];
+        bf_provenance_line (line, sizeof line, spec->provenance);
+        if (rc == BF_OK)
+            rc = s_event (self, id, "source", line);
     }
     if (rc == BF_OK) {
         if (hit)

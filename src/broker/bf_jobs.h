@@ -61,6 +61,8 @@ typedef struct {
     /* Who submitted it (CURVE brokers): */
     const char *owner;           /* Z85 public key, or NULL (a plain broker) */
     const char *owner_name;      /* the key's name, for people, or NULL */
+    json_t *provenance;          /* checked (bf_provenance_check), or NULL: recorded with its
+                                    commit, and as the event "source" */
 } bf_job_spec_t;
 
 /*  Opens (creating, migrating) the database at path.  BF_OK or BF_EIO. */
@@ -131,8 +133,24 @@ json_t *bf_jobs_ready_programs (bf_jobs_t *self, int64_t now);
 int64_t bf_jobs_next_ready (bf_jobs_t *self, int64_t now);
 
 /*  The most recent jobs first, as a new JSON array of job objects: every
-    job when owner is NULL, else only that owner's (a Z85 key). */
-json_t *bf_jobs_list (bf_jobs_t *self, int limit, const char *owner);
+    job when owner is NULL, else only that owner's (a Z85 key); with
+    commit (lowercase hex, checked by the caller), only the jobs whose
+    provenance's commit begins with it. */
+json_t *bf_jobs_list (bf_jobs_t *self, int limit, const char *owner, const char *commit);
+
+/*  The provenance of the most recent jobs (at most limit) with this cache
+    key that carry one, of owner (NULL: any): a new JSON array of {"job",
+    "provenance"}, newest first. */
+json_t *bf_jobs_key_sources (bf_jobs_t *self, const char *key, const char *owner, int limit);
+
+/*  The builds submitted since `since` (ms since the epoch; 0: all), of
+    owner (NULL: any), grouped by repository: a new JSON array, most jobs
+    first, of {"repository": the remote URL (credentials stripped), or
+    "(local repository)" for a git tree without a remote, or null for jobs
+    not built from git; "jobs", "hits": counts; "saved_ms": the build time
+    the hits avoided (for each hit, the wall-clock time of the latest
+    successful build of its cache key, 0 when none is recorded)}. */
+json_t *bf_jobs_repo_stats (bf_jobs_t *self, int64_t since, const char *owner);
 
 /*  One dispatch of a job (table attempts, schema/jobs/006_attempts.sql):
     a RESULT counts only when it names an attempt dispatched to the

@@ -14,7 +14,7 @@ struct _bf_jobs_t {
                "cache_key, cache_hit, bitstream, report, log, error, submitted_at, " \
                "started_at, finished_at, timeout_ms, max_attempts, not_before, follows, " \
                "tags, manifest, kind, board, after_job, token_hash, bitstream_size, owner, " \
-               "owner_name, toolchain"
+               "owner_name, toolchain, provenance"
 
 /*  Writes attempt row a of job id, inside the caller's transaction. */
 int bf_jobs__attempt_insert (bf_jobs_t *self, const char *id, const bf_attempt_t *a);

@@ -74,6 +74,8 @@ s_row (bf_job_t *j, sqlite3_stmt *st, bool with_manifest)
     j->owner = bf_db_column_dup (st, 28);
     j->owner_name = bf_db_column_dup (st, 29);
     j->toolchain = bf_db_column_dup (st, 30);
+    const unsigned char *prov = sqlite3_column_text (st, 31);
+    j->provenance = prov ? json_loads ((const char *) prov, 0, NULL) : NULL;
 }
 
 static int
@@ -386,13 +388,15 @@ bf_jobs_overdue (bf_jobs_t *self, int64_t now)
 }
 
 json_t *
-bf_jobs_list (bf_jobs_t *self, int limit, const char *owner)
+bf_jobs_list (bf_jobs_t *self, int limit, const char *owner, const char *commit)
 {
     sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT " BF_JOBS_COLS " FROM jobs WHERE ?2 IS NULL OR owner = ?2 "
+        "SELECT " BF_JOBS_COLS " FROM jobs WHERE (?2 IS NULL OR owner = ?2) "
+        "AND (?3 IS NULL OR substr (git_commit, 1, length (?3)) = ?3) "
         "ORDER BY seq DESC LIMIT ?1");
     sqlite3_bind_int (st, 1, limit);
     bf_db_bind_str (st, 2, owner);
+    bf_db_bind_str (st, 3, commit);
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
     {
@@ -405,3 +409,24 @@ bf_jobs_list (bf_jobs_t *self, int limit, const char *owner)
     return arr;
 }
 
+
+json_t *
+bf_jobs_key_sources (bf_jobs_t *self, const char *key, const char *owner, int limit)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT id, provenance FROM jobs WHERE cache_key = ?1 AND provenance IS NOT NULL "
+        "AND (?2 IS NULL OR owner = ?2) ORDER BY seq DESC LIMIT ?3");
+    sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+    bf_db_bind_str (st, 2, owner);
+    sqlite3_bind_int (st, 3, limit);
+    json_t *arr = json_array ();
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        json_t *p = json_loads ((const char *) sqlite3_column_text (st, 1), 0, NULL);
+        if (p)
+            json_array_append_new (arr, json_pack ("{s:s, s:o}", "job",
+                                                   (const char *) sqlite3_column_text (st, 0),
+                                                   "provenance", p));
+    }
+    sqlite3_finalize (st);
+    return arr;
+}

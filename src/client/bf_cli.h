@@ -50,6 +50,8 @@ typedef enum {
     BF_O_MAINTENANCE, BF_O_REASON, BF_O_ROLE, BF_O_DIR,
     /* admin */
     BF_O_DEFAULT, BF_O_RELEASE,
+    /* submit from git (issue 16) */
+    BF_O_REV, BF_O_GIT_DIR,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -92,6 +94,9 @@ typedef struct {
     const char *reason;
     const char *set_default;     /* toolchains --default ID|auto */
     const char *release_name;    /* workers --release NAME */
+    /* submit from git (issue 16) */
+    const char *rev;             /* submit/explain/jobs --rev REV */
+    const char *git_dir;         /* --git-dir DIR */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */

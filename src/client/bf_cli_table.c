@@ -88,6 +88,11 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
                        "the farm's default, or give the choice back to the workers (admin)" },
     [BF_O_RELEASE] = { "release", 0, "NAME", "free worker name NAME for another key, e.g. "
                        "after a worker's key was replaced (admin)" },
+    /* submit from git (issue 16) */
+    [BF_O_REV] = { "rev", 0, "REV", "build this commit, tag or branch from the git object "
+                   "database: no checkout, the working tree is ignored" },
+    [BF_O_GIT_DIR] = { "git-dir", 0, "DIR", "the repository (may be bare; default: the one "
+                       "the current directory lies in)" },
 };
 
 
@@ -103,8 +108,9 @@ static const s_cmd_t s_cache_cmds[] = {
     { "ls", bf_cmd_cache_ls, S_CACHE | BF_O (BF_O_LIMIT), "[-n N]",
       "the N most recently used entries (default 20)", NULL, NULL, NULL, 0 },
     { "show", bf_cmd_cache_show, S_CACHE, "KEY",
-      "an entry: manifest, options, toolchain, report summary, when built, hits (KEY: 8 or "
-      "more hex characters)", NULL, NULL, NULL, 0 },
+      "an entry: manifest, options, toolchain, report summary, when built, hits, and the git "
+      "commits it was built from, from the broker in use (KEY: 8 or more hex characters)",
+      NULL, NULL, NULL, 0 },
     { "verify", bf_cmd_cache_verify, S_CACHE, "",
       "re-hash every object; quarantine and list the bad ones (exit 1 if any)", NULL, NULL,
       NULL, 0 },
@@ -129,7 +135,7 @@ static const s_cmd_t s_farm_cmds[] = {
 };
 
 const s_cmd_t bf_cli_commands[] = {
-    { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN),
+    { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN) | S_GIT,
       "[options] FILES...",
       "send a design; prints the job id",
       "`submit ...` is `bitfarm submit ...`.\n"
@@ -140,7 +146,14 @@ const s_cmd_t bf_cli_commands[] = {
       "--param -- are added when they lie in the design's tree (--root), outside\n"
       "dot-directories; comments and other strings never count.  -n lists what\n"
       "would be sent.  The farm runs exactly the commands `bitfarm explain` prints,\n"
-      "with these flags and no others.\n", NULL, NULL, 0 },
+      "with these flags and no others.\n"
+      "Inside a git work tree (and --root, if given, in it) git defines the tree:\n"
+      "its top is the root (or --root), the FILES must be tracked, a used file is\n"
+      "sent when tracked or not ignored, never one under .git; the job records the\n"
+      "commit, dirty files, branches, tags, remote and submodules.  --rev REV builds\n"
+      "a commit, tag or branch from the object database (no checkout; --git-dir DIR\n"
+      "for a bare repository).\n"
+      "BITFARM_NO_GIT=1: plain directories even inside a work tree.\n", NULL, NULL, 0 },
     { "status", bf_cmd_status, S_BROKER | BF_O (BF_O_EVENTS), "JOB [--events]",
       "state, stage, attempt, worker, times, cache hit, error; --events: the job's history",
       "A job id may be shortened to any unique prefix of at least 4 characters.\n", NULL, NULL,
@@ -157,8 +170,11 @@ const s_cmd_t bf_cli_commands[] = {
                 "terminal)" }), NULL, 0 },
     { "cancel", bf_cmd_cancel, S_BROKER, "JOB", "cancel a queued or running job", NULL, NULL,
       NULL, 0 },
-    { "jobs", bf_cmd_jobs, S_BROKER | BF_O (BF_O_LIMIT), "[-n N]", "the most recent jobs", NULL,
-      S_DOCS ({ BF_O_LIMIT, "the N most recent jobs (default 20)" }), NULL, 0 },
+    { "jobs", bf_cmd_jobs, S_BROKER | BF_O (BF_O_LIMIT) | S_GIT, "[-n N] [--rev REV]",
+      "the most recent jobs", NULL,
+      S_DOCS ({ BF_O_LIMIT, "the N most recent jobs (default 20)" },
+              { BF_O_REV, "only the builds of this commit (REV: a commit, tag or branch of "
+                "the repository here, or a commit id)" }), NULL, 0 },
     { "workers", bf_cmd_workers, S_BROKER | BF_O (BF_O_RELEASE), "[--release NAME]",
       "the connected workers, their toolchains and tool versions",
       "UNSANDBOXED marks a worker that builds without bubblewrap (--no-sandbox).\n"
@@ -171,7 +187,7 @@ const s_cmd_t bf_cli_commands[] = {
       "to the one first seen; with no worker connected, the last one so chosen\n"
       "(docs/security.md).  --default auto gives the choice back to the workers.\n", NULL,
       NULL, 0 },
-    { "explain", bf_cmd_explain, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DIFF)
+    { "explain", bf_cmd_explain, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DIFF) | S_GIT
       | BF_O (BF_O_CACHE_DIR), "[submit options] FILES... [--diff KEY]",
       "the exact commands, manifest, action digest and cache key; submits nothing",
       "It takes submit's options, so a submit's command line can be explained as it is.\n"

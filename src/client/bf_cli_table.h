@@ -28,6 +28,7 @@ typedef struct {
                   | BF_O (BF_O_INCLUDE) | BF_O (BF_O_PARAM) | BF_O (BF_O_SYNTH_OPT)         \
                   | BF_O (BF_O_PNR_OPT) | BF_O (BF_O_FLOW) | BF_O (BF_O_DELAY)             \
                   | BF_O (BF_O_ROOT))
+#define S_GIT (BF_O (BF_O_REV) | BF_O (BF_O_GIT_DIR))   /* submit from git (issue 16) */
 #define S_RUN (BF_O (BF_O_TOOLCHAIN) | BF_O (BF_O_PRIORITY) | BF_O (BF_O_TIMEOUT)          \
                | BF_O (BF_O_TAG) | BF_O (BF_O_PROGRAM) | BF_O (BF_O_TOKEN) | BF_O (BF_O_WAIT) \
                | BF_O (BF_O_OUTPUT))

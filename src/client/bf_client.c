@@ -147,7 +147,7 @@ s_upload (bf_client_t *self, const bf_design_t *design, json_t *missing, uint64_
             }
             char *data = NULL;
             size_t len = 0;
-            int rc = bf_file_read (&data, &len, path, BF_MAX_FILE_SIZE);
+            int rc = bf_design_read (design, &data, &len, digest);
             if (rc != BF_OK) {
                 json_decref (digests);
                 zmsg_destroy (&blobs);
@@ -195,15 +195,10 @@ s_proofs (bf_client_t *self, const bf_design_t *design)
     json_t *v;
     json_array_foreach (inputs, i, v) {
         const char *digest = json_string_value (v);
-        const char *path = digest ? bf_design_path (design, digest) : NULL;
-        char *data = NULL;
-        size_t len = 0;
-        if (!path || bf_file_read (&data, &len, path, BF_MAX_FILE_SIZE) != BF_OK)
-            continue;
         char proof[BF_SHA256_HEX_LEN + 1];
-        bf_proof_hex (proof, key, data, len);
+        if (!digest || bf_design_proof (design, proof, digest, key) != BF_OK)
+            continue;
         json_object_set_new (proofs, digest, json_string (proof));
-        free (data);
     }
     json_decref (inputs);
     return proofs;
@@ -232,6 +227,8 @@ bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
     }
     if (opts->toolchain)
         json_object_set_new (body, "toolchain", json_string (opts->toolchain));
+    if (opts->provenance)
+        json_object_set (body, "provenance", opts->provenance);
     json_t *proofs = s_proofs (self, design);
     if (proofs)
         json_object_set_new (body, "proofs", proofs);

@@ -48,6 +48,8 @@ typedef struct {
     const char *token;           /* reservation token (bitfarm reserve) for the board, or NULL */
     const char *toolchain;       /* build only on this toolchain (an identity prefix of 8 to
                                     64 hex characters), or NULL: the broker chooses */
+    json_t *provenance;          /* where the design came from (bf_git_provenance), sent as
+                                    SUBMIT's "provenance" (not part of the key); borrowed, or NULL */
 } bf_submit_opts_t;
 
 /*  Submits a design: sends its manifest (over CURVE with a proof that

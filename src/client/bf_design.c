@@ -4,6 +4,7 @@
 #include "../common/bf_log.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
+#include "../common/bf_proof.h"
 #include "../common/bf_sha256.h"
 #include "../common/bf_toolopt.h"
 #include "../common/bf_util.h"
@@ -21,6 +22,7 @@
 struct _bf_design_t {
     bf_manifest_t manifest;
     json_t *paths;            /* digest -> local absolute path */
+    const bf_design_fs_t *fs; /* borrowed, or NULL */
 };
 
 typedef struct {
@@ -32,7 +34,27 @@ typedef struct {
 typedef struct {
     s_input_t *v;
     int n, cap;
+    const bf_design_fs_t *fs; /* NULL: the file system */
 } s_inputs_t;
+
+/*  The file access of a design: opts->fs (bf_design.h) or the file system. */
+static bool
+s_real (const bf_design_fs_t *fs, char *out, const char *path)
+{
+    return fs ? fs->resolve (fs->arg, out, path) == BF_OK : realpath (path, out) != NULL;
+}
+
+static int
+s_read (const bf_design_fs_t *fs, char **data, size_t *len, const char *abs)
+{
+    return fs ? fs->read (fs->arg, data, len, abs) : bf_file_read (data, len, abs, BF_MAX_FILE_SIZE);
+}
+
+static int
+s_hash (const bf_design_fs_t *fs, char *hex, uint64_t *size, const char *abs)
+{
+    return fs ? fs->digest (fs->arg, hex, size, abs) : bf_sha256_file (hex, size, abs);
+}
 
 static const char *
 s_ext (const char *path)
@@ -54,13 +76,21 @@ s_kind (const char *path)
 }
 
 static int
-s_add (s_inputs_t *in, const char *given, int kind)
+s_add (s_inputs_t *in, const char *given, int kind, bool named)
 {
     char real[PATH_MAX];
     struct stat st;
-    if (!realpath (given, real) || stat (real, &st) < 0)
+    if (in->fs) {
+        if (!s_real (in->fs, real, given))
+            return bf_error_set (BF_ENOTFOUND, "cannot open '%s': No such file or directory",
+                                 given);
+        int rc = in->fs->check (in->fs->arg, real, named);
+        if (rc != BF_OK)
+            return rc;   /* worded by the fs */
+    }
+    else if (!realpath (given, real) || stat (real, &st) < 0)
         return bf_error_set (BF_ENOTFOUND, "cannot open '%s': %s", given, strerror (errno));
-    if (!S_ISREG (st.st_mode))
+    else if (!S_ISREG (st.st_mode))
         return bf_error_set (BF_EINVAL, "not a regular file '%s'", given);
     for (int i = 0; i < in->n; i++)
         if (strcmp (in->v[i].abs, real) == 0) {
@@ -162,26 +192,48 @@ s_dotted (const char *rel)
     srcdir (NULL: none), then to each include dir -- when it exists inside
     the root and outside dot-directories.  One that exists but lies
     elsewhere is not sent, with a warning naming why. */
+/*  Is cand a file the scan may add: 1 yes, 0 no such file; -1 there, but
+    refused by opts->fs (the detail in bf_error_last). */
+static int
+s_probe (const bf_design_fs_t *fs, const char *cand)
+{
+    struct stat st;
+    char real[PATH_MAX];
+    if (!fs)
+        return stat (cand, &st) == 0 && S_ISREG (st.st_mode);
+    if (!s_real (fs, real, cand))
+        return 0;
+    int rc = fs->check (fs->arg, real, false);
+    return rc == BF_OK ? 1 : rc == BF_ENOTFOUND ? 0 : -1;
+}
+
 static void
 s_add_named (s_scan_t *sc, const char *name, const char *srcdir)
 {
     char cand[PATH_MAX];
-    struct stat st;
+    const bf_design_fs_t *fs = sc->in->fs;
     if (name[0] == '/')
         return;   /* absolute: cannot resolve on a worker; the tool reports it */
-    bool found = stat (name, &st) == 0 && S_ISREG (st.st_mode);
+    int found = s_probe (fs, name);
     if (found)
         snprintf (cand, sizeof cand, "%s", name);
     if (!found && srcdir) {
         snprintf (cand, sizeof cand, "%s/%s", srcdir, name);
-        found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
+        found = s_probe (fs, cand);
     }
     for (int i = 0; !found && i < sc->opts->nincludes; i++) {
         snprintf (cand, sizeof cand, "%s/%s", sc->opts->includes[i], name);
-        found = stat (cand, &st) == 0 && S_ISREG (st.st_mode);
+        found = s_probe (fs, cand);
     }
     char real[PATH_MAX];
-    if (!found || !realpath (cand, real))
+    if (found < 0) {
+        char shown[2 * BF_SCAN_NAME_MAX];
+        bf_log_escape (shown, sizeof shown, name);
+        fprintf (stderr, "bitfarm: warning: not sending '%s', which the sources name: %s\n",
+                 shown, bf_error_last ());
+        return;
+    }
+    if (!found || !s_real (fs, real, cand))
         return;
     for (int i = 0; i < sc->in->n; i++)
         if (strcmp (sc->in->v[i].abs, real) == 0)
@@ -196,7 +248,7 @@ s_add_named (s_scan_t *sc, const char *name, const char *srcdir)
                  shown, why);
         return;
     }
-    s_add (sc->in, cand, 2);
+    s_add (sc->in, cand, 2, false);
 }
 
 /*  Scans input idx (a source or a file found so far) for the names it uses. */
@@ -205,11 +257,15 @@ s_scan (s_scan_t *sc, int idx)
 {
     char *text = NULL;
     size_t len = 0;
-    if (bf_file_read (&text, &len, sc->in->v[idx].abs, BF_MAX_FILE_SIZE) != BF_OK)
+    const bf_design_fs_t *fs = sc->in->fs;
+    if (!(fs && fs->scan) && s_read (fs, &text, &len, sc->in->v[idx].abs) != BF_OK)
         return;
     char *dircopy = xstrdup (sc->in->v[idx].abs);
     sc->srcdir = dirname (dircopy);
-    bf_design_scan (text, len, s_on_found, sc);
+    if (fs && fs->scan)
+        fs->scan (fs->arg, sc->in->v[idx].abs, s_on_found, sc);
+    else
+        bf_design_scan (text, len, s_on_found, sc);
     free (dircopy);
     free (text);
     sc->srcdir = NULL;
@@ -298,7 +354,7 @@ int
 bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
 {
     *out = NULL;
-    s_inputs_t in = { 0 };
+    s_inputs_t in = { .fs = opts->fs };
     json_t *m = json_object ();
     json_t *paths = json_object ();
     int rc = BF_OK;
@@ -308,20 +364,22 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
         goto out;
     }
     for (int i = 0; i < opts->nfiles && rc == BF_OK; i++)
-        rc = s_add (&in, opts->files[i], s_kind (opts->files[i]));
+        rc = s_add (&in, opts->files[i], s_kind (opts->files[i]), true);
     if (rc == BF_OK && opts->pcf)
-        rc = s_add (&in, opts->pcf, 3);
+        rc = s_add (&in, opts->pcf, 3, true);
     if (rc != BF_OK)
         goto out;
     char cwd[PATH_MAX];
-    if (!getcwd (cwd, sizeof cwd)) {
+    if (opts->fs)
+        snprintf (cwd, sizeof cwd, "%s", opts->fs->cwd);
+    else if (!getcwd (cwd, sizeof cwd)) {
         rc = bf_error_set (BF_EIO, "cannot get the current directory: %s", strerror (errno));
         goto out;
     }
     incs = xcalloc ((size_t) opts->nincludes + 1, sizeof *incs);
     for (int i = 0; i < opts->nincludes; i++) {
         char real[PATH_MAX];
-        if (!realpath (opts->includes[i], real)) {
+        if (!s_real (opts->fs, real, opts->includes[i])) {
             rc = bf_error_set (BF_ENOTFOUND, "cannot open include dir '%s': %s",
                                opts->includes[i], strerror (errno));
             goto out;
@@ -335,12 +393,12 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     char root[PATH_MAX];
     if (opts->root) {
         struct stat st;
-        if (!realpath (opts->root, root) || stat (root, &st) != 0) {
+        if (!s_real (opts->fs, root, opts->root) || (!opts->fs && stat (root, &st) != 0)) {
             rc = bf_error_set (BF_ENOTFOUND, "cannot use root '%s': %s", opts->root,
                                strerror (errno));
             goto out;
         }
-        if (!S_ISDIR (st.st_mode)) {
+        if (!opts->fs && !S_ISDIR (st.st_mode)) {
             rc = bf_error_set (BF_EINVAL, "cannot use root '%s': Not a directory", opts->root);
             goto out;
         }
@@ -391,7 +449,7 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     for (int i = 0; i < in.n; i++) {
         char digest[BF_SHA256_HEX_LEN + 1];
         uint64_t size = 0;
-        if ((rc = bf_sha256_file (digest, &size, in.v[i].abs)) != BF_OK)
+        if ((rc = s_hash (opts->fs, digest, &size, in.v[i].abs)) != BF_OK)
             goto out;
         if (size > BF_MAX_FILE_SIZE) {
             rc = bf_error_set (BF_ETOOBIG, "file too big '%s' (%llu bytes, limit %u)",
@@ -454,6 +512,7 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     self->manifest = norm;   /* transferred */
     self->paths = paths;
     paths = NULL;   /* transferred */
+    self->fs = opts->fs;
     *out = self;
 out:
     for (int i = 0; i < in.n; i++) {
@@ -491,4 +550,28 @@ const char *
 bf_design_path (const bf_design_t *self, const char *digest)
 {
     return json_string_value (json_object_get (self->paths, digest));
+}
+
+int
+bf_design_read (const bf_design_t *self, char **data, size_t *len, const char *digest)
+{
+    const char *path = bf_design_path (self, digest);
+    if (!path)
+        return bf_error_set (BF_ENOTFOUND, "no input with digest %.12s", digest);
+    return s_read (self->fs, data, len, path);
+}
+
+int
+bf_design_proof (const bf_design_t *self, char out[65], const char *digest, const char *key)
+{
+    const char *path = bf_design_path (self, digest);
+    if (path && self->fs && self->fs->proof)
+        return self->fs->proof (self->fs->arg, out, path, key);
+    char *data = NULL;
+    size_t len = 0;
+    int rc = bf_design_read (self, &data, &len, digest);
+    if (rc == BF_OK)
+        bf_proof_hex (out, key, data, len);
+    free (data);
+    return rc;
 }

@@ -2,6 +2,7 @@
     evict, invalidate): on a cache directory, without a broker. */
 #include "bf_cli.h"
 #include "../common/bf_error.h"
+#include "../common/bf_provenance.h"
 #include "../common/bf_report.h"
 #include "../common/bf_util.h"
 
@@ -105,6 +106,24 @@ s_ls (const bf_cli_args_t *a, bf_cache_t *cache, json_t **outp)
 }
 
 /*  cache show: one entry, with its report summary */
+/*  Submit from git: the commits the entry was built from, as the job
+    table of the broker in use ($BITFARM_BROKER, or the local farm if it
+    runs) knows them: ENTRY's "sources".  Nothing when there is none. */
+static void
+s_show_sources (const bf_cli_args_t *a, json_t *out, const char *key)
+{
+    bf_client_t *client = bf_cli_open_existing (a);
+    json_t *body = json_pack ("{s:s}", "key", key);
+    bf_msg_t *reply = NULL;
+    if (client && bf_client_request (client, &reply, "ENTRY", body, NULL) == BF_OK
+        && json_is_array (json_object_get (reply->body, "sources")))
+        json_object_set (out, "sources", json_object_get (reply->body, "sources"));
+    bf_error_clear ();
+    bf_msg_destroy (&reply);
+    json_decref (body);
+    bf_client_destroy (&client);
+}
+
 static int
 s_show (const bf_cli_args_t *a, bf_cache_t *cache, json_t **outp)
 {
@@ -126,6 +145,7 @@ s_show (const bf_cli_args_t *a, bf_cache_t *cache, json_t **outp)
             if (summary)
                 json_object_set_new (out, "report_summary", summary);
         }
+        s_show_sources (a, out, key);
         if (!a->json) {
             json_t *m = json_object_get (out, "manifest");
             printf ("key        %s\naction     %s\ntoolchain  %s\n", key,
@@ -149,6 +169,14 @@ s_show (const bf_cli_args_t *a, bf_cache_t *cache, json_t **outp)
             char *text = json_dumps (m, JSON_INDENT (2) | JSON_SORT_KEYS);
             printf ("manifest %s\n", text);
             free (text);
+            size_t i;
+            json_t *src;
+            json_array_foreach (json_object_get (out, "sources"), i, src) {
+                char line[1024], shown[4096];
+                bf_provenance_line (line, sizeof line, json_object_get (src, "provenance"));
+                bf_cli_escape (shown, sizeof shown, line, strlen (line), false);
+                printf ("source     %s, job %.12s\n", shown, bf_cli_str (src, "job"));
+            }
             if (json_object_get (out, "report_summary")) {
                 printf ("report:\n");
                 bf_cli_print_summary (json_object_get (out, "report_summary"));

@@ -1,6 +1,8 @@
 /*  cmd_jobs - the commands about jobs and workers: status, wait, logs,
     fetch, cancel, jobs, workers. */
 #include "bf_cli.h"
+#include "bf_git.h"
+#include "../common/bf_provenance.h"
 #include "../common/bf_error.h"
 #include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
@@ -10,6 +12,32 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/*  The provenance of a job built from git (bf_provenance.h), if any. */
+static void
+s_print_source (json_t *job)
+{
+    json_t *p = json_object_get (job, "provenance");
+    if (!json_is_object (p))
+        return;
+    char line[1024], shown[4096];
+    bf_provenance_line (line, sizeof line, p);
+    bf_cli_escape (shown, sizeof shown, line, strlen (line), false);
+    printf ("source     %s", shown);
+    if (json_is_string (json_object_get (p, "rev")))
+        printf (", --rev %s", bf_cli_text (p, "rev"));
+    putchar ('\n');
+    if (json_is_string (json_object_get (p, "remote")))
+        printf ("remote     %s\n", bf_cli_text (p, "remote"));
+    size_t i;
+    json_t *e;
+    json_array_foreach (json_object_get (p, "dirty_files"), i, e) {
+        bf_cli_escape (shown, sizeof shown, json_string_value (e), json_string_length (e), false);
+        printf ("differs    %s\n", shown);
+    }
+    json_array_foreach (json_object_get (p, "submodules"), i, e)
+        printf ("submodule  %s at %.12s\n", bf_cli_text (e, "path"), bf_cli_text (e, "commit"));
+}
 
 static void
 s_print_status (json_t *job)
@@ -50,6 +78,7 @@ s_print_status (json_t *job)
     }
     printf ("timeout    %lld ms\n",
             (long long) json_integer_value (json_object_get (job, "timeout_ms")));
+    s_print_source (job);
     bf_cli_print_summary (json_object_get (job, "report"));
     if (json_is_string (json_object_get (job, "error")))
         printf ("error      %s\n", bf_cli_text (job, "error"));
@@ -232,12 +261,26 @@ s_list (bf_msg_t **reply, const bf_cli_args_t *a, const char *command, json_t *b
     return rc;
 }
 
-/*  jobs [-n N] */
+/*  jobs [-n N] [--rev REV] */
 int
 bf_cmd_jobs (bf_cli_args_t *a)
 {
     bf_msg_t *reply = NULL;
-    int rc = s_list (&reply, a, "JOBS", json_pack ("{s:i}", "limit", a->limit));
+    json_t *body = json_pack ("{s:i}", "limit", a->limit);
+    if (a->rev) {
+        /* A commit, tag or branch of the repository here; else a commit id (prefix). */
+        char commit[65];
+        size_t n = strlen (a->rev);
+        if (bf_git_resolve (commit, a->git_dir, a->rev) != BF_OK) {
+            if (n < 4 || n > 64 || strspn (a->rev, "0123456789abcdef") != n) {
+                json_decref (body);
+                return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+            }
+            snprintf (commit, sizeof commit, "%s", a->rev);
+        }
+        json_object_set_new (body, "commit", json_string (commit));
+    }
+    int rc = s_list (&reply, a, "JOBS", body);
     if (rc != BFX_OK)
         return rc;
     if (a->json)

@@ -8,6 +8,7 @@
 #include "../common/bf_sha256.h"
 #include "../common/bf_toolchain.h"
 #include "../common/bf_util.h"
+#include "bf_git.h"
 #include "bf_localfarm.h"
 
 #include <stdio.h>
@@ -67,6 +68,8 @@ s_explain (bf_cli_args_t *a, const bf_manifest_t *manifest)
     json_t *out = json_pack ("{s:o, s:s, s:s, s:s}", "manifest", bf_manifest_encode (manifest),
                              "action", action,
                              "key_schema", BF_KEY_SCHEMA, "commands", commands);
+    if (a->submit.provenance)
+        json_object_set (out, "provenance", a->submit.provenance);
     if (tc_from) {
         json_object_set_new (out, "toolchain", json_string (toolchain));
         json_object_set_new (out, "toolchain_from", json_string (tc_from));
@@ -167,6 +170,8 @@ s_dry_run (const bf_cli_args_t *a, const bf_manifest_t *m)
     if (a->json) {
         json_t *out = json_pack ("{s:o, s:I, s:s, s:b}", "files", files, "bytes",
                                  (json_int_t) total, "workdir", m->workdir, "sent", 0);
+        if (a->submit.provenance)
+            json_object_set (out, "provenance", a->submit.provenance);
         bf_cli_print_json (out);
         json_decref (out);
         return BFX_OK;
@@ -191,22 +196,40 @@ s_submit (bf_cli_args_t *a, bool explain)
     a->design.nfiles = a->nargs;
     if (!a->design.top || !a->design.device)
         return bf_cli_fail (BFX_USAGE, "--top and --device are required");
-    bf_design_t *design = NULL;
-    if (bf_design_new (&design, &a->design) != BF_OK)
+    /* Inside a git work tree (or with --rev, --git-dir) git defines the
+       design's tree (bf_git.h); $BITFARM_NO_GIT=1 gives the plain file
+       system back. */
+    bf_git_t *git = NULL;
+    const char *nogit = getenv ("BITFARM_NO_GIT");
+    if ((a->rev || a->git_dir || !nogit || strcmp (nogit, "1") != 0)
+        && bf_git_open (&git, a->git_dir, a->rev) != BF_OK)
         return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
-    if (explain || a->dry_run) {
-        int rc = explain ? s_explain (a, bf_design_manifest (design))
-                         : s_dry_run (a, bf_design_manifest (design));
-        bf_design_destroy (&design);
-        return rc;
+    if (git && !a->rev && a->design.root && !bf_git_holds (git, a->design.root))
+        bf_git_destroy (&git);   /* --root outside the work tree: a plain directory */
+    if (git) {
+        a->design.fs = bf_git_fs (git);
+        if (!a->design.root)
+            a->design.root = bf_git_root (git);
     }
-    bf_client_t *client = NULL;
-    int rc = bf_cli_open (&client, a);
-    if (rc != BFX_OK) {
-        bf_design_destroy (&design);
-        return rc;
-    }
+    bf_design_t *design = NULL;
     json_t *job = NULL;
+    bf_client_t *client = NULL;
+    int rc = BFX_OK;
+    if (bf_design_new (&design, &a->design) != BF_OK) {
+        rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+        goto out;
+    }
+    if (git) {
+        bf_git_save (git);
+        a->submit.provenance = bf_git_provenance (git);
+    }
+    if (explain || a->dry_run) {
+        rc = explain ? s_explain (a, bf_design_manifest (design))
+                     : s_dry_run (a, bf_design_manifest (design));
+        goto out;
+    }
+    if ((rc = bf_cli_open (&client, a)) != BFX_OK)
+        goto out;
     uint64_t uploaded = 0;
     a->submit.tags = a->tags;
     a->submit.toolchain = a->toolchain;
@@ -246,6 +269,9 @@ out:
     json_decref (job);
     bf_client_destroy (&client);
     bf_design_destroy (&design);
+    json_decref (a->submit.provenance);
+    a->submit.provenance = NULL;
+    bf_git_destroy (&git);
     return rc;
 }
 

@@ -102,6 +102,7 @@ bf_job_release (bf_job_t *job)
     }
     json_decref (job->tags);
     json_decref (job->manifest);
+    json_decref (job->provenance);
     bf_job_init (job);
 }
 
@@ -168,5 +169,7 @@ bf_job_to_json (const bf_job_t *job)
     json_object_set_new (j, "owner_name", s_str (job->owner_name));
     if (job->toolchain)
         json_object_set_new (j, "toolchain", json_string (job->toolchain));
+    if (job->provenance)
+        json_object_set (j, "provenance", job->provenance);
     return j;
 }

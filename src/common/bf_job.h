@@ -84,6 +84,7 @@ typedef struct {
     char *after;                /* the build whose bitstream it waits for */
     bool reservation;           /* carries a reservation token */
     uint64_t bitstream_size;    /* bytes */
+    json_t *provenance;         /* where its sources came from (bf_provenance.h), or NULL; owned */
 } bf_job_t;
 
 /*  git's lifecycle: init zeroes, release frees the contents, free both. */

@@ -7,6 +7,9 @@ FIXTURES=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures" && pwd)
 T=$(mktemp -d /tmp/bitfarm-test.XXXXXX)
 export XDG_CACHE_HOME=$T/xdg     # never touch the user's local farm
 unset BITFARM_BROKER
+# The fixtures are built as plain directories, whether or not this checkout
+# is a git work tree (t0019-git.sh unsets it to test git's tree).
+export BITFARM_NO_GIT=1
 PIDS=()
 n=0
 nfailed=0

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "../../src/broker/bf_boards.h"
 #include "../../src/broker/bf_jobs.h"
@@ -531,7 +532,7 @@ jobs_owner_view__hides_other_owners_jobs_from_prefixes_lists_and_keys (void **st
     assert_int_equal (bf_jobs_resolve_owned (f->jobs, id, "abcd2", KEY_A), BF_ENOTFOUND);
     assert_string_equal (bf_error_last (), "no job 'abcd2'");
     /* JOBS */
-    json_t *all = bf_jobs_list (f->jobs, 10, NULL), *mine = bf_jobs_list (f->jobs, 10, KEY_A);
+    json_t *all = bf_jobs_list (f->jobs, 10, NULL, NULL), *mine = bf_jobs_list (f->jobs, 10, KEY_A, NULL);
     assert_int_equal (json_array_size (all), 2);
     assert_int_equal (json_array_size (mine), 1);
     assert_string_equal (json_string_value (json_object_get (json_array_get (mine, 0), "id")), ja);
@@ -585,6 +586,60 @@ boards_reservation__is_held_by_the_key_that_made_it (void **state)
     bf_boards_destroy (&b);
 }
 
+/*  Stats per repository: builds grouped by their provenance's remote, and
+    the build time each hit saved (the latest successful build of its key). */
+static void
+jobs_repo_stats__groups_by_remote_and_sums_the_build_time_hits_saved (void **state)
+{
+    s_fix_t *f = *state;
+    char a[BF_JOB_ID_LEN + 1], b[BF_JOB_ID_LEN + 1], c[BF_JOB_ID_LEN + 1], lead[BF_JOB_ID_LEN + 1];
+    json_t *pa = json_pack ("{s:s, s:s, s:s}", "source", "rev", "commit",
+                            "1111111111111111111111111111111111111111", "remote", "https://h/a.git");
+    json_t *pb = json_pack ("{s:s, s:s}", "source", "worktree", "commit",
+                            "2222222222222222222222222222222222222222");
+    json_t *m = json_pack ("{s:s}", "top", "d1");
+    bf_job_spec_t spec = { .manifest = m, .action = "d1", .timeout_ms = 60000,
+                           .max_attempts = 3, .provenance = pa };
+    assert_int_equal (bf_jobs_create (f->jobs, a, lead, &spec), BF_OK);
+    assert_int_equal (s_start (f, a, "w1", "key-1", 1, bf_now_ms () + 100000), BF_OK);
+    bf_result_t res = { .state = BF_JOB_SUCCEEDED, .bitstream = "beef" };
+    assert_int_equal (bf_jobs_finish (f->jobs, a, &res, NULL, NULL), BF_OK);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open (f->path, &db), SQLITE_OK);
+    char *sql = xasprintf ("UPDATE jobs SET started_at = finished_at - 60000 WHERE id = '%s'", a);
+    assert_int_equal (sqlite3_exec (db, sql, NULL, NULL, NULL), SQLITE_OK);
+    free (sql);
+    sqlite3_close (db);
+    json_t *hit = json_pack ("{s:s, s:s}", "outcome", "succeeded", "bitstream", "beef");
+    spec.hit = hit;
+    spec.cache_key = "key-1";
+    assert_int_equal (bf_jobs_create (f->jobs, b, lead, &spec), BF_OK);
+    spec.hit = NULL;
+    spec.cache_key = NULL;
+    spec.provenance = pb;
+    assert_int_equal (bf_jobs_create (f->jobs, c, lead, &spec), BF_OK);
+    spec.provenance = NULL;
+    assert_int_equal (bf_jobs_create (f->jobs, c, lead, &spec), BF_OK);
+    json_t *stats = bf_jobs_repo_stats (f->jobs, 0, NULL);
+    char *text = json_dumps (stats, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal (text,
+        "[{\"hits\":1,\"jobs\":2,\"repository\":\"https://h/a.git\",\"saved_ms\":60000},"
+        "{\"hits\":0,\"jobs\":1,\"repository\":null,\"saved_ms\":0},"
+        "{\"hits\":0,\"jobs\":1,\"repository\":\"(local repository)\",\"saved_ms\":0}]");
+    free (text);
+    json_decref (stats);
+    stats = bf_jobs_repo_stats (f->jobs, bf_now_ms () + 1000, NULL);
+    assert_int_equal (json_array_size (stats), 0);   /* none submitted since */
+    json_decref (stats);
+    json_t *list = bf_jobs_list (f->jobs, 10, NULL, "1111111111");
+    assert_int_equal (json_array_size (list), 2);   /* jobs --rev: a commit's builds */
+    json_decref (list);
+    json_decref (hit);
+    json_decref (m);
+    json_decref (pa);
+    json_decref (pb);
+}
+
 int
 main (void)
 {
@@ -603,6 +658,7 @@ main (void)
         cmocka_unit_test_setup_teardown (boards_health__error_after_repeated_infrastructure_failures, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_owner_view__hides_other_owners_jobs_from_prefixes_lists_and_keys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (boards_reservation__is_held_by_the_key_that_made_it, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_repo_stats__groups_by_remote_and_sums_the_build_time_hits_saved, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
