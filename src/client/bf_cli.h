@@ -50,6 +50,8 @@ typedef enum {
     BF_O_MAINTENANCE, BF_O_REASON, BF_O_ROLE, BF_O_DIR,
     /* admin */
     BF_O_DEFAULT, BF_O_RELEASE,
+    /* cache stats over the wire (issue 16, r16-stats) */
+    BF_O_SINCE,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -92,6 +94,7 @@ typedef struct {
     const char *reason;
     const char *set_default;     /* toolchains --default ID|auto */
     const char *release_name;    /* workers --release NAME */
+    int64_t since_ms;            /* cache stats --since: the window, ms; 0 = all (r16-stats) */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */

@@ -88,6 +88,10 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
                        "the farm's default, or give the choice back to the workers (admin)" },
     [BF_O_RELEASE] = { "release", 0, "NAME", "free worker name NAME for another key, e.g. "
                        "after a worker's key was replaced (admin)" },
+    /* cache stats over the wire (issue 16, r16-stats) */
+    [BF_O_SINCE] = { "since", 0, "DURATION", "cache stats: the builds, hits and build time "
+                     "saved of the jobs submitted in the last DURATION (7d, 12h; default: "
+                     "all the history the broker keeps)" },
 };
 
 
@@ -97,23 +101,24 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
 
 
 static const s_cmd_t s_cache_cmds[] = {
-    { "stats", bf_cmd_cache_stats, S_CACHE, "",
-      "entries, bytes, cap, hits, misses, hit rate, evictions, corruptions; overall and per "
-      "toolchain", NULL, NULL, NULL, 0 },
-    { "ls", bf_cmd_cache_ls, S_CACHE | BF_O (BF_O_LIMIT), "[-n N]",
+    { "stats", bf_cmd_cache_stats, S_CACHE | S_BROKER | BF_O (BF_O_SINCE), "[--since DURATION]",
+      "entries, bytes, cap, hits, misses, hit rate, evictions, corruptions, build time saved; "
+      "overall and per toolchain; from a broker also per tag and per repository",
+      NULL, NULL, NULL, 0 },
+    { "ls", bf_cmd_cache_ls, S_CACHE | S_BROKER | BF_O (BF_O_LIMIT), "[-n N]",
       "the N most recently used entries (default 20)", NULL, NULL, NULL, 0 },
-    { "show", bf_cmd_cache_show, S_CACHE, "KEY",
+    { "show", bf_cmd_cache_show, S_CACHE | S_BROKER, "KEY",
       "an entry: manifest, options, toolchain, report summary, when built, hits (KEY: 8 or "
       "more hex characters)", NULL, NULL, NULL, 0 },
-    { "verify", bf_cmd_cache_verify, S_CACHE, "",
+    { "verify", bf_cmd_cache_verify, S_CACHE | S_BROKER, "",
       "re-hash every object; quarantine and list the bad ones (exit 1 if any)", NULL, NULL,
       NULL, 0 },
-    { "gc", bf_cmd_cache_gc, S_CACHE, "",
+    { "gc", bf_cmd_cache_gc, S_CACHE | S_BROKER, "",
       "remove orphan files, rows without files, temp files older than 1h", NULL, NULL, NULL,
       0 },
-    { "evict", bf_cmd_cache_evict, S_CACHE | BF_O (BF_O_OLDER_THAN) | BF_O (BF_O_MAX_SIZE),
+    { "evict", bf_cmd_cache_evict, S_CACHE | S_BROKER | BF_O (BF_O_OLDER_THAN) | BF_O (BF_O_MAX_SIZE),
       "--older-than DURATION | --max-size SIZE", "evict unused entries", NULL, NULL, NULL, 0 },
-    { "invalidate", bf_cmd_cache_invalidate, S_CACHE | BF_O (BF_O_TOOLCHAIN), "--toolchain ID",
+    { "invalidate", bf_cmd_cache_invalidate, S_CACHE | S_BROKER | BF_O (BF_O_TOOLCHAIN), "--toolchain ID",
       "disown a toolchain: drop its entries and refuse new ones (ID: 8 or more hex "
       "characters)", NULL, NULL, NULL, 0 },
     { NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
@@ -183,8 +188,13 @@ const s_cmd_t bf_cli_commands[] = {
                 "broker" }), NULL, 0 },
     { "cache", bf_cmd_cache, 0, "SUBCOMMAND [options]",
       "the bitstream cache: stats, ls, show, verify, gc, evict, invalidate",
-      "These work on a cache directory, without a broker: run them where the broker\n"
-      "runs, with --cache-dir STATE/cache.\n",
+      "They ask the broker (--broker, $BITFARM_BROKER, or the local farm; with neither\n"
+      "running they read the local farm's cache directory).  Any client key may read\n"
+      "stats; ls and show list only the entries of its own jobs (admins: all);\n"
+      "verify, gc, evict and invalidate need an admin key.  --cache-dir DIR works on\n"
+      "a cache directory instead, without a broker (run it where the broker runs,\n"
+      "with --cache-dir STATE/cache).  Build time saved: the build time of the entries\n"
+      "the hits found (each entry records how long its build took).\n",
       S_DOCS ({ BF_O_LIMIT, "cache ls: the N most recently used entries (default 20)" },
               { BF_O_TOOLCHAIN, "cache invalidate: the toolchain to disown (8 or more hex "
                 "characters)" }), s_cache_cmds, 0 },
