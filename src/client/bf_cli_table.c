@@ -61,7 +61,8 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
     [BF_O_OUTPUT] = { "output", 'o', "FILE", "with --wait: write the bitstream to FILE" },
     [BF_O_DIFF] = { "diff", 0, "KEY", "which inputs differ from that cache entry (exit 0 when "
                     "none, 1 when some)" },
-    [BF_O_CACHE_DIR] = { "cache-dir", 0, "DIR", "the cache (default: the local farm's, "
+    [BF_O_CACHE_DIR] = { "cache-dir", 0, "DIR", "work on this cache directory, without a "
+                         "broker (STATE/cache on the broker's host; the local farm's is "
                          "~/.cache/bitfarm/state/cache)" },
     [BF_O_EVENTS] = { "events", 0, NULL, "the job's history: attempts, workers, retries and "
                       "their reasons" },
