@@ -122,6 +122,20 @@ for d in "$K2" "$K3" "$(job "$J4" bitstream_sha256)" "$(job "$J6" bitstream_sha2
 done
 check "  ... nor any manifest" lacks manifest "$S"
 
+# --- bad requests get one line, and the broker stays up
+badreq() {   # WHO COMMAND BODY EXPECTED
+    req "$1" "$2" "$3" >"$T/out"
+    check_eq "$2 $3: refused (exit 1 of bf_request)" 1 $?
+    check_eq "  ... $4" "ERROR $4" "$(cat "$T/out")"
+}
+badreq bob CACHESTATS '{"window_ms":-1}' "field 'window_ms' must be an integer from 0 to 4611686018427387903"
+badreq bob CACHELS '{"limit":0}' "field 'limit' must be an integer from 1 to 10000"
+badreq bob CACHESHOW '{}' "missing field 'key'"
+badreq root CACHEEVICT '{}' "CACHEEVICT needs 'older_than_ms' or 'max_size'"
+req root CACHEINVALIDATE '{"toolchain":"zz"}' >"$T/out"
+check_eq "CACHEINVALIDATE of a malformed toolchain: refused" 1 $?
+check "  ... naming it" grep -q "^ERROR bad toolchain id 'zz'" "$T/out"
+
 # --- cache ls / show: the tenant rule ------------------------------------------
 keys='" ".join(sorted(e["key"] for e in d))'
 check_eq "alice: cache ls lists her 3 entries" "$(printf '%s\n' "$K1" "$K2" "$K3" | sort | tr '\n' ' ' | sed 's/ $//')" \
