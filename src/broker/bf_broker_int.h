@@ -9,6 +9,7 @@
         bf_broker_toolchain.c the default toolchain's rule; TOOLCHAINS, SETTOOLCHAIN,
                               RELEASENAME
         bf_broker_tenants.c   who may see what: views, proofs of possession
+        bf_broker_cache.c     the cache over the wire: CACHESTATS, CACHELS, ...
     Not a public interface: only src/broker includes it.  Everything here
     runs on the broker's one thread (bf_broker.h).
 */
@@ -133,6 +134,10 @@ bf_broker_peer_fn bf_broker_client_submit, bf_broker_client_upload, bf_broker_cl
     bf_broker_client_program, bf_broker_client_boards, bf_broker_client_board,
     bf_broker_client_reserve, bf_broker_client_release, bf_broker_client_toolchains,
     bf_broker_client_set_toolchain, bf_broker_client_release_name, bf_broker_worker_ready;
+/*  bf_broker_cache.c: the cache over the wire (issue 16, r16-stats) */
+bf_broker_peer_fn bf_broker_client_cache_stats, bf_broker_client_cache_ls,
+    bf_broker_client_cache_show, bf_broker_client_cache_verify, bf_broker_client_cache_gc,
+    bf_broker_client_cache_evict, bf_broker_client_cache_invalidate;
 bf_broker_worker_fn bf_broker_worker_log, bf_broker_worker_result, bf_broker_worker_want,
     bf_broker_worker_drain, bf_broker_worker_goodbye;
 

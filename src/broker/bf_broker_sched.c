@@ -510,6 +510,7 @@ s_finish_from_entry (bf_broker_t *self, const char *id, json_t *entry)
         .cache_hit = true,
     };
     bf_broker_finish (self, id, &res, "cache hit", NULL);
+    bf_jobs_set_saved (self->jobs, id, json_integer_value (json_object_get (entry, "build_ms")));
 }
 
 /*  Program jobs whose build finished: they get its bitstream (pinned for

@@ -215,6 +215,9 @@ bf_broker_worker_result (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg
     if (ok || (failed && cls && strcmp (cls, "design") == 0)) {
         if (error)
             json_object_set_new (res, "error", json_string (error));
+        /* what a hit of this entry saves: the build, dispatch to result */
+        int64_t build_ms = job->started_at > 0 ? bf_now_ms () - job->started_at : 0;
+        json_object_set_new (res, "build_ms", json_integer (build_ms > 0 ? build_ms : 0));
         if (bf_cache_put_result_entry (self->cache, key, &m, toolchain, ok, res)
             != BF_OK)
             bf_warn ("job %s: cannot cache result: %s", id, bf_error_last ());

@@ -143,15 +143,6 @@ json_t *bf_jobs_list (bf_jobs_t *self, int limit, const char *owner, const char 
     "provenance"}, newest first. */
 json_t *bf_jobs_key_sources (bf_jobs_t *self, const char *key, const char *owner, int limit);
 
-/*  The builds submitted since `since` (ms since the epoch; 0: all), of
-    owner (NULL: any), grouped by repository: a new JSON array, most jobs
-    first, of {"repository": the remote URL (credentials stripped), or
-    "(local repository)" for a git tree without a remote, or null for jobs
-    not built from git; "jobs", "hits": counts; "saved_ms": the build time
-    the hits avoided (for each hit, the wall-clock time of the latest
-    successful build of its cache key, 0 when none is recorded)}. */
-json_t *bf_jobs_repo_stats (bf_jobs_t *self, int64_t since, const char *owner);
-
 /*  One dispatch of a job (table attempts, schema/jobs/006_attempts.sql):
     a RESULT counts only when it names an attempt dispatched to the
     worker that sends it, and is stored under this cache_key.  Strings are
@@ -268,5 +259,28 @@ int bf_jobs_worker_bind (bf_jobs_t *self, const char *name, const char *key);
 
 /*  Frees a worker name for another key: BF_OK or BF_ENOTFOUND. */
 int bf_jobs_worker_release (bf_jobs_t *self, const char *name);
+
+/* ---- cache statistics (bf_jobs_stats.c; issue 16, r16-stats) ---- */
+
+/*  Records on job id, a cache hit, the build time it saved (ms: the hit
+    entry's build_ms).  BF_OK or BF_EIO. */
+int bf_jobs_set_saved (bf_jobs_t *self, const char *id, int64_t saved_ms);
+
+/*  The distinct cache keys of owner's jobs (any state): a new JSON array
+    of strings, in no order. */
+json_t *bf_jobs_owner_keys (bf_jobs_t *self, const char *owner);
+
+/*  What the build jobs submitted at or after `since` (ms since the epoch;
+    0: all kept history) that ended succeeded or failed say about the
+    cache: a new object {"since", "builds", "hits", "hit_rate", "saved_ms",
+    "build_ms", "tags": [{"tag", <the same numbers>}, ...]} and, when the
+    table has the git_remote column (schema/jobs/009_provenance.sql),
+    "repositories": [{"repository" ("" for jobs not from git), <numbers>}].
+    builds: jobs that ran the tools (not hits, not coalesced); hits: cache
+    hits; saved_ms: the build time the hits avoided (each hit's saved_ms);
+    build_ms: the time the builds took (dispatch to end).  A job counts
+    under each of its tags.  Repositories count only repo_owner's jobs
+    when it is not NULL (a non-admin's view); tags count every job. */
+json_t *bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_owner);
 
 #endif

@@ -261,6 +261,23 @@ bf_cache_flush (bf_cache_t *self)
         sqlite3_reset (st);
     }
     sqlite3_finalize (st);
+    /* The build time the hits saved: each hit adds its entry's build_ms
+       to the entry's toolchain (the row exists: the hit was counted). */
+    st = bf_db_prepare (self->db,
+        "UPDATE stats SET saved_ms = saved_ms + ?1 * (SELECT build_ms FROM entries "
+        "WHERE key = ?2) WHERE toolchain = (SELECT toolchain FROM entries WHERE key = ?2)");
+    for (int64_t *n = zhashx_first (self->touched_entries); n && rc == BF_OK;
+         n = zhashx_next (self->touched_entries)) {
+        if (*n <= 0)
+            continue;
+        sqlite3_bind_int64 (st, 1, *n);
+        sqlite3_bind_text (st, 2, zhashx_cursor (self->touched_entries), -1, SQLITE_STATIC);
+        if (sqlite3_step (st) != SQLITE_DONE)
+            rc = bf_error_set (BF_EIO, "cannot write cache statistics: %s",
+                               sqlite3_errmsg (self->db));
+        sqlite3_reset (st);
+    }
+    sqlite3_finalize (st);
     if ((rc = bf_db_end (self->db, rc)) != BF_OK)
         return rc;
     zhashx_purge (self->touched_objects);
@@ -309,7 +326,8 @@ bf_cache_store_entry (bf_cache_t *self, const char *key, const bf_cache_entry_t 
     if (rc == BF_OK) {
         sqlite3_stmt *st = bf_db_prepare (self->db,
             "INSERT INTO entries (key, action, toolchain, outcome, stage, error, bitstream, "
-            "report, log, manifest, created_at, accessed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+            "report, log, manifest, created_at, accessed_at, build_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT (key) DO NOTHING");
         int64_t now = bf_now_ms ();
         sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
@@ -324,6 +342,7 @@ bf_cache_store_entry (bf_cache_t *self, const char *key, const bf_cache_entry_t 
         sqlite3_bind_text (st, 10, manifest ? manifest : "{}", -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64 (st, 11, now);
         sqlite3_bind_int64 (st, 12, now);
+        sqlite3_bind_int64 (st, 13, entry->build_ms > 0 ? entry->build_ms : 0);
         if (sqlite3_step (st) != SQLITE_DONE)
             rc = bf_error_set (BF_EIO, "cannot record cache entry: %s",
                                sqlite3_errmsg (self->db));
@@ -376,7 +395,7 @@ bf_cache_lookup (bf_cache_t *self, bf_cache_entry_t *out, const char *key, bool 
         return bf_error_set (BF_ENOTFOUND, "bad cache key '%.70s'", key);
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "SELECT key, action, toolchain, outcome, stage, error, bitstream, report, log, "
-        "manifest, created_at, hits, accessed_at FROM entries WHERE key = ?");
+        "manifest, created_at, hits, accessed_at, build_ms FROM entries WHERE key = ?");
     sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step (st) != SQLITE_ROW) {
         sqlite3_finalize (st);
@@ -399,6 +418,7 @@ bf_cache_lookup (bf_cache_t *self, bf_cache_entry_t *out, const char *key, bool 
     out->created_at = sqlite3_column_int64 (st, 10);
     out->hits = sqlite3_column_int64 (st, 11);
     out->accessed_at = sqlite3_column_int64 (st, 12);
+    out->build_ms = sqlite3_column_int64 (st, 13);
     sqlite3_finalize (st);
     if (!peek) {
         for (int i = 0; i < BF_CACHE_ENTRY_OBJECTS; i++) {

@@ -138,8 +138,8 @@ int bf_cache_put_result_objects (bf_cache_t *self, const bf_manifest_t *m, json_
 
 /*  Records the entry of a build result under key: a success (ok) or a
     design failure, built from manifest (and its action digest), the
-    toolchain, and result's "stage", "error", "bitstream", "report" and
-    "log".  The objects must be stored already.  As bf_cache_put_entry. */
+    toolchain, and result's "stage", "error", "bitstream", "report",
+    "log" and "build_ms" (the build's duration, ms; absent: 0, unknown).  The objects must be stored already.  As bf_cache_put_entry. */
 int bf_cache_put_result_entry (bf_cache_t *self, const char *key, const bf_manifest_t *m,
                                const char *toolchain, bool ok, json_t *result);
 
@@ -229,15 +229,21 @@ int bf_cache_invalidate (bf_cache_t *self, const char *toolchain, json_t **repor
 
 /*  Statistics: a new object {"entries", "objects", "bytes", "max_size",
     "quarantined", "hits", "misses", "hit_rate", "evictions",
-    "corruptions", "toolchains": [{"toolchain", "entries", "bytes", "hits",
-    "misses", "evictions", "corruptions", "disowned"}, ...]}.  Flushes
-    first.  NULL on a database error. */
+    "corruptions", "saved_ms", "toolchains": [{"toolchain", "entries",
+    "bytes", "hits", "misses", "evictions", "corruptions", "disowned",
+    "saved_ms"}, ...]}.  saved_ms: the build time the hits avoided (each hit
+    adds its entry's build_ms), ms.  Flushes first.  NULL on a database
+    error. */
 json_t *bf_cache_stats (bf_cache_t *self);
 
 /*  The `limit` most recently used entries, newest first: a new array of
     {"key", "toolchain", "outcome", "top", "device", "created_at",
-    "accessed_at", "hits", "size"}. */
+    "accessed_at", "hits", "size", "build_ms"}. */
 json_t *bf_cache_list (bf_cache_t *self, int limit);
+
+/*  The same among the entries whose key is in `keys` (a JSON array of
+    strings, borrowed; keys with no entry are skipped). */
+json_t *bf_cache_list_keys (bf_cache_t *self, int limit, json_t *keys);
 
 /*  Bytes and objects indexed now. */
 void bf_cache_usage (bf_cache_t *self, int64_t *bytes, int64_t *objects);

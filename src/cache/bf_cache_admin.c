@@ -445,7 +445,7 @@ bf_cache_stats (bf_cache_t *self)
     int64_t bytes, objects;
     bf_cache_usage (self, &bytes, &objects);
     json_t *tcs = json_array ();
-    int64_t hits = 0, misses = 0, evictions = 0, corruptions = 0, entries = 0;
+    int64_t hits = 0, misses = 0, evictions = 0, corruptions = 0, entries = 0, saved = 0;
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "WITH t AS (SELECT toolchain FROM stats UNION SELECT toolchain FROM entries) "
         "SELECT t.toolchain, "
@@ -454,7 +454,8 @@ bf_cache_stats (bf_cache_t *self)
         "    ON o.digest IN (e.bitstream, e.report, e.log) WHERE e.toolchain = t.toolchain), "
         " coalesce(s.hits, 0), coalesce(s.misses, 0), coalesce(s.evictions, 0), "
         " coalesce(s.corruptions, 0), "
-        " EXISTS (SELECT 1 FROM disowned d WHERE d.toolchain = t.toolchain) "
+        " EXISTS (SELECT 1 FROM disowned d WHERE d.toolchain = t.toolchain), "
+        " coalesce(s.saved_ms, 0) "
         "FROM t LEFT JOIN stats s ON s.toolchain = t.toolchain ORDER BY t.toolchain");
     while (sqlite3_step (st) == SQLITE_ROW) {
         json_t *t = json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
@@ -466,6 +467,8 @@ bf_cache_stats (bf_cache_t *self)
                                "evictions", (json_int_t) sqlite3_column_int64 (st, 5),
                                "corruptions", (json_int_t) sqlite3_column_int64 (st, 6),
                                "disowned", sqlite3_column_int (st, 7));
+        json_object_set_new (t, "saved_ms", json_integer (sqlite3_column_int64 (st, 8)));
+        saved += sqlite3_column_int64 (st, 8);
         entries += sqlite3_column_int64 (st, 1);
         hits += sqlite3_column_int64 (st, 3);
         misses += sqlite3_column_int64 (st, 4);
@@ -478,35 +481,53 @@ bf_cache_stats (bf_cache_t *self)
     int64_t quarantined = s_count_dir (qdir);
     free (qdir);
     double rate = hits + misses > 0 ? (double) hits / (double) (hits + misses) : 0.0;
-    return json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o}",
+    return json_pack ("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:o}",
                       "dir", self->dir, "entries", (json_int_t) entries, "objects",
                       (json_int_t) objects, "bytes", (json_int_t) bytes, "max_size",
                       (json_int_t) bf_cache__max_size (self), "quarantined", (json_int_t) quarantined,
                       "hits", (json_int_t) hits, "misses", (json_int_t) misses, "hit_rate",
                       rate, "evictions", (json_int_t) evictions, "corruptions",
-                      (json_int_t) corruptions, "toolchains", tcs);
+                      (json_int_t) corruptions, "saved_ms", (json_int_t) saved, "toolchains", tcs);
+}
+
+/*  bf_cache_list and bf_cache_list_keys: keys NULL for every entry. */
+static json_t *
+s_list (bf_cache_t *self, int limit, json_t *keys)
+{
+    bf_cache_flush (self);
+    json_t *out = json_array ();
+    char *text = keys ? json_dumps (keys, JSON_COMPACT) : NULL;
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT key, toolchain, outcome, json_extract(manifest, '$.top'), "
+        " json_extract(manifest, '$.device'), created_at, accessed_at, hits, "
+        " (SELECT coalesce(sum(o.size), 0) FROM objects o "
+        "   WHERE o.digest IN (e.bitstream, e.report, e.log)), build_ms "
+        "FROM entries e WHERE ?2 IS NULL OR key IN (SELECT value FROM json_each (?2)) "
+        "ORDER BY accessed_at DESC, key LIMIT ?1");
+    sqlite3_bind_int (st, 1, limit);
+    bf_db_bind_str (st, 2, text);
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        json_t *e = json_object ();
+        static const char *cols[] = { "key", "toolchain", "outcome", "top", "device",
+                                      "created_at", "accessed_at", "hits", "size",
+                                      "build_ms" };
+        for (int i = 0; i < 10; i++)
+            bf_cache__set_col (e, cols[i], st, i);
+        json_array_append_new (out, e);
+    }
+    sqlite3_finalize (st);
+    free (text);
+    return out;
 }
 
 json_t *
 bf_cache_list (bf_cache_t *self, int limit)
 {
-    bf_cache_flush (self);
-    json_t *out = json_array ();
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT key, toolchain, outcome, json_extract(manifest, '$.top'), "
-        " json_extract(manifest, '$.device'), created_at, accessed_at, hits, "
-        " (SELECT coalesce(sum(o.size), 0) FROM objects o "
-        "   WHERE o.digest IN (e.bitstream, e.report, e.log)) "
-        "FROM entries e ORDER BY accessed_at DESC, key LIMIT ?");
-    sqlite3_bind_int (st, 1, limit);
-    while (sqlite3_step (st) == SQLITE_ROW) {
-        json_t *e = json_object ();
-        static const char *cols[] = { "key", "toolchain", "outcome", "top", "device",
-                                      "created_at", "accessed_at", "hits", "size" };
-        for (int i = 0; i < 9; i++)
-            bf_cache__set_col (e, cols[i], st, i);
-        json_array_append_new (out, e);
-    }
-    sqlite3_finalize (st);
-    return out;
+    return s_list (self, limit, NULL);
+}
+
+json_t *
+bf_cache_list_keys (bf_cache_t *self, int limit, json_t *keys)
+{
+    return s_list (self, limit, keys);
 }

@@ -91,6 +91,7 @@ bf_cache_entry_from_json (bf_cache_entry_t *out, json_t *json)
     out->created_at = s_int (json, "created_at");
     out->accessed_at = s_int (json, "accessed_at");
     out->hits = s_int (json, "hits");
+    out->build_ms = s_int (json, "build_ms");
     if (!out->action || !out->toolchain) {
         rc = bf_error_set (BF_EINVAL, "cache entry field '%s' must be a string",
                            out->action ? "toolchain" : "action");
@@ -125,6 +126,7 @@ bf_cache_entry_to_json (const bf_cache_entry_t *e)
     json_object_set_new (json, "created_at", json_integer (e->created_at));
     json_object_set_new (json, "hits", json_integer (e->hits));
     json_object_set_new (json, "accessed_at", json_integer (e->accessed_at));
+    json_object_set_new (json, "build_ms", json_integer (e->build_ms));
     json_object_set_new (json, "manifest", e->manifest ? json_incref (e->manifest) : json_object ());
     return json;
 }

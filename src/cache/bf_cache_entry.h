@@ -16,6 +16,7 @@
                        optional: object digests
         "created_at", "hits", "accessed_at"
                        ms since the epoch, a count, ms (present once stored)
+        "build_ms"     how long the build that stored it took, ms (0: unknown)
         "manifest"     the normalized manifest, an object
 
     bf_cache_entry_to_json writes exactly these fields, in this order, so
@@ -50,6 +51,7 @@ typedef struct {
     int64_t created_at;         /* ms since the epoch; 0 before it is stored */
     int64_t accessed_at;        /* ms since the epoch */
     int64_t hits;
+    int64_t build_ms;           /* the build's duration, ms (dispatch to result); 0 unknown */
 } bf_cache_entry_t;
 
 /*  The entry's objects, in the order RESULT carries their blobs
@@ -74,7 +76,7 @@ int bf_cache_outcome_parse (bf_cache_outcome_t *out, const char *name);
     failure).  "action", "toolchain" and "outcome" are required strings,
     "outcome" one of the two names; optional fields of the wrong type are
     treated as absent, as the index always did.  "key", "created_at",
-    "accessed_at" and "hits" are read when present, so that decoding what
+    "accessed_at", "hits" and "build_ms" are read when present, so that decoding what
     bf_cache_entry_to_json wrote gives the same record.  The manifest is
     referenced, not copied.  Returns BF_OK or BF_EINVAL with a detail
     naming the field. */

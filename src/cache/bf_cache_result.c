@@ -54,6 +54,8 @@ bf_cache_put_result_entry (bf_cache_t *self, const char *key, const bf_manifest_
         const char *d = json_string_value (json_object_get (result, bf_cache_entry_object_names[i]));
         *bf_cache_entry_object (&e, i) = d ? xstrdup (d) : NULL;
     }
+    json_t *ms = json_object_get (result, "build_ms");
+    e.build_ms = json_is_integer (ms) && json_integer_value (ms) > 0 ? json_integer_value (ms) : 0;
     int rc = bf_cache_store_entry (self, key, &e);
     bf_cache_entry_release (&e);
     return rc;

@@ -52,6 +52,8 @@ typedef enum {
     BF_O_DEFAULT, BF_O_RELEASE,
     /* submit from git (issue 16) */
     BF_O_REV, BF_O_GIT_DIR,
+    /* cache stats over the wire (issue 16, r16-stats) */
+    BF_O_SINCE,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -97,6 +99,7 @@ typedef struct {
     /* submit from git (issue 16) */
     const char *rev;             /* submit/explain/jobs --rev REV */
     const char *git_dir;         /* --git-dir DIR */
+    int64_t since_ms;            /* cache stats --since: the window, ms; 0 = all (r16-stats) */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */

@@ -61,7 +61,8 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
     [BF_O_OUTPUT] = { "output", 'o', "FILE", "with --wait: write the bitstream to FILE" },
     [BF_O_DIFF] = { "diff", 0, "KEY", "which inputs differ from that cache entry (exit 0 when "
                     "none, 1 when some)" },
-    [BF_O_CACHE_DIR] = { "cache-dir", 0, "DIR", "the cache (default: the local farm's, "
+    [BF_O_CACHE_DIR] = { "cache-dir", 0, "DIR", "work on this cache directory, without a "
+                         "broker (STATE/cache on the broker's host; the local farm's is "
                          "~/.cache/bitfarm/state/cache)" },
     [BF_O_EVENTS] = { "events", 0, NULL, "the job's history: attempts, workers, retries and "
                       "their reasons" },
@@ -93,6 +94,10 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
                    "database: no checkout, the working tree is ignored" },
     [BF_O_GIT_DIR] = { "git-dir", 0, "DIR", "the repository (may be bare; default: the one "
                        "the current directory lies in)" },
+    /* cache stats over the wire (issue 16, r16-stats) */
+    [BF_O_SINCE] = { "since", 0, "DURATION", "cache stats: the builds, hits and build time "
+                     "saved of the jobs submitted in the last DURATION (7d, 12h; default: "
+                     "all the history the broker keeps)" },
 };
 
 
@@ -102,24 +107,24 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
 
 
 static const s_cmd_t s_cache_cmds[] = {
-    { "stats", bf_cmd_cache_stats, S_CACHE, "",
-      "entries, bytes, cap, hits, misses, hit rate, evictions, corruptions; overall and per "
-      "toolchain", NULL, NULL, NULL, 0 },
-    { "ls", bf_cmd_cache_ls, S_CACHE | BF_O (BF_O_LIMIT), "[-n N]",
-      "the N most recently used entries (default 20)", NULL, NULL, NULL, 0 },
-    { "show", bf_cmd_cache_show, S_CACHE, "KEY",
-      "an entry: manifest, options, toolchain, report summary, when built, hits, and the git "
-      "commits it was built from, from the broker in use (KEY: 8 or more hex characters)",
+    { "stats", bf_cmd_cache_stats, S_CACHE | S_BROKER | BF_O (BF_O_SINCE), "[--since DURATION]",
+      "entries, bytes, cap, hits, misses, hit rate, evictions, corruptions, build time saved; "
+      "overall and per toolchain; from a broker also per tag and per repository",
       NULL, NULL, NULL, 0 },
-    { "verify", bf_cmd_cache_verify, S_CACHE, "",
-      "re-hash every object; quarantine and list the bad ones (exit 1 if any)", NULL, NULL,
+    { "ls", bf_cmd_cache_ls, S_CACHE | S_BROKER | BF_O (BF_O_LIMIT), "[-n N]",
+      "the N most recently used entries (default 20)", NULL, NULL, NULL, 0 },
+    { "show", bf_cmd_cache_show, S_CACHE | S_BROKER, "KEY",
+      "an entry: manifest, options, toolchain, report summary, when built, hits, and the git "
+      "commits it was built from (KEY: 8 or more hex characters)", NULL, NULL, NULL, 0 },
+    { "verify", bf_cmd_cache_verify, S_CACHE | S_BROKER, "",
+     "re-hash every object; quarantine and list the bad ones (exit 1 if any)", NULL, NULL,
       NULL, 0 },
-    { "gc", bf_cmd_cache_gc, S_CACHE, "",
+    { "gc", bf_cmd_cache_gc, S_CACHE | S_BROKER, "",
       "remove orphan files, rows without files, temp files older than 1h", NULL, NULL, NULL,
       0 },
-    { "evict", bf_cmd_cache_evict, S_CACHE | BF_O (BF_O_OLDER_THAN) | BF_O (BF_O_MAX_SIZE),
+    { "evict", bf_cmd_cache_evict, S_CACHE | S_BROKER | BF_O (BF_O_OLDER_THAN) | BF_O (BF_O_MAX_SIZE),
       "--older-than DURATION | --max-size SIZE", "evict unused entries", NULL, NULL, NULL, 0 },
-    { "invalidate", bf_cmd_cache_invalidate, S_CACHE | BF_O (BF_O_TOOLCHAIN), "--toolchain ID",
+    { "invalidate", bf_cmd_cache_invalidate, S_CACHE | S_BROKER | BF_O (BF_O_TOOLCHAIN), "--toolchain ID",
       "disown a toolchain: drop its entries and refuse new ones (ID: 8 or more hex "
       "characters)", NULL, NULL, NULL, 0 },
     { NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
@@ -199,8 +204,13 @@ const s_cmd_t bf_cli_commands[] = {
                 "broker" }), NULL, 0 },
     { "cache", bf_cmd_cache, 0, "SUBCOMMAND [options]",
       "the bitstream cache: stats, ls, show, verify, gc, evict, invalidate",
-      "These work on a cache directory, without a broker: run them where the broker\n"
-      "runs, with --cache-dir STATE/cache.\n",
+      "They ask the broker (--broker, $BITFARM_BROKER, or the local farm; with neither\n"
+      "running they read the local farm's cache directory).  Any client key may read\n"
+      "stats; ls and show list only the entries of its own jobs (admins: all);\n"
+      "verify, gc, evict and invalidate need an admin key.  --cache-dir DIR works on\n"
+      "a cache directory instead, without a broker (run it where the broker runs,\n"
+      "with --cache-dir STATE/cache).  Build time saved: the build time of the entries\n"
+      "the hits found (each entry records how long its build took).\n",
       S_DOCS ({ BF_O_LIMIT, "cache ls: the N most recently used entries (default 20)" },
               { BF_O_TOOLCHAIN, "cache invalidate: the toolchain to disown (8 or more hex "
                 "characters)" }), s_cache_cmds, 0 },

@@ -210,6 +210,9 @@ s_apply (bf_cli_args_t *a, int o, const char *v)
         case BF_O_RELEASE: a->release_name = v; break;
         case BF_O_REV: a->rev = v; break;         /* submit from git (issue 16) */
         case BF_O_GIT_DIR: a->git_dir = v; break;
+        case BF_O_SINCE:   /* r16-stats */
+            rc = bf_opt_duration_ms (&a->since_ms, "--since", v, 1000, 3650LL * 86400000);
+            break;
         case BF_O_JSON: a->json = true; break;
         case BF_O_WAIT: a->wait = true; break;
         case BF_O_FOLLOW: a->follow = true; break;

@@ -57,9 +57,9 @@ refused "an abbreviated option is named in full" \
     "option '--seed' does not apply to 'workers' (see bitfarm help workers)" workers --se 3
 refused "a short option" "option '-n' does not apply to 'status' (see bitfarm help status)" \
     status 1234abcd -n 3
-refused "cache ls --broker" \
-    "option '--broker' does not apply to 'cache ls' (see bitfarm help cache)" \
-    cache ls --broker tcp://127.0.0.1:9
+refused "cache ls --since" \
+    "option '--since' does not apply to 'cache ls' (see bitfarm help cache)" \
+    cache ls --since 7d --broker tcp://127.0.0.1:9
 refused "an option no cache subcommand takes, without one" \
     "option '--wait' does not apply to 'cache' (see bitfarm help cache)" cache --wait
 check "keygen wrote nothing when refused" test ! -e "$T/k0/x.key"

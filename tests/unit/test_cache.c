@@ -232,6 +232,44 @@ cache_stats__counts_hits_and_misses_in_batches (void **state)
     json_decref (got);
 }
 
+/*  Each hit adds its entry's build time to what the cache saved, under
+    the entry's toolchain; an entry with no build time saves nothing. */
+static void
+cache_stats__sums_the_build_time_hits_saved (void **state)
+{
+    s_fix_t *f = *state;
+    char bit[65], key[65], old[65];
+    s_put (f, bit, 'x', 10);
+    bf_sha256_hex (key, "timed", 5);
+    json_t *entry = json_pack ("{s:s, s:s, s:s, s:s, s:I, s:{s:s}}", "action", key, "toolchain",
+                               "tcA", "outcome", "succeeded", "bitstream", bit, "build_ms",
+                               (json_int_t) 1500, "manifest", "top", "timed");
+    assert_int_equal (bf_cache_put_entry (f->cache, key, entry), BF_OK);
+    json_decref (entry);
+    s_entry (f, old, "untimed", bit, "tcA");
+    bf_cache_count (f->cache, key, "tcA", true);
+    bf_cache_count (f->cache, key, "tcA", true);
+    bf_cache_count (f->cache, old, "tcA", true);
+    bf_cache_count (f->cache, NULL, "tcA", false);
+    assert_int_equal (s_stat (f, "saved_ms"), 3000);
+    bf_cache_count (f->cache, key, "tcA", true);   /* a second batch adds to the first */
+    json_t *st = bf_cache_stats (f->cache);
+    assert_int_equal (json_integer_value (json_object_get (st, "saved_ms")), 4500);
+    json_t *tc = json_array_get (json_object_get (st, "toolchains"), 0);
+    assert_int_equal (json_integer_value (json_object_get (tc, "saved_ms")), 4500);
+    json_decref (st);
+    json_t *got = NULL;
+    assert_int_equal (bf_cache_get_entry (f->cache, &got, key, true), BF_OK);
+    assert_int_equal (json_integer_value (json_object_get (got, "build_ms")), 1500);
+    json_decref (got);
+    json_t *keys = json_pack ("[s, s]", old, "nosuch");
+    json_t *ls = bf_cache_list_keys (f->cache, 10, keys);
+    json_decref (keys);
+    assert_int_equal (json_array_size (ls), 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (ls, 0), "key")), old);
+    json_decref (ls);
+}
+
 static void
 cache_evict__lru_under_cap_spares_pins (void **state)
 {
@@ -547,16 +585,17 @@ cache_entry__json_codec_round_trips (void **state)
 {
     (void) state;
     json_t *in = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
-                            "s:{s:s}}",
+                            "s:I, s:{s:s}}",
                             "key", "k", "action", "a", "toolchain", "t", "outcome", "failed",
                             "stage", "pnr", "error", "ERROR: no", "bitstream", "b", "report",
                             "r", "log", "l", "created_at", (json_int_t) 1, "hits",
-                            (json_int_t) 7, "accessed_at", (json_int_t) 2, "manifest", "top",
-                            "top");
+                            (json_int_t) 7, "accessed_at", (json_int_t) 2, "build_ms",
+                            (json_int_t) 4321, "manifest", "top", "top");
     bf_cache_entry_t e;
     assert_int_equal (bf_cache_entry_from_json (&e, in), BF_OK);
     assert_int_equal (e.outcome, BF_CACHE_FAILED);
     assert_int_equal (e.hits, 7);
+    assert_int_equal (e.build_ms, 4321);
     json_t *out = bf_cache_entry_to_json (&e);
     assert_true (json_equal (in, out));
     char *a = json_dumps (in, JSON_COMPACT), *b = json_dumps (out, JSON_COMPACT);
@@ -620,6 +659,8 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (cache_stats__counts_hits_and_misses_in_batches,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (cache_stats__sums_the_build_time_hits_saved, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (cache_evict__lru_under_cap_spares_pins, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (cache_pin__is_all_or_nothing, s_setup, s_teardown),

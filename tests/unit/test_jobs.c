@@ -586,10 +586,10 @@ boards_reservation__is_held_by_the_key_that_made_it (void **state)
     bf_boards_destroy (&b);
 }
 
-/*  Stats per repository: builds grouped by their provenance's remote, and
-    the build time each hit saved (the latest successful build of its key). */
+/*  Stats per repository: finished builds grouped by their provenance's
+    remote, with the build time the hits saved; and jobs --rev. */
 static void
-jobs_repo_stats__groups_by_remote_and_sums_the_build_time_hits_saved (void **state)
+jobs_cache_stats__groups_by_remote_and_sums_the_build_time_hits_saved (void **state)
 {
     s_fix_t *f = *state;
     char a[BF_JOB_ID_LEN + 1], b[BF_JOB_ID_LEN + 1], c[BF_JOB_ID_LEN + 1], lead[BF_JOB_ID_LEN + 1];
@@ -620,16 +620,13 @@ jobs_repo_stats__groups_by_remote_and_sums_the_build_time_hits_saved (void **sta
     assert_int_equal (bf_jobs_create (f->jobs, c, lead, &spec), BF_OK);
     spec.provenance = NULL;
     assert_int_equal (bf_jobs_create (f->jobs, c, lead, &spec), BF_OK);
-    json_t *stats = bf_jobs_repo_stats (f->jobs, 0, NULL);
-    char *text = json_dumps (stats, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_string_equal (text,
-        "[{\"hits\":1,\"jobs\":2,\"repository\":\"https://h/a.git\",\"saved_ms\":60000},"
-        "{\"hits\":0,\"jobs\":1,\"repository\":null,\"saved_ms\":0},"
-        "{\"hits\":0,\"jobs\":1,\"repository\":\"(local repository)\",\"saved_ms\":0}]");
+    assert_int_equal (bf_jobs_set_saved (f->jobs, b, 60000), BF_OK);
+    json_t *stats = bf_jobs_cache_stats (f->jobs, 0, NULL);
+    char *text = json_dumps (json_object_get (stats, "repositories"), JSON_COMPACT | JSON_SORT_KEYS);
+    /* only the finished jobs count: a's build and b's hit, both from https://h/a.git */
+    assert_string_equal (text, "[{\"build_ms\":60000,\"builds\":1,\"hit_rate\":0.5,\"hits\":1,"
+                               "\"repository\":\"https://h/a.git\",\"saved_ms\":60000}]");
     free (text);
-    json_decref (stats);
-    stats = bf_jobs_repo_stats (f->jobs, bf_now_ms () + 1000, NULL);
-    assert_int_equal (json_array_size (stats), 0);   /* none submitted since */
     json_decref (stats);
     json_t *list = bf_jobs_list (f->jobs, 10, NULL, "1111111111");
     assert_int_equal (json_array_size (list), 2);   /* jobs --rev: a commit's builds */
@@ -658,7 +655,7 @@ main (void)
         cmocka_unit_test_setup_teardown (boards_health__error_after_repeated_infrastructure_failures, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_owner_view__hides_other_owners_jobs_from_prefixes_lists_and_keys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (boards_reservation__is_held_by_the_key_that_made_it, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (jobs_repo_stats__groups_by_remote_and_sums_the_build_time_hits_saved, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_cache_stats__groups_by_remote_and_sums_the_build_time_hits_saved, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
