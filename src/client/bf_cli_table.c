@@ -91,7 +91,7 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
     /* the project file (issue 16, r16-project) */
     [BF_O_TARGET] = { "target", 't', "NAME", "build this target of bitfarm.ini (repeatable)" },
     [BF_O_ALL] = { "all", 0, NULL, "build every target of bitfarm.ini: submit them all, then "
-                   "(with --wait) wait for them all; the exit status is the worst" },
+                   "(with --wait) wait for them all; the exit status is the largest of theirs" },
     [BF_O_JUNIT] = { "junit", 0, "FILE", "with --wait: write a JUnit XML report, one test case "
                      "per target" },
     [BF_O_ARTIFACTS] = { "artifacts", 0, "DIR", "with --wait: write each target's bitstream, "

@@ -15,6 +15,15 @@ BF=$BIN/bitfarm
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 TC=$(printf 'a%.0s' $(seq 64))   # a fixed toolchain id: explain needs no farm
 
+# --- help -----------------------------------------------------------------
+out=$("$BF" help submit)
+for o in "-t, --target NAME" "--all" "--junit FILE" "--artifacts DIR"; do
+    check "help submit shows $o" grep -q -- "^  $o" <<<"$out"
+done
+check "help submit tells where targets come from" grep -q "bitfarm.ini in the current directory" <<<"$out"
+check "--help lists init" bash -c "'$BF' --help | grep -q '^  init '"
+check "help explain shows -t" bash -c "'$BF' help explain | grep -q -- '^  -t, --target NAME'"
+
 # --- errors, with the line ------------------------------------------------
 P=$T/errs
 mkdir -p "$P/rtl/sub"
@@ -238,6 +247,18 @@ id=$(cd "$R" && "$BF" submit "${CURVE[@]}")
 check_eq "submit with no arguments: the first target (blinky's key), one id" \
     "$(jget "$j" 'd["cache_key"]')" \
     "$(jget "$("$BF" status "$id" --json "${CURVE[@]}")" 'd["cache_key"]')"
+j=$(cd "$R/blinky" && "$BF" submit --json "${CURVE[@]}" --top top --device hx1k top.v)
+check_eq "a plain submit --json: schema 1" 1 "$(jget "$j" 'd["schema"]')"
+# a design that prints escape sequences into its error: the report is still well-formed XML
+(cd "$FIXTURES/escape" && "$BF" submit --wait --junit "$T/esc.xml" "${CURVE[@]}" --top top \
+    --device hx1k top.v) >/dev/null 2>&1
+check_eq "submit FILES --junit of a hostile design: exit 1" 1 $?
+check "  ... a report xml.etree reads, with the error escaped, no raw ESC byte" python3 -c '
+import sys, xml.etree.ElementTree as ET
+c = ET.parse(sys.argv[1]).getroot().find("testsuite/testcase")
+f = c.find("failure")
+m = f.get("message")
+sys.exit(0 if c.get("name") == "top" and "\\x1b" in m and "\x1b" not in open(sys.argv[1]).read() else 1)' "$T/esc.xml"
 check_eq "wait --json: schema 1" 1 \
     "$(jget "$("$BF" wait "$id" --json "${CURVE[@]}" 2>/dev/null)" 'd["schema"]')"
 done_testing
