@@ -266,6 +266,8 @@ static int
 s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, const char *junit,
          const char *artifacts, const char *suite, bool many)
 {
+    if (artifacts && bf_mkdir_p (artifacts, 0755) != BF_OK)
+        return bf_cli_fail (BFX_USAGE, "cannot create '%s': %s", artifacts, bf_error_last ());
     bf_client_t *client = NULL;
     int worst = bf_cli_open (&client, a);
     if (worst != BFX_OK)

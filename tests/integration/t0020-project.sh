@@ -110,6 +110,29 @@ check_eq "init never overwrites: exit 2" 2 $?
 check_eq "  ... saying so" "bitfarm: bitfarm.ini already exists (not overwritten)" "$(cat "$T/err")"
 check "  ... and the file is unchanged" cmp "$I/bitfarm.ini" "$T/before"
 
+# --- the recipes: YAML that runs build.sh with the three secrets, uploads out/
+if python3 -c 'import yaml' 2>/dev/null; then
+    check "the recipes are YAML that run build.sh with the secrets and keep bitfarm-out/" python3 - "$SRC/examples/ci" <<'PY'
+import sys, yaml
+d = sys.argv[1]
+gh = yaml.safe_load(open(d + "/.github/workflows/bitfarm.yml"))
+steps = gh["jobs"]["build"]["steps"]
+run = [s for s in steps if "build.sh" in s.get("run", "")]
+env = run[0]["env"] if run else {}
+up = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact")]
+ok_gh = (len(run) == 1 and "submit" not in run[0]["run"]
+         and all("secrets." + k in env.get(k, "") for k in
+                 ("BITFARM_BROKER", "BITFARM_CLIENT_KEY", "BITFARM_BROKER_PUBKEY"))
+         and up and up[0]["with"]["path"].rstrip("/") == env["BITFARM_OUT"])
+gl = yaml.safe_load(open(d + "/.gitlab-ci.yml"))["bitstreams"]
+ok_gl = (any("build.sh" in l for l in gl["script"]) and "bitfarm-out/" in gl["artifacts"]["paths"]
+         and gl["artifacts"]["reports"]["junit"] == "bitfarm-out/junit.xml")
+sys.exit(0 if ok_gh and ok_gl else 1)
+PY
+else
+    ok "the recipes are YAML # SKIP python3 has no yaml module"
+fi
+
 # --- the CI recipe, against a real CURVE farm ----------------------------
 K=$T/keys A=$T/allow
 mkdir -p "$K" "$A/workers" "$A/clients" "$A/admins"
