@@ -240,7 +240,7 @@ const s_cmd_t bf_cli_commands[] = {
       "in the broker's KEYS/workers, KEYS/clients or KEYS/admins to allow it\n"
       "(docs/security.md).\n", NULL, NULL, S_NOZSYS },
     /* the project file (issue 16, r16-project) */
-    { "init", bf_cmd_init, S_DESIGN | S_RUN | BF_O (BF_O_TARGET),
+    { "init", bf_cmd_init, S_DESIGN | (S_RUN & ~BF_O (BF_O_TOKEN)) | BF_O (BF_O_TARGET),
       "[-t NAME] [submit options] FILES...",
       "write a starting bitfarm.ini from these flags (never overwrites one)",
       "The target is called NAME (default: the --top module).  Source globs and\n"

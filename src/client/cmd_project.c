@@ -298,8 +298,10 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, const char *junit,
         }
         bf_design_destroy (&design);
     }
+    bool waited = false;
     for (size_t i = 0; i < n; i++) {
         s_run_t *r = &runs[i];
+        waited |= r->args.wait;
         if (r->job && r->args.wait) {
             r->rc = bf_cli_wait (client, bf_cli_str (r->job, "id"), &r->final, a->json);
             if (r->final)
@@ -311,7 +313,7 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, const char *junit,
             worst = r->rc;
     }
     bf_client_destroy (&client);
-    if (many && a->wait && !a->json)
+    if (many && waited && !a->json)
         for (size_t i = 0; i < n; i++) {
             json_t *j = runs[i].final;
             printf ("%-20s %-10s %s%s\n", runs[i].name, j ? bf_cli_text (j, "state") : "-",
@@ -364,7 +366,7 @@ s_abs (const char *cwd, const char *path)
 int
 bf_cli_project (bf_cli_args_t *a, bool explain)
 {
-    if ((a->junit || a->artifacts) && !a->wait && !a->dry_run)
+    if ((a->junit || a->artifacts) && !a->wait)
         return bf_cli_fail (BFX_USAGE, "%s needs --wait", a->junit ? "--junit" : "--artifacts");
     if (a->nargs > 0 && (a->ntargets > 0 || a->all))
         return bf_cli_fail (BFX_USAGE, "give FILES or targets of %s (-t, --all), not both",
@@ -417,6 +419,11 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
     else if (a->ntargets == 0)
         chosen[n++] = bf_project_default (p);
     for (int i = 0; i < a->ntargets && rc == BFX_OK; i++) {
+        for (int j = 0; j < i && rc == BFX_OK; j++)
+            if (strcmp (a->targets[i], a->targets[j]) == 0)
+                rc = bf_cli_fail (BFX_USAGE, "target '%s' given twice", a->targets[i]);
+        if (rc != BFX_OK)
+            break;
         chosen[n] = bf_project_target (p, a->targets[i]);
         if (!chosen[n++]) {
             char names[512] = "";
