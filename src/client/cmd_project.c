@@ -395,8 +395,8 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
         goto out;
     }
     if (bf_project_find (&path, cwd) != BF_OK) {
-        rc = bf_cli_fail (BFX_USAGE, "no files given, and %s (see bitfarm help submit)",
-                          bf_error_last ());
+        rc = bf_cli_fail (BFX_USAGE, "no files given, and %s (see bitfarm help %s)",
+                          bf_error_last (), a->cmd);
         goto out;
     }
     char *dir = xstrdup (path);
