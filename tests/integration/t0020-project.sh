@@ -72,6 +72,18 @@ check_eq "-o with several targets: exit 2" 2 $?
 check_eq "--junit without --wait: exit 2" 2 $?
 check_eq "  ... saying so" "bitfarm: --junit needs --wait" "$(cat "$T/err")"
 
+# no broker: every target is an <error>, exit 3
+printf '[a]\ntop = top\ndevice = hx1k\nsources = rtl/*.v\n[b]\ntop = top\ndevice = hx1k\nseed = 3\nsources = rtl/*.v\n' >"$P/bitfarm.ini"
+(cd "$P" && "$BF" submit --all --wait --junit "$T/nobroker.xml" --broker tcp://127.0.0.1:1 \
+    --request-timeout 300ms) >/dev/null 2>&1
+check_eq "submit --all with no broker: exit 3" 3 $?
+check "  ... the JUnit report has one <error> per target, saying why" python3 -c '
+import sys, xml.etree.ElementTree as ET
+cs = ET.parse(sys.argv[1]).getroot().findall("testsuite/testcase")
+sys.exit(0 if len(cs) == 2 and all(c.find("error") is not None and c.find("error").get("type") == "infrastructure"
+                                    and "no answer from broker" in c.find("error").get("message") for c in cs) else 1)' "$T/nobroker.xml"
+rm "$P/bitfarm.ini"
+
 # --- the fixtures' bitfarm.ini resolves as the command line does ------------
 key() { grep '^cache key' | awk '{print $3}'; }
 k_ini=$(cd "$FIXTURES/memsoc/rtl" && "$BF" explain --toolchain "$TC" -t memsoc | key)
