@@ -32,6 +32,10 @@ enum {
     BFX_CANCELLED = 5,   /* the job was cancelled */
 };
 
+/*  The version of the --json output of submit, status and wait (its
+    "schema" field; docs/json.md says what changes it). */
+#define BF_CLI_JSON_SCHEMA 1
+
 /*  Every option of the CLI, one bit each in a command's set (BF_CLI_OPTS).
     Their names, arguments and help are the table in main.c. */
 typedef enum {
@@ -54,10 +58,20 @@ typedef enum {
     BF_O_REV, BF_O_GIT_DIR,
     /* cache stats over the wire (issue 16, r16-stats) */
     BF_O_SINCE,
+    /* the project file (issue 16, r16-project: cmd_project.c) */
+    BF_O_TARGET, BF_O_ALL, BF_O_JUNIT, BF_O_ARTIFACTS,
     BF_O_COUNT
 } bf_cli_opt_t;
 
 #define BF_O(o) (UINT64_C (1) << (o))
+
+/*  One option as given on the command line: which, its value (or NULL),
+    how it was spelt ("--seed", "-n"). */
+typedef struct {
+    int opt;
+    const char *value;
+    char spelling[24];
+} bf_cli_given_t;
 
 /*  The parsed command line.  Strings point into argv. */
 typedef struct {
@@ -100,6 +114,14 @@ typedef struct {
     const char *rev;             /* submit/explain/jobs --rev REV */
     const char *git_dir;         /* --git-dir DIR */
     int64_t since_ms;            /* cache stats --since: the window, ms; 0 = all (r16-stats) */
+    /* the project file (cmd_project.c) */
+    const char **targets;        /* -t NAME (repeatable) */
+    int ntargets;
+    bool all;                    /* --all */
+    const char *junit;           /* --junit FILE */
+    const char *artifacts;       /* --artifacts DIR */
+    const bf_cli_given_t *given; /* every option as given, in order (main's) */
+    int ngiven;
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */
@@ -107,6 +129,20 @@ typedef struct {
 
 /* ---------------------------------------------------------------------- */
 /*  Helpers shared by the commands (bf_cli.c)                               */
+
+/*  Sets option o (BF_O_*) in a from value v (NULL for a flag; the string
+    is borrowed and must outlive a), as the command line does: BF_OK, or an
+    error with a one-line detail (an invalid value).  main.c. */
+int bf_cli_apply (bf_cli_args_t *a, int o, const char *v);
+
+/*  Frees what bf_cli_apply allocated in a (the repeatable options' lists)
+    and sets them empty.  main.c. */
+void bf_cli_args_release (bf_cli_args_t *a);
+
+/*  The option whose long name is name, else -1; the long name of option
+    o, or NULL (static).  main.c. */
+int bf_cli_option_named (const char *name);
+const char *bf_cli_option_name (int o);
 
 /*  Prints "bitfarm: MESSAGE" on stderr, escaped as bf_cli_text; returns
     code. */
@@ -173,6 +209,14 @@ int bf_cli_fetch_to (bf_client_t *client, const char *id, const char *what, cons
 
 int bf_cmd_submit (bf_cli_args_t *a);
 int bf_cmd_explain (bf_cli_args_t *a);
+/*  submit or explain of the files in a->args, with a's options, as
+    without a project file (cmd_submit.c). */
+int bf_cli_submit_files (bf_cli_args_t *a, bool explain);
+
+/*  The project file (cmd_project.c): submit or explain with no files, -t
+    or --all (the targets of bitfarm.ini), and init. */
+int bf_cli_project (bf_cli_args_t *a, bool explain);
+int bf_cmd_init (bf_cli_args_t *a);
 
 int bf_cmd_status (bf_cli_args_t *a);
 int bf_cmd_wait (bf_cli_args_t *a);

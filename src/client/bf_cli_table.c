@@ -98,6 +98,14 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
     [BF_O_SINCE] = { "since", 0, "DURATION", "cache stats: the builds, hits and build time "
                      "saved of the jobs submitted in the last DURATION (7d, 12h; default: "
                      "all the history the broker keeps)" },
+    /* the project file (issue 16, r16-project) */
+    [BF_O_TARGET] = { "target", 't', "NAME", "build this target of bitfarm.ini (repeatable)" },
+    [BF_O_ALL] = { "all", 0, NULL, "build every target of bitfarm.ini: submit them all, then "
+                   "(with --wait) wait for them all; the exit status is the largest of theirs" },
+    [BF_O_JUNIT] = { "junit", 0, "FILE", "with --wait: write a JUnit XML report, one test case "
+                     "per target" },
+    [BF_O_ARTIFACTS] = { "artifacts", 0, "DIR", "with --wait: write each target's bitstream, "
+                         "nextpnr report and log to DIR/TARGET.bin, .report.json, .log" },
 };
 
 
@@ -140,8 +148,8 @@ static const s_cmd_t s_farm_cmds[] = {
 };
 
 const s_cmd_t bf_cli_commands[] = {
-    { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN) | S_GIT,
-      "[options] FILES...",
+    { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN) | S_GIT
+      | S_PROJECT, "[options] FILES... | [-t NAME | --all] [options]",
       "send a design; prints the job id",
       "`submit ...` is `bitfarm submit ...`.\n"
       "FILES: .v (Verilog) and .sv (SystemVerilog) are read in the order given; other\n"
@@ -158,7 +166,12 @@ const s_cmd_t bf_cli_commands[] = {
       "commit, dirty files, branches, tags, remote and submodules.  --rev REV builds\n"
       "a commit, tag or branch from the object database (no checkout; --git-dir DIR\n"
       "for a bare repository).\n"
-      "BITFARM_NO_GIT=1: plain directories even inside a work tree.\n", NULL, NULL, 0 },
+      "BITFARM_NO_GIT=1: plain directories even inside a work tree.\n"
+      "Without FILES, submit builds targets of the project file: the nearest\n"
+      "bitfarm.ini in the current directory or above (docs/project.md).  No -t:\n"
+      "the default target ([bitfarm] default = NAME, else the first); -t NAME:\n"
+      "that one; --all: every one.  Options on the command line override the\n"
+      "file's.  --json output: docs/json.md.\n", NULL, NULL, 0 },
     { "status", bf_cmd_status, S_BROKER | BF_O (BF_O_EVENTS), "JOB [--events]",
       "state, stage, attempt, worker, times, cache hit, error; --events: the job's history",
       "A job id may be shortened to any unique prefix of at least 4 characters.\n", NULL, NULL,
@@ -193,11 +206,14 @@ const s_cmd_t bf_cli_commands[] = {
       "(docs/security.md).  --default auto gives the choice back to the workers.\n", NULL,
       NULL, 0 },
     { "explain", bf_cmd_explain, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DIFF) | S_GIT
-      | BF_O (BF_O_CACHE_DIR), "[submit options] FILES... [--diff KEY]",
+      | BF_O (BF_O_CACHE_DIR) | BF_O (BF_O_TARGET),
+      "[submit options] FILES... [--diff KEY] | -t NAME",
       "the exact commands, manifest, action digest and cache key; submits nothing",
       "It takes submit's options, so a submit's command line can be explained as it is.\n"
       "--diff KEY asks the broker for the entry (or reads --cache-dir) and prints one line\n"
-      "per input that differs; exit 0 when none does, 1 when some do.\n",
+      "per input that differs; exit 0 when none does, 1 when some do.\n"
+      "Without FILES, or with -t NAME, it first shows how a target of bitfarm.ini\n"
+      "resolves: each key, its line, and the submit command line it amounts to.\n",
       S_DOCS ({ BF_O_TOOLCHAIN, "the toolchain to compute the key for, all 64 hex characters "
                 "(default: the broker's latest, else the one on this machine)" },
               { BF_O_CACHE_DIR, "with --diff: read the entry from this cache, not from the "
@@ -249,6 +265,14 @@ const s_cmd_t bf_cli_commands[] = {
       "Writes DIR/NAME.key (public) and DIR/NAME.key_secret (mode 0600).  Put NAME.key\n"
       "in the broker's KEYS/workers, KEYS/clients or KEYS/admins to allow it\n"
       "(docs/security.md).\n", NULL, NULL, S_NOZSYS },
+    /* the project file (issue 16, r16-project) */
+    { "init", bf_cmd_init, S_DESIGN | (S_RUN & ~BF_O (BF_O_TOKEN)) | BF_O (BF_O_TARGET),
+      "[-t NAME] [submit options] FILES...",
+      "write a starting bitfarm.ini from these flags (never overwrites one)",
+      "The target is called NAME (default: the --top module).  Source globs and\n"
+      "paths are written relative to the current directory, where bitfarm.ini\n"
+      "goes (docs/project.md).\n",
+      S_DOCS ({ BF_O_TARGET, "the target's name (default: the top module)" }), NULL, S_NOZSYS },
     { NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
 };
 

@@ -32,6 +32,8 @@ typedef struct {
 #define S_RUN (BF_O (BF_O_TOOLCHAIN) | BF_O (BF_O_PRIORITY) | BF_O (BF_O_TIMEOUT)          \
                | BF_O (BF_O_TAG) | BF_O (BF_O_PROGRAM) | BF_O (BF_O_TOKEN) | BF_O (BF_O_WAIT) \
                | BF_O (BF_O_OUTPUT))
+#define S_PROJECT (BF_O (BF_O_TARGET) | BF_O (BF_O_ALL) | BF_O (BF_O_JUNIT) \
+                   | BF_O (BF_O_ARTIFACTS))
 #define S_CACHE (BF_O (BF_O_CACHE_DIR) | BF_O (BF_O_JSON))
 
 /*  A command's own meaning of an option, for its help. */

@@ -122,8 +122,10 @@ bf_cmd_status (bf_cli_args_t *a)
     int src = bf_client_status (client, &job, BF_CLI_ARG (a), a->events);
     if (src != BF_OK)
         rc = bf_cli_fail (bf_cli_request_exit (src), "%s", bf_error_last ());
-    else if (a->json)
+    else if (a->json) {
+        json_object_set_new (job, "schema", json_integer (BF_CLI_JSON_SCHEMA));
         bf_cli_print_json (job);
+    }
     else
         s_print_status (job);
     json_decref (job);
@@ -141,8 +143,10 @@ bf_cmd_wait (bf_cli_args_t *a)
         return rc;
     json_t *job = NULL;
     rc = bf_cli_wait (client, BF_CLI_ARG (a), &job, a->json);
-    if (job && a->json)
+    if (job && a->json) {
+        json_object_set_new (job, "schema", json_integer (BF_CLI_JSON_SCHEMA));
         bf_cli_print_json (job);
+    }
     json_decref (job);
     bf_client_destroy (&client);
     return rc;

@@ -241,6 +241,7 @@ s_submit (bf_cli_args_t *a, bool explain)
     if (!a->wait) {
         if (a->json) {
             json_object_set_new (job, "uploaded_bytes", json_integer ((json_int_t) uploaded));
+            json_object_set_new (job, "schema", json_integer (BF_CLI_JSON_SCHEMA));
             bf_cli_print_json (job);
         }
         else
@@ -261,8 +262,10 @@ s_submit (bf_cli_args_t *a, bool explain)
             else if (!a->json)
                 fprintf (stderr, "%.12s: bitstream written to %s\n", id, a->output);
         }
-        if (a->json)
+        if (a->json) {
+            json_object_set_new (final, "schema", json_integer (BF_CLI_JSON_SCHEMA));
             bf_cli_print_json (final);
+        }
         json_decref (final);
     }
 out:
@@ -276,16 +279,26 @@ out:
 }
 
 
-/*  submit [options] FILES... */
+int
+bf_cli_submit_files (bf_cli_args_t *a, bool explain)
+{
+    return s_submit (a, explain);
+}
+
+/*  submit [options] FILES... ; without FILES: bitfarm.ini (cmd_project.c) */
 int
 bf_cmd_submit (bf_cli_args_t *a)
 {
+    if (a->nargs == 0 || a->ntargets > 0 || a->all || a->junit || a->artifacts)
+        return bf_cli_project (a, false);
     return s_submit (a, false);
 }
 
-/*  explain [submit options] FILES... [--diff KEY] */
+/*  explain [submit options] FILES... [--diff KEY] ; -t NAME */
 int
 bf_cmd_explain (bf_cli_args_t *a)
 {
+    if (a->nargs == 0 || a->ntargets > 0)
+        return bf_cli_project (a, true);
     return s_submit (a, true);
 }

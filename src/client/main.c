@@ -155,9 +155,38 @@ s_push (const char ***list, int *n, const char *v)
     (*list)[(*n)++] = v;
 }
 
-/*  Sets the option's value in a: BF_OK or an error with a detail. */
-static int
-s_apply (bf_cli_args_t *a, int o, const char *v)
+int
+bf_cli_option_named (const char *name)
+{
+    for (int o = 0; o < BF_O_COUNT; o++)
+        if (bf_cli_options[o].name && strcmp (bf_cli_options[o].name, name) == 0)
+            return o;
+    return -1;
+}
+
+const char *
+bf_cli_option_name (int o)
+{
+    return o >= 0 && o < BF_O_COUNT ? bf_cli_options[o].name : NULL;
+}
+
+void
+bf_cli_args_release (bf_cli_args_t *a)
+{
+    free (a->design.defines);
+    free (a->design.includes);
+    free (a->design.params);
+    free (a->design.synth_opts);
+    free (a->design.pnr_opts);
+    free (a->targets);
+    a->design.defines = a->design.includes = a->design.params = NULL;
+    a->design.synth_opts = a->design.pnr_opts = a->targets = NULL;
+    a->design.ndefines = a->design.nincludes = a->design.nparams = 0;
+    a->design.nsynth_opts = a->design.npnr_opts = a->ntargets = 0;
+}
+
+int
+bf_cli_apply (bf_cli_args_t *a, int o, const char *v)
 {
     int64_t n;
     int rc = BF_OK;
@@ -213,6 +242,10 @@ s_apply (bf_cli_args_t *a, int o, const char *v)
         case BF_O_SINCE:   /* r16-stats */
             rc = bf_opt_duration_ms (&a->since_ms, "--since", v, 1000, 3650LL * 86400000);
             break;
+        case BF_O_TARGET: s_push (&a->targets, &a->ntargets, v); break;
+        case BF_O_ALL: a->all = true; break;
+        case BF_O_JUNIT: a->junit = v; break;
+        case BF_O_ARTIFACTS: a->artifacts = v; break;
         case BF_O_JSON: a->json = true; break;
         case BF_O_WAIT: a->wait = true; break;
         case BF_O_FOLLOW: a->follow = true; break;
@@ -245,13 +278,6 @@ s_apply (bf_cli_args_t *a, int o, const char *v)
     return rc;
 }
 
-/*  One option as given: which, its value, how it was spelt ("--seed", "-n"). */
-typedef struct {
-    int opt;
-    const char *value;
-    char spelling[24];
-} s_given_t;
-
 /*  Reads the options from argv[optind] on (getopt_long, GNU permutation:
     the operands end up from the new optind on) into given[].  --help and
     --version print what they ask for and give -2.  Returns the number of
@@ -274,7 +300,7 @@ s_short (char c, uint64_t opts)
 }
 
 static int
-s_getopt (s_given_t *given, int argc, char **argv, const s_cmd_t *cmd)
+s_getopt (bf_cli_given_t *given, int argc, char **argv, const s_cmd_t *cmd)
 {
     struct option longs[BF_O_COUNT + 1];
     char shorts[2 * BF_O_COUNT + 1];
@@ -328,7 +354,7 @@ static int
 s_parse (bf_cli_args_t *a, const s_cmd_t **run, const s_cmd_t *cmd, int argc, char **argv,
          int first)
 {
-    s_given_t *given = xcalloc ((size_t) argc, sizeof *given);
+    bf_cli_given_t *given = xcalloc ((size_t) argc, sizeof *given);
     optind = first + 1;
     int n = s_getopt (given, argc, argv, cmd);
     int rc = n == -1 ? BFX_USAGE : BFX_OK;
@@ -345,9 +371,10 @@ s_parse (bf_cli_args_t *a, const s_cmd_t **run, const s_cmd_t *cmd, int argc, ch
                               "help %s)", given[i].spelling, cmd->name, sub ? " " : "",
                               sub ? sub->name : "", cmd->name);
     for (int i = 0; rc == BFX_OK && i < n; i++)
-        if (s_apply (a, given[i].opt, given[i].value) != BF_OK)
+        if (bf_cli_apply (a, given[i].opt, given[i].value) != BF_OK)
             rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
-    free (given);
+    a->given = given;   /* main frees it */
+    a->ngiven = n;
     if (rc != BFX_OK)
         return rc;
     a->cmd = cmd->name;
@@ -413,10 +440,7 @@ main (int argc, char **argv)
         }
         rc = run->fn (&a);
     }
-    free (a.design.defines);
-    free (a.design.includes);
-    free (a.design.params);
-    free (a.design.synth_opts);
-    free (a.design.pnr_opts);
+    bf_cli_args_release (&a);
+    free ((void *) a.given);
     return rc;
 }
