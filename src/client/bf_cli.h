@@ -15,6 +15,7 @@
 
 #include "bf_client.h"
 #include "bf_design.h"
+#include "bf_git.h"
 #include "../cache/bf_cache.h"
 #include "../common/bf_opt.h"
 
@@ -210,8 +211,20 @@ int bf_cli_fetch_to (bf_client_t *client, const char *id, const char *what, cons
 int bf_cmd_submit (bf_cli_args_t *a);
 int bf_cmd_explain (bf_cli_args_t *a);
 /*  submit or explain of the files in a->args, with a's options, as
-    without a project file (cmd_submit.c). */
-int bf_cli_submit_files (bf_cli_args_t *a, bool explain);
+    without a project file (cmd_submit.c).  git: the view of the tree
+    to use (borrowed), or NULL to open one as a says (bf_cli_git_open). */
+int bf_cli_submit_files (bf_cli_args_t *a, bool explain, bf_git_t *git);
+
+/*  git's view of the design's tree as a asks (--rev, --git-dir, or the
+    work tree the current directory lies in; none with BITFARM_NO_GIT=1
+    and neither option): *out, or NULL when the plain file system applies.
+    BFX_OK, or BFX_USAGE after printing bf_git's one-line error. */
+int bf_cli_git_open (bf_git_t **out, const bf_cli_args_t *a);
+
+/*  Points d at git's view (its fs, and its top as the root unless d has
+    one).  False, leaving d alone, when git is NULL or d's --root lies
+    outside the work tree (a plain directory then). */
+bool bf_cli_git_design (bf_git_t *git, bf_design_opts_t *d);
 
 /*  The project file (cmd_project.c): submit or explain with no files, -t
     or --all (the targets of bitfarm.ini), and init. */

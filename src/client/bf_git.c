@@ -320,6 +320,12 @@ s_rev_resolve (void *arg, char *out, const char *path)
     return BF_OK;
 }
 
+int
+bf_git_fold (bf_git_t *self, char *out, const char *path)
+{
+    return s_rev_resolve (self, out, path);
+}
+
 /* ---------------------------------------------------------------------- */
 /*  Work tree mode: the file system, with git's policy                      */
 

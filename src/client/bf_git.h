@@ -69,6 +69,32 @@ int bf_git_resolve (char *out, const char *git_dir, const char *rev);
     A new object; the caller owns it. */
 json_t *bf_git_provenance (bf_git_t *self);
 
+/*  A project file's glob (bitfarm.ini's "sources") as git sees the tree:
+    in revision mode the commit's blobs, in work tree mode the index's
+    tracked files that are present on disk; never a submodule's contents
+    (name those).  pattern: relative to the current directory (see
+    bf_git_chdir), fnmatch(3) with FNM_PATHNAME | FNM_PERIOD, so '*' and
+    '?' match no '/' and no leading '.', as glob(3).  Appends each match to
+    *files (grown with realloc; *n counts), newly allocated, in git's
+    (bytewise) order, named relative to the current directory when below
+    it, else absolutely.  BF_OK; BF_ENOTFOUND "no tracked file matches",
+    "no file of revision 'R' matches"; BF_EINVAL for a pattern outside the
+    repository; BF_ETOOBIG past BF_MAX_FILES matches. */
+int bf_git_glob (bf_git_t *self, char ***files, int *n, const char *pattern);
+
+/*  Revision mode: the project file (bf_project.h) nearest the current
+    directory's place in the commit's tree, up to its top: its path (as a
+    name in the tree) and contents (NUL-terminated), both the caller's to
+    free.  BF_ENOTFOUND when the revision has none, or in work tree mode. */
+int bf_git_project (bf_git_t *self, char **path, char **text, size_t *len);
+
+/*  Makes dir (absolute: a real directory in work tree mode, a name in the
+    tree in revision mode) the directory given names are relative to. */
+void bf_git_chdir (bf_git_t *self, const char *dir);
+
+/*  The revision given to bf_git_open, or NULL in work tree mode. */
+const char *bf_git_rev (const bf_git_t *self);
+
 /*  Writes the digest cache if it gained entries.  Errors are ignored (the
     cache is an optimisation); also done by bf_git_destroy. */
 void bf_git_save (bf_git_t *self);

@@ -55,6 +55,10 @@ void bf_git_scan_put (bf_git_t *self, const git_oid *blob, json_t *found);
 bool bf_git_proof_get (bf_git_t *self, const git_oid *blob, const char *key, char *out);
 void bf_git_proof_put (bf_git_t *self, const git_oid *blob, const char *key, const char *proof);
 
+/*  path (relative to self->cwd, or absolute) made absolute and folded
+    lexically ("." "..", "//"), into out (PATH_MAX bytes). */
+int bf_git_fold (bf_git_t *self, char *out, const char *path);
+
 /*  Sets a one-line error from libgit2's last error, prefixed with what. */
 int bf_git_fail (int code, const char *what);
 

@@ -172,8 +172,16 @@ bf_project_find (char **out, const char *dir)
 int
 bf_project_load (bf_project_t **out, const char *path, const char *shown)
 {
+    return bf_project_load_text (out, path, shown, NULL, 0);
+}
+
+int
+bf_project_load_text (bf_project_t **out, const char *path, const char *shown,
+                      const char *text, size_t len)
+{
     s_parse_t ps = { 0 };
-    ps.f = fopen (path, "re");
+    ps.f = text && len ? fmemopen ((void *) text, len, "r")
+         : fopen (text ? "/dev/null" : path, "re");   /* fmemopen refuses size 0 */
     if (!ps.f)
         return bf_error_set (BF_EIO, "cannot open '%s': %s", shown, strerror (errno));
     bf_project_t *p = xcalloc (1, sizeof *p);

@@ -66,6 +66,12 @@ int bf_project_find (char **out, const char *dir);
     BF_EINVAL with a one-line detail "SHOWN:LINE: problem", e.g.
     "bitfarm.ini:12: unknown key 'sede' in [blinky]". */
 int bf_project_load (bf_project_t **out, const char *path, const char *shown);
+
+/*  The same for a file's contents already read (text, len bytes; e.g. a
+    blob of a git revision, bf_git_project), which path names: its
+    directory is the project's.  len 0 is an empty file. */
+int bf_project_load_text (bf_project_t **out, const char *path, const char *shown,
+                          const char *text, size_t len);
 void bf_project_destroy (bf_project_t **self_p);
 
 /*  The directory holding the file (absolute), and its name for messages

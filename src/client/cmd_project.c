@@ -92,14 +92,22 @@ s_run_release (s_run_t *r)
     free (r->error);
 }
 
-/*  Expands a sources value (globs separated by blanks) into r->files. */
+/*  Expands a sources value (globs separated by blanks) into r->files:
+    as git sees the tree when git is given (bf_git_glob: tracked files, or
+    a revision's), else on the file system (glob(3)). */
 static int
-s_sources (s_run_t *r, const char *shown, const bf_project_entry_t *e)
+s_sources (s_run_t *r, const char *shown, const bf_project_entry_t *e, bf_git_t *git)
 {
     char *copy = xstrdup (e->value), *save = NULL;
     int rc = BF_OK;
     for (char *pat = strtok_r (copy, " \t", &save); pat && rc == BF_OK;
          pat = strtok_r (NULL, " \t", &save)) {
+        if (git) {
+            if (bf_git_glob (git, &r->files, &r->nfiles, pat) != BF_OK)
+                rc = bf_error_set (BF_EINVAL, "%s:%d: %s in [%s]", shown, e->line,
+                                   bf_error_last (), r->name);
+            continue;
+        }
         glob_t g;
         int grc = glob (pat, GLOB_ERR | GLOB_MARK, NULL, &g);
         if (grc == GLOB_NOMATCH)
@@ -124,10 +132,11 @@ s_sources (s_run_t *r, const char *shown, const bf_project_entry_t *e)
 
 /*  Resolves target t of the project into r: its keys, then a's design and
     run options.  cwd: where the command runs (for its relative paths).
+    git: the tree's view for the globs, or NULL.
     BF_OK, or an error with a detail "FILE:LINE: ...". */
 static int
 s_resolve (s_run_t *r, const bf_cli_args_t *a, const bf_project_t *p,
-           const bf_project_target_t *t, const char *cwd)
+           const bf_project_target_t *t, const char *cwd, bf_git_t *git)
 {
     const char *shown = bf_project_shown (p);
     r->name = t->name;
@@ -145,7 +154,7 @@ s_resolve (s_run_t *r, const bf_cli_args_t *a, const bf_project_t *p,
         const bf_project_entry_t *e = &t->entries[i];
         int rc;
         if (strcmp (e->key, "sources") == 0)
-            rc = s_sources (r, shown, e);
+            rc = s_sources (r, shown, e, git);
         else if (strcmp (e->key, "wait") == 0) {
             bool yes = strcmp (e->value, "true") == 0 || strcmp (e->value, "yes") == 0
                     || strcmp (e->value, "1") == 0;
@@ -263,7 +272,7 @@ s_outputs (bf_client_t *client, s_run_t *r, const char *artifacts)
 /*  Submits every run, then (with --wait) waits for each.  Returns the
     largest exit status. */
 static int
-s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, const char *junit,
+s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, bf_git_t *git, const char *junit,
          const char *artifacts, const char *suite, bool many)
 {
     if (artifacts && bf_mkdir_p (artifacts, 0755) != BF_OK)
@@ -280,7 +289,13 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, const char *junit,
         r->args.submit.toolchain = r->args.toolchain;
         bf_design_t *design = NULL;
         uint64_t uploaded = 0;
-        if (bf_design_new (&design, &r->args.design) != BF_OK) {
+        bool from_git = bf_cli_git_design (git, &r->args.design);
+        int drc = bf_design_new (&design, &r->args.design);
+        if (drc == BF_OK && from_git) {
+            bf_git_save (git);
+            r->args.submit.provenance = bf_git_provenance (git);
+        }
+        if (drc != BF_OK) {
             r->rc = bf_cli_fail (BFX_USAGE, "%s: %s", r->name, bf_error_last ());
             r->error = xstrdup (bf_error_last ());
         }
@@ -297,6 +312,8 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, const char *junit,
             fflush (stdout);
         }
         bf_design_destroy (&design);
+        json_decref (r->args.submit.provenance);
+        r->args.submit.provenance = NULL;
     }
     bool waited = false;
     for (size_t i = 0; i < n; i++) {
@@ -377,11 +394,15 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
     if (!cwd)
         return bf_cli_fail (BFX_USAGE, "cannot read the current directory: %s", strerror (errno));
     char *junit = s_abs (cwd, a->junit), *artifacts = s_abs (cwd, a->artifacts);
-    char *path = NULL, *shown = NULL;
+    char *path = NULL, *shown = NULL, *text = NULL;
+    size_t tlen = 0;
     bf_project_t *p = NULL;
+    bf_git_t *git = NULL;
     s_run_t *runs = NULL;
     size_t n = 0;
-    int rc = BFX_OK;
+    int rc = bf_cli_git_open (&git, a);
+    if (rc != BFX_OK)
+        goto out;
     if (a->nargs > 0) {   /* --junit or --artifacts of a plain submit */
         runs = xcalloc (1, sizeof *runs);
         runs[0].name = a->design.top ? a->design.top : "design";
@@ -391,19 +412,33 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
             rc = bf_cli_fail (BFX_USAGE, "--top and --device are required");
             goto out;
         }
-        rc = s_build (runs, n, a, junit, artifacts, runs[0].name, false);
+        rc = s_build (runs, n, a, git, junit, artifacts, runs[0].name, false);
         goto out;
     }
-    if (bf_project_find (&path, cwd) != BF_OK) {
-        rc = bf_cli_fail (BFX_USAGE, "no files given, and %s (see bitfarm help %s)",
-                          bf_error_last (), a->cmd);
+    /* With --rev the project file is the revision's (the nearest one to
+       the current directory's place in its tree); one the revision lacks
+       is taken from the work tree, saying so. */
+    const char *rev = git ? bf_git_rev (git) : NULL;
+    if (rev && bf_git_project (git, &path, &text, &tlen) == BF_OK) {
+        const char *top = bf_git_root (git);
+        shown = xasprintf ("%s:%s", rev, path + strlen (top) + (path[strlen (top)] == '/'));
+    }
+    else if (bf_project_find (&path, cwd) != BF_OK) {
+        rc = bf_cli_fail (BFX_USAGE, "no files given, and %s%s (see bitfarm help %s)",
+                          bf_error_last (), rev ? ", nor in that revision" : "", a->cmd);
         goto out;
     }
-    char *dir = xstrdup (path);
-    *strrchr (dir, '/') = '\0';
-    shown = strcmp (dir, cwd) == 0 ? xstrdup (BF_PROJECT_FILE) : xstrdup (path);
-    free (dir);
-    if (bf_project_load (&p, path, shown) != BF_OK) {
+    else {
+        char *dir = xstrdup (path);
+        *strrchr (dir, '/') = '\0';
+        shown = strcmp (dir, cwd) == 0 ? xstrdup (BF_PROJECT_FILE) : xstrdup (path);
+        free (dir);
+        if (rev)
+            fprintf (stderr, "bitfarm: revision '%s' has no %s: using the work tree's (%s)\n",
+                     rev, BF_PROJECT_FILE, path);
+    }
+    if ((text ? bf_project_load_text (&p, path, shown, text, tlen)
+              : bf_project_load (&p, path, shown)) != BF_OK) {
         rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
         goto out;
     }
@@ -438,13 +473,23 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
     if (rc == BFX_OK && a->output && n > 1)
         rc = bf_cli_fail (BFX_USAGE, "-o needs a single target (give 'output' in %s, or "
                           "--artifacts DIR)", shown);
-    if (rc == BFX_OK && chdir (bf_project_dir (p)) != 0)
+    /* Paths in the file are relative to its directory: the tools' and the
+       globs' current directory (in revision mode, a place in the tree,
+       entered on disk too when it exists there). */
+    if (rc == BFX_OK && text) {
+        bf_git_chdir (git, bf_project_dir (p));
+        if (chdir (bf_project_dir (p)) != 0)
+            bf_error_clear ();
+    }
+    else if (rc == BFX_OK && chdir (bf_project_dir (p)) != 0)
         rc = bf_cli_fail (BFX_USAGE, "cannot enter '%s': %s", bf_project_dir (p),
                           strerror (errno));
+    else if (rc == BFX_OK && git)
+        bf_git_chdir (git, bf_project_dir (p));
     runs = xcalloc (n, sizeof *runs);
     size_t resolved = 0;
     for (; rc == BFX_OK && resolved < n; resolved++)
-        if (s_resolve (&runs[resolved], a, p, chosen[resolved], cwd) != BF_OK)
+        if (s_resolve (&runs[resolved], a, p, chosen[resolved], cwd, git) != BF_OK)
             rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
     free (chosen);
     if (rc != BFX_OK) {
@@ -455,16 +500,18 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
         for (size_t i = 0; i < n && rc == BFX_OK; i++) {
             if (explain && !a->json)
                 s_print_resolution (&runs[i], p);
-            rc = bf_cli_submit_files (&runs[i].args, explain);
+            rc = bf_cli_submit_files (&runs[i].args, explain, git);
         }
         goto out;
     }
-    rc = s_build (runs, n, a, junit, artifacts, shown, many);
+    rc = s_build (runs, n, a, git, junit, artifacts, shown, many);
 out:
     for (size_t i = 0; i < n; i++)
         s_run_release (&runs[i]);
     free (runs);
     bf_project_destroy (&p);
+    bf_git_destroy (&git);
+    free (text);
     free (path);
     free (shown);
     free (junit);

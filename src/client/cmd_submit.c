@@ -189,8 +189,33 @@ s_dry_run (const bf_cli_args_t *a, const bf_manifest_t *m)
     return BFX_OK;
 }
 
+int
+bf_cli_git_open (bf_git_t **out, const bf_cli_args_t *a)
+{
+    *out = NULL;
+    const char *nogit = getenv ("BITFARM_NO_GIT");
+    if (!a->rev && !a->git_dir && nogit && strcmp (nogit, "1") == 0)
+        return BFX_OK;
+    if (bf_git_open (out, a->git_dir, a->rev) != BF_OK)
+        return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+    return BFX_OK;
+}
+
+bool
+bf_cli_git_design (bf_git_t *git, bf_design_opts_t *d)
+{
+    if (!git || (!bf_git_rev (git) && d->root && !bf_git_holds (git, d->root)))
+        return false;   /* --root outside the work tree: a plain directory */
+    d->fs = bf_git_fs (git);
+    if (!d->root)
+        d->root = bf_git_root (git);
+    return true;
+}
+
+/*  shared: git's view already opened by the caller (the project file's),
+    or NULL to open it here. */
 static int
-s_submit (bf_cli_args_t *a, bool explain)
+s_submit (bf_cli_args_t *a, bool explain, bf_git_t *shared)
 {
     a->design.files = (const char **) a->args;
     a->design.nfiles = a->nargs;
@@ -199,18 +224,14 @@ s_submit (bf_cli_args_t *a, bool explain)
     /* Inside a git work tree (or with --rev, --git-dir) git defines the
        design's tree (bf_git.h); $BITFARM_NO_GIT=1 gives the plain file
        system back. */
-    bf_git_t *git = NULL;
-    const char *nogit = getenv ("BITFARM_NO_GIT");
-    if ((a->rev || a->git_dir || !nogit || strcmp (nogit, "1") != 0)
-        && bf_git_open (&git, a->git_dir, a->rev) != BF_OK)
-        return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
-    if (git && !a->rev && a->design.root && !bf_git_holds (git, a->design.root))
-        bf_git_destroy (&git);   /* --root outside the work tree: a plain directory */
-    if (git) {
-        a->design.fs = bf_git_fs (git);
-        if (!a->design.root)
-            a->design.root = bf_git_root (git);
-    }
+    bf_git_t *owned = NULL, *git = shared;
+    int grc = shared ? BFX_OK : bf_cli_git_open (&owned, a);
+    if (grc != BFX_OK)
+        return grc;
+    if (!shared)
+        git = owned;
+    if (!bf_cli_git_design (git, &a->design))
+        git = NULL;
     bf_design_t *design = NULL;
     json_t *job = NULL;
     bf_client_t *client = NULL;
@@ -274,15 +295,15 @@ out:
     bf_design_destroy (&design);
     json_decref (a->submit.provenance);
     a->submit.provenance = NULL;
-    bf_git_destroy (&git);
+    bf_git_destroy (&owned);
     return rc;
 }
 
 
 int
-bf_cli_submit_files (bf_cli_args_t *a, bool explain)
+bf_cli_submit_files (bf_cli_args_t *a, bool explain, bf_git_t *git)
 {
-    return s_submit (a, explain);
+    return s_submit (a, explain, git);
 }
 
 /*  submit [options] FILES... ; without FILES: bitfarm.ini (cmd_project.c) */
@@ -291,7 +312,7 @@ bf_cmd_submit (bf_cli_args_t *a)
 {
     if (a->nargs == 0 || a->ntargets > 0 || a->all || a->junit || a->artifacts)
         return bf_cli_project (a, false);
-    return s_submit (a, false);
+    return s_submit (a, false, NULL);
 }
 
 /*  explain [submit options] FILES... [--diff KEY] ; -t NAME */
@@ -300,5 +321,5 @@ bf_cmd_explain (bf_cli_args_t *a)
 {
     if (a->nargs == 0 || a->ntargets > 0)
         return bf_cli_project (a, true);
-    return s_submit (a, true);
+    return s_submit (a, true, NULL);
 }
