@@ -50,6 +50,8 @@ typedef enum {
     BF_O_MAINTENANCE, BF_O_REASON, BF_O_ROLE, BF_O_DIR,
     /* admin */
     BF_O_DEFAULT, BF_O_RELEASE,
+    /* the local farm (issue 16, containers and chroots) */
+    BF_O_NO_SANDBOX,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -92,6 +94,7 @@ typedef struct {
     const char *reason;
     const char *set_default;     /* toolchains --default ID|auto */
     const char *release_name;    /* workers --release NAME */
+    bool no_sandbox;             /* farm start --no-sandbox (issue 16) */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */

@@ -208,6 +208,7 @@ s_apply (bf_cli_args_t *a, int o, const char *v)
         case BF_O_REASON: a->reason = v; break;
         case BF_O_DEFAULT: a->set_default = v; break;
         case BF_O_RELEASE: a->release_name = v; break;
+        case BF_O_NO_SANDBOX: a->no_sandbox = true; break;   /* issue 16 */
         case BF_O_JSON: a->json = true; break;
         case BF_O_WAIT: a->wait = true; break;
         case BF_O_FOLLOW: a->follow = true; break;
