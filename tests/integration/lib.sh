@@ -123,13 +123,14 @@ fi
 NO_SANDBOX=$(printf '%s' "$NO_SANDBOX" | head -1)
 if [ -n "$NO_SANDBOX" ]; then
     echo "# no sandbox here ($NO_SANDBOX): workers run with --no-sandbox"
-    mkdir -p "$T/bin"
-    for f in "$BIN"/*; do ln -s "$f" "$T/bin/"; done
-    rm "$T/bin/bitfarm-worker"
-    printf '#!/bin/sh\nexec "%s/bitfarm-worker" --no-sandbox "$@"\n' "$BIN" >"$T/bin/bitfarm-worker"
-    chmod +x "$T/bin/bitfarm-worker"
+    mkdir -p "$T/nosb/bin"   # BIN's layout: bin/ beside tests/ (the tools)
+    for f in "$BIN"/*; do ln -s "$f" "$T/nosb/bin/"; done
+    ln -s "$(dirname "$BIN")/tests" "$T/nosb/tests"
+    rm "$T/nosb/bin/bitfarm-worker"
+    printf '#!/bin/sh\nexec "%s/bitfarm-worker" --no-sandbox "$@"\n' "$BIN" >"$T/nosb/bin/bitfarm-worker"
+    chmod +x "$T/nosb/bin/bitfarm-worker"
     REAL_BIN=$BIN
-    BIN=$T/bin
+    BIN=$T/nosb/bin
     export BITFARM_NO_SANDBOX=1
 fi
 REAL_BIN=${REAL_BIN:-$BIN}
