@@ -51,7 +51,9 @@ jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=eval(sys.argv
 # bail DESCRIPTION FILE: a daemon the test needs did not start: fails the
 # test at once, with the reason (its log's last lines), rather than going on
 bail() {
-    not_ok "$1" "$(tail -5 "$2" 2>/dev/null | sed 's/^/  /')"
+    local lines=()
+    mapfile -t lines < <(tail -5 "$2" 2>/dev/null)
+    not_ok "$1" "${lines[@]}"
     echo "1..$n"
     exit 1
 }
@@ -97,6 +99,16 @@ start_worker() {
         sleep 0.05
     done
     bail "worker $name did not register within ${START_TIMEOUT}s" "$T/$name.log"
+}
+
+# pid_of_worker NAME: sets WPID to the pid of the worker NAME that
+# start_worker started; any other name (such as "null", from a job that
+# ran on no worker) fails the test at once, with the broker's log
+pid_of_worker() {
+    WPID=
+    [[ "$1" =~ ^[A-Za-z0-9_]+$ ]] && eval "WPID=\${WORKER_PID_$1:-}"
+    [ -n "$WPID" ] || bail "the job ran on a worker this test started (it names '$1')" \
+        "$(ls "$T"/broker*.log 2>/dev/null | head -1)"
 }
 
 # skip DESCRIPTION REASON: one skipped check, with its reason
