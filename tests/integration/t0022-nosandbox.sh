@@ -112,4 +112,23 @@ check "  ... at once ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 5000
 check "  ... printing the broker log's last line" grep -q \
     "^bitfarm: the local farm's broker exited at start: .*$FARM/state" "$T/broker.err"
 rm -f "$FARM/state"
+
+# --- the README's shared-farm example runs as written -----------------------
+# (on a copy of the fixture, another port and directories under $T)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$T/repo/tests/fixtures"
+cp -r "$FIXTURES/soc" "$T/repo/tests/fixtures/"
+python3 - "$FIXTURES/../../README.md" "$port" "$T" >"$T/readme.sh" <<'PY'
+import sys
+text, port, t = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+i = text.index("A shared farm on one machine")
+block = text[text.index("```sh\n", i) + 6:]
+block = block[:block.index("```")]
+print("set -e")
+print(block.replace("5555", port).replace("/tmp/", t + "/readme-"))
+print("kill %1 %2")
+PY
+(cd "$T/repo" && PATH=$BIN:$PATH timeout 300 bash "$T/readme.sh" >"$T/readme.out" 2>&1)
+check_eq "the README's shared-farm example runs as written on the bundled fixture" 0 $?
+check "  ... and fetches a bitstream" test -s "$T/repo/tests/fixtures/soc/top.bin"
 done_testing
