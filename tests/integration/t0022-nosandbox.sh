@@ -124,9 +124,8 @@ text, port, t = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
 i = text.index("A shared farm on one machine")
 block = text[text.index("```sh\n", i) + 6:]
 block = block[:block.index("```")]
-print("set -e")
+print("set -e; trap 'kill $(jobs -p) 2>/dev/null' EXIT")   # the daemons end with it
 print(block.replace("5555", port).replace("/tmp/", t + "/readme-"))
-print("kill %1 %2")
 PY
 (cd "$T/repo" && PATH=$BIN:$PATH timeout 300 bash "$T/readme.sh" >"$T/readme.out" 2>&1)
 check_eq "the README's shared-farm example runs as written on the bundled fixture" 0 $?
