@@ -61,6 +61,8 @@ typedef enum {
     BF_O_SINCE,
     /* the project file (issue 16, r16-project: cmd_project.c) */
     BF_O_TARGET, BF_O_ALL, BF_O_JUNIT, BF_O_ARTIFACTS,
+    /* the local farm (issue 16, containers and chroots) */
+    BF_O_NO_SANDBOX,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -123,6 +125,7 @@ typedef struct {
     const char *artifacts;       /* --artifacts DIR */
     const bf_cli_given_t *given; /* every option as given, in order (main's) */
     int ngiven;
+    bool no_sandbox;             /* farm start --no-sandbox (issue 16) */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */

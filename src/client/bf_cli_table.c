@@ -106,6 +106,10 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
                      "per target" },
     [BF_O_ARTIFACTS] = { "artifacts", 0, "DIR", "with --wait: write each target's bitstream, "
                          "nextpnr report and log to DIR/TARGET.bin, .report.json, .log" },
+    /* issue 16: containers and chroots */
+    [BF_O_NO_SANDBOX] = { "no-sandbox", 0, NULL, "build without bubblewrap, where it cannot "
+                          "run (a container or chroot without user namespaces); until "
+                          "`farm stop`" },
 };
 
 
@@ -139,8 +143,8 @@ static const s_cmd_t s_cache_cmds[] = {
 };
 
 static const s_cmd_t s_farm_cmds[] = {
-    { "start", bf_cmd_farm_start, 0, "", "start the local farm unless it runs", NULL, NULL,
-      NULL, 0 },
+    { "start", bf_cmd_farm_start, BF_O (BF_O_NO_SANDBOX), "[--no-sandbox]",
+      "start the local farm unless it runs", NULL, NULL, NULL, 0 },
     { "stop", bf_cmd_farm_stop, 0, "", "stop it", NULL, NULL, NULL, 0 },
     { "status", bf_cmd_farm_status, BF_O (BF_O_JSON), "",
       "whether it runs (exit 0) or not (exit 3)", NULL, NULL, NULL, 0 },
@@ -258,7 +262,11 @@ const s_cmd_t bf_cli_commands[] = {
       S_DOCS ({ BF_O_TOKEN, "the token reserve printed (default $BITFARM_TOKEN)" }), NULL, 0 },
     { "farm", bf_cmd_farm, 0, "start|stop|status", "the per-user local farm",
       "Its state is under $XDG_CACHE_HOME/bitfarm; submit starts it on first use when\n"
-      "no broker is given.\n", S_DOCS ({ BF_O_JSON, "farm status: machine-readable output" }),
+      "no broker is given.  Its worker sandboxes the tools with bubblewrap; where that\n"
+      "cannot run (a container or chroot without user namespaces), `farm start\n"
+      "--no-sandbox`, or BITFARM_NO_SANDBOX=1 in the environment, starts it unconfined,\n"
+      "with a warning: it builds only your own designs.  A daemon that dies at start\n"
+      "is reported at once, with the last line of its log.\n", S_DOCS ({ BF_O_JSON, "farm status: machine-readable output" }),
       s_farm_cmds, 0 },
     { "keygen", bf_cmd_keygen, BF_O (BF_O_ROLE) | BF_O (BF_O_DIR),
       "--role broker|worker|client NAME [--dir DIR]", "a CURVE key pair",

@@ -26,6 +26,26 @@ bf_localfarm_dir (void)
     return xasprintf ("%s/.cache/bitfarm", home && *home ? home : "/tmp");
 }
 
+/*  True while process pid runs: not gone, and not a zombie (a daemon is
+    not our child; where PID 1 does not reap, as in a bare container or
+    `unshare --pid`, a dead one stays a zombie). */
+static bool
+s_alive (pid_t pid)
+{
+    if (pid <= 1 || kill (pid, 0) != 0)
+        return false;
+    char path[64], stat[256];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *f = fopen (path, "re");
+    if (!f)
+        return true;   /* no /proc: kill(2) is all we know */
+    size_t n = fread (stat, 1, sizeof stat - 1, f);
+    fclose (f);
+    stat[n] = '\0';
+    const char *paren = strrchr (stat, ')');   /* "PID (COMM) STATE ..." */
+    return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
 static pid_t
 s_pid (const char *dir, const char *name)
 {
@@ -34,7 +54,7 @@ s_pid (const char *dir, const char *name)
     pid_t pid = 0;
     if (bf_file_read (&text, NULL, path, 64) == BF_OK) {
         long v = strtol (text, NULL, 10);
-        if (v > 1 && kill ((pid_t) v, 0) == 0)
+        if (v > 1 && v <= INT_MAX && s_alive ((pid_t) v))
             pid = (pid_t) v;
         free (text);
     }
@@ -46,7 +66,7 @@ s_pid (const char *dir, const char *name)
     our child: it outlives us), and waits until it has written its pid file
     or exited. */
 static int
-s_start (const char *dir, const char *name, const char *const *args)
+s_start (pid_t *out, const char *dir, const char *name, const char *const *args)
 {
     char *prog = bf_sibling_program (name);
     char *log = xasprintf ("%s/%s.log", dir, strcmp (name, "bitfarm-broker") == 0 ? "broker" : "worker");
@@ -61,21 +81,98 @@ s_start (const char *dir, const char *name, const char *const *args)
     int rc = bf_spawn_start (&daemon, &opts);
     if (rc != BF_OK)
         rc = bf_error_set (BF_EIO, "%s", bf_error_last ());
+    else
+        *out = daemon.pid;
     free (prog);
     free (log);
     return rc;
 }
 
+/*  The last non-empty line of the file at path (at most its last 8 KiB),
+    into line (size len); "" when there is none. */
+static void
+s_last_line (char *line, size_t len, const char *path)
+{
+    line[0] = '\0';
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[8192];
+    off_t size = lseek (fd, 0, SEEK_END);
+    off_t from = size > (off_t) sizeof buf - 1 ? size - (off_t) sizeof buf + 1 : 0;
+    ssize_t n = pread (fd, buf, sizeof buf - 1, from);
+    close (fd);
+    if (n <= 0)
+        return;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = '\0';
+    char *start = memrchr (buf, '\n', (size_t) n);
+    start = start ? start + 1 : buf;
+    size_t k = strlen (start) < len - 1 ? strlen (start) : len - 1;
+    memcpy (line, start, k);
+    line[k] = '\0';
+}
+
+/*  Waits up to ms for the daemon started as pid to write its pid file;
+    a daemon that exits first is reported at once, with its log's last
+    line (name: "broker" or "worker"). */
 static int
-s_wait_pid (const char *dir, const char *name, int ms)
+s_wait_pid (const char *dir, const char *name, pid_t pid, int ms)
 {
     for (int waited = 0; waited < ms; waited += 20) {
         if (s_pid (dir, name))
             return BF_OK;
+        if (!s_alive (pid) && !s_pid (dir, name)) {
+            char *log = xasprintf ("%s/%s.log", dir, name);
+            char last[512];
+            s_last_line (last, sizeof last, log);
+            /* Where bubblewrap cannot run, say how the local farm runs
+               anyway: it builds only this user's designs. */
+            const char *hint = strstr (last, "cannot sandbox builds")
+                               ? "; to build your own designs unconfined here, run `bitfarm "
+                                 "farm start --no-sandbox` or set BITFARM_NO_SANDBOX=1"
+                               : "";
+            int rc = bf_error_set (BF_EIO, "the local farm's %s exited at start: %s (log: %s)%s",
+                                   name, last[0] ? last : "no output", log, hint);
+            free (log);
+            return rc;
+        }
         struct timespec ts = { 0, 20 * 1000000 };
         nanosleep (&ts, NULL);
     }
-    return bf_error_set (BF_EIO, "the local farm's %s did not start; see %s/%s.log", name, dir, name);
+    return bf_error_set (BF_EIO, "the local farm's %s did not start within %d s; see %s/%s.log",
+                         name, ms / 1000, dir, name);
+}
+
+bool
+bf_localfarm_unsandboxed (void)
+{
+    const char *env = getenv ("BITFARM_NO_SANDBOX");
+    if (env && *env && strcmp (env, "0") != 0)
+        return true;
+    char *dir = bf_localfarm_dir ();
+    char *mark = xasprintf ("%s/no-sandbox", dir);
+    bool set = access (mark, F_OK) == 0;
+    free (mark);
+    free (dir);
+    return set;
+}
+
+int
+bf_localfarm_set_unsandboxed (void)
+{
+    char *dir = bf_localfarm_dir ();
+    char *mark = xasprintf ("%s/no-sandbox", dir);
+    static const char s_text[] =
+        "written by `bitfarm farm start --no-sandbox`: the local farm's worker builds\n"
+        "unconfined until `bitfarm farm stop` removes this file\n";
+    int rc = bf_mkdir_p (dir, 0700);
+    if (rc == BF_OK)
+        rc = bf_file_write_atomic (mark, s_text, sizeof s_text - 1, 0600);
+    free (mark);
+    free (dir);
+    return rc;
 }
 
 bool
@@ -112,9 +209,10 @@ bf_localfarm_ensure (char **endpoint, bool *started)
         char *state = xasprintf ("%s/state", dir);
         char *pidf = xasprintf ("%s/broker.pid", dir);
         const char *args[] = { "--listen", *endpoint, "--state-dir", state, "--pid-file", pidf, NULL };
-        rc = s_start (dir, "bitfarm-broker", args);
+        pid_t pid = 0;
+        rc = s_start (&pid, dir, "bitfarm-broker", args);
         if (rc == BF_OK)
-            rc = s_wait_pid (dir, "broker", 10000);
+            rc = s_wait_pid (dir, "broker", pid, 10000);
         free (state);
         free (pidf);
         if (started)
@@ -130,12 +228,19 @@ bf_localfarm_ensure (char **endpoint, bool *started)
             "{\"boards\": [{\"name\": \"vboard0\", \"device\": \"up5k\", "
             "\"package\": \"sg48\", \"virtual\": true}]}\n";
         rc = bf_file_write_atomic (cfg, s_cfg, sizeof s_cfg - 1, 0644);
+        bool unconfined = bf_localfarm_unsandboxed ();
         const char *args[] = { "--broker", *endpoint, "--work-dir", work, "--pid-file", pidf,
-                               "--name", "local", "--config", cfg, NULL };
+                               "--name", "local", "--config", cfg,
+                               unconfined ? "--no-sandbox" : NULL, NULL };
+        pid_t pid = 0;
         if (rc == BF_OK)
-            rc = s_start (dir, "bitfarm-worker", args);
+            rc = s_start (&pid, dir, "bitfarm-worker", args);
+        if (rc == BF_OK && unconfined)   /* said once: when this worker starts */
+            fprintf (stderr, "bitfarm: warning: the local farm builds UNSANDBOXED (--no-sandbox "
+                     "or BITFARM_NO_SANDBOX): yosys and nextpnr run with your rights; it builds "
+                     "only your own designs\n");
         if (rc == BF_OK)
-            rc = s_wait_pid (dir, "worker", 60000);
+            rc = s_wait_pid (dir, "worker", pid, 60000);
         free (work);
         free (pidf);
         free (cfg);
@@ -153,6 +258,9 @@ bf_localfarm_stop (void)
 {
     char *dir = bf_localfarm_dir ();
     pid_t pids[2] = { s_pid (dir, "worker"), s_pid (dir, "broker") };
+    char *mark = xasprintf ("%s/no-sandbox", dir);
+    remove (mark);   /* farm start --no-sandbox lasts until the farm stops */
+    free (mark);
     free (dir);
     if (!pids[0] && !pids[1])
         return BF_ENOTFOUND;

@@ -20,18 +20,26 @@ bf_cmd_farm (bf_cli_args_t *a)
                         sub);
 }
 
-/*  farm start: the local farm, started unless it runs */
+/*  farm start [--no-sandbox]: the local farm, started unless it runs */
 int
 bf_cmd_farm_start (bf_cli_args_t *a)
 {
-    (void) a;
     char *dir = bf_localfarm_dir ();
     char *endpoint = NULL;
     int rc = BFX_OK;
-    if (bf_localfarm_ensure (&endpoint, NULL) != BF_OK)
+    if (a->no_sandbox && !bf_localfarm_unsandboxed () && bf_localfarm_running ()) {
+        rc = bf_cli_fail (BFX_USAGE, "the local farm already runs sandboxed; run `bitfarm farm "
+                          "stop` first");
+        goto out;
+    }
+    if (a->no_sandbox && bf_localfarm_set_unsandboxed () != BF_OK)
+        rc = bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+    else if (bf_localfarm_ensure (&endpoint, NULL) != BF_OK)
         rc = bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
     else
-        printf ("local farm running at %s (state in %s)\n", endpoint, dir);
+        printf ("local farm running at %s (state in %s)%s\n", endpoint, dir,
+                bf_localfarm_unsandboxed () ? ", unsandboxed" : "");
+out:
     free (endpoint);
     free (dir);
     return rc;

@@ -121,6 +121,19 @@ s_explain (bf_cli_args_t *a, const bf_manifest_t *manifest)
         free (commands);
         return rc;
     }
+    json_t *diff = json_object_get (out, "diff");
+    if (diff) {
+        /* --diff: only the answer, one line per difference */
+        if (json_array_size (diff) == 0)
+            printf ("same inputs as cache entry %s\n", bf_cli_str (out, "diff_key"));
+        size_t i;
+        json_t *v;
+        json_array_foreach (diff, i, v)
+            printf ("%s\n", json_string_value (v));
+        json_decref (out);
+        free (commands);
+        return rc;
+    }
     char *text = json_dumps (json_object_get (out, "manifest"), JSON_INDENT (2) | JSON_SORT_KEYS);
     printf ("manifest %s\n", text);
     free (text);
@@ -131,18 +144,6 @@ s_explain (bf_cli_args_t *a, const bf_manifest_t *manifest)
         printf ("toolchain  %s (%s)\ncache key  %s\n", toolchain, tc_from, key);
     else
         printf ("cache key  unknown: no toolchain known (give --toolchain ID)\n");
-    json_t *diff = json_object_get (out, "diff");
-    if (diff) {
-        if (json_array_size (diff) == 0)
-            printf ("same inputs as cache entry %s\n", bf_cli_str (out, "diff_key"));
-        else {
-            printf ("differs from cache entry %s:\n", bf_cli_str (out, "diff_key"));
-            size_t i;
-            json_t *v;
-            json_array_foreach (diff, i, v)
-                printf ("  %s\n", json_string_value (v));
-        }
-    }
     json_decref (out);
     free (commands);
     return rc;

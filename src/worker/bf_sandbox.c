@@ -197,6 +197,69 @@ s_first_line (void *arg, const char *line)
         snprintf (first, 512, "%s", line);
 }
 
+/*  The first line of a small file (a sysctl, /proc/self/status) into buf;
+    false when it cannot be read. */
+static bool
+s_read_small (char *buf, size_t len, const char *path)
+{
+    FILE *f = fopen (path, "re");
+    if (!f)
+        return false;
+    size_t n = fread (buf, 1, len - 1, f);
+    fclose (f);
+    buf[n] = '\0';
+    return true;
+}
+
+/*  Appends ", TEXT" (or "TEXT" first) to the causes in out (size len). */
+static void
+s_cause (char *out, size_t len, const char *text)
+{
+    size_t used = strlen (out);
+    snprintf (out + used, len - used, "%s%s", used ? "; " : "", text);
+}
+
+/*  Why bubblewrap may have failed here, from what this host shows: a
+    seccomp filter, a chroot, a container, a sysctl that exists and is off.
+    Writes one clause into out; never suggests a sysctl this kernel lacks,
+    nor "run as root" to root. */
+static void
+s_causes (char *out, size_t len, bool root)
+{
+    char buf[4096];
+    out[0] = '\0';
+    if (s_read_small (buf, sizeof buf, "/proc/self/status")) {
+        const char *sc = strstr (buf, "\nSeccomp:");
+        if (sc && atoi (sc + 9) == 2)
+            s_cause (out, len, "this process runs under a seccomp filter (a container's "
+                     "profile) that may forbid creating namespaces");
+    }
+    struct stat r, r1;
+    if (stat ("/", &r) == 0 && stat ("/proc/1/root", &r1) == 0
+        && (r.st_dev != r1.st_dev || r.st_ino != r1.st_ino))
+        s_cause (out, len, "this runs in a chroot (bubblewrap cannot start inside one)");
+    if (access ("/.dockerenv", F_OK) == 0 || access ("/run/.containerenv", F_OK) == 0
+        || getenv ("container"))
+        s_cause (out, len, "this runs in a container, which may deny user namespaces");
+    if (s_read_small (buf, sizeof buf, "/proc/sys/user/max_user_namespaces") && atol (buf) == 0)
+        s_cause (out, len, "user namespaces are off (sysctl user.max_user_namespaces=0; "
+                 "raise it)");
+    if (!root && s_read_small (buf, sizeof buf, "/proc/sys/kernel/unprivileged_userns_clone")
+        && atoi (buf) == 0)
+        s_cause (out, len, "unprivileged user namespaces are off (sysctl "
+                 "kernel.unprivileged_userns_clone=1 allows them)");
+    if (!root
+        && s_read_small (buf, sizeof buf, "/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+        && atoi (buf) == 1)
+        s_cause (out, len, "AppArmor restricts unprivileged user namespaces (sysctl "
+                 "kernel.apparmor_restrict_unprivileged_userns)");
+    if (!out[0])
+        s_cause (out, len, root ? "likely a container or chroot that denies namespaces or "
+                 "mounts, or a seccomp profile that forbids them"
+                 : "likely a container or chroot without user namespaces, or a seccomp "
+                 "profile that forbids them");
+}
+
 int
 bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir)
 {
@@ -245,11 +308,13 @@ bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir)
     if (rc != BF_OK)
         rc = bf_error_set (BF_ERROR, "cannot sandbox builds: %s (install bubblewrap, or start "
                            "with --no-sandbox to build unconfined)", bf_error_last ());
-    else if (!res.exited || res.exit_code != 0)
-        rc = bf_error_set (BF_ERROR, "cannot sandbox builds: bubblewrap failed here (%s); it "
-                           "needs user namespaces (sysctl kernel.unprivileged_userns_clone=1) "
-                           "or root.  Start with --no-sandbox to build unconfined",
-                           first[0] ? first : "no output");
+    else if (!res.exited || res.exit_code != 0) {
+        char causes[768];
+        s_causes (causes, sizeof causes, geteuid () == 0);
+        rc = bf_error_set (BF_ERROR, "cannot sandbox builds: bubblewrap failed here ('%s'): %s; "
+                           "start with --no-sandbox to build unconfined",
+                           first[0] ? first : "no output", causes);
+    }
     return rc;
 }
 

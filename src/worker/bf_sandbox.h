@@ -71,7 +71,10 @@ typedef struct {
     When enabled, checks that bubblewrap runs and can make namespaces here
     by running `true` in a sandbox over scratch_dir (an existing
     directory).  BF_OK, or BF_ERROR with a detail saying why and what to do
-    (install bubblewrap, allow user namespaces, or --no-sandbox). */
+    (install bubblewrap, allow user namespaces, or --no-sandbox).  When the
+    trial fails, the detail names bwrap's first line and the causes this
+    host shows (a seccomp filter, a chroot, a container, a sysctl that
+    exists here and is off), or the likely ones when none shows. */
 int bf_sandbox_init (bf_sandbox_t *self, const char *scratch_dir);
 void bf_sandbox_fini (bf_sandbox_t *self);
 

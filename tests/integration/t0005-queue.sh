@@ -22,7 +22,7 @@ wait_until 60 stage_is "$id" pnr
 check_eq "the build reaches nextpnr" pnr "$(job_field "$id" '"stage"')"
 victim=$(job_field "$id" '"worker"')
 other=w1; [ "$victim" = w1 ] && other=w2
-eval "vpid=\$WORKER_PID_$victim"
+pid_of_worker "$victim"; vpid=$WPID
 kill -9 "$vpid"
 t0=$(date +%s%N)
 wait_until 5 bash -c "[ \"\$('$BIN/bitfarm' status $id --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"attempt\"], d[\"worker\"])')\" = '2 $other' ]"
@@ -123,7 +123,7 @@ check_eq "19 of them followed the first" 19 "$(for i in $ids; do job_field "$i" 
 id=$(slow 32 11)
 wait_until 60 state_is "$id" running
 w=$(job_field "$id" '"worker"')
-eval "wpid=\$WORKER_PID_$w"
+pid_of_worker "$w"; wpid=$WPID
 kill -TERM "$wpid"
 sleep 0.3
 check "the worker says it is draining" grep -q "draining" "$T/$w.log"

@@ -103,7 +103,8 @@ check_eq "explain --diff of an edited design exits 1" 1 $?
 check "... naming the changed file" grep -q "file top.v: content changed" "$T/diff.txt"
 check "... the added define" grep -q "define FAST: added" "$T/diff.txt"
 check "... and the seed" grep -q "seed: (none) -> 3" "$T/diff.txt"
-echo "# $(grep -A5 differs "$T/diff.txt" | tr '\n' '|')"
+check_eq "... one line per difference, and nothing else (no manifest first)" \
+    "file top.v|define FAST|seed" "$(cut -d: -f1 "$T/diff.txt" | sed 's/ content changed.*//' | paste -sd'|')"
 sed -i 's/count + 2/count + 1/' top.v
 
 # --- ls, show, verify, gc

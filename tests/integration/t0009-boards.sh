@@ -188,6 +188,7 @@ for p in $(procs_under "$T/w1/jobs"); do
     [ "$(cat /proc/$p/comm 2>/dev/null)" = openFPGALoader ] && ofl=$p
 done
 check "openFPGALoader is running for the slow load" test -n "$ofl"
+if need_sandbox "openFPGALoader's sandbox"; then
 check "  ... in a mount namespace of its own (bubblewrap)" test \
     "$(readlink /proc/$ofl/ns/mnt)" != "$(readlink /proc/$WORKER_PID_w1/ns/mnt)"
 check "  ... that shows no host file: not the worker's config (the worker sees it)" bash -c \
@@ -196,6 +197,7 @@ check "  ... nor the worker's cache, only its own job directory, read-only" bash
     "[ ! -e /proc/$ofl/root$T/w1/cache ] && grep -q ' $T/w1/jobs/[^ ]* ro[, ]' /proc/$ofl/mountinfo"
 check "  ... and no device nodes but bubblewrap's minimal /dev (no USB for an XVC board)" bash -c \
     "[ ! -e /proc/$ofl/root/dev/bus ] && [ -e /proc/$ofl/root/dev/null ]"
+fi
 "$BIN/bitfarm" cancel "$pj" >/dev/null
 check_eq "cancel: the job is cancelled" cancelled "$(job_field "$pj" '"state"')"
 check_eq "... and vslow is idle at once" idle "$(bstate vslow state)"

@@ -108,7 +108,16 @@ sandbox__argv_confines_to_the_job (void **state)
 {
     (void) state;
     bf_sandbox_t sb = { .enabled = true };
-    assert_int_equal (bf_sandbox_init (&sb, s_dir), BF_OK);   /* runs `true` in bwrap */
+    if (bf_sandbox_init (&sb, s_dir) != BF_OK   /* runs `true` in bwrap */
+        && system ("bwrap --unshare-pid --unshare-net --ro-bind / / true >/dev/null 2>&1") != 0) {
+        /* bubblewrap itself cannot start here (a container, a chroot, a
+           seccomp profile): the test has nothing to check */
+        print_message ("# SKIP no sandbox here: %s\n", bf_error_last ());
+        bf_sandbox_fini (&sb);
+        skip ();
+    }
+    else
+        assert_true (sb.bwrap != NULL);
     assert_true (sb.limits.cpu_s > 0 && sb.limits.as_bytes > 0 && sb.limits.fsize_bytes > 0);
     const char *tool[] = { "yosys", "-s", "/job/build.ys", NULL };
     const char **v = bf_sandbox_argv (&sb, "/job", "/job/src", tool);
