@@ -67,6 +67,7 @@ typedef enum {
 } bf_cli_opt_t;
 
 #define BF_O(o) (UINT64_C (1) << (o))
+_Static_assert (BF_O_COUNT <= 64, "an option set is the bits of a uint64_t");
 
 /*  One option as given on the command line: which, its value (or NULL),
     how it was spelt ("--seed", "-n"). */
