@@ -219,6 +219,56 @@ check_eq "  ... a changed source is scanned again (the cache keys on the content
     "init2.hex mem.v notes.hex" \
     "$(cd "$R" && "$BIN/submit" --top mem --device hx1k --flow noop -n --json mem.v 2>/dev/null | files_of)"
 
+# --- a project file meets git: globs over git's tree, --rev's own bitfarm.ini ----
+P=$T/proj
+git init -q "$P" && mkdir -p "$P/rtl"
+cp "$B/icestick.pcf" "$P/" && cp "$B/top.v" "$P/rtl/top.v"
+cat >"$P/bitfarm.ini" <<'INI'
+[blinky]
+top = top
+device = hx1k
+package = tq144
+pcf = icestick.pcf
+freq = 12
+sources = rtl/*.v
+INI
+git -C "$P" add . && git -C "$P" commit -qm p1 && git -C "$P" tag p1
+printf '`define UNUSED 1\n' >"$P/rtl/extra.v" && git -C "$P" add rtl/extra.v
+sed -i 's/\[23:19\]/[22:18]/' "$P/rtl/top.v"
+git -C "$P" commit -qam p2 && git -C "$P" tag p2
+echo 'module junk; endmodule' >"$P/rtl/untracked.v"
+sed -i 's/sources = rtl\/\*.v/sources = rtl\/*.v\nseed = 3/' "$P/bitfarm.ini"   # a dirty bitfarm.ini
+pfiles() { (cd "$P/${2:-.}" && "$BIN/submit" -n --json ${1:-} 2>"$T/perr") | files_of; }
+check_eq "a target's glob matches tracked files only (not rtl/untracked.v)" \
+    "icestick.pcf rtl/extra.v rtl/top.v" "$(pfiles)"
+check_eq "  ... --rev p1: the files of p1's tree" "icestick.pcf rtl/top.v" "$(pfiles '--rev p1' rtl)"
+check_eq "  ... --rev p1 reads p1's bitfarm.ini (no seed in it), not the work tree's (seed 3)" "-1 3" \
+    "$(cd "$P" && jget "$("$BIN/bitfarm" explain --rev p1 --json 2>/dev/null)" "d['manifest'].get('seed', -1)") $(cd "$P" && jget "$("$BIN/bitfarm" explain --json 2>/dev/null)" "d['manifest'].get('seed', -1)")"
+out=$(cd "$P" && "$BIN/submit" --rev p1 --wait -o "$T/p1rev.bin" 2>&1)
+check_eq "submit --rev p1 with no files builds the default target" 0 $?
+p1_id=$(echo "$out" | head -1)
+check_eq "  ... recording p1's commit" "$(git -C "$P" rev-parse p1)" \
+    "$(jget "$("$BIN/bitfarm" status "$p1_id" --json)" "d['provenance']['commit']")"
+git clone -q "$P" "$T/pco" && git -C "$T/pco" checkout -q p1
+out=$(cd "$T/pco" && "$BIN/submit" --wait -o "$T/p1co.bin" 2>&1)
+check_eq "a checkout of p1 builds its target" 0 $?
+check "  ... to the same bytes as --rev p1" cmp -s "$T/p1rev.bin" "$T/p1co.bin"
+check_eq "  ... under the same cache key" "$(job_field "$p1_id" "'cache_key'")" \
+    "$(job_field "$(echo "$out" | head -1)" "'cache_key'")"
+git clone -q --bare "$P" "$T/proj.git"
+check_eq "a bare repository: --git-dir --rev p2 takes p2's bitfarm.ini and tree" \
+    "icestick.pcf rtl/extra.v rtl/top.v" "$(cd "$T" && "$BIN/submit" -n --json --git-dir "$T/proj.git" --rev p2 | files_of)"
+R2=$T/late && git init -q "$R2" && cp "$B/top.v" "$B/icestick.pcf" "$R2/"
+git -C "$R2" add . && git -C "$R2" commit -qm old && git -C "$R2" tag old
+printf '[b]\ntop = top\ndevice = hx1k\npackage = tq144\npcf = icestick.pcf\nsources = *.v\n' >"$R2/bitfarm.ini"
+err=$(cd "$R2" && "$BIN/submit" -n --rev old 2>&1 >/dev/null)
+check_eq "a revision without bitfarm.ini uses the work tree's, saying so" \
+    "bitfarm: revision 'old' has no bitfarm.ini: using the work tree's ($(cd "$R2" && pwd -P)/bitfarm.ini)" "$err"
+sed -i 's/sources = \*.v/sources = nothing*.v/' "$R2/bitfarm.ini"
+err=$(cd "$R2" && "$BIN/submit" -n --rev old 2>&1 | tail -1; exit "${PIPESTATUS[0]}")
+check_eq "  ... a glob that matches nothing in the revision: one line, exit 2" \
+    "2 bitfarm: bitfarm.ini:6: no file of revision 'old' matches 'nothing*.v' in [b]" "$? $err"
+
 # --- over CURVE: proofs of possession come from the cache too ---------------------
 sleep 1.1   # the files older than the index: not racily clean (git's rule)
 git -C "$R" add mem.v && git -C "$R" commit -qm curve
