@@ -248,7 +248,7 @@ bf_vsimcmd_argv (char ***out, const bf_vsimcmd_t *spec)
     s_push (&a, xstrdup (spec->verilator ? spec->verilator : "verilator"));
     static const char *const fixed[] = {
         "--cc", "--exe", "--build", "--build-jobs", "1", "-O2", "-Wno-fatal", "-Wno-lint",
-        "-Wno-style", "-Wno-TIMESCALEMOD", "--x-assign", "0", "--x-initial", "0",
+        "-Wno-style", "-Wno-TIMESCALEMOD", "-Wno-ASSIGNIN", "--x-assign", "0", "--x-initial", "0",
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         s_push (&a, xstrdup (fixed[i]));
@@ -320,4 +320,38 @@ bf_vsimcmd_free (char ***argv_p)
         free (*p);
     free (*argv_p);
     *argv_p = NULL;
+}
+
+/* ---- models taken from yosys's cells_sim.v ---- */
+
+int
+bf_vsim_extract_module (char **out, const char *text, size_t len, const char *name)
+{
+    size_t nl = strlen (name);
+    if (!s_ident (name, nl) || nl > 64)
+        return bf_error_set (BF_EINVAL, "invalid module name '%.64s'", name);
+    for (size_t i = 0; i + 7 + nl < len; i++) {
+        if ((i > 0 && text[i - 1] != '\n') || strncmp (text + i, "module ", 7) != 0
+            || strncmp (text + i + 7, name, nl) != 0)
+            continue;
+        char c = text[i + 7 + nl];
+        if (c != ' ' && c != '(' && c != '\t' && c != '\n' && c != '#')
+            continue;
+        for (size_t j = i + 7 + nl; j + 9 <= len; j++) {
+            if (strncmp (text + j, "endmodule", 9) == 0 && text[j - 1] == '\n') {
+                size_t n = j + 9 - i;
+                if (n > BF_VSIM_MODULE_MAX)
+                    return bf_error_set (BF_ETOOBIG, "module '%s' over %d bytes", name,
+                                         BF_VSIM_MODULE_MAX);
+                char *buf = xmalloc (n + 2);
+                memcpy (buf, text + i, n);
+                buf[n] = '\n';
+                buf[n + 1] = '\0';
+                *out = buf;     /* transferred */
+                return BF_OK;
+            }
+        }
+        break;
+    }
+    return bf_error_set (BF_ENOTFOUND, "no module '%s' in the library", name);
 }

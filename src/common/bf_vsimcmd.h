@@ -14,7 +14,7 @@
     The Verilator argv (no shell strings; run it through bf_spawn, in the
     worker's sandbox):
         verilator --cc --exe --build --build-jobs 1 -O2 -Wno-fatal -Wno-lint
-          -Wno-style -Wno-TIMESCALEMOD --x-assign 0 --x-initial 0
+          -Wno-style -Wno-TIMESCALEMOD -Wno-ASSIGNIN --x-assign 0 --x-initial 0
           --top-module TOP --prefix Vbfsim -Mdir MDIR -o MODEL
           -DNAME[=VALUE]... -GNAME=VALUE... [-y LIBDIR]...
           -CFLAGS -DBF_VSIM_CLK=PORT -CFLAGS -DBF_VSIM_RX=PORT -CFLAGS -DBF_VSIM_TX=PORT
@@ -23,6 +23,17 @@
     wrapper's parameters).  Verilator runs one job (--build-jobs 1, which
     also bounds its own threads) and the C++ is compiled at -O1, the
     quickest build that still simulates fast.
+    -Wno-ASSIGNIN: Verilator refuses a top-level input connected to an inout
+    port (SB_IO's PACKAGE_PIN) unless told to; it simulates it correctly.
+
+    iCE40 cells (docs/regio.md, "Simulation models"): gateware/sim holds
+    bitfarm's models (SB_IO, SB_GB, SB_PLL40_*, SB_SPRAM256KA), given as a
+    -y directory, so Verilator loads only those a design uses.  SB_MAC16 is
+    yosys's own model, which Verilator 5.006 simulates correctly when taken
+    out of cells_sim.v alone (the whole file does not parse):
+    bf_vsim_extract_module copies it into a file SB_MAC16.v of a second -y
+    directory.  SB_HFOSC is not modelled yet (the harness drives one clock
+    port).
     Thread-safety: no shared state.
 */
 #ifndef BF_VSIMCMD_H_INCLUDED
@@ -82,6 +93,15 @@ typedef struct {
     top, define and param names: [A-Za-z_][A-Za-z0-9_$]*) or a value that
     starts with '-' (no option injection). */
 int bf_vsimcmd_argv (char ***out, const bf_vsimcmd_t *spec);
+
+/*  Copies module `name` out of a Verilog library text (yosys's
+    /usr/share/yosys/ice40/cells_sim.v): from "module NAME" at the start of a
+    line to the next "endmodule" at the start of a line, plus a newline.
+    *out is a new heap string (caller frees).  BF_ENOTFOUND if absent,
+    BF_ETOOBIG over BF_VSIM_MODULE_MAX bytes, BF_EINVAL for a bad name. */
+#define BF_VSIM_MODULE_MAX  65536
+#define BF_VSIM_YOSYS_CELLS "/usr/share/yosys/ice40/cells_sim.v"
+int bf_vsim_extract_module (char **out, const char *text, size_t len, const char *name);
 
 /*  Frees an argv from bf_vsimcmd_argv; NULL is fine; sets *argv_p = NULL. */
 void bf_vsimcmd_free (char ***argv_p);

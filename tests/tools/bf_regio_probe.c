@@ -6,9 +6,12 @@
       bf_regio_probe divisor PROFILE
           prints the profile's UART divisor (clock cycles per bit)
       bf_regio_probe vsim-build PROFILE MDIR MODEL TOP HARNESS [-DX]... [-GX=V]...
-                     [-yDIR]... SOURCE...
+                     [-yDIR]... [--ports=CLK,RX,TX] SOURCE...
           runs Verilator (the argv of bf_vsimcmd_argv, printed first to
-          stderr) and exits with its status
+          stderr) and exits with its status; --ports names a top of the
+          design's own (not bf_regio_wrap, so no -GCLK_HZ/-GBAUD)
+      bf_regio_probe extract-model LIBRARY MODULE OUT
+          writes MODULE's text from LIBRARY (yosys's cells_sim.v) to OUT
       bf_regio_probe [--timeout-ms N] SOCKET OP [+ OP]...
           one connection; the OPs in order; word addresses and values in C
           notation (0x.. hex):
@@ -18,12 +21,14 @@
             read ADDR COUNT [--fixed] [--status]   prints one word a line, then
                                             "status N (TEXT)" with --status
             raw HEX                         sends the bytes (e.g. 0201000000)
+            recv N                          reads N bytes, prints them in hex
             silence MS                      fails if any byte arrives within MS ms
             sleep MS
     Exit status: 0 ok, 1 failure (a missing answer is "bridge timeout"),
     2 usage.
 */
 #include "../../src/common/bf_error.h"
+#include "../../src/common/bf_util.h"
 #include "../../src/common/bf_uartbone.h"
 #include "../../src/common/bf_vsimcmd.h"
 
@@ -200,6 +205,14 @@ s_op (int fd, int argc, char **argv)
         }
         return s_send (fd, buf, hl / 2);
     }
+    if (strcmp (op, "recv") == 0 && n == 1 && s_u32 (pos[0], &count) && count <= sizeof buf) {
+        if (s_answer (fd, buf, count))
+            return 1;
+        for (uint32_t k = 0; k < count; k++)
+            printf ("%02x", buf[k]);
+        printf ("\n");
+        return 0;
+    }
     if (strcmp (op, "silence") == 0 && n == 1 && s_u32 (pos[0], &count)) {
         size_t got = s_recv (fd, buf, sizeof buf, (int) count);
         if (got) {
@@ -226,9 +239,15 @@ s_build (int argc, char **argv)
     const char *defs[BF_VSIMCMD_LIST_MAX], *params[BF_VSIMCMD_LIST_MAX],
                *libs[BF_VSIMCMD_LIST_MAX], *srcs[BF_VSIMCMD_LIST_MAX];
     size_t nd = 0, np = 0, nl = 0, ns = 0;
+    static char ports[3][64];
+    bool have_ports = false;
     for (int i = 6; i < argc; i++) {
         const char *a = argv[i];
-        if (strncmp (a, "-D", 2) == 0 && nd < BF_VSIMCMD_LIST_MAX)
+        if (strncmp (a, "--ports=", 8) == 0) {
+            if (sscanf (a + 8, "%63[^,],%63[^,],%63s", ports[0], ports[1], ports[2]) != 3)
+                return -1;
+            have_ports = true;
+        } else if (strncmp (a, "-D", 2) == 0 && nd < BF_VSIMCMD_LIST_MAX)
             defs[nd++] = a + 2;
         else if (strncmp (a, "-G", 2) == 0 && np < BF_VSIMCMD_LIST_MAX)
             params[np++] = a + 2;
@@ -244,6 +263,12 @@ s_build (int argc, char **argv)
         .sources = srcs, .nsources = ns, .defines = defs, .ndefines = nd,
         .params = params, .nparams = np, .libdirs = libs, .nlibdirs = nl, .profile = &prof,
     };
+    if (have_ports) {           /* a design's own top: no wrapper parameters */
+        spec.profile = NULL;
+        spec.clk_port = ports[0];
+        spec.rx_port = ports[1];
+        spec.tx_port = ports[2];
+    }
     char **av = NULL;
     if (bf_vsimcmd_argv (&av, &spec) != BF_OK)
         return s_fail (1);
@@ -273,6 +298,18 @@ main (int argc, char **argv)
             return s_fail (1);
         printf ("%u\n", (unsigned) bf_regio_divisor (prof.clk_hz, prof.baud));
         return 0;
+    }
+    if (argc == 5 && strcmp (argv[1], "extract-model") == 0) {
+        char *text = NULL, *mod = NULL;
+        size_t len = 0;
+        int rc = bf_file_read (&text, &len, argv[2], 4u << 20);
+        if (rc == BF_OK)
+            rc = bf_vsim_extract_module (&mod, text, len, argv[3]);
+        if (rc == BF_OK)
+            rc = bf_file_write_atomic (argv[4], mod, strlen (mod), 0644);
+        free (text);
+        free (mod);
+        return rc == BF_OK ? 0 : s_fail (1);
     }
     if (argc >= 2 && strcmp (argv[1], "vsim-build") == 0) {
         int rc = s_build (argc - 1, argv + 1);
