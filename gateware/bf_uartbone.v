@@ -177,6 +177,7 @@ module bf_uartbone #(
     wire last_word = c_ident ? (nword == 8'd2) : (nword == len - 8'd1);
     wire bus_to    = (state == S_BUS) && (tmr == BUS_T);
     wire idle_to   = rx_wait && !rx_full && (tmr == IDLE_T);
+    wire bus_end   = (state == S_BUS) && (wb_ack_i || wb_err_i || bus_to);
 
     assign tx_load  = tx_idle && ((state == S_SEND) || (state == S_STATUS));
     assign tx_byte  = (state == S_STATUS) ? {6'd0, c_ident ? sticky : status} : data[31:24];
@@ -189,7 +190,7 @@ module bf_uartbone #(
     assign wb_sel_o = 4'hF;
 
     always @(posedge clk) begin
-        if (rx_take || state == S_CMD || state == S_SEND || state == S_STATUS)
+        if (rx_take || bus_end || state == S_CMD || state == S_SEND || state == S_STATUS)
             tmr <= {TW{1'b0}};
         else if (!bus_to)
             tmr <= tmr + 1'b1;
@@ -232,7 +233,7 @@ module bf_uartbone #(
             if (nbyte == 2'd3)
                 state <= S_BUS;
         end
-        S_BUS: if (wb_ack_i || wb_err_i || bus_to) begin
+        S_BUS: if (bus_end) begin
             if (!c_write)
                 data <= wb_ack_i ? wb_dat_i : 32'hFFFFFFFF;
             if (!wb_ack_i) begin

@@ -83,6 +83,12 @@ check_eq "a 255-word fixed write then fixed read" \
 check_eq "RAM word 0x1fe kept its incrementing value" "$(printf '%s\n' "$expect" | sed -n 255p)" \
     "$(p read 0x1fe 1)"
 
+# len 0 is 256 words, as in LiteX's gateware (words_count == length - 1 in
+# 8 bits); the codec never sends it
+out=$(p raw 020000000100 + recv 1024 + silence 100)
+check_eq "a raw read with len 0 answers 256 words (1024 bytes), like LiteX's core" \
+    "2048 10203040 9efefefe" "${#out} ${out:0:8} ${out:2040:8}"
+
 # status reads
 check_eq "a status read of good registers: status 0" "0xb17fa4a0
 0x00000003
