@@ -1,0 +1,385 @@
+/*  bf_vsim_main - the simulated board: runs a Verilated design and connects
+    its UART pins, bit-accurately, to a byte stream, so that host code (the
+    bf_uartbone codec over a file descriptor) talks to the design exactly as
+    it would over a serial port.
+
+    Built per design by Verilator (bf_vsimcmd.h gives the command): the model
+    class is Vbfsim (--prefix Vbfsim) and the top's clock, UART input and
+    UART output ports are named by the macros BF_VSIM_CLK, BF_VSIM_RX and
+    BF_VSIM_TX (default clk, uart_rx, uart_tx: bf_regio_wrap's ports).
+
+    Usage:
+        MODEL --divisor N (--fd FD | --listen PATH) [--clk-hz HZ]
+              [--catchup-ms MS] [--quiet-cycles N] [--max-cycles N]
+      --divisor N     clock cycles per UART bit (the core's CLK_HZ / BAUD,
+                      rounded: 104 for 12 MHz and 115200 baud); 8N1
+      --fd FD         the byte stream is FD (a socketpair or pipe end, read
+                      and written); EOF on it ends the simulation (exit 0)
+      --listen PATH   listen on a unix stream socket at PATH (created; an
+                      existing socket file is replaced) and serve one
+                      connection at a time; runs until SIGTERM/SIGINT
+      --clk-hz HZ     the clock's frequency, for idle catch-up (12000000)
+      --catchup-ms MS at most this much simulated time is caught up after
+                      an idle wait (250)
+      --quiet-cycles N  cycles without UART activity after which the
+                      simulation counts as idle (default 64 bit times)
+      --max-cycles N  stop (exit 0) after N cycles; 0 = no limit
+
+    Readiness: once the first 64 cycles (the wrapper's power-on reset) have
+    run and the stream is usable (listening, with --listen), one line
+    "bf-vsim: ready divisor=N" goes to stdout and stdout is flushed.
+
+    Timing: while bytes are in flight or the UART was active in the last
+    --quiet-cycles cycles, the model runs flat out (one cycle = two evals).
+    When idle it blocks in poll(2) without simulating, and when the next byte
+    comes it first simulates the wall-clock time that passed (at --clk-hz,
+    at most --catchup-ms), with the UART input idle.  So a design sees an idle
+    gap as a real board would (the bridge's 100 ms idle reset fires), but an
+    idle board costs no CPU.  Counters in the design advance only by this
+    simulated time.
+
+    Exit: 0 on EOF (--fd), SIGTERM/SIGINT, $finish or --max-cycles; 2 for
+    usage errors; 1 for I/O errors.  Messages go to stderr, one line each.
+*/
+#include "Vbfsim.h"
+#include "verilated.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef BF_VSIM_CLK
+#define BF_VSIM_CLK clk
+#endif
+#ifndef BF_VSIM_RX
+#define BF_VSIM_RX uart_rx
+#endif
+#ifndef BF_VSIM_TX
+#define BF_VSIM_TX uart_tx
+#endif
+
+double sc_time_stamp () { return 0; }
+
+static volatile sig_atomic_t s_stop = 0;
+static void s_on_signal (int sig) { (void) sig; s_stop = 1; }
+
+static const size_t IN_MAX = 65536;     /* host bytes buffered before back-pressure */
+
+struct Sim {
+    VerilatedContext *ctx;
+    Vbfsim *top;
+    uint64_t cycles = 0;
+    uint64_t max_cycles = 0;
+    unsigned div;
+    /* host -> design serializer */
+    std::deque<uint8_t> in;
+    int tx_bit = -1;            /* -1 idle, 0 start, 1..8 data, 9 stop */
+    unsigned tx_cnt = 0;
+    uint8_t tx_byte = 0;
+    /* design -> host deserializer */
+    int rx_bit = -1;
+    unsigned rx_cnt = 0;
+    uint8_t rx_byte = 0;
+    std::deque<uint8_t> out;
+    uint64_t last_activity = 0;
+    uint64_t framing_errors = 0;
+};
+
+static void
+s_step (Sim &s)
+{
+    /* drive the design's UART input for this cycle */
+    if (s.tx_bit < 0 && !s.in.empty ()) {
+        s.tx_byte = s.in.front ();
+        s.in.pop_front ();
+        s.tx_bit = 0;
+        s.tx_cnt = s.div;
+    }
+    int level = 1;
+    if (s.tx_bit == 0)
+        level = 0;
+    else if (s.tx_bit >= 1 && s.tx_bit <= 8)
+        level = (s.tx_byte >> (s.tx_bit - 1)) & 1;
+    s.top->BF_VSIM_RX = level;
+    if (s.tx_bit >= 0) {
+        s.last_activity = s.cycles;
+        if (--s.tx_cnt == 0) {
+            s.tx_cnt = s.div;
+            if (++s.tx_bit > 9)
+                s.tx_bit = -1;
+        }
+    }
+
+    s.top->BF_VSIM_CLK = 1;
+    s.top->eval ();
+    s.top->BF_VSIM_CLK = 0;
+    s.top->eval ();
+    s.cycles++;
+
+    /* sample the design's UART output */
+    int txd = s.top->BF_VSIM_TX & 1;
+    if (s.rx_bit < 0) {
+        if (!txd) {
+            s.rx_bit = 0;
+            s.rx_cnt = s.div / 2;
+            s.rx_byte = 0;
+        }
+    } else if (s.rx_cnt-- == 0) {
+        s.rx_cnt = s.div - 1;
+        if (s.rx_bit == 0 && txd) {
+            s.rx_bit = -1;                      /* a glitch */
+        } else if (s.rx_bit >= 1 && s.rx_bit <= 8) {
+            s.rx_byte |= (uint8_t) (txd << (s.rx_bit - 1));
+            s.rx_bit++;
+        } else if (s.rx_bit == 9) {
+            if (txd)
+                s.out.push_back (s.rx_byte);
+            else
+                s.framing_errors++;
+            s.rx_bit = -1;
+        } else {
+            s.rx_bit++;
+        }
+    }
+    if (s.rx_bit >= 0)
+        s.last_activity = s.cycles;
+}
+
+static bool
+s_done (const Sim &s)
+{
+    return s_stop || s.ctx->gotFinish () || (s.max_cycles && s.cycles >= s.max_cycles);
+}
+
+static uint64_t
+s_now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static bool
+s_parse_u64 (const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = nullptr;
+    errno = 0;
+    unsigned long long x = strtoull (v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-' || x < min || x > max)
+        return false;
+    *out = x;
+    return true;
+}
+
+static int
+s_listen (const char *path)
+{
+    struct sockaddr_un sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen (path) >= sizeof sa.sun_path) {
+        fprintf (stderr, "bf-vsim: socket path '%s' too long\n", path);
+        return -1;
+    }
+    strcpy (sa.sun_path, path);
+    struct stat st;
+    if (lstat (path, &st) == 0 && S_ISSOCK (st.st_mode))
+        unlink (path);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind (fd, (struct sockaddr *) &sa, sizeof sa) != 0 || listen (fd, 1) != 0) {
+        fprintf (stderr, "bf-vsim: cannot listen on '%s': %s\n", path, strerror (errno));
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*  Serves one stream until EOF (returns 0), a stop (0) or an error (1). */
+static int
+s_serve (Sim &s, int fd, uint64_t clk_hz, uint64_t catchup_ms, uint64_t quiet)
+{
+    int flags = fcntl (fd, F_GETFL);
+    if (flags >= 0)
+        fcntl (fd, F_SETFL, flags | O_NONBLOCK);
+    bool eof = false;
+    while (!s_done (s)) {
+        bool busy = !s.in.empty () || s.tx_bit >= 0 || s.rx_bit >= 0
+                    || s.cycles - s.last_activity < quiet;
+        if (eof && !busy && s.out.empty ())
+            return 0;
+        struct pollfd p = { fd, 0, 0 };
+        if (!eof && s.in.size () < IN_MAX)
+            p.events |= POLLIN;
+        if (!s.out.empty ())
+            p.events |= POLLOUT;
+        uint64_t t0 = s_now_ns ();
+        int n = poll (&p, 1, busy ? 0 : -1);
+        if (n < 0 && errno != EINTR) {
+            fprintf (stderr, "bf-vsim: poll: %s\n", strerror (errno));
+            return 1;
+        }
+        if (!busy && n > 0) {
+            /* catch up the idle time that passed, UART input idle */
+            uint64_t ns = s_now_ns () - t0;
+            uint64_t cap = catchup_ms * 1000000u;
+            if (ns > cap)
+                ns = cap;
+            uint64_t cyc = (uint64_t) ((double) ns * (double) clk_hz / 1e9);
+            for (uint64_t i = 0; i < cyc && !s_done (s); i++)
+                s_step (s);
+        }
+        if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint8_t buf[4096];
+            size_t room = IN_MAX - s.in.size ();
+            ssize_t r = read (fd, buf, room < sizeof buf ? room : sizeof buf);
+            if (r > 0)
+                s.in.insert (s.in.end (), buf, buf + r);
+            else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+                eof = true;
+        }
+        if (!s.out.empty ()) {
+            uint8_t buf[4096];
+            size_t k = 0;
+            while (k < sizeof buf && k < s.out.size ()) {
+                buf[k] = s.out[k];
+                k++;
+            }
+            ssize_t w = write (fd, buf, k);
+            if (w > 0)
+                s.out.erase (s.out.begin (), s.out.begin () + w);
+            else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                if (errno == EPIPE || errno == ECONNRESET)
+                    return 0;           /* the peer went away */
+                fprintf (stderr, "bf-vsim: write: %s\n", strerror (errno));
+                return 1;
+            }
+        }
+        /* a slice of cycles; stops early once a byte is ready for the host */
+        if (busy || !s.in.empty ())
+            for (int i = 0; i < 4096 && !s_done (s) && s.out.size () < 4096; i++) {
+                size_t before = s.out.size ();
+                s_step (s);
+                if (s.out.size () != before && s.rx_bit < 0 && s.in.empty () && s.tx_bit < 0)
+                    break;
+            }
+    }
+    return 0;
+}
+
+static int
+s_usage (const char *msg)
+{
+    fprintf (stderr, "bf-vsim: %s\nusage: MODEL --divisor N (--fd FD | --listen PATH) "
+             "[--clk-hz HZ] [--catchup-ms MS] [--quiet-cycles N] [--max-cycles N]\n", msg);
+    return 2;
+}
+
+int
+main (int argc, char **argv)
+{
+    uint64_t div = 0, fd = UINT64_MAX, clk_hz = 12000000, catchup_ms = 250, quiet = 0, maxc = 0;
+    const char *listen_path = nullptr;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : nullptr;
+        bool ok = v != nullptr;
+        if (strcmp (a, "--divisor") == 0)
+            ok = ok && s_parse_u64 (v, 4, 1u << 20, &div);
+        else if (strcmp (a, "--fd") == 0)
+            ok = ok && s_parse_u64 (v, 0, 1023, &fd);
+        else if (strcmp (a, "--listen") == 0)
+            listen_path = v;
+        else if (strcmp (a, "--clk-hz") == 0)
+            ok = ok && s_parse_u64 (v, 1000, 1000000000, &clk_hz);
+        else if (strcmp (a, "--catchup-ms") == 0)
+            ok = ok && s_parse_u64 (v, 0, 60000, &catchup_ms);
+        else if (strcmp (a, "--quiet-cycles") == 0)
+            ok = ok && s_parse_u64 (v, 1, 1u << 30, &quiet);
+        else if (strcmp (a, "--max-cycles") == 0)
+            ok = ok && s_parse_u64 (v, 0, UINT64_MAX, &maxc);
+        else {
+            char msg[300];
+            snprintf (msg, sizeof msg, "unknown option '%.200s'", a);
+            return s_usage (msg);
+        }
+        if (!ok) {
+            char msg[300];
+            snprintf (msg, sizeof msg, "invalid value '%.100s' for %.50s", v ? v : "", a);
+            return s_usage (msg);
+        }
+        i++;
+    }
+    if (!div)
+        return s_usage ("--divisor is required");
+    if ((fd == UINT64_MAX) == (listen_path == nullptr))
+        return s_usage ("give one of --fd and --listen");
+    if (!quiet)
+        quiet = 64 * div;
+
+    signal (SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction (SIGTERM, &sa, nullptr);
+    sigaction (SIGINT, &sa, nullptr);
+
+    Sim s;
+    s.ctx = new VerilatedContext;
+    s.top = new Vbfsim (s.ctx);
+    s.div = (unsigned) div;
+    s.max_cycles = maxc;
+    s.top->BF_VSIM_RX = 1;
+    s.top->BF_VSIM_CLK = 0;
+    s.top->eval ();
+    for (int i = 0; i < 64; i++)
+        s_step (s);
+    s.last_activity = 0;
+
+    int rc = 0;
+    int lfd = -1;
+    if (listen_path && (lfd = s_listen (listen_path)) < 0)
+        rc = 1;
+    if (rc == 0) {
+        printf ("bf-vsim: ready divisor=%u\n", s.div);
+        fflush (stdout);
+    }
+    if (rc == 0 && lfd < 0) {
+        rc = s_serve (s, (int) fd, clk_hz, catchup_ms, quiet);
+    } else if (rc == 0) {
+        while (!s_done (s)) {
+            int c = accept4 (lfd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) {
+                if (errno == EINTR)
+                    continue;
+                fprintf (stderr, "bf-vsim: accept: %s\n", strerror (errno));
+                rc = 1;
+                break;
+            }
+            rc = s_serve (s, c, clk_hz, catchup_ms, quiet);
+            close (c);
+            if (rc != 0)
+                break;
+        }
+        close (lfd);
+        unlink (listen_path);
+    }
+    if (s.framing_errors)
+        fprintf (stderr, "bf-vsim: %llu framing errors on the design's UART output\n",
+                 (unsigned long long) s.framing_errors);
+    s.top->final ();
+    delete s.top;
+    delete s.ctx;
+    return rc;
+}
