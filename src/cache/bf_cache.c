@@ -467,6 +467,23 @@ bf_cache_resolve_key (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1], const c
                          found ? "matches more than one entry" : "is not in the cache");
 }
 
+int
+bf_cache_key_of_bitstream (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1],
+                           const char *bitstream)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db,
+        "SELECT key FROM entries WHERE bitstream = ? AND outcome = 'succeeded' "
+        "ORDER BY accessed_at DESC LIMIT 1");
+    sqlite3_bind_text (st, 1, bitstream, -1, SQLITE_STATIC);
+    int rc = BF_ENOTFOUND;
+    if (sqlite3_step (st) == SQLITE_ROW) {
+        snprintf (out, BF_SHA256_HEX_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
+        rc = BF_OK;
+    }
+    sqlite3_finalize (st);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------- */
 /*  Pins                                                                    */
 

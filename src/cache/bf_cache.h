@@ -161,6 +161,13 @@ int bf_cache_lookup (bf_cache_t *self, bf_cache_entry_t *out, const char *key, b
     each with a detail. */
 int bf_cache_resolve_key (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1], const char *prefix);
 
+/*  The entry that built this bitstream (digest): its key into out, the
+    most recently used of them when several did.  BF_OK, or BF_ENOTFOUND
+    (a bitstream that came as a file, or whose entry was evicted).  Uses
+    the index entries_bitstream (schema/cache/002). */
+int bf_cache_key_of_bitstream (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1],
+                               const char *bitstream);
+
 /*  Counts a lookup for the statistics: a hit (of `key`, whose hit counter
     grows) or a miss, under `toolchain` (NULL = none).  Batched. */
 void bf_cache_count (bf_cache_t *self, const char *key, const char *toolchain, bool hit);

@@ -239,7 +239,7 @@ bf_vsimcmd_argv (char ***out, const bf_vsimcmd_t *spec)
     }
     if (spec->nsources < 1 || spec->nsources > BF_VSIMCMD_LIST_MAX
         || spec->ndefines > BF_VSIMCMD_LIST_MAX || spec->nparams > BF_VSIMCMD_LIST_MAX
-        || spec->nlibdirs > BF_VSIMCMD_LIST_MAX) {
+        || spec->nlibdirs > BF_VSIMCMD_LIST_MAX || spec->nincludes > BF_VSIMCMD_LIST_MAX) {
         rc = bf_error_set (BF_EINVAL, "verilator build: want 1..%d sources and at most %d "
                            "defines, params and library directories", BF_VSIMCMD_LIST_MAX,
                            BF_VSIMCMD_LIST_MAX);
@@ -286,6 +286,13 @@ bf_vsimcmd_argv (char ***out, const bf_vsimcmd_t *spec)
         }
         s_push (&a, xstrdup ("-y"));
         s_push (&a, xstrdup (spec->libdirs[i]));
+    }
+    for (size_t i = 0; i < spec->nincludes; i++) {
+        if (!s_path_ok (spec->includes[i])) {
+            rc = bf_error_set (BF_EINVAL, "invalid include directory '%.60s'", spec->includes[i]);
+            goto out;
+        }
+        s_push (&a, xasprintf ("-I%s", spec->includes[i]));
     }
     s_push (&a, xstrdup ("-CFLAGS"));
     s_push (&a, xasprintf ("-DBF_VSIM_CLK=%s", clk));

@@ -16,7 +16,7 @@
         verilator --cc --exe --build --build-jobs 1 -O2 -Wno-fatal -Wno-lint
           -Wno-style -Wno-TIMESCALEMOD -Wno-ASSIGNIN --x-assign 0 --x-initial 0
           --top-module TOP --prefix Vbfsim -Mdir MDIR -o MODEL
-          -DNAME[=VALUE]... -GNAME=VALUE... [-y LIBDIR]...
+          -DNAME[=VALUE]... -GNAME=VALUE... [-y LIBDIR]... [-IINCDIR]...
           -CFLAGS -DBF_VSIM_CLK=PORT -CFLAGS -DBF_VSIM_RX=PORT -CFLAGS -DBF_VSIM_TX=PORT
           -CFLAGS -O1 SOURCES... HARNESS
     With a profile, -GCLK_HZ=hz and -GBAUD=baud are added first (the
@@ -83,6 +83,8 @@ typedef struct {
     size_t nparams;
     const char *const *libdirs;         /* -y directories (gateware/sim models) */
     size_t nlibdirs;
+    const char *const *includes;        /* -I directories (`include), in order */
+    size_t nincludes;
     const char *clk_port, *rx_port, *tx_port;   /* NULL: clk, uart_rx, uart_tx */
     const bf_regio_profile_t *profile;  /* NULL: no -GCLK_HZ/-GBAUD */
 } bf_vsimcmd_t;

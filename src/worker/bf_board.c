@@ -58,7 +58,7 @@ bf_board_parse (bf_board_t *b, json_t *obj, const char *where)
 {
     static const char *keys[] = { "name", "family", "device", "package", "board", "cable",
                                   "ftdi_serial", "busdev_num", "ip", "port", "freq_hz",
-                                  "virtual", "vboard_options", "done_check", NULL };
+                                  "virtual", "vboard_options", "done_check", "profile", NULL };
     memset (b, 0, sizeof *b);
     if (!json_is_object (obj))
         return bf_error_set (BF_EINVAL, "%s: a board must be a JSON object", where);
@@ -159,6 +159,13 @@ bf_board_parse (bf_board_t *b, json_t *obj, const char *where)
                     return bf_error_set (BF_EINVAL, "%s: vboard_options[%zu] '%.64s' has a "
                                          "character outside a-z 0-9 - _ . =", where, i, s);
         }
+    }
+    if (json_object_get (obj, "profile")) {
+        if (!b->is_virtual)
+            return bf_error_set (BF_EINVAL, "%s: 'profile' needs \"virtual\": true", where);
+        if ((rc = s_str (b->profile, sizeof b->profile, obj, "profile", where, 31, "_-",
+                         false, "1..31 of a-z 0-9 _ -: a file of gateware/regio/profiles")) != BF_OK)
+            return rc;
     }
     if (b->is_virtual) {
         if (b->ip[0] || b->port || b->ftdi_serial[0] || b->busdev_num[0])

@@ -21,6 +21,10 @@
       freq_hz         --freq, 1 kHz .. 100 MHz
       virtual         true: the worker runs a bitfarm-vboard for this board
                       and reaches it as -c xvc-client on 127.0.0.1
+      profile         a virtual board's register I/O profile
+                      (gateware/regio/profiles/NAME.ini; default by
+                      device: up5k icebreaker, hx1k icestick), whose pins
+                      its simulation model's UART uses (bf_simboard.h)
       vboard_options  extra bitfarm-vboard options (up to 8, each 1..64
                       bytes, options only), for failure injection
       done_check      after a load over xvc-client, read the IR capture over
@@ -63,6 +67,7 @@ typedef struct {
     bool is_virtual;
     char *vboard_opts[BF_VBOARD_OPTS_MAX + 1];   /* NULL-terminated */
     bool done_check;
+    char profile[32];           /* a virtual board's register I/O profile, or "" (bf_simboard.h) */
 } bf_board_t;
 
 /*  Reads and checks a worker config file (at most 1 MiB of JSON).  On

@@ -22,6 +22,10 @@ static const char *const s_head[] = {
     "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
     "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8",
     "--ro-bind", "/usr", "/usr",
+    /* /etc readable (a root bwrap makes implied directories 0700, and a
+       tool dropped to BF_SANDBOX_UID then gets EACCES, not ENOENT, for
+       what is not there: perl, so Verilator, dies on /etc/perl) */
+    "--perms", "0755", "--dir", "/etc",
     "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
     "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
     "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"

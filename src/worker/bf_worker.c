@@ -265,6 +265,9 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
         if (rc == BF_OK)
             rc = bf_vboards_start (&self->vboards, self->boards, self->nboards, self->work_dir,
                                    config->vboard_bin);
+        if (rc == BF_OK)
+            self->sims = bf_simboards_new (self->work_dir, self->boards, self->nboards,
+                                           &self->sandbox);
         if (rc != BF_OK) {
             bf_worker_destroy (&self);
             return rc;
@@ -367,6 +370,8 @@ bf_worker_run (bf_worker_t *self)
             s_send_empty (self, "HEARTBEAT");
             self->heartbeat_at = now + self->cfg.heartbeat_ms;
             bf_cache_flush (self->l1);
+            if (self->sims)
+                bf_simboards_check (self->sims);
         }
         /* The broker is silent: reconnect with back-off, without ever
            blocking this loop (builds keep reporting meanwhile). */
@@ -409,6 +414,7 @@ bf_worker_destroy (bf_worker_t **self_p)
         zlistx_destroy (&self->pending);
     }
     json_decref (self->tags);
+    bf_simboards_destroy (&self->sims);
     bf_vboards_destroy (&self->vboards);
     bf_boards_free (self->boards, self->nboards);
     bf_janitor_destroy (&self->janitor);

@@ -24,6 +24,7 @@
 #include "bf_sandbox.h"
 #include "../common/bf_toolchain.h"
 #include "bf_vboards.h"
+#include "bf_simboard.h"
 #include "../cache/bf_janitor.h"
 #include "../common/bf_curve.h"
 #include "../common/bf_manifest.h"
@@ -69,6 +70,11 @@ typedef struct {
     char bitstream[BF_SHA256_HEX_LEN + 1];
     uint64_t bitstream_size;
     bool board_wait;             /* inputs here; waiting for the board to be free */
+    bool has_model;              /* a simulated board: manifest is the build's, its inputs
+                                    in job_dir/src (bf_simboard.h) */
+    const char *work_dir;        /* the worker's (models/ for a simulated board) */
+    bool model_ready;            /* set by the program thread: the model is built */
+    char model_error[512];       /* ... or why there is none */
 } bf_worker__job_t;
 
 /*  A result sent to the broker and not yet acknowledged (ACK). */
@@ -101,6 +107,7 @@ struct _bf_worker_t {
     bf_board_t *boards;          /* from the config file */
     int nboards;
     bf_vboards_t *vboards;       /* the bitfarm-vboard processes of virtual boards */
+    bf_simboards_t *sims;        /* their simulation models (bf_simboard.h) */
     bf_sandbox_t sandbox;        /* where build tools run */
     bf_curve_t *curve;           /* CURVE to the broker; NULL: plain */
     char *refused;               /* the broker refused us, and why: stop, do not retry */

@@ -234,6 +234,7 @@ s_start_job (bf_worker_t *self, bf_worker__job_t *job)
     job->job_dir = xasprintf ("%s/jobs/%s-%s", self->work_dir, job->id, rnd);
     job->sandbox = &self->sandbox;
     job->toolchain = &self->tc;
+    job->work_dir = self->work_dir;
     job->log_max = self->cfg.job_log_max ? self->cfg.job_log_max
                                          : (uint64_t) BF_JOB_LOG_MAX_DEFAULT;
     char *src = xasprintf ("%s/src", job->job_dir);
@@ -243,6 +244,12 @@ s_start_job (bf_worker_t *self, bf_worker__job_t *job)
         rc = s_write_input (&ctx, "bitstream.bin", job->bitstream, job->bitstream_size);
     else if (rc == BF_OK)
         rc = bf_manifest_each_input (&job->manifest, s_write_file, &ctx);
+    if (rc == BF_OK && job->has_model) {   /* the model's sources, in src/ */
+        char *msrc = xasprintf ("%s/src", job->job_dir);
+        ctx.src_dir = msrc;
+        rc = bf_manifest_each_input (&job->manifest, s_write_file, &ctx);
+        free (msrc);
+    }
     free (src);
     if (rc != BF_OK) {
         s_reject (self, job->id, job->attempt, bf_error_last ());
@@ -345,6 +352,24 @@ s_on_program_job (bf_worker_t *self, bf_msg_t *msg, const char *id, int64_t atte
     job->bitstream_size = (uint64_t) size;
     job->inputs = json_pack ("[s]", digest);
     job->timeout_ms = timeout_ms;
+    /* A simulated board: the manifest that built the bitstream, whose
+       inputs the model is built from (bf_simboard.h).  A bad one costs the
+       model, never the load. */
+    json_t *model = json_object_get (msg->body, "model");
+    if (board->is_virtual && json_is_object (model)) {
+        if (bf_manifest_decode (&job->manifest, json_object_get (model, "manifest")) == BF_OK) {
+            job->has_model = true;
+            json_t *more = bf_manifest_input_digests (&job->manifest);
+            size_t i;
+            json_t *d;
+            json_array_foreach (more, i, d)
+                if (strcmp (json_string_value (d), digest) != 0)
+                    json_array_append (job->inputs, d);
+            json_decref (more);
+        }
+        else
+            bf_warn ("job %s: model manifest refused: %s", id, bf_error_last ());
+    }
     atomic_init (&job->cancel, 0);
     zlistx_add_end (self->jobs, job);
     s_stage_or_want (self, job, true);
@@ -501,6 +526,11 @@ bf_worker__on_actor (bf_worker_t *self, bf_worker__job_t *job)
         bf_info ("job %s %s", job->id, json_string_value (json_object_get (body, "outcome")));
         if (body && !job->board)
             s_l1_store (self, job, body, msg);
+        const char *outcome = json_string_value (json_object_get (body, "outcome"));
+        if (body && job->board && job->board->is_virtual && self->sims && outcome
+            && strcmp (outcome, "succeeded") == 0)   /* the simulated board runs it */
+            bf_simboards_loaded (self->sims, job->board->name, job->bitstream, self->tc.id,
+                                 job->model_ready ? NULL : job->model_error);
         /* Kept until the broker acknowledges it; sent again on reconnect. */
         s_post_result (self, job, body, &msg);
         json_decref (body);

@@ -27,6 +27,45 @@ s_program_note (bf_worker__job_t *job, const char *log, const char *line)
     }
 }
 
+typedef struct {
+    bf_worker__job_t *job;
+    const char *log;
+} s_model_log_t;
+
+static void
+s_model_line (void *arg, const char *line)
+{
+    s_model_log_t *ml = arg;
+    s_program_note (ml->job, ml->log, line);
+}
+
+/*  A simulated board: after the load, the model of its design
+    (bf_simboard.h), or why there is none, for the main thread. */
+static void
+s_model (bf_worker__job_t *job, const char *log)
+{
+    if (!job->has_model) {
+        snprintf (job->model_error, sizeof job->model_error, "its bitstream came with no "
+                  "design the farm built (a file, or a cache entry since evicted): program it "
+                  "from a build (a job id or cache key) to simulate it");
+        return;
+    }
+    s_model_log_t ml = { job, log };
+    bf_simboard_build_t spec = { .job_dir = job->job_dir, .manifest = &job->manifest,
+                                 .board = job->board, .bitstream = job->bitstream,
+                                 .toolchain = job->toolchain->id, .work_dir = job->work_dir,
+                                 .sandbox = job->sandbox, .on_line = s_model_line,
+                                 .arg = &ml, .cancel = &job->cancel };
+    if (bf_simboard_build (&spec) == BF_OK)
+        job->model_ready = true;
+    else {
+        snprintf (job->model_error, sizeof job->model_error, "%s", bf_error_last ());
+        char line[700];
+        snprintf (line, sizeof line, "bitfarm: no simulation model: %s", job->model_error);
+        s_program_note (job, log, line);
+    }
+}
+
 /*  The program thread: openFPGALoader loads job->job_dir/bitstream.bin
     into the board; the outcome is judged from its status and output (and
     DONE over XVC where configured). */
@@ -105,6 +144,8 @@ bf_worker__program_actor (zsock_t *pipe, void *args)
     bf_worker__flush_log (job, true);
     bf_board_argv_free (argv);
 
+    if (cls == BF_LOAD_OK && !cancelled && b->is_virtual)
+        s_model (job, log);
     json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "job", job->id, "kind",
                               "program", "board", b->name, "bitstream", job->bitstream,
                               "stage", "program", "outcome",
