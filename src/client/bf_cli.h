@@ -63,6 +63,8 @@ typedef enum {
     BF_O_TARGET, BF_O_ALL, BF_O_JUNIT, BF_O_ARTIFACTS,
     /* the local farm (issue 16, containers and chroots) */
     BF_O_NO_SANDBOX,
+    /* register I/O (issue 17) */
+    BF_O_REGIO,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -127,6 +129,7 @@ typedef struct {
     const bf_cli_given_t *given; /* every option as given, in order (main's) */
     int ngiven;
     bool no_sandbox;             /* farm start --no-sandbox (issue 16) */
+    const char *regio;           /* submit --regio PROFILE (bf_regio.h) */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */

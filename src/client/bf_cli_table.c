@@ -110,6 +110,10 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
     [BF_O_NO_SANDBOX] = { "no-sandbox", 0, NULL, "build without bubblewrap, where it cannot "
                           "run (a container or chroot without user namespaces); until "
                           "`farm stop`" },
+    /* register I/O (issue 17) */
+    [BF_O_REGIO] = { "regio", 0, "PROFILE", "the top is a Wishbone B4 slave: wrap it with "
+                     "bitfarm's UARTBone bridge and PROFILE's clock and UART pins (icebreaker, "
+                     "icestick; docs/regio.md)" },
 };
 
 

@@ -24,6 +24,7 @@ typedef struct {
 #define S_BROKER (BF_O (BF_O_BROKER) | BF_O (BF_O_REQUEST_TIMEOUT) | BF_O (BF_O_CERT) \
                   | BF_O (BF_O_BROKER_KEY) | BF_O (BF_O_JSON))
 #define S_DESIGN (BF_O (BF_O_TOP) | BF_O (BF_O_DEVICE) | BF_O (BF_O_PACKAGE) | BF_O (BF_O_PCF) \
+                  | BF_O (BF_O_REGIO) \
                   | BF_O (BF_O_FREQ) | BF_O (BF_O_SEED) | BF_O (BF_O_DEFINE)                \
                   | BF_O (BF_O_INCLUDE) | BF_O (BF_O_PARAM) | BF_O (BF_O_SYNTH_OPT)         \
                   | BF_O (BF_O_PNR_OPT) | BF_O (BF_O_FLOW) | BF_O (BF_O_DELAY)             \

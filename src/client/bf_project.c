@@ -16,7 +16,7 @@ const bf_project_key_t bf_project_keys[] = {
     { "top", false }, { "device", false }, { "package", false }, { "pcf", false },
     { "freq", false }, { "seed", false }, { "define", true }, { "include", true },
     { "param", true }, { "synth-opt", true }, { "pnr-opt", true }, { "flow", false },
-    { "delay", false }, { "root", false },
+    { "delay", false }, { "root", false }, { "regio", false },
     { "toolchain", false }, { "priority", false }, { "timeout", false }, { "tag", true },
     { "program", false }, { "wait", false }, { "output", false },
     { NULL, false }

@@ -13,6 +13,7 @@
 #include "bf_cli.h"
 #include "bf_junit.h"
 #include "bf_project.h"
+#include "bf_regio.h"
 #include "../common/bf_error.h"
 #include "../common/bf_util.h"
 
@@ -186,7 +187,7 @@ s_resolve (s_run_t *r, const bf_cli_args_t *a, const bf_project_t *p,
     }
     if (r->args.submit.token == NULL)
         r->args.submit.token = a->token;
-    if (!r->args.design.top || !r->args.design.device)
+    if (!r->args.design.top || (!r->args.design.device && !r->args.regio))
         return bf_error_set (BF_EINVAL, "%s:%d: target '%s' needs 'top' and 'device'", shown,
                              t->line, t->name);
     if (r->nfiles == 0)
@@ -290,7 +291,10 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, bf_git_t *git, const c
         bf_design_t *design = NULL;
         uint64_t uploaded = 0;
         bool from_git = bf_cli_git_design (git, &r->args.design);
-        int drc = bf_design_new (&design, &r->args.design);
+        bf_regio_t *regio = NULL;
+        int drc = r->args.regio ? bf_regio_apply (&regio, &r->args.design, r->args.regio) : BF_OK;
+        if (drc == BF_OK)
+            drc = bf_design_new (&design, &r->args.design);
         if (drc == BF_OK && from_git) {
             bf_git_save (git);
             r->args.submit.provenance = bf_git_provenance (git);
@@ -312,6 +316,7 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, bf_git_t *git, const c
             fflush (stdout);
         }
         bf_design_destroy (&design);
+        bf_regio_destroy (&regio);
         json_decref (r->args.submit.provenance);
         r->args.submit.provenance = NULL;
     }

@@ -9,6 +9,7 @@
 #include "../common/bf_toolchain.h"
 #include "../common/bf_util.h"
 #include "bf_git.h"
+#include "bf_regio.h"
 #include "bf_localfarm.h"
 
 #include <stdio.h>
@@ -220,8 +221,9 @@ s_submit (bf_cli_args_t *a, bool explain, bf_git_t *shared)
 {
     a->design.files = (const char **) a->args;
     a->design.nfiles = a->nargs;
-    if (!a->design.top || !a->design.device)
-        return bf_cli_fail (BFX_USAGE, "--top and --device are required");
+    if (!a->design.top || (!a->design.device && !a->regio))
+        return bf_cli_fail (BFX_USAGE, "--top and --device are required (--regio PROFILE "
+                            "gives the device)");
     /* Inside a git work tree (or with --rev, --git-dir) git defines the
        design's tree (bf_git.h); $BITFARM_NO_GIT=1 gives the plain file
        system back. */
@@ -233,6 +235,11 @@ s_submit (bf_cli_args_t *a, bool explain, bf_git_t *shared)
         git = owned;
     if (!bf_cli_git_design (git, &a->design))
         git = NULL;
+    bf_regio_t *regio = NULL;   /* --regio: the wrapper over the design's fs */
+    if (a->regio && bf_regio_apply (&regio, &a->design, a->regio) != BF_OK) {
+        bf_git_destroy (&owned);
+        return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
+    }
     bf_design_t *design = NULL;
     json_t *job = NULL;
     bf_client_t *client = NULL;
@@ -297,6 +304,7 @@ out:
     json_decref (a->submit.provenance);
     a->submit.provenance = NULL;
     bf_git_destroy (&owned);
+    bf_regio_destroy (&regio);
     return rc;
 }
 

@@ -23,7 +23,7 @@
                                     nomodel.txt instead when the design on
                                     the board has no model (why)
     The data bitfarm ships (the harness src/vsim/bf_vsim_main.cpp,
-    gateware/sim) is found by bf_simboard_data_dir.
+    gateware/sim) is found by bf_datadir (src/common/bf_datadir.h).
 
     Sandbox: Verilator runs $system() from user Verilog, so the model's
     compile and its run both happen inside the worker's bubblewrap
@@ -51,13 +51,6 @@
 #define BF_SIMBOARD_BUILD_MS      600000   /* a model's compile: 10 min at most */
 #define BF_SIMBOARD_START_MS      10000    /* a model's start, until its socket listens */
 #define BF_SIMBOARD_RESTARTS_MAX  5        /* restarts of a dying model per minute */
-
-/*  The directory holding bitfarm's shipped data (gateware/ and
-    src/vsim/): $BITFARM_DATA_DIR, else PREFIX/share/bitfarm beside the
-    executable (EXE_DIR/../share/bitfarm), else the source tree the
-    executable was built in (EXE_DIR/../..).  A new string, or NULL with
-    a detail when none holds gateware/bf_uartbone.v. */
-char *bf_simboard_data_dir (void);
 
 /*  The profile a virtual board's model uses (gateware/regio/profiles):
     the board's "profile", else the one for its device (up5k: icebreaker,

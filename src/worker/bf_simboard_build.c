@@ -4,6 +4,7 @@
     (see bf_simboard.h).  Job thread. */
 #include "bf_simboard.h"
 #include "../common/bf_error.h"
+#include "../common/bf_datadir.h"
 #include "../common/bf_util.h"
 #include "../common/bf_vsimcmd.h"
 
@@ -19,37 +20,6 @@
 #include <utime.h>
 
 #define S_WRAP_TOP "bf_regio_wrap"       /* the top of a --regio build */
-
-char *
-bf_simboard_data_dir (void)
-{
-    const char *env = getenv ("BITFARM_DATA_DIR");
-    char exe[PATH_MAX];
-    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    char *cands[3] = { env && *env ? xstrdup (env) : NULL, NULL, NULL };
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr (exe, '/');
-        if (slash)
-            *slash = '\0';
-        cands[1] = xasprintf ("%s/../share/bitfarm", exe);
-        cands[2] = xasprintf ("%s/../..", exe);
-    }
-    char *found = NULL;
-    for (int i = 0; i < 3; i++) {
-        if (!found && cands[i]) {
-            char *probe = xasprintf ("%s/gateware/bf_uartbone.v", cands[i]);
-            if (access (probe, R_OK) == 0)
-                found = realpath (cands[i], NULL);
-            free (probe);
-        }
-        free (cands[i]);
-    }
-    if (!found)
-        bf_error_set (BF_ENOTFOUND, "bitfarm's gateware is not installed (no "
-                      "share/bitfarm/gateware beside the worker; set BITFARM_DATA_DIR)");
-    return found;
-}
 
 const char *
 bf_simboard_profile_name (const bf_board_t *board)
@@ -243,7 +213,7 @@ bf_simboard_build (const bf_simboard_build_t *sp)
                            sp->board->device);
         goto out;
     }
-    if (!(data = bf_simboard_data_dir ())) {
+    if (!(data = bf_datadir ())) {
         rc = BF_ENOTFOUND;
         goto out;
     }
