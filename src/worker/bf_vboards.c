@@ -105,3 +105,12 @@ bf_vboards_destroy (bf_vboards_t **self_p)
     free (self);
     *self_p = NULL;
 }
+
+int
+bf_vboards_regio_fd (bf_vboards_t *self, const bf_board_t *b, int *fd_out)
+{
+    (void) self;
+    *fd_out = -1;
+    return bf_error_set (BF_ENOTFOUND, "virtual board '%s' runs no simulated design: register "
+                         "I/O on virtual boards needs the simulated board (src/vsim)", b->name);
+}

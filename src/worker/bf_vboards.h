@@ -29,6 +29,21 @@ typedef struct _bf_vboards_t bf_vboards_t;
 int bf_vboards_start (bf_vboards_t **out, bf_board_t *boards, int nboards, const char *work_dir,
                       const char *bin);
 
+/*  THE SEAM FOR THE SIMULATED BOARD (issue 17).  Register I/O on virtual
+    board b (one of those given to bf_vboards_start) runs over the byte
+    stream this returns: *fd_out, a new file descriptor (the caller's; it
+    closes it when the request ends) connected to the UART of the design
+    b holds, carrying the UARTBone bytes both ways (a unix socket to the
+    Verilator harness, src/vsim, or one end of a socketpair to it), open
+    O_NONBLOCK and close-on-exec.  Called on the worker's main thread when
+    a register request for b starts, one request at a time per board.
+    Returns BF_OK, or BF_ENOTFOUND with a one-line detail when b runs no
+    design that can answer (nothing programmed, or no simulation yet): the
+    request then fails with that line, class "infrastructure".
+    Today no virtual board runs a simulation, so this always says so; the
+    simulated-board work fills it in. */
+int bf_vboards_regio_fd (bf_vboards_t *self, const bf_board_t *b, int *fd_out);
+
 /*  Stops every process (SIGTERM, then SIGKILL after BF_VBOARDS_STOP_MS)
     and frees the set.  Accepts NULL; sets *self_p to NULL. */
 void bf_vboards_destroy (bf_vboards_t **self_p);
