@@ -63,6 +63,8 @@ typedef enum {
     BF_O_TARGET, BF_O_ALL, BF_O_JUNIT, BF_O_ARTIFACTS,
     /* the local farm (issue 16, containers and chroots) */
     BF_O_NO_SANDBOX,
+    /* register I/O (issue 17: cmd_regio.c) */
+    BF_O_FIXED, BF_O_MASK, BF_O_VALUE, BF_O_FILE,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -127,6 +129,10 @@ typedef struct {
     const bf_cli_given_t *given; /* every option as given, in order (main's) */
     int ngiven;
     bool no_sandbox;             /* farm start --no-sandbox (issue 16) */
+    /* register I/O (cmd_regio.c; issue 17) */
+    bool fixed;                  /* read/write --fixed */
+    const char *mask, *value;    /* poll --mask, --value */
+    const char *file;            /* write --file */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */
@@ -258,6 +264,13 @@ int bf_cmd_board (bf_cli_args_t *a);
 int bf_cmd_program (bf_cli_args_t *a);
 int bf_cmd_reserve (bf_cli_args_t *a);
 int bf_cmd_release (bf_cli_args_t *a);
+
+/*  register I/O on a reserved board (cmd_regio.c) */
+int bf_cmd_read (bf_cli_args_t *a);
+int bf_cmd_write (bf_cli_args_t *a);
+int bf_cmd_poll (bf_cli_args_t *a);
+int bf_cmd_ident (bf_cli_args_t *a);
+int bf_cmd_session (bf_cli_args_t *a);
 
 int bf_cmd_farm (bf_cli_args_t *a);    /* no or an unknown subcommand */
 int bf_cmd_farm_start (bf_cli_args_t *a);
