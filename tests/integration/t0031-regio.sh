@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Register I/O, client -> broker -> worker -> board, for real: a CURVE
+# broker, a worker whose boards' "uart" is one end of a pty, and at the
+# far end bf_uartdev (a test device that speaks UARTBone from an
+# in-memory register file).  Write and read back, single and burst
+# (split in 255-word commands), fixed and incrementing; poll that
+# succeeds and one that times out; ident; a bus error; a read without a
+# reservation and with another key's token refused with the exact
+# message; an unaligned or out-of-range address refused before anything
+# is sent; a board that never answers gives the named bridge timeout and
+# the daemons keep running; the lease renewed by use; `session -- ...`
+# exits with COMMAND's status and always releases the board.
+. "$(dirname "$0")/lib.sh"
+export PATH="$BIN:$PATH"
+UARTDEV=$(dirname "$BIN")/tests/bf_uartdev
+[ -x "$UARTDEV" ] || UARTDEV=$(dirname "$REAL_BIN")/tests/bf_uartdev
+[ -x "$UARTDEV" ] || skip_all "bf_uartdev is not built (make $BUILD/tests/bf_uartdev)"
+
+K=$T/keys A=$T/allow
+kg() { "$BIN/bitfarm" keygen --dir "$K" --role "$@" >/dev/null; }
+kg broker broker && kg worker w1 && kg client alice && kg client bob
+mkdir -p "$A/workers" "$A/clients" "$A/admins"
+cp "$K/w1.key" "$A/workers/" && cp "$K/alice.key" "$K/bob.key" "$A/clients/"
+HB=(--heartbeat 200ms --liveness 5)
+start_broker broker "${HB[@]}" --cert "$K/broker.key_secret" --keys "$A" \
+    || { not_ok "CURVE broker starts"; done_testing; exit 1; }
+as() { local who=$1; shift; "$BIN/bitfarm" "$@" --broker "$BROKER_EP" --cert "$K/$who.key_secret" \
+           --broker-key "$K/broker.key"; }
+# session's own options come before "--": what follows is COMMAND's
+sess() { local who=$1; shift; "$BIN/bitfarm" session --broker "$BROKER_EP" \
+             --cert "$K/$who.key_secret" --broker-key "$K/broker.key" "$@"; }
+
+# --- two test devices: one that answers, one that never does
+start_dev() {   # NAME [options]: sets DEV_<NAME> to its pty
+    local name=$1; shift
+    "$UARTDEV" --log "$T/$name.cmds" "$@" >"$T/$name.out" 2>&1 &
+    PIDS+=("$!")
+    eval "DEVPID_$name=$!"
+    wait_until 5 grep -q '^bf-uartdev: ready ' "$T/$name.out" \
+        || bail "bf_uartdev $name starts" "$T/$name.out"
+    eval "DEV_$name=$(sed -n 's/^bf-uartdev: ready //p' "$T/$name.out")"
+}
+start_dev good --user-id 0x1234abcd
+start_dev mute --silent
+cat >"$T/w1.json" <<EOF
+{"boards": [
+  {"name": "ub0", "device": "up5k", "package": "sg48", "board": "ice40_generic",
+   "uart": "$DEV_good", "baud": 115200},
+  {"name": "ub1", "device": "up5k", "package": "sg48", "board": "ice40_generic",
+   "uart": "$DEV_mute"},
+  {"name": "plain", "device": "up5k", "package": "sg48", "board": "ice40_generic"}
+]}
+EOF
+# a bad uart is refused at start-up, naming the board and the key
+echo '{"boards": [{"name": "b1", "device": "up5k", "package": "sg48", "board": "ice40_generic", "uart": "ttyUSB0"}]}' >"$T/bad.json"
+out=$("$BIN/bitfarm-worker" --broker "$BROKER_EP" --work-dir "$T/bad" --config "$T/bad.json" 2>&1)
+check "a relative uart is refused, naming the board" grep -q "board 'b1': invalid uart 'ttyUSB0'" <<<"$out"
+echo '{"boards": [{"name": "b1", "device": "up5k", "package": "sg48", "board": "ice40_generic", "uart": "/dev/ttyUSB0", "baud": 12345}]}' >"$T/bad.json"
+out=$("$BIN/bitfarm-worker" --broker "$BROKER_EP" --work-dir "$T/bad" --config "$T/bad.json" 2>&1)
+check "a baud that is no standard rate is refused" grep -q "board 'b1': invalid baud" <<<"$out"
+
+"$BIN/bitfarm-worker" --broker "$BROKER_EP" --work-dir "$T/w1" --name w1 --config "$T/w1.json" \
+    "${HB[@]}" --cert "$K/w1.key_secret" --broker-key "$K/broker.key" >"$T/w1.log" 2>&1 &
+WPID=$!
+PIDS+=("$WPID")
+wait_until 30 bash -c "'$BIN/bitfarm' boards --json --broker '$BROKER_EP' --cert '$K/alice.key_secret' --broker-key '$K/broker.key' 2>/dev/null | grep -q '\"idle\"'" \
+    || bail "the worker registers its boards" "$T/w1.log"
+BPID=$BROKER_PID_broker
+
+TOK=$(as alice reserve ub0 --for 1m 2>/dev/null)
+check "alice reserves ub0" test -n "$TOK"
+A() { as alice "$@" --token "$TOK"; }
+ncmds() { wc -l <"$T/good.cmds"; }
+
+# --- single, burst, fixed, incrementing
+A write ub0 0x100 0xdeadbeef
+check_eq "a single write and read back" 0xdeadbeef "$(A read ub0 0x100)"
+python3 -c 'print("\n".join("0x%08x" % (0x01000000 + i * 7) for i in range(300)))' >"$T/words"
+echo "# a comment line" >>"$T/words"
+A write ub0 0x1000 --file "$T/words"
+check_eq "a 300-word burst write (--file) reads back (300-word burst read)" \
+    "$(grep -v '#' "$T/words")" "$(A read ub0 0x1000 300)"
+check "... sent as commands of 255 and 45 words" bash -c \
+    "grep -q 'cmd 0x01 len 255 addr 0x00001000' '$T/good.cmds' && grep -q 'cmd 0x01 len 45 addr 0x000013fc' '$T/good.cmds' && grep -q 'cmd 0xb2 len 45 addr 0x000013fc' '$T/good.cmds'"
+A write ub0 0x300 1 2 3 --fixed
+check_eq "a fixed write leaves the last word; the next register is untouched" "0x00000003 0x00000000" \
+    "$(A read ub0 0x300 2 | tr '\n' ' ' | sed 's/ $//')"
+check_eq "a fixed read reads one register COUNT times" "0x00000003 0x00000003 0x00000003" \
+    "$(A read ub0 0x300 3 --fixed | tr '\n' ' ' | sed 's/ $//')"
+check "... with the fixed status read command" grep -q 'cmd 0xb4 len 3 addr 0x00000300' "$T/good.cmds"
+out=$(A read ub0 0x100 2 --json)
+check_eq "read --json" "[3735928559, 0] 256 2 False" \
+    "$(jget "$out" 'd["words"]') $(jget "$out" 'd["addr"]') $(jget "$out" 'd["count"]') $(jget "$out" 'str(d["fixed"])')"
+
+# --- poll, on the worker
+A write ub0 0x44 1
+t0=$(date +%s%N)
+out=$(A poll ub0 0x40 --mask 1 --value 1 --timeout 2s 2>&1)
+check_eq "poll waits until the bit is set (200 ms after START)" "0 0x00000001" "$? $out"
+check "... which took one round trip, not one per read" test $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1500
+out=$(A poll ub0 0x48 --value 5 --timeout 1s 2>&1)
+check_eq "a poll that times out exits 1 (the design)" 1 $?
+check "... naming the register, the last value and the mask" grep -q \
+    "bitfarm: poll timeout: register 0x00000048 of board 'ub0' read 0x00000000 (mask 0xffffffff, want 0x00000005) after [0-9]* reads in [0-9]* ms" <<<"$out"
+
+# --- ident, bus error
+check_eq "ident: magic, version, the user id, no errors" \
+    "magic=0x42465542 version=1.0 user_id=0x1234abcd status=0" "$(A ident ub0)"
+out=$(A read ub0 0xdead0000 2>&1)
+check_eq "a read the bus refuses exits 1" 1 $?
+check "... as a named bus error" grep -q "bitfarm: bus error: board 'ub0' reports bus error on a read of 1 word(s) at 0xdead0000" <<<"$out"
+A write ub0 0xdead0004 1
+check_eq "a write the bus refuses shows in ident's status" "status=1" "$(A ident ub0 | sed 's/.* //')"
+
+# --- refusals before anything is sent
+n0=$(ncmds)
+out=$(A read ub0 0x102 2>&1); rc=$?
+check_eq "an unaligned address is refused (exit 2)" "2 bitfarm: address 0x102 is not 4-byte aligned" "$rc $out"
+out=$(A write ub0 0x100000000 1 2>&1); rc=$?
+check_eq "an address past 32 bits is refused" \
+    "2 bitfarm: address 0x100000000 is out of range (the bus has 32-bit addresses)" "$rc $out"
+out=$(A read ub0 0xfffffff8 16 2>&1)
+check "a burst past the end of the address space is refused" grep -q \
+    "a read of 16 words at 0xfffffff8 passes the end of the address space" <<<"$out"
+out=$(A read ub0 0 5000 2>&1)
+check "a count over the limit is refused" grep -q "count 5000 is out of range (1..4096 words per operation)" <<<"$out"
+out=$(A write ub0 0 0x1ffffffff 2>&1)
+check "a value over 32 bits is refused" grep -q "value '0x1ffffffff' is not a 32-bit value" <<<"$out"
+check_eq "... and none of them reached the board" "$n0" "$(ncmds)"
+
+# --- no reservation, another key's token
+out=$(as alice read ub0 0 2>&1 </dev/null); rc=$?
+check_eq "no token: refused at once (exit 2)" \
+    "2 bitfarm: register I/O on board 'ub0' needs a reservation token: \`bitfarm reserve ub0\`, then --token or \$BITFARM_TOKEN" "$rc $out"
+NOTHELD="bitfarm: this token holds no reservation of board 'ub0' for this key (wrong token, another key's, released, or expired)"
+out=$(as bob read ub0 0 --token "$TOK" 2>&1); rc=$?
+check_eq "bob with alice's token is refused (exit 2), with the exact message" "2 $NOTHELD" "$rc $out"
+out=$(as alice read ub0 0 --token 0123456789abcdef0123456789abcdef 2>&1); rc=$?
+check_eq "a token that holds nothing is refused the same way" "2 $NOTHELD" "$rc $out"
+check_eq "... and none of them reached the board" "$n0" "$(ncmds)"
+
+# --- the lease is renewed by use
+until1=$(jget "$(as alice boards --json)" "[b for b in d['boards'] if b['name']=='ub0'][0]['reserved_until']")
+sleep 1.2
+A read ub0 0x100 >/dev/null
+until2=$(jget "$(as alice boards --json)" "[b for b in d['boards'] if b['name']=='ub0'][0]['reserved_until']")
+check "a register request renews the lease ($until1 -> $until2)" test "$until2" \> "$until1"
+
+# --- a board that never answers, a board without a bridge
+TOK1=$(as alice reserve ub1 --for 1m 2>/dev/null)
+out=$(as alice read ub1 0x10 --token "$TOK1" 2>&1); rc=$?
+check_eq "a board that never answers: exit 1" 1 "$rc"
+check "... with the named bridge timeout" grep -q \
+    "bitfarm: bridge timeout: board 'ub1' did not answer a read at 0x00000010 within [0-9]* ms (is bf_uartbone in the design?)" <<<"$out"
+check "... and the broker and the worker keep running" kill -0 "$BPID" "$WPID"
+check_eq "... and the other board still answers" 0xdeadbeef "$(A read ub0 0x100)"
+TOK2=$(as alice reserve plain --for 1m 2>/dev/null)
+out=$(as alice read plain 0 --token "$TOK2" 2>&1); rc=$?
+check_eq "a board without a uart: exit 3, named" \
+    "3 bitfarm: board 'plain' has no register bridge: its worker's config names no \"uart\" (docs/boards.md)" "$rc $out"
+
+# --- session: COMMAND's status, and the board always goes back
+as alice release ub0 --token "$TOK" >/dev/null
+sess alice ub0 --for 1m -- sh -c 'bitfarm write "$BITFARM_BOARD" 0x500 7 && bitfarm read "$BITFARM_BOARD" 0x500 >"$0"; echo "$BITFARM_TOKEN" >"$0.tok"; exit 3' "$T/sess.out" 2>"$T/sess.err"
+check_eq "session -- sh -c '...; exit 3' exits 3" 3 $?
+check_eq "... COMMAND wrote and read through BITFARM_BOARD/BITFARM_TOKEN" 0x00000007 "$(cat "$T/sess.out")"
+state() { jget "$(as alice boards --json)" "[b for b in d['boards'] if b['name']=='$1'][0]['state']"; }
+check_eq "... and the board is released afterwards" idle "$(state ub0)"
+out=$(as alice read ub0 0 --token "$(cat "$T/sess.out.tok")" 2>&1)
+check_eq "... its token no longer works" "$NOTHELD" "$out"
+sess alice ub0 -- sh -c 'kill -TERM $$' 2>/dev/null
+check_eq "a COMMAND killed by a signal: 128 + the signal" 143 $?
+check_eq "... released too" idle "$(state ub0)"
+sess alice ub0 -- /nonexistent/cmd 2>/dev/null
+check_eq "a COMMAND that cannot run: 127" 127 $?
+check_eq "... released too" idle "$(state ub0)"
+"$BIN/bitfarm" session --broker "$BROKER_EP" --cert "$K/alice.key_secret" \
+    --broker-key "$K/broker.key" ub0 -- sleep 30 2>"$T/sess3.err" &
+SPID=$!
+reserved() { [ "$(state ub0)" = reserved ]; }
+wait_until 10 reserved
+kill -TERM "$SPID"
+wait "$SPID"
+check_eq "a session that gets SIGTERM passes it on and exits 143" 143 $?
+check_eq "... and releases the board" idle "$(state ub0)"
+check "... saying so" grep -q "bitfarm: board 'ub0' released" "$T/sess3.err"
+check "the worker logged the failed request by name" grep -q "register request .* on board 'ub1' failed: bridge timeout" "$T/w1.log"
+done_testing
