@@ -277,7 +277,9 @@ const s_cmd_t bf_cli_commands[] = {
       "reservation's token (--token, or $BITFARM_TOKEN, as `bitfarm session` sets it);\n"
       "each use renews the lease.  Exit 1: the design did not answer (bridge timeout,\n"
       "bus error, poll timeout); 2: refused (no reservation, another key's token,\n"
-      "a bad address); 3: the farm (board offline, busy programming).\n",
+      "a bad address); 3: the farm (board offline, busy programming).\n"
+      "--request-timeout is also the request's time on the worker (0.1s..30s;\n"
+      "default 10s, and the polls' timeouts).\n",
       S_DOCS ({ BF_O_TOKEN, "the reservation's token (default $BITFARM_TOKEN)" }), NULL, 0 },
     { "write", bf_cmd_write, S_BROKER | BF_O (BF_O_TOKEN) | BF_O (BF_O_FIXED) | BF_O (BF_O_FILE),
       "BOARD ADDR VALUE... | --file FILE [--fixed]",

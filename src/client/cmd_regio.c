@@ -54,13 +54,21 @@ s_open (bf_client_t **client, bf_regs_t **regs, const bf_cli_args_t *a, const ch
 {
     *client = NULL;
     *regs = NULL;
-    if (bf_regs_open (regs, NULL, board, a->token, 0) != BF_OK)
+    /* --request-timeout, when given, is also the request's time on the
+       worker (within BF_REGIO_TIMEOUT_MIN_MS..MAX_MS) */
+    int64_t tmo = 0;
+    for (int i = 0; i < a->ngiven; i++)
+        if (a->given[i].opt == BF_O_REQUEST_TIMEOUT)
+            tmo = a->timeout_ms < BF_REGIO_TIMEOUT_MIN_MS ? BF_REGIO_TIMEOUT_MIN_MS
+                  : a->timeout_ms > BF_REGIO_TIMEOUT_MAX_MS ? BF_REGIO_TIMEOUT_MAX_MS
+                  : a->timeout_ms;
+    if (bf_regs_open (regs, NULL, board, a->token, tmo) != BF_OK)
         return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
     bf_regs_close (regs);
     int rc = bf_cli_open (client, a);
     if (rc != BFX_OK)
         return rc;
-    bf_regs_open (regs, *client, board, a->token, 0);
+    bf_regs_open (regs, *client, board, a->token, tmo);
     return BFX_OK;
 }
 

@@ -184,5 +184,34 @@ wait "$SPID"
 check_eq "a session that gets SIGTERM passes it on and exits 143" 143 $?
 check_eq "... and releases the board" idle "$(state ub0)"
 check "... saying so" grep -q "bitfarm: board 'ub0' released" "$T/sess3.err"
+# --- a hostile worker: answers are checked against the requests they answer
+FW=$(dirname "$BIN")/tests/bf_fakeworker
+[ -x "$FW" ] || FW=$(dirname "$REAL_BIN")/tests/bf_fakeworker
+"$FW" "$BROKER_EP" fw regio ok,short,kinds,foreign,error,silent --wait 60 --cert "$K/w1.key_secret" \
+    --broker-key "$K/broker.key" >"$T/fw.out" 2>&1 &
+PIDS+=("$!")
+fb0() { [ "$(state fb0)" = idle ]; }
+wait_until 10 fb0
+TF=$(as alice reserve fb0 --for 1m 2>/dev/null)
+F() { as alice "$@" --token "$TF"; }
+check_eq "a fake worker's well-formed answer is relayed" "0x0f0f0f0f 0x0f0f0f0f" \
+    "$(F read fb0 0 2 | tr '\n' ' ' | sed 's/ $//')"
+out=$(F read fb0 0 2 2>&1); rc=$?
+check_eq "a read blob of the wrong size is refused (exit 3)" \
+    "3 bitfarm: worker 'fw' sent a malformed answer for board 'fb0': results[0]: a read of 2 words needs a blob of 8 bytes (got 7)" "$rc $out"
+out=$(F read fb0 0 2 2>&1)
+check "results of the wrong kind are refused" grep -q "results\[0\] is not the read the request asked for" <<<"$out"
+check_eq "an answer under another request id is dropped; the real one is relayed" \
+    "0x0f0f0f0f" "$(F read fb0 0)"
+check "... and the broker says so" grep -q "REGIORESULT from worker 'fw' for request 0000000000000000.* which is not pending" "$T/broker.log"
+out=$(F read fb0 0 2>&1); rc=$?
+check_eq "a worker's error line is relayed with its class, control characters made harmless" \
+    "1 bitfarm: bus error?[31m: red?line" "$rc $out"
+t0=$(date +%s)
+out=$(F read fb0 0 --request-timeout 1s 2>&1); rc=$?
+check_eq "a worker that never answers: the broker's deadline answers (exit 3)" \
+    "3 bitfarm: no answer from worker 'fw' for board 'fb0' within 3000 ms" "$rc $out"
+check "... in time" test $(( $(date +%s) - t0 )) -le 6
+check "... and the broker keeps running" kill -0 "$BPID"
 check "the worker logged the failed request by name" grep -q "register request .* on board 'ub1' failed: bridge timeout" "$T/w1.log"
 done_testing
