@@ -274,8 +274,8 @@ bf_regio_decode_request (bf_regio_batch_t *out, json_t *ops, zmsg_t *blobs)
             /* the count is checked before the blob's size is */
             rc = bf_regio_check_addr (addr, count, fixed, "write");
             if (rc == BF_OK && (!blob || zframe_size (blob) != (size_t) count * 4))
-                rc = bf_error_set (BF_EINVAL, "ops[%zu]: a write of %" PRId64 " words needs a "
-                                   "blob of %" PRId64 " bytes (got %s%zu)", i, count, count * 4,
+                rc = bf_error_set (BF_EINVAL, "a write of %" PRId64 " words needs a "
+                                   "blob of %" PRId64 " bytes (got %s%zu)", count, count * 4,
                                    blob ? "" : "none, ", blob ? zframe_size (blob) : 0);
             if (rc == BF_OK) {
                 uint32_t *w = xmalloc ((size_t) count * 4);
