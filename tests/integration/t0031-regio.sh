@@ -48,7 +48,8 @@ cat >"$T/w1.json" <<EOF
    "uart": "$DEV_good", "baud": 115200},
   {"name": "ub1", "device": "up5k", "package": "sg48", "board": "ice40_generic",
    "uart": "$DEV_mute"},
-  {"name": "plain", "device": "up5k", "package": "sg48", "board": "ice40_generic"}
+  {"name": "plain", "device": "up5k", "package": "sg48", "board": "ice40_generic"},
+  {"name": "vb0", "device": "hx1k", "package": "tq144", "virtual": true}
 ]}
 EOF
 # a bad uart is refused at start-up, naming the board and the key
@@ -184,6 +185,33 @@ wait "$SPID"
 check_eq "a session that gets SIGTERM passes it on and exits 143" 143 $?
 check_eq "... and releases the board" idle "$(state ub0)"
 check "... saying so" grep -q "bitfarm: board 'ub0' released" "$T/sess3.err"
+# --- session --program: the load carries the session's token; a job without it waits
+jf() { jget "$(as alice status "$1" --json)" "d.get('$2')"; }
+if command -v openFPGALoader >/dev/null; then
+    head -c 32220 /dev/urandom >"$T/hx1k.bin"
+    sess alice vb0 --for 1m --program "$T/hx1k.bin" -- sh -c '
+        bitfarm boards --json >"$0"
+        bitfarm program --board "$BITFARM_BOARD" "$1" --token "" >"$0.other" 2>&1 || true
+        sleep 1
+        bitfarm status "$(cat "$0.other")" --json >"$0.waiting"
+        bitfarm read "$BITFARM_BOARD" 0 2>"$0.read"; echo $? >"$0.rc"' "$T/s2" "$T/hx1k.bin" 2>"$T/s2.err"
+    check_eq "session --program loads the board, then runs COMMAND" 0 $?
+    pj=$(sed -n "s/^bitfarm: programming board 'vb0' (job \([0-9a-f]*\))$/\1/p" "$T/s2.err")
+    check_eq "... the load succeeded and carried the lease's token" "succeeded true" \
+        "$(jf "$pj" state) $(jf "$pj" reservation)"
+    other=$(cat "$T/s2.other")
+    check "a program job without the token waits while the session holds the board" grep -q \
+        "reserved by" <<<"$(jget "$(cat "$T/s2.waiting")" 'd.get("waiting_for")')"
+    check_eq "register I/O on a virtual board names the missing simulation (exit 3)" \
+        "3 bitfarm: virtual board 'vb0' runs no simulated design: register I/O on virtual boards needs the simulated board (src/vsim)" \
+        "$(cat "$T/s2.rc") $(cat "$T/s2.read")"
+    "$BIN/bitfarm" wait "$other" --broker "$BROKER_EP" --cert "$K/alice.key_secret" \
+        --broker-key "$K/broker.key" >/dev/null 2>&1
+    check_eq "... and runs once the session has released the board" succeeded "$(jf "$other" state)"
+else
+    skip "session --program" "openFPGALoader is not installed"
+fi
+
 # --- a hostile worker: answers are checked against the requests they answer
 FW=$(dirname "$BIN")/tests/bf_fakeworker
 [ -x "$FW" ] || FW=$(dirname "$REAL_BIN")/tests/bf_fakeworker
