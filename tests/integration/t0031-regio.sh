@@ -42,6 +42,44 @@ start_dev() {   # NAME [options]: sets DEV_<NAME> to its pty
 }
 start_dev good --user-id 0x1234abcd
 start_dev mute --silent
+# --- the real bf_uartbone.v, when this tree has r17-gw's simulated board:
+# the wrapped register-file fixture built with Verilator runs in the
+# harness (src/vsim), and bf_uartdev --relay puts its socket behind a pty,
+# so the worker's serial path drives the real core
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PROBE=$(dirname "$BIN")/tests/bf_regio_probe
+[ -x "$PROBE" ] || PROBE=$(dirname "$REAL_BIN")/tests/bf_regio_probe
+VSIM=
+if ! command -v verilator >/dev/null; then
+    VSIM_WHY="verilator is not installed (scripts/install-deps)"
+elif [ ! -f "$ROOT/gateware/bf_uartbone.v" ] || [ ! -f "$ROOT/src/vsim/bf_vsim_main.cpp" ] \
+        || [ ! -x "$PROBE" ]; then
+    VSIM_WHY="this tree has no simulated board yet (gateware/, src/vsim/, bf_regio_probe: r17-gw)"
+else
+    PROFILE=$ROOT/gateware/regio/profiles/icebreaker.ini
+    mkdir -p "$T/vsim"
+    if (cd "$ROOT" && "$PROBE" vsim-build "$PROFILE" "$T/vsim/obj" vsim bf_regio_wrap \
+            "$ROOT/src/vsim/bf_vsim_main.cpp" -DBF_REGIO_TOP=regio_fixture "-GUSER_ID=32'h0b0e0031" \
+            gateware/bf_uartbone.v gateware/regio/bf_regio_wrap.v tests/fixtures/regio/regio_fixture.v) \
+            >"$T/vsim-build.log" 2>&1 && [ -x "$T/vsim/obj/vsim" ]; then
+        "$T/vsim/obj/vsim" --divisor "$("$PROBE" divisor "$PROFILE")" --listen "$T/vsim.sock" \
+            >"$T/vsim.log" 2>&1 &
+        PIDS+=("$!")
+        if wait_until 10 grep -q '^bf-vsim: ready' "$T/vsim.log"; then
+            start_dev sim --relay "$T/vsim.sock"
+            VSIM=$DEV_sim
+        else
+            VSIM_WHY="the harness did not start: $(tail -1 "$T/vsim.log")"
+        fi
+    else
+        not_ok "the wrapped fixture builds with verilator" "$(tail -5 "$T/vsim-build.log")"
+        VSIM_WHY="its build failed"
+    fi
+fi
+SIMBOARD=
+[ -n "$VSIM" ] && SIMBOARD=",
+  {\"name\": \"sim0\", \"device\": \"up5k\", \"package\": \"sg48\", \"board\": \"ice40_generic\",
+   \"uart\": \"$VSIM\", \"baud\": 115200}"
 cat >"$T/w1.json" <<EOF
 {"boards": [
   {"name": "ub0", "device": "up5k", "package": "sg48", "board": "ice40_generic",
@@ -49,7 +87,7 @@ cat >"$T/w1.json" <<EOF
   {"name": "ub1", "device": "up5k", "package": "sg48", "board": "ice40_generic",
    "uart": "$DEV_mute"},
   {"name": "plain", "device": "up5k", "package": "sg48", "board": "ice40_generic"},
-  {"name": "vb0", "device": "hx1k", "package": "tq144", "virtual": true}
+  {"name": "vb0", "device": "hx1k", "package": "tq144", "virtual": true}$SIMBOARD
 ]}
 EOF
 # a bad uart is refused at start-up, naming the board and the key
@@ -185,6 +223,36 @@ wait "$SPID"
 check_eq "a session that gets SIGTERM passes it on and exits 143" 143 $?
 check_eq "... and releases the board" idle "$(state ub0)"
 check "... saying so" grep -q "bitfarm: board 'ub0' released" "$T/sess3.err"
+# --- the real core (see above)
+if [ -n "$VSIM" ]; then
+    TS=$(as alice reserve sim0 --for 2m 2>/dev/null)
+    S() { as alice "$@" --token "$TS"; }
+    check_eq "bf_uartbone.v: ident through the worker's serial path" \
+        "magic=0x42465542 version=1.0 user_id=0x0b0e0031 status=0" "$(S ident sim0)"
+    check_eq "... the fixture's ID register" 0xb17fa4a0 "$(S read sim0 0)"
+    S write sim0 0x4 0x11111111 0x22222222 0x33333333 0x44444444
+    check_eq "... an incrementing burst over the scratch words" \
+        "0xb17fa4a0 0x11111111 0x22222222 0x33333333 0x44444444" "$(S read sim0 0 5 | tr '\n' ' ' | sed 's/ $//')"
+    S write sim0 0x4 5 6 7 --fixed
+    check_eq "... a fixed write leaves the last word" "0x00000007 0x22222222" \
+        "$(S read sim0 0x4 2 | tr '\n' ' ' | sed 's/ $//')"
+    python3 -c 'print("\n".join("0x%08x" % (0x10203040 + i * 0x01010101 & 0xffffffff) for i in range(256)))' >"$T/ram"
+    S write sim0 0x400 --file "$T/ram"
+    check_eq "... 256 words of RAM (a 255-word command and a 1-word one) read back" \
+        "$(cat "$T/ram")" "$(S read sim0 0x400 256)"
+    S write sim0 0x24 1
+    out=$(S poll sim0 0x28 --mask 1 --value 1 --timeout 5s 2>&1)
+    check_eq "... poll: the status bit the design sets 100000 cycles after the write" 0x5aa50001 "$out"
+    out=$(S read sim0 0x3c 2>&1); rc=$?
+    check_eq "... a bus error from the design's slave: exit 1, named" \
+        "1 bitfarm: bus error: board 'sim0' reports bus error on a read of 1 word(s) at 0x0000003c" "$rc $out"
+    out=$(S read sim0 0x80 2>&1)
+    check "... an unmapped address: the core's bus timeout, named" grep -q \
+        "bus error: board 'sim0' reports timeout on a read of 1 word(s) at 0x00000080" <<<"$out"
+else
+    skip "the real bf_uartbone.v through the worker" "$VSIM_WHY"
+fi
+
 # --- session --program: the load carries the session's token; a job without it waits
 jf() { jget "$(as alice status "$1" --json)" "d.get('$2')"; }
 if command -v openFPGALoader >/dev/null; then

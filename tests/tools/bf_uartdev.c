@@ -5,6 +5,7 @@
     real serial path (open, termios, bursts, deadlines) without a board.
 
         bf_uartdev [--silent] [--user-id N] [--log FILE]
+        bf_uartdev --relay SOCKET
 
     Prints "bf-uartdev: ready PATH" (the pty's slave, for a board's
     "uart") on stdout, then serves until killed.  The register file:
@@ -16,6 +17,9 @@
                                         0xffffffff with the timeout bit
     --silent: answers nothing (a design without the bridge).
     --log FILE: one line per command ("cmd 0x02 len 255 addr 0x00000100").
+    --relay SOCKET: no register file; the bytes go both ways between the
+    pty and a unix socket (the simulated board's, src/vsim --listen), so
+    that the worker's serial path drives the real bf_uartbone.v.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +31,8 @@
 #include <string.h>
 #include <termios.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define S_WORDS 65536u
@@ -107,23 +113,65 @@ s_put32 (uint8_t *p, uint32_t v)
     p[3] = (uint8_t) v;
 }
 
+/*  --relay: pty master <-> unix socket, until either side ends. */
+static int
+s_relay (int m, const char *path)
+{
+    int u = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (u < 0 || connect (u, (struct sockaddr *) &sa, sizeof sa) != 0) {
+        perror ("bf_uartdev: connect");
+        return 1;
+    }
+    uint8_t buf[4096];
+    for (;;) {
+        struct pollfd p[2] = { { .fd = m, .events = POLLIN }, { .fd = u, .events = POLLIN } };
+        if (poll (p, 2, 100) < 0 && errno != EINTR)
+            return 1;
+        if (p[0].revents & POLLIN) {
+            ssize_t n = read (m, buf, sizeof buf);
+            if (n > 0) {
+                if (s_log)
+                    fprintf (s_log, "to board %zd bytes\n", n);
+                for (ssize_t off = 0; off < n;) {
+                    ssize_t w = write (u, buf + off, (size_t) (n - off));
+                    if (w <= 0)
+                        return 1;
+                    off += w;
+                }
+            }
+        }
+        if (p[1].revents & (POLLIN | POLLHUP)) {
+            ssize_t n = read (u, buf, sizeof buf);
+            if (n <= 0)
+                return 0;
+            s_write_all (m, buf, (size_t) n);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
     bool silent = false;
+    const char *relay = NULL;
     uint32_t user_id = 0x5e55105e;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv[i], "--silent") == 0)
             silent = true;
         else if (strcmp (argv[i], "--user-id") == 0 && i + 1 < argc)
             user_id = (uint32_t) strtoul (argv[++i], NULL, 0);
+        else if (strcmp (argv[i], "--relay") == 0 && i + 1 < argc)
+            relay = argv[++i];
         else if (strcmp (argv[i], "--log") == 0 && i + 1 < argc) {
             s_log = fopen (argv[++i], "w");
             if (s_log)
                 setvbuf (s_log, NULL, _IOLBF, 0);
         }
         else {
-            fprintf (stderr, "usage: bf_uartdev [--silent] [--user-id N] [--log FILE]\n");
+            fprintf (stderr, "usage: bf_uartdev [--silent] [--user-id N] [--log FILE] "
+                     "| --relay SOCKET\n");
             return 2;
         }
     }
@@ -149,6 +197,8 @@ main (int argc, char **argv)
     fcntl (m, F_SETFL, fcntl (m, F_GETFL) | O_NONBLOCK);
     printf ("bf-uartdev: ready %s\n", slave);
     fflush (stdout);
+    if (relay)
+        return s_relay (m, relay);
     uint8_t h[6], buf[4 * 256 + 1];
     for (;;) {
         for (int i = 0; i < 6; i++)
