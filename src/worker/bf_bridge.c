@@ -14,7 +14,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define S_ANSWER_MS   200      /* a command's answer time beyond its bytes' time on the wire */
+#define S_ANSWER_MS   500      /* a command's answer time beyond its bytes' time on the wire:
+                                  USB latency (the FTDI timer), or a simulated board's
+                                  catch-up of up to 250 ms after an idle gap */
 #define S_SLICE_MS    50       /* waits are cut in slices to see a cancel */
 
 static const struct { int baud; speed_t speed; } s_rates[] = {

@@ -65,7 +65,7 @@ else
         "$T/vsim/obj/vsim" --divisor "$("$PROBE" divisor "$PROFILE")" --listen "$T/vsim.sock" \
             >"$T/vsim.log" 2>&1 &
         PIDS+=("$!")
-        if wait_until 10 grep -q '^bf-vsim: ready' "$T/vsim.log"; then
+        if wait_until 10 grep -qs '^bf-vsim: ready' "$T/vsim.log"; then
             start_dev sim --relay "$T/vsim.sock"
             VSIM=$DEV_sim
         else
