@@ -149,6 +149,10 @@ bf_broker_worker_fn bf_broker_worker_regio_result;
 /*  Answers every pending register request whose deadline (monotonic ms)
     has passed with a one-line error. */
 void bf_broker_regio_expire (bf_broker_t *self, int64_t now);
+/*  Answers every pending register request sent to w (which is going
+    away: lost, or registered again under a new routing id) with a
+    one-line error saying why. */
+void bf_broker_regio_worker_gone (bf_broker_t *self, bf_broker_worker_t *w, const char *why);
 bf_broker_worker_fn bf_broker_worker_log, bf_broker_worker_result, bf_broker_worker_want,
     bf_broker_worker_drain, bf_broker_worker_goodbye;
 

@@ -248,3 +248,20 @@ bf_broker_regio_expire (bf_broker_t *self, int64_t now)
     }
     zlistx_destroy (&late);
 }
+
+void
+bf_broker_regio_worker_gone (bf_broker_t *self, bf_broker_worker_t *w, const char *why)
+{
+    if (!self->regio || zhashx_size (self->regio) == 0)
+        return;
+    zlistx_t *gone = zlistx_new ();
+    for (s_pending_t *p = zhashx_first (self->regio); p; p = zhashx_next (self->regio))
+        if (strcmp (p->worker_rid, w->rid) == 0)
+            zlistx_add_end (gone, p);
+    for (s_pending_t *p = zlistx_first (gone); p; p = zlistx_next (gone)) {
+        s_fail (self, p->client, BF_REGIO_CLASS_INFRA, "worker '%s' of board '%s' went away "
+                "before it answered (%s)", p->worker, p->board, why);
+        zhashx_delete (self->regio, p->req);
+    }
+    zlistx_destroy (&gone);
+}

@@ -36,6 +36,28 @@ bf_bridge_baud_valid (int baud)
     return false;
 }
 
+/*  An FTDI's latency timer (16 ms by default) delays every short answer
+    by up to that much: set it to 1 ms where the kernel lets us
+    (ftdi_sio's sysfs attribute).  Best effort, silent. */
+static void
+s_low_latency (const char *path)
+{
+    char real[4096];
+    if (!realpath (path, real))
+        return;
+    const char *base = strrchr (real, '/');
+    base = base ? base + 1 : real;
+    char attr[4200];
+    snprintf (attr, sizeof attr, "/sys/bus/usb-serial/devices/%s/latency_timer", base);
+    int fd = open (attr, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write (fd, "1", 1) < 0) {
+            /* not ours to change: the answers are just slower */
+        }
+        close (fd);
+    }
+}
+
 int
 bf_bridge_open_uart (int *fd_out, const char *path, int baud)
 {
@@ -74,6 +96,7 @@ bf_bridge_open_uart (int *fd_out, const char *path, int baud)
                              strerror (e));
     }
     tcflush (fd, TCIOFLUSH);
+    s_low_latency (path);
     *fd_out = fd;
     return BF_OK;
 }

@@ -36,7 +36,8 @@
 
 /*  Opens a serial device (O_NOCTTY, O_NONBLOCK, close-on-exec) and sets
     it raw, 8N1, no flow control, at baud (one of the standard rates
-    1200..4000000).  BF_OK with *fd_out, or BF_EIO / BF_EINVAL with a
+    1200..4000000); an FTDI's latency timer goes to 1 ms where
+    /sys/bus/usb-serial/devices/NAME/latency_timer is writable.  BF_OK with *fd_out, or BF_EIO / BF_EINVAL with a
     detail naming the device. */
 int bf_bridge_open_uart (int *fd_out, const char *path, int baud);
 

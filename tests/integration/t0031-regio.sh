@@ -283,9 +283,10 @@ fi
 # --- a hostile worker: answers are checked against the requests they answer
 FW=$(dirname "$BIN")/tests/bf_fakeworker
 [ -x "$FW" ] || FW=$(dirname "$REAL_BIN")/tests/bf_fakeworker
-"$FW" "$BROKER_EP" fw regio ok,short,kinds,foreign,error,silent --wait 60 --cert "$K/w1.key_secret" \
+"$FW" "$BROKER_EP" fw regio ok,short,kinds,foreign,error,silent,silent --wait 60 --cert "$K/w1.key_secret" \
     --broker-key "$K/broker.key" >"$T/fw.out" 2>&1 &
-PIDS+=("$!")
+FWPID=$!
+PIDS+=("$FWPID")
 fb0() { [ "$(state fb0)" = idle ]; }
 wait_until 10 fb0
 TF=$(as alice reserve fb0 --for 1m 2>/dev/null)
@@ -309,5 +310,19 @@ check_eq "a worker that never answers: the broker's deadline answers (exit 3)" \
     "3 bitfarm: no answer from worker 'fw' for board 'fb0' within 3000 ms" "$rc $out"
 check "... in time" test $(( $(date +%s) - t0 )) -le 6
 check "... and the broker keeps running" kill -0 "$BPID"
+nreq() { grep -c '^got REGIO ' "$T/fw.out"; }
+n0=$(nreq)
+t0=$(date +%s%N)
+F read fb0 0 >"$T/gone.out" 2>&1 &
+RPID=$!
+more() { [ "$(nreq)" -gt "$n0" ]; }
+wait_until 5 more
+kill -9 "$FWPID"
+wait "$FWPID" 2>/dev/null
+wait "$RPID"
+check_eq "a worker lost with a request in flight: answered at once, not at the deadline (exit 3)" \
+    "3 bitfarm: worker 'fw' of board 'fb0' went away before it answered (heartbeats stopped)" \
+    "$? $(cat "$T/gone.out")"
+check "... within the worker's lease, not the request's 12 s" test $(( ($(date +%s%N) - t0) / 1000000 )) -lt 6000
 check "the worker logged the failed request by name" grep -q "register request .* on board 'ub1' failed: bridge timeout" "$T/w1.log"
 done_testing
