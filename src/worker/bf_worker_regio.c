@@ -79,7 +79,8 @@ static void
 s_free (bf_worker_t *self, bf_worker__regio_t *r)
 {
     if (r->actor) {
-        zpoller_remove (self->poller, r->actor);
+        if (self->poller)
+            zpoller_remove (self->poller, r->actor);
         zactor_destroy (&r->actor);
     }
     if (r->fd >= 0)

@@ -207,6 +207,10 @@ state() { jget "$(as alice boards --json)" "[b for b in d['boards'] if b['name']
 check_eq "... and the board is released afterwards" idle "$(state ub0)"
 out=$(as alice read ub0 0 --token "$(cat "$T/sess.out.tok")" 2>&1)
 check_eq "... its token no longer works" "$NOTHELD" "$out"
+out=$(sess alice --device up5k --for 1m -- sh -c 'echo "$BITFARM_BOARD"' 2>/dev/null)
+check "session --device takes a free online board of that device (got '$out')" \
+    test "$out" = ub0 -o "$out" = sim0
+check_eq "... and gives it back" idle "$(state "${out:-ub0}")"
 sess alice ub0 -- sh -c 'kill -TERM $$' 2>/dev/null
 check_eq "a COMMAND killed by a signal: 128 + the signal" 143 $?
 check_eq "... released too" idle "$(state ub0)"
