@@ -172,6 +172,7 @@ static void
 s_tick (bf_broker_t *self)
 {
     int64_t now = bf_mono_ms ();
+    bf_broker_regio_expire (self, now);
     if (now < self->heartbeat_at)
         return;
     self->heartbeat_at = now + self->cfg.heartbeat_ms;
@@ -443,6 +444,8 @@ static const s_command_t s_commands[] = {
       "evict cache entries" },
     { BF_PROTO_CLIENT, "CACHEINVALIDATE", S_ADMIN, false, bf_broker_client_cache_invalidate,
       NULL, "disown a toolchain's cache entries" },
+    /* register I/O on programmed boards (bf_broker_regio.c; issue 17) */
+    { BF_PROTO_CLIENT, "REGIO", S_CLIENT, false, bf_broker_client_regio, NULL, NULL },
     { BF_PROTO_WORKER, "READY", S_WORKER, false, bf_broker_worker_ready, NULL, NULL },
     { BF_PROTO_WORKER, "HEARTBEAT", S_WORKER, false, NULL, NULL, NULL },
     { BF_PROTO_WORKER, "LOG", S_WORKER, false, NULL, bf_broker_worker_log, NULL },
@@ -450,6 +453,8 @@ static const s_command_t s_commands[] = {
     { BF_PROTO_WORKER, "WANT", S_WORKER, false, NULL, bf_broker_worker_want, NULL },
     { BF_PROTO_WORKER, "DRAIN", S_WORKER, false, NULL, bf_broker_worker_drain, NULL },
     { BF_PROTO_WORKER, "DISCONNECT", S_WORKER, false, NULL, bf_broker_worker_goodbye, NULL },
+    { BF_PROTO_WORKER, "REGIORESULT", S_WORKER, false, NULL, bf_broker_worker_regio_result,
+      NULL },
 };
 
 /*  The owner rule of a command on one job: its "id" (a full id or a
@@ -617,6 +622,7 @@ bf_broker_destroy (bf_broker_t **self_p)
     bf_auth_destroy (&self->auth);
     zhashx_destroy (&self->workers);
     zhashx_destroy (&self->proven);
+    zhashx_destroy (&self->regio);
     json_decref (self->orphans);
     bf_uploads_destroy (&self->uploads);
     bf_boards_destroy (&self->boards);

@@ -10,6 +10,7 @@
                               RELEASENAME
         bf_broker_tenants.c   who may see what: views, proofs of possession
         bf_broker_cache.c     the cache over the wire: CACHESTATS, CACHELS, ...
+        bf_broker_regio.c     register requests: REGIO relayed, REGIORESULT checked
     Not a public interface: only src/broker includes it.  Everything here
     runs on the broker's one thread (bf_broker.h).
 */
@@ -44,6 +45,8 @@
 
 #define BF_BROKER_WORKER_BOARDS 64            /* boards one worker may declare */
 #define BF_BROKER_WORKER_LEASES 4096          /* jobs one worker may hold (READY "jobs") */
+#define BF_BROKER_REGIO_PENDING 256           /* register requests in flight, in all */
+#define BF_BROKER_REGIO_BOARD   8             /* ... on one board (the worker's queue) */
 #define BF_BROKER_TOOLS 4                     /* tools whose version lines WORKERS shows */
 
 /*  A job a worker holds: the lease the broker gave it (dispatch, or the
@@ -110,6 +113,8 @@ struct _bf_broker_t {
     bool after_needed;          /* a job finished: program jobs may wait for it */
     zhashx_t *proven;           /* "KEY:DIGEST" -> "": inputs a client key proved it holds
                                    (bf_broker_tenants.c); NULL until the first */
+    zhashx_t *regio;            /* request id -> a pending register request
+                                   (bf_broker_regio.c); NULL until the first */
 };
 
 /*  Who the sender of the message being handled is for bf_uploads: its
@@ -138,6 +143,16 @@ bf_broker_peer_fn bf_broker_client_submit, bf_broker_client_upload, bf_broker_cl
 bf_broker_peer_fn bf_broker_client_cache_stats, bf_broker_client_cache_ls,
     bf_broker_client_cache_show, bf_broker_client_cache_verify, bf_broker_client_cache_gc,
     bf_broker_client_cache_evict, bf_broker_client_cache_invalidate;
+/*  bf_broker_regio.c: register requests (issue 17) */
+bf_broker_peer_fn bf_broker_client_regio;
+bf_broker_worker_fn bf_broker_worker_regio_result;
+/*  Answers every pending register request whose deadline (monotonic ms)
+    has passed with a one-line error. */
+void bf_broker_regio_expire (bf_broker_t *self, int64_t now);
+/*  Answers every pending register request sent to w (which is going
+    away: lost, or registered again under a new routing id) with a
+    one-line error saying why. */
+void bf_broker_regio_worker_gone (bf_broker_t *self, bf_broker_worker_t *w, const char *why);
 bf_broker_worker_fn bf_broker_worker_log, bf_broker_worker_result, bf_broker_worker_want,
     bf_broker_worker_drain, bf_broker_worker_goodbye;
 

@@ -95,6 +95,7 @@ bf_broker_worker_lost (bf_broker_t *self, bf_broker_worker_t *w, const char *why
     w->nleases = 0;
     char name[BF_BROKER_WORKER_NAME + 1];
     snprintf (name, sizeof name, "%s", w->name);
+    bf_broker_regio_worker_gone (self, w, why);
     zhashx_delete (self->workers, w->rid);
     for (size_t i = 0; i < n; i++) {
         char *reason = xasprintf ("worker '%s' lost: %s", name, why);
@@ -253,6 +254,7 @@ s_worker_replaced (bf_broker_t *self, const char *rid_hex, const char *name,
             if (!s_claims_job (claims, nclaims, w->leases[i].job))
                 zlistx_add_end (dropped, xstrdup (w->leases[i].job));
         bf_info ("worker '%s' registered again", w->name);
+        bf_broker_regio_worker_gone (self, w, "it registered again");
         zhashx_delete (self->workers, w->rid);
         for (char *id = zlistx_first (dropped); id; id = zlistx_next (dropped)) {
             char *reason = xasprintf ("worker '%s' registered again without it", name);

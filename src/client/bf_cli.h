@@ -65,6 +65,8 @@ typedef enum {
     BF_O_NO_SANDBOX,
     /* register I/O (issue 17) */
     BF_O_REGIO,
+    /* register I/O (issue 17: cmd_regio.c) */
+    BF_O_FIXED, BF_O_MASK, BF_O_VALUE, BF_O_FILE,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -130,6 +132,10 @@ typedef struct {
     int ngiven;
     bool no_sandbox;             /* farm start --no-sandbox (issue 16) */
     const char *regio;           /* submit --regio PROFILE (bf_regio.h) */
+    /* register I/O (cmd_regio.c; issue 17) */
+    bool fixed;                  /* read/write --fixed */
+    const char *mask, *value;    /* poll --mask, --value */
+    const char *file;            /* write --file */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */
@@ -261,6 +267,13 @@ int bf_cmd_board (bf_cli_args_t *a);
 int bf_cmd_program (bf_cli_args_t *a);
 int bf_cmd_reserve (bf_cli_args_t *a);
 int bf_cmd_release (bf_cli_args_t *a);
+
+/*  register I/O on a reserved board (cmd_regio.c) */
+int bf_cmd_read (bf_cli_args_t *a);
+int bf_cmd_write (bf_cli_args_t *a);
+int bf_cmd_poll (bf_cli_args_t *a);
+int bf_cmd_ident (bf_cli_args_t *a);
+int bf_cmd_session (bf_cli_args_t *a);
 
 int bf_cmd_farm (bf_cli_args_t *a);    /* no or an unknown subcommand */
 int bf_cmd_farm_start (bf_cli_args_t *a);

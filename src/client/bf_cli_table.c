@@ -114,6 +114,12 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
     [BF_O_REGIO] = { "regio", 0, "PROFILE", "the top is a Wishbone B4 slave: wrap it with "
                      "bitfarm's UARTBone bridge and PROFILE's clock and UART pins (icebreaker, "
                      "icestick; docs/regio.md)" },
+    [BF_O_FIXED] = { "fixed", 0, NULL, "one register COUNT times (a FIFO), not COUNT registers "
+                     "from ADDR on" },
+    [BF_O_MASK] = { "mask", 0, "M", "the bits of the register to compare (default 0xffffffff)" },
+    [BF_O_VALUE] = { "value", 0, "V", "what those bits must be" },
+    [BF_O_FILE] = { "file", 0, "FILE", "the words to write: numbers (42, 0x2a) separated by "
+                    "white space, '#' starts a comment" },
 };
 
 
@@ -264,6 +270,51 @@ const s_cmd_t bf_cli_commands[] = {
     { "release", bf_cmd_release, S_BROKER | BF_O (BF_O_TOKEN), "NAME --token TOKEN",
       "end the lease (only its token, from the key that reserved it, can)", NULL,
       S_DOCS ({ BF_O_TOKEN, "the token reserve printed (default $BITFARM_TOKEN)" }), NULL, 0 },
+    /* register I/O on a reserved board (cmd_regio.c; issue 17) */
+    { "read", bf_cmd_read, S_BROKER | BF_O (BF_O_TOKEN) | BF_O (BF_O_FIXED),
+      "BOARD ADDR [COUNT] [--fixed] [--json]",
+      "read COUNT 32-bit registers of the design from byte address ADDR; one per line",
+      "The register commands talk to the design on a reserved board through its\n"
+      "UARTBone bridge (gateware/bf_uartbone.v, or LiteX's): ADDR is a byte address,\n"
+      "4-byte aligned, below 2^32; COUNT 1..4096 words (default 1).  They need the\n"
+      "reservation's token (--token, or $BITFARM_TOKEN, as `bitfarm session` sets it);\n"
+      "each use renews the lease.  Exit 1: the design did not answer (bridge timeout,\n"
+      "bus error, poll timeout); 2: refused (no reservation, another key's token,\n"
+      "a bad address); 3: the farm (board offline, busy programming).\n"
+      "--request-timeout is also the request's time on the worker (0.1s..30s;\n"
+      "default 10s, and the polls' timeouts).\n",
+      S_DOCS ({ BF_O_TOKEN, "the reservation's token (default $BITFARM_TOKEN)" }), NULL, 0 },
+    { "write", bf_cmd_write, S_BROKER | BF_O (BF_O_TOKEN) | BF_O (BF_O_FIXED) | BF_O (BF_O_FILE),
+      "BOARD ADDR VALUE... | --file FILE [--fixed]",
+      "write 32-bit words to the design's registers from byte address ADDR",
+      "UARTBone does not acknowledge writes: follow with `bitfarm ident BOARD` to\n"
+      "learn whether the bus took them (its status).  See `bitfarm help read`.\n",
+      S_DOCS ({ BF_O_FIXED, "every word to the one register at ADDR (a FIFO)" },
+              { BF_O_TOKEN, "the reservation's token (default $BITFARM_TOKEN)" }), NULL, 0 },
+    { "poll", bf_cmd_poll, S_BROKER | BF_O (BF_O_TOKEN) | BF_O (BF_O_MASK) | BF_O (BF_O_VALUE)
+      | BF_O (BF_O_TIMEOUT), "BOARD ADDR [--mask M] --value V [--timeout DURATION]",
+      "wait until (register & M) == V, reading it on the worker; prints the value",
+      "Exit 1 when the time is up, naming the last value read.\n",
+      S_DOCS ({ BF_O_TIMEOUT, "give up after DURATION (default 1s, at most 10s)" },
+              { BF_O_TOKEN, "the reservation's token (default $BITFARM_TOKEN)" }), NULL, 0 },
+    { "ident", bf_cmd_ident, S_BROKER | BF_O (BF_O_TOKEN), "BOARD [--json]",
+      "the bridge's identity (magic, version, the design's user id) and the status of the "
+      "accesses since the last ident (a write barrier)", NULL,
+      S_DOCS ({ BF_O_TOKEN, "the reservation's token (default $BITFARM_TOKEN)" }), NULL, 0 },
+    { "session", bf_cmd_session, S_BROKER | BF_O (BF_O_DEVICE) | BF_O (BF_O_FOR)
+      | BF_O (BF_O_PROGRAM) | BF_O (BF_O_BY) | BF_O (BF_O_PRIORITY) | BF_O (BF_O_TIMEOUT),
+      "BOARD | --device DEV [--for DURATION] [--program JOB|KEY|FILE] -- COMMAND...",
+      "reserve a board, program it if asked, run COMMAND with BITFARM_BOARD and "
+      "BITFARM_TOKEN set, then release it; exits with COMMAND's status",
+      "The board is released whatever COMMAND does: when it fails, and on SIGINT,\n"
+      "SIGTERM and SIGHUP (passed on to COMMAND first).  COMMAND also gets\n"
+      "BITFARM_BROKER (and BITFARM_CERT, BITFARM_BROKER_KEY) when they were given as\n"
+      "options.  A load that fails ends the session with its status, before COMMAND.\n",
+      S_DOCS ({ BF_O_DEVICE, "any online board of this device" },
+              { BF_O_FOR, "the lease's length (default 15m); register I/O renews it" },
+              { BF_O_PROGRAM, "first load this into the board: a finished build's job id, a "
+                "cache key, or a .bin file; wait for the load" },
+              { BF_O_TIMEOUT, "with --program: the load's time limit" }), NULL, 0 },
     { "farm", bf_cmd_farm, 0, "start|stop|status", "the per-user local farm",
       "Its state is under $XDG_CACHE_HOME/bitfarm; submit starts it on first use when\n"
       "no broker is given.  Its worker sandboxes the tools with bubblewrap; where that\n"

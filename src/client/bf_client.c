@@ -19,7 +19,23 @@ struct _bf_client_t {
     int timeout_ms;
     zsock_t *dealer;
     bf_curve_t *curve;          /* NULL: plain */
+    char err_class[16];         /* the last ERROR's "class", or "" */
 };
+
+int
+bf_client_timeout (bf_client_t *self, int timeout_ms)
+{
+    int old = self->timeout_ms;
+    if (timeout_ms > 0)
+        self->timeout_ms = timeout_ms;
+    return old;
+}
+
+const char *
+bf_client_error_class (const bf_client_t *self)
+{
+    return self->err_class[0] ? self->err_class : NULL;
+}
 
 static int
 s_connect (bf_client_t *self)
@@ -78,6 +94,7 @@ bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, jso
                    zmsg_t **blobs_p)
 {
     *reply = NULL;
+    self->err_class[0] = '\0';
     zmsg_t *msg = bf_msg_encode (BF_PROTO_CLIENT, command, body, blobs_p);
     if (zmsg_send (&msg, self->dealer) != 0) {
         zmsg_destroy (&msg);
@@ -121,6 +138,10 @@ bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, jso
         return bf_error_set (BF_EPROTO, "bad reply from broker: %s", bf_error_last ());
     if (strcmp (m->command, "ERROR") == 0) {
         const char *text = json_string_value (json_object_get (m->body, "error"));
+        const char *cls = json_string_value (json_object_get (m->body, "class"));
+        if (cls && strlen (cls) < sizeof self->err_class && strspn (cls, "abcdefghijklmnopqrstuvwxyz")
+            == strlen (cls))
+            snprintf (self->err_class, sizeof self->err_class, "%s", cls);
         rc = bf_error_set (BF_ERROR, "%s", text ? text : "broker error");
         bf_msg_destroy (&m);
         return rc;

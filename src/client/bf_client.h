@@ -38,6 +38,15 @@ int bf_client_curve (bf_client_t *self, const char *cert_path, const char *broke
 int bf_client_request (bf_client_t *self, bf_msg_t **reply, const char *command, json_t *body,
                        zmsg_t **blobs_p);
 
+/*  Sets the time each request may wait for its answer (ms, > 0; 0 or
+    less changes nothing) and returns the previous one. */
+int bf_client_timeout (bf_client_t *self, int timeout_ms);
+
+/*  The "class" of the last request's ERROR reply ("usage", "design",
+    "infrastructure": register requests, bf_regio.h), or NULL when it had
+    none or the request did not end in ERROR.  Borrowed from self. */
+const char *bf_client_error_class (const bf_client_t *self);
+
 /*  How a job is to be run; none of it is part of the manifest (the
     toolchain is part of the cache key: the key is the building toolchain's). */
 typedef struct {

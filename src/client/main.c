@@ -248,6 +248,10 @@ bf_cli_apply (bf_cli_args_t *a, int o, const char *v)
         case BF_O_ARTIFACTS: a->artifacts = v; break;
         case BF_O_NO_SANDBOX: a->no_sandbox = true; break;   /* issue 16 */
         case BF_O_REGIO: a->regio = v; break;                /* issue 17 */
+        case BF_O_FIXED: a->fixed = true; break;             /* issue 17 */
+        case BF_O_MASK: a->mask = v; break;
+        case BF_O_VALUE: a->value = v; break;
+        case BF_O_FILE: a->file = v; break;
         case BF_O_JSON: a->json = true; break;
         case BF_O_WAIT: a->wait = true; break;
         case BF_O_FOLLOW: a->follow = true; break;

@@ -1,5 +1,6 @@
 /*  bf_board - see bf_board.h. */
 #include "bf_board.h"
+#include "bf_bridge.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
 #include "../common/bf_manifest.h"
@@ -53,12 +54,58 @@ s_str (char *dst, size_t dstlen, json_t *obj, const char *key, const char *where
     return BF_OK;
 }
 
+/*  "uart", "baud" and "bridge": the register bridge (bf_bridge.h). */
+static int
+s_regio_keys (bf_board_t *b, json_t *obj, const char *where)
+{
+    json_t *v;
+    b->baud = 115200;
+    if ((v = json_object_get (obj, "uart"))) {
+        const char *s = json_string_value (v);
+        size_t n = s ? strlen (s) : 0;
+        bool good = n > 1 && n < sizeof b->uart && s[0] == '/' && !strstr (s, "/../")
+                    && (n < 3 || strcmp (s + n - 3, "/..") != 0);
+        for (size_t i = 0; good && i < n; i++)
+            good = isalnum ((unsigned char) s[i]) || strchr ("._-+:@=,/", s[i]);
+        if (!good)
+            return bf_error_set (BF_EINVAL, "%s: invalid uart %s%.80s%s (want an absolute path "
+                                 "such as /dev/serial/by-id/usb-FTDI_...-if01-port0)", where,
+                                 s ? "'" : "", s ? s : "(not a string)", s ? "'" : "");
+        if (b->is_virtual)
+            return bf_error_set (BF_EINVAL, "%s: a virtual board takes no uart (its simulated "
+                                 "UART is the worker's)", where);
+        snprintf (b->uart, sizeof b->uart, "%s", s);
+    }
+    if ((v = json_object_get (obj, "baud"))) {
+        if (!json_is_integer (v) || json_integer_value (v) < 1200
+            || json_integer_value (v) > 4000000
+            || !bf_bridge_baud_valid ((int) json_integer_value (v)))
+            return bf_error_set (BF_EINVAL, "%s: invalid baud (want a standard rate such as "
+                                 "115200, 1200..4000000)", where);
+        if (!b->uart[0])
+            return bf_error_set (BF_EINVAL, "%s: 'baud' needs 'uart'", where);
+        b->baud = (int) json_integer_value (v);
+    }
+    if ((v = json_object_get (obj, "bridge"))) {
+        const char *s = json_string_value (v);
+        if (!s || (strcmp (s, "bitfarm") != 0 && strcmp (s, "litex") != 0))
+            return bf_error_set (BF_EINVAL, "%s: invalid bridge %s%.40s%s (want bitfarm or "
+                                 "litex)", where, s ? "'" : "", s ? s : "(not a string)",
+                                 s ? "'" : "");
+        if (!b->uart[0] && !b->is_virtual)
+            return bf_error_set (BF_EINVAL, "%s: 'bridge' needs 'uart'", where);
+        b->bridge_litex = strcmp (s, "litex") == 0;
+    }
+    return BF_OK;
+}
+
 int
 bf_board_parse (bf_board_t *b, json_t *obj, const char *where)
 {
     static const char *keys[] = { "name", "family", "device", "package", "board", "cable",
                                   "ftdi_serial", "busdev_num", "ip", "port", "freq_hz",
-                                  "virtual", "vboard_options", "done_check", "profile", NULL };
+                                  "virtual", "vboard_options", "done_check", "profile", "uart",
+                                  "baud", "bridge", NULL };
     memset (b, 0, sizeof *b);
     if (!json_is_object (obj))
         return bf_error_set (BF_EINVAL, "%s: a board must be a JSON object", where);
@@ -191,7 +238,7 @@ bf_board_parse (bf_board_t *b, json_t *obj, const char *where)
             return bf_error_set (BF_EINVAL, "%s: 'done_check' works only over xvc-client", where);
         b->done_check = json_is_true (v);
     }
-    return BF_OK;
+    return s_regio_keys (b, obj, where);
 }
 
 void

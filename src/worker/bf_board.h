@@ -30,6 +30,16 @@
       done_check      after a load over xvc-client, read the IR capture over
                       XVC and require DONE high (default true there; see
                       bf_board_done_check)
+      uart            the board's serial device for register I/O (the UARTBone
+                      bridge, bf_bridge.h): an absolute path of at most 255
+                      bytes of A-Z a-z 0-9 . _ - + : @ = , and /, no ".."
+                      part, best /dev/serial/by-id/... (stable across
+                      replugs); not for a virtual board (its simulated UART
+                      comes from bf_simboard_connect)
+      baud            its rate, a standard one 1200..4000000 (default 115200)
+      bridge          "bitfarm" (bf_uartbone.v: status reads name bus
+                      errors; the default) or "litex" (a stock LiteX
+                      UARTBone: standard commands only); needs uart
     Exactly one of board, cable and virtual is required.
 
     Note: openFPGALoader 0.10.0 has no "icebreaker" board name; an
@@ -68,6 +78,9 @@ typedef struct {
     char *vboard_opts[BF_VBOARD_OPTS_MAX + 1];   /* NULL-terminated */
     bool done_check;
     char profile[32];           /* a virtual board's register I/O profile, or "" (bf_simboard.h) */
+    char uart[256];             /* register I/O: the serial device, or "" (none) */
+    int baud;                   /* its rate (default 115200) */
+    bool bridge_litex;          /* "bridge": "litex" */
 } bf_board_t;
 
 /*  Reads and checks a worker config file (at most 1 MiB of JSON).  On

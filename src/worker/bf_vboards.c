@@ -105,3 +105,4 @@ bf_vboards_destroy (bf_vboards_t **self_p)
     free (self);
     *self_p = NULL;
 }
+

@@ -144,6 +144,7 @@ static const struct {
     { "ACK",        bf_worker__on_ack },
     { "DISCONNECT", s_on_disconnect },
     { "HEARTBEAT",  s_on_heartbeat },
+    { "REGIO",      bf_worker__on_regio },
 };
 
 static void
@@ -278,6 +279,7 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
         json_array_append_new (self->tags, json_string (*t));
     self->jobs = zlistx_new ();
     self->pending = zlistx_new ();
+    self->regio = zlistx_new ();
     self->poller = zpoller_new (NULL);
     self->reconnect_ivl = 1000;
     *out = self;
@@ -358,6 +360,8 @@ bf_worker_run (bf_worker_t *self)
                 bf_err ("%s", self->refused);
             }
         }
+        else if (which && bf_worker__regio_actor (self, which))
+            ;
         else if (which) {
             for (bf_worker__job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
                 if ((void *) j->actor == which) {
@@ -391,6 +395,7 @@ bf_worker_run (bf_worker_t *self)
     if (hard && zlistx_size (self->jobs) > 0)
         bf_warn ("stopping: killing %zu running build(s); the broker will retry them",
                  zlistx_size (self->jobs));
+    bf_worker__regio_stop (self);
     bf_worker__stop_jobs (self);
     bf_info ("stopped");
     return self->refused ? bf_error_set (BF_EACCES, "%s", self->refused) : BF_OK;
@@ -409,6 +414,8 @@ bf_worker_destroy (bf_worker_t **self_p)
     bf_sandbox_fini (&self->sandbox);
     free (self->refused);
     zlistx_destroy (&self->jobs);
+    bf_worker__regio_stop (self);
+    zlistx_destroy (&self->regio);
     if (self->pending) {
         bf_worker__pending_free (self);
         zlistx_destroy (&self->pending);

@@ -12,6 +12,8 @@
         bf_worker_build.c    the build thread (bf_flow), and what every job
                              thread shares: its log stream and its RESULT
         bf_worker_program.c  the program thread (openFPGALoader, DONE check)
+        bf_worker_regio.c    register requests (REGIO): a queue per board, a
+                             thread per request over its bridge (bf_bridge.h)
     Functions here are named bf_worker__name (two underscores: internal).
     Everything but the thread side (bf_worker__*_actor and the functions
     they call, marked "job thread") runs in the worker's main thread.
@@ -29,6 +31,7 @@
 #include "../common/bf_curve.h"
 #include "../common/bf_manifest.h"
 #include "../common/bf_proto.h"
+#include "../common/bf_regio.h"
 
 #include <czmq.h>
 #include <jansson.h>
@@ -77,6 +80,26 @@ typedef struct {
     char model_error[512];       /* ... or why there is none */
 } bf_worker__job_t;
 
+/*  A register request (REGIO, bf_worker_regio.c): queued for its board,
+    then run by its thread, which writes only fd, rc, error and cls, and
+    the batch's results, before its one signal. */
+#define BF_REGIO_REQ_LEN        32       /* the broker's request id: hex */
+#define BF_WORKER__REGIO_QUEUE  8        /* requests waiting per board */
+typedef struct {
+    char req[BF_REGIO_REQ_LEN + 1];
+    const bf_board_t *board;
+    bf_regio_batch_t batch;
+    int64_t deadline;            /* monotonic ms */
+    int fd;                      /* a virtual board's stream (bf_simboard_connect); -1: the
+                                    thread opens board->uart */
+    zactor_t *actor;             /* NULL while queued */
+    bool done;                   /* its signal was read */
+    atomic_int cancel;
+    int rc;
+    char error[BF_REGIO_ERROR_MAX];
+    const char *cls;             /* BF_REGIO_CLASS_* (static) */
+} bf_worker__regio_t;
+
 /*  A result sent to the broker and not yet acknowledged (ACK). */
 typedef struct {
     char id[40];
@@ -96,6 +119,7 @@ struct _bf_worker_t {
     zpoller_t *poller;
     zlistx_t *jobs;              /* bf_worker__job_t */
     zlistx_t *pending;           /* bf_worker__pending_t */
+    zlistx_t *regio;             /* bf_worker__regio_t: queued and running */
     int64_t heartbeat_at;        /* monotonic ms */
     int64_t broker_expires;      /* monotonic ms: the broker is presumed lost after this */
     int64_t reconnect_at;        /* monotonic ms of the next reconnect; 0 = none planned */
@@ -143,6 +167,24 @@ void bf_worker__stop_jobs (bf_worker_t *self);
 
 /*  Frees the unacknowledged results (at destroy). */
 void bf_worker__pending_free (bf_worker_t *self);
+
+/*  True when a program job is loading the board (its id into job, 40
+    bytes); the board's next program job that waits for it starts, when
+    none loads and no register request runs. */
+bool bf_worker__board_loading (bf_worker_t *self, const bf_board_t *board, char *job);
+void bf_worker__board_next (bf_worker_t *self, const bf_board_t *board);
+
+/* bf_worker_regio.c: register requests */
+void bf_worker__on_regio (bf_worker_t *self, bf_msg_t *msg);
+/*  True when a request runs on the board. */
+bool bf_worker__regio_busy (bf_worker_t *self, const bf_board_t *board);
+/*  The board's next queued request starts (or is refused: it is loading). */
+void bf_worker__regio_next (bf_worker_t *self, const bf_board_t *board);
+/*  which is a request's thread that ended: answers the broker and
+    starts what waits for the board.  False when it is no request's. */
+bool bf_worker__regio_actor (bf_worker_t *self, void *which);
+/*  Cancels and ends every request (at stop). */
+void bf_worker__regio_stop (bf_worker_t *self);
 
 /* bf_worker_build.c: the job threads (job thread) */
 

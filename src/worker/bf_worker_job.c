@@ -113,11 +113,20 @@ s_board_busy (bf_worker_t *self, const bf_board_t *board, const bf_worker__job_t
     return NULL;
 }
 
+bool
+bf_worker__board_loading (bf_worker_t *self, const bf_board_t *board, char *job)
+{
+    bf_worker__job_t *j = s_board_busy (self, board, NULL);
+    if (j && job)
+        snprintf (job, 40, "%s", j->id);
+    return j != NULL;
+}
+
 /*  The board's next program job, if one waits for it, starts. */
 static void
 s_board_next (bf_worker_t *self, const bf_board_t *board)
 {
-    if (s_board_busy (self, board, NULL))
+    if (s_board_busy (self, board, NULL) || bf_worker__regio_busy (self, board))
         return;
     for (bf_worker__job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
         if (j->board == board && j->board_wait) {
@@ -146,8 +155,16 @@ s_job_free (bf_worker_t *self, bf_worker__job_t *job)
     if (handle)
         zlistx_delete (self->jobs, handle);
     free (job);
-    if (board && !zsys_interrupted)
+    if (board && !zsys_interrupted) {
         s_board_next (self, board);
+        bf_worker__regio_next (self, board);
+    }
+}
+
+void
+bf_worker__board_next (bf_worker_t *self, const bf_board_t *board)
+{
+    s_board_next (self, board);
 }
 
 /*  Queues a RESULT for the broker: kept until its ACK, sent again after a
@@ -226,6 +243,12 @@ s_start_job (bf_worker_t *self, bf_worker__job_t *job)
     if (busy) {
         bf_info ("job %s waits: board '%s' is busy with job %s", job->id, job->board->name,
                  busy->id);
+        job->board_wait = true;
+        return;
+    }
+    if (job->board && bf_worker__regio_busy (self, job->board)) {
+        bf_info ("job %s waits: board '%s' is answering a register request", job->id,
+                 job->board->name);
         job->board_wait = true;
         return;
     }

@@ -9,6 +9,12 @@
                           and cache_key KEY (another design's key)
       claim JOB ATTEMPT   register claiming to hold the job (READY "jobs")
       idle SECONDS        stay registered, sending heartbeats
+      regio TRICKS        declare board "fb0" (up5k sg48) and answer each REGIO with the
+                          next of the comma-separated TRICKS: "ok" (every read word
+                          0x0f0f0f0f), "short" (each read blob a byte short), "kinds"
+                          (results of the wrong kind), "foreign" (first an answer under
+                          another request id, then "ok"), "error" (an error line with
+                          control characters), "silent" (no answer); until --wait
     options:
       --cert FILE --broker-key FILE   CURVE (this worker's secret, the broker's public key)
       --toolchain HEX     the toolchain identity READY claims (default 64 'f's)
@@ -50,7 +56,7 @@ static bf_msg_t *
 s_recv (s_peer_t *p, int ms)
 {
     int64_t end = zclock_mono () + ms;
-    while (zclock_mono () < end) {
+    while (zclock_mono () < end && !zsys_interrupted) {
         if (zclock_mono () >= p->hb_at) {
             s_send (p, "HEARTBEAT", json_object (), NULL);
             p->hb_at = zclock_mono () + 100;   /* well inside any test's lease */
@@ -123,6 +129,44 @@ s_wait_ack (s_peer_t *p, const char *job, int ms)
     return false;
 }
 
+/*  REGIO answered with a trick (see the header). */
+static void
+s_regio (s_peer_t *p, bf_msg_t *m, const char *trick)
+{
+    const char *req = s_str (m->body, "req");
+    json_t *ops = json_object_get (m->body, "ops");
+    if (strcmp (trick, "silent") == 0)
+        return;
+    if (strcmp (trick, "error") == 0) {
+        s_send (p, "REGIORESULT", json_pack ("{s:s, s:s, s:s}", "req", req, "class", "design",
+                                             "error", "bus error\033[31m: red\nline"), NULL);
+        return;
+    }
+    if (strcmp (trick, "foreign") == 0)
+        s_send (p, "REGIORESULT", json_pack ("{s:s, s:[]}", "req",
+                                             "00000000000000000000000000000000", "results"),
+                NULL);
+    json_t *res = json_array ();
+    zmsg_t *blobs = zmsg_new ();
+    size_t i;
+    json_t *o;
+    json_array_foreach (ops, i, o) {
+        const char *op = s_str (o, "op");
+        json_array_append_new (res, json_pack ("{s:s}", "op", strcmp (trick, "kinds") == 0
+                                               ? "ident" : op));
+        if (strcmp (op, "read") == 0) {
+            size_t n = 4 * (size_t) json_integer_value (json_object_get (o, "count"));
+            if (strcmp (trick, "short") == 0)
+                n--;
+            char *b = malloc (n + 1);
+            memset (b, 0x0f, n);
+            zmsg_addmem (blobs, b, n);
+            free (b);
+        }
+    }
+    s_send (p, "REGIORESULT", json_pack ("{s:s, s:o}", "req", req, "results", res), &blobs);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -182,9 +226,15 @@ main (int argc, char **argv)
     json_t *tc = json_pack ("{s:s, s:{s:s}}", "id", toolchain, "versions", "yosys",
                             "Yosys 0.23 (fake)");
     json_t *tags = tag ? json_pack ("[s]", tag) : json_array ();
-    s_send (&p, "READY", json_pack ("{s:s, s:i, s:[s], s:o, s:o, s:o, s:[], s:b}", "name",
+    json_t *boards = strcmp (mode, "regio") == 0
+                     ? json_pack ("[{s:s, s:s, s:s, s:s, s:s, s:b}]", "name", "fb0", "family",
+                                  "ice40", "device", "up5k", "package", "sg48", "cable",
+                                  "a fake", "virtual", 0)
+                     : json_array ();
+    s_send (&p, "READY", json_pack ("{s:s, s:i, s:[s], s:o, s:o, s:o, s:o, s:b}", "name",
                                      p.name, "slots", 1, "families", "ice40", "toolchain", tc,
-                                     "tags", tags, "jobs", jobs, "boards", "sandbox", 1), NULL);
+                                     "tags", tags, "jobs", jobs, "boards", boards, "sandbox", 1),
+            NULL);
     int rc = 1;
     if (strcmp (mode, "forge") == 0 && pos[0] && pos[1]) {
         s_recv (&p, 300);       /* a DISCONNECT would show here */
@@ -232,6 +282,22 @@ main (int argc, char **argv)
             bf_msg_t *m = s_recv (&p, (int) (end - zclock_mono ()));
             if (m && strcmp (m->command, "DISCONNECT") == 0)
                 rc = 1;
+            bf_msg_destroy (&m);
+        }
+    }
+    else if (strcmp (mode, "regio") == 0 && pos[0]) {
+        char tricks[256];
+        snprintf (tricks, sizeof tricks, "%s", pos[0]);
+        char *save = NULL, *trick = strtok_r (tricks, ",", &save);
+        int64_t end = zclock_mono () + wait_ms;
+        rc = 0;
+        while (zclock_mono () < end && !zsys_interrupted) {
+            bf_msg_t *m = s_recv (&p, (int) (end - zclock_mono ()));
+            if (m && strcmp (m->command, "REGIO") == 0) {
+                s_regio (&p, m, trick ? trick : "ok");
+                if (trick)
+                    trick = strtok_r (NULL, ",", &save);
+            }
             bf_msg_destroy (&m);
         }
     }

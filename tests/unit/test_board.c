@@ -307,11 +307,53 @@ reach__only_the_board (void **state)
     bf_remove_tree (sys);
 }
 
+static void
+config__takes_a_uart_for_register_io (void **state)
+{
+    (void) state;
+    bf_board_t b;
+    assert_int_equal (s_parse (&b, "{\"name\": \"ib\", \"device\": \"up5k\", \"package\": "
+                                   "\"sg48\", \"board\": \"ice40_generic\", \"uart\": "
+                                   "\"/dev/serial/by-id/usb-FTDI_Dual_RS232-HS-if01-port0\"}"),
+                      BF_OK);
+    assert_string_equal (b.uart, "/dev/serial/by-id/usb-FTDI_Dual_RS232-HS-if01-port0");
+    assert_int_equal (b.baud, 115200);
+    assert_false (b.bridge_litex);
+    assert_int_equal (s_parse (&b, "{\"name\": \"ib\", \"device\": \"up5k\", \"package\": "
+                                   "\"sg48\", \"board\": \"ice40_generic\", \"uart\": "
+                                   "\"/dev/ttyUSB1\", \"baud\": 1000000, \"bridge\": \"litex\"}"),
+                      BF_OK);
+    assert_int_equal (b.baud, 1000000);
+    assert_true (b.bridge_litex);
+    const char *bad[] = {
+        "\"uart\": \"ttyUSB0\"", "invalid uart 'ttyUSB0'",
+        "\"uart\": \"/dev/../etc/passwd\"", "invalid uart '/dev/../etc/passwd'",
+        "\"uart\": \"/dev/tty USB0\"", "invalid uart",
+        "\"uart\": 3", "invalid uart (not a string)",
+        "\"uart\": \"/dev/ttyUSB0\", \"baud\": 12345", "invalid baud",
+        "\"baud\": 115200", "'baud' needs 'uart'",
+        "\"uart\": \"/dev/ttyUSB0\", \"bridge\": \"wishbone\"", "invalid bridge 'wishbone'",
+        NULL };
+    for (int i = 0; bad[i]; i += 2) {
+        char text[512];
+        snprintf (text, sizeof text, "{\"name\": \"ib\", \"device\": \"up5k\", \"package\": "
+                  "\"sg48\", \"board\": \"ice40_generic\", %s}", bad[i]);
+        assert_int_equal (s_parse (&b, text), BF_EINVAL);
+        assert_non_null (strstr (bf_error_last (), bad[i + 1]));
+        assert_non_null (strstr (bf_error_last (), "board 'ib'"));
+    }
+    assert_int_equal (s_parse (&b, "{\"name\": \"v\", \"device\": \"hx1k\", \"package\": "
+                                   "\"tq144\", \"virtual\": true, \"uart\": \"/dev/ttyUSB0\"}"),
+                      BF_EINVAL);
+    assert_non_null (strstr (bf_error_last (), "a virtual board takes no uart"));
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (config__accepts_the_documented_shapes),
+        cmocka_unit_test (config__takes_a_uart_for_register_io),
         cmocka_unit_test (config__names_what_is_wrong),
         cmocka_unit_test (classify__by_status_and_output),
         cmocka_unit_test (jtag__idcode_and_configuration),
