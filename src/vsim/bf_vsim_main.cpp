@@ -17,7 +17,11 @@
                       and written); EOF on it ends the simulation (exit 0)
       --listen PATH   listen on a unix stream socket at PATH (created; an
                       existing socket file is replaced) and serve one
-                      connection at a time; runs until SIGTERM/SIGINT
+                      connection at a time; runs until SIGTERM/SIGINT.
+                      When a connection ends, the design may finish the
+                      answer it is sending (at most 2 s of simulated time),
+                      which is then dropped with any bytes not read, so the
+                      next connection starts clean
       --clk-hz HZ     the clock's frequency, for idle catch-up (12000000)
       --catchup-ms MS at most this much simulated time is caught up after
                       an idle wait (250)
@@ -278,6 +282,22 @@ s_serve (Sim &s, int fd, uint64_t clk_hz, uint64_t catchup_ms, uint64_t quiet)
     return 0;
 }
 
+/*  Between connections: lets the design finish what it is sending (at most
+    max cycles), then drops it and the bytes no one read, so the next
+    connection starts clean; bytes the host sent are still delivered. */
+static void
+s_drain (Sim &s, uint64_t max, uint64_t quiet)
+{
+    for (uint64_t i = 0; i < max && !s_done (s); i++) {
+        bool busy = !s.in.empty () || s.tx_bit >= 0 || s.rx_bit >= 0
+                    || s.cycles - s.last_activity < quiet;
+        if (!busy)
+            break;
+        s_step (s);
+    }
+    s.out.clear ();
+}
+
 static int
 s_usage (const char *msg)
 {
@@ -371,6 +391,7 @@ main (int argc, char **argv)
             close (c);
             if (rc != 0)
                 break;
+            s_drain (s, 2 * clk_hz, quiet);
         }
         close (lfd);
         unlink (listen_path);

@@ -145,6 +145,11 @@ check_eq "without the gap (one byte string) the truncated command swallows the r
 check_eq "after another gap the bridge answers again" \
     "magic=0x42465542 version=0x00010000 user_id=0x$UID_HEX status=2" "$(p sleep 300 + ident)"
 
+# a connection that leaves before its answer: the next one starts clean
+p raw 02ff00000100
+check_eq "a connection gone before its 255-word answer leaves no stale bytes for the next" \
+    0xb17fa4a0 "$(p read 0 1 + silence 100)"
+
 # the harness stops on SIGTERM, removing its socket
 kill "$VSIM"
 wait "$VSIM"
