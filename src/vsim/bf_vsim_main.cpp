@@ -17,7 +17,11 @@
                       and written); EOF on it ends the simulation (exit 0)
       --listen PATH   listen on a unix stream socket at PATH (created; an
                       existing socket file is replaced) and serve one
-                      connection at a time; runs until SIGTERM/SIGINT
+                      connection at a time; runs until SIGTERM/SIGINT.
+                      When a connection ends, the design may finish the
+                      answer it is sending (at most 2 s of simulated time),
+                      which is then dropped with any bytes not read, so the
+                      next connection starts clean
       --clk-hz HZ     the clock's frequency, for idle catch-up (12000000)
       --catchup-ms MS at most this much simulated time is caught up after
                       an idle wait (250)
@@ -31,12 +35,17 @@
 
     Timing: while bytes are in flight or the UART was active in the last
     --quiet-cycles cycles, the model runs flat out (one cycle = two evals).
-    When idle it blocks in poll(2) without simulating, and when the next byte
-    comes it first simulates the wall-clock time that passed (at --clk-hz,
-    at most --catchup-ms), with the UART input idle.  So a design sees an idle
-    gap as a real board would (the bridge's 100 ms idle reset fires), but an
+    When idle it blocks in poll(2) without simulating.  Bytes from the host
+    are timestamped as they are read, and the design sees them after as many
+    idle cycles (at --clk-hz, at most --catchup-ms) as the host's wall-clock
+    gap since the last exchange (bytes handed in or answer bytes written),
+    so a design sees an idle gap as a real board would (the bridge's 100 ms
+    idle reset fires), even while the simulation lags the wall clock, and an
     idle board costs no CPU.  Counters in the design advance only by this
     simulated time.
+
+    BF_VSIM_TRACE=1 in the environment logs the bytes in and out and each
+    catch-up, with cycle numbers, on stderr.
 
     Exit: 0 on EOF (--fd), SIGTERM/SIGINT, $finish or --max-cycles; 2 for
     usage errors; 1 for I/O errors.  Messages go to stderr, one line each.
@@ -51,6 +60,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <vector>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -72,6 +82,7 @@
 double sc_time_stamp () { return 0; }
 
 static volatile sig_atomic_t s_stop = 0;
+static bool s_trace = false;            /* BF_VSIM_TRACE=1: events on stderr */
 static void s_on_signal (int sig) { (void) sig; s_stop = 1; }
 
 static const size_t IN_MAX = 65536;     /* host bytes buffered before back-pressure */
@@ -206,48 +217,84 @@ s_listen (const char *path)
     return fd;
 }
 
-/*  Serves one stream until EOF (returns 0), a stop (0) or an error (1). */
+/*  Host bytes as they were read from the stream, with the wall-clock time
+    they arrived and the cycle at which the design is to start seeing them. */
+struct Chunk {
+    std::vector<uint8_t> bytes;
+    uint64_t t_ns;              /* when they were read */
+    uint64_t sched;
+};
+
+/*  Serves one stream until EOF (returns 0), a stop (0) or an error (1).
+
+    Timing: the wall clock and the simulation are pinned together at the
+    last exchange: (t_pin, c_pin) is (the arrival time, the cycle they are
+    due) of the last bytes read, or (the time, the cycle) of the last answer
+    bytes written.  Bytes that arrive at wall time t are due at cycle
+    c_pin + (t - t_pin) * clk_hz, at most catchup later than c_pin and never
+    before the bytes ahead of them; until then the design runs with its
+    UART input idle.  So the gaps the host leaves
+    between bytes are the gaps the design sees (up to the cap) even when the
+    simulation lags the wall clock, since arrival times are taken between
+    slices while the idle cycles run.  With --listen, a connection is read
+    only once the previous one has ended, so a gap across connections is
+    measured from when the harness gets to the new one. */
 static int
 s_serve (Sim &s, int fd, uint64_t clk_hz, uint64_t catchup_ms, uint64_t quiet)
 {
     int flags = fcntl (fd, F_GETFL);
     if (flags >= 0)
         fcntl (fd, F_SETFL, flags | O_NONBLOCK);
+    const uint64_t cap = catchup_ms * (clk_hz / 1000u);
+    std::deque<Chunk> pending;
+    size_t pending_bytes = 0;
+    uint64_t t_pin = s_now_ns (), c_pin = s.cycles;
     bool eof = false;
     while (!s_done (s)) {
-        bool busy = !s.in.empty () || s.tx_bit >= 0 || s.rx_bit >= 0
-                    || s.cycles - s.last_activity < quiet;
-        if (eof && !busy && s.out.empty ())
+        /* hand the bytes that are due to the design's UART input */
+        while (!pending.empty () && pending.front ().sched <= s.cycles) {
+            Chunk &c = pending.front ();
+            s.in.insert (s.in.end (), c.bytes.begin (), c.bytes.end ());
+            pending_bytes -= c.bytes.size ();
+            pending.pop_front ();
+        }
+        bool active = !s.in.empty () || s.tx_bit >= 0 || s.rx_bit >= 0
+                      || s.cycles - s.last_activity < quiet;
+        bool waiting = !pending.empty ();       /* idle cycles to run before the next bytes */
+        if (eof && !active && !waiting && s.out.empty ())
             return 0;
         struct pollfd p = { fd, 0, 0 };
-        if (!eof && s.in.size () < IN_MAX)
+        if (!eof && pending_bytes + s.in.size () < IN_MAX)
             p.events |= POLLIN;
         if (!s.out.empty ())
             p.events |= POLLOUT;
-        uint64_t t0 = s_now_ns ();
-        int n = poll (&p, 1, busy ? 0 : -1);
+        int n = poll (&p, 1, (active || waiting) ? 0 : -1);
         if (n < 0 && errno != EINTR) {
             fprintf (stderr, "bf-vsim: poll: %s\n", strerror (errno));
             return 1;
         }
-        if (!busy && n > 0) {
-            /* catch up the idle time that passed, UART input idle */
-            uint64_t ns = s_now_ns () - t0;
-            uint64_t cap = catchup_ms * 1000000u;
-            if (ns > cap)
-                ns = cap;
-            uint64_t cyc = (uint64_t) ((double) ns * (double) clk_hz / 1e9);
-            for (uint64_t i = 0; i < cyc && !s_done (s); i++)
-                s_step (s);
-        }
-        if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) && !eof) {
             uint8_t buf[4096];
-            size_t room = IN_MAX - s.in.size ();
-            ssize_t r = read (fd, buf, room < sizeof buf ? room : sizeof buf);
-            if (r > 0)
-                s.in.insert (s.in.end (), buf, buf + r);
-            else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+            ssize_t r = read (fd, buf, sizeof buf);
+            if (r > 0) {
+                uint64_t now = s_now_ns ();
+                uint64_t idle = (uint64_t) ((double) (now - t_pin) * (double) clk_hz / 1e9);
+                if (idle > cap)
+                    idle = cap;
+                uint64_t sched = c_pin + idle;
+                if (!pending.empty () && sched < pending.back ().sched)
+                    sched = pending.back ().sched;
+                pending.push_back (Chunk { std::vector<uint8_t> (buf, buf + r), now, sched });
+                pending_bytes += (size_t) r;
+                t_pin = now;
+                c_pin = sched;
+                if (s_trace)
+                    fprintf (stderr, "bf-vsim: cycle %llu: %zd bytes in (first 0x%02x), "
+                             "due at cycle %llu\n", (unsigned long long) s.cycles, r, buf[0],
+                             (unsigned long long) sched);
+            } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
                 eof = true;
+            }
         }
         if (!s.out.empty ()) {
             uint8_t buf[4096];
@@ -257,18 +304,30 @@ s_serve (Sim &s, int fd, uint64_t clk_hz, uint64_t catchup_ms, uint64_t quiet)
                 k++;
             }
             ssize_t w = write (fd, buf, k);
-            if (w > 0)
+            if (w > 0) {
+                if (s_trace)
+                    fprintf (stderr, "bf-vsim: cycle %llu: %zd bytes out\n",
+                             (unsigned long long) s.cycles, w);
                 s.out.erase (s.out.begin (), s.out.begin () + w);
-            else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                t_pin = s_now_ns ();
+                c_pin = s.cycles;
+            } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
                 if (errno == EPIPE || errno == ECONNRESET)
                     return 0;           /* the peer went away */
                 fprintf (stderr, "bf-vsim: write: %s\n", strerror (errno));
                 return 1;
             }
         }
-        /* a slice of cycles; stops early once a byte is ready for the host */
-        if (busy || !s.in.empty ())
-            for (int i = 0; i < 4096 && !s_done (s) && s.out.size () < 4096; i++) {
+        /* a slice of cycles: while active, until a byte is ready for the
+           host; while only waiting, up to the next bytes' cycle */
+        uint64_t slice = active ? 4096 : 65536;
+        if (!pending.empty ()) {
+            uint64_t due = pending.front ().sched > s.cycles ? pending.front ().sched - s.cycles : 0;
+            if (due < slice)
+                slice = due;
+        }
+        if (active || waiting)
+            for (uint64_t i = 0; i < slice && !s_done (s) && s.out.size () < 4096; i++) {
                 size_t before = s.out.size ();
                 s_step (s);
                 if (s.out.size () != before && s.rx_bit < 0 && s.in.empty () && s.tx_bit < 0)
@@ -276,6 +335,22 @@ s_serve (Sim &s, int fd, uint64_t clk_hz, uint64_t catchup_ms, uint64_t quiet)
             }
     }
     return 0;
+}
+
+/*  Between connections: lets the design finish what it is sending (at most
+    max cycles), then drops it and the bytes no one read, so the next
+    connection starts clean; bytes the host sent are still delivered. */
+static void
+s_drain (Sim &s, uint64_t max, uint64_t quiet)
+{
+    for (uint64_t i = 0; i < max && !s_done (s); i++) {
+        bool busy = !s.in.empty () || s.tx_bit >= 0 || s.rx_bit >= 0
+                    || s.cycles - s.last_activity < quiet;
+        if (!busy)
+            break;
+        s_step (s);
+    }
+    s.out.clear ();
 }
 
 static int
@@ -327,6 +402,8 @@ main (int argc, char **argv)
         return s_usage ("give one of --fd and --listen");
     if (!quiet)
         quiet = 64 * div;
+    const char *tr = getenv ("BF_VSIM_TRACE");
+    s_trace = tr && strcmp (tr, "1") == 0;
 
     signal (SIGPIPE, SIG_IGN);
     struct sigaction sa;
@@ -371,6 +448,7 @@ main (int argc, char **argv)
             close (c);
             if (rc != 0)
                 break;
+            s_drain (s, 2 * clk_hz, quiet);
         }
         close (lfd);
         unlink (listen_path);

@@ -145,6 +145,11 @@ check_eq "without the gap (one byte string) the truncated command swallows the r
 check_eq "after another gap the bridge answers again" \
     "magic=0x42465542 version=0x00010000 user_id=0x$UID_HEX status=2" "$(p sleep 300 + ident)"
 
+# a connection that leaves before its answer: the next one starts clean
+p raw 02ff00000100
+check_eq "a connection gone before its 255-word answer leaves no stale bytes for the next" \
+    0xb17fa4a0 "$(p read 0 1 + silence 100)"
+
 # the harness stops on SIGTERM, removing its socket
 kill "$VSIM"
 wait "$VSIM"
@@ -207,6 +212,40 @@ check_eq "cells_top: SB_SPRAM256KA keeps 16-bit words at both ends" "0x00001234 
 check_eq "cells_top: an address outside the map is a bus error" "0xffffffff status 1 (bus error)" \
     "$(p read 0x3fff 1 --status | tr '\n' ' ' | sed 's/ $//')"
 kill "$CELLS"
+
+# --- the stock LiteX core, from a LiteX and a Migen checkout given as
+# BITFARM_LITEX_PYTHONPATH (e.g. /src/litex:/src/migen): the codec talks to
+# it, and bitfarm's commands are ignored harmlessly ---
+if [ -z "${BITFARM_LITEX_PYTHONPATH:-}" ]; then
+    n=$((n + 1)); echo "ok $n # SKIP the stock LiteX core: BITFARM_LITEX_PYTHONPATH (LiteX and Migen checkouts) not set"
+elif ! PYTHONPATH=$BITFARM_LITEX_PYTHONPATH python3 tests/fixtures/regio/litex_uartbone_gen.py \
+        "$T/litex_top.v" >"$T/litex-gen.log" 2>&1; then
+    not_ok "LiteX generates its UARTBone" "$(tail -5 "$T/litex-gen.log")"
+elif ! mkdir -p "$T/litex" || ! "$PROBE" vsim-build "$PROFILE" "$T/litex/obj" vsim litex_top "$ROOT/src/vsim/bf_vsim_main.cpp" \
+        --ports=sys_clk,pads_rx,pads_tx "$T/litex_top.v" >"$T/litex-build.log" 2>&1; then
+    not_ok "the LiteX UARTBone builds with verilator" "$(tail -5 "$T/litex-build.log")"
+else
+    S=$T/litex.sock
+    "$T/litex/obj/vsim" --divisor "$DIV" --listen "$S" >"$T/litex.log" 2>&1 &
+    LX=$!
+    PIDS+=("$LX")
+    wait_until 10 grep -q 'ready' "$T/litex.log"
+    check_eq "LiteX: the codec's incrementing and fixed writes and reads" \
+        "0xdeadbeef 0x01020304 0x00000003" \
+        "$(p write 0x10 0xdeadbeef 0x01020304 + write 0x20 --fixed 1 2 3 + read 0x10 2 + read 0x20 1 --fixed | tr '\n' ' ' | sed 's/ $//')"
+    "$PROBE" --timeout-ms 300 "$S" ident >/dev/null 2>"$T/lx.err"
+    check_eq "LiteX: IDENT gets no answer (a bridge timeout)" 1 "$?"
+    check_eq "LiteX: and the next command is in step" 0xdeadbeef "$(p read 0x10 1)"
+    "$PROBE" --timeout-ms 300 "$S" read 0x10 2 --status >/dev/null 2>>"$T/lx.err"
+    check_eq "LiteX: a status read gets no answer" 1 "$?"
+    check_eq "LiteX: and the next command is in step" 0x01020304 "$(p read 0x11 1)"
+    out=$(p raw 020000000010 + recv 1024 + silence 100)
+    check_eq "LiteX: len 0 reads 256 words" "2048 deadbeef" "${#out} ${out:0:8}"
+    check_eq "LiteX: its 100 ms reset: not after a 50 ms gap, after 150 ms" \
+        "0x00000000 0x01020304" \
+        "$("$PROBE" --timeout-ms 1000 "$S" raw 0201 + sleep 50 + read 0x11 1 + sleep 300 + raw 000000000000 + raw 0201 + sleep 150 + read 0x11 1 | tr '\n' ' ' | sed 's/ $//')"
+    kill "$LX"
+fi
 
 echo "# t0030 took $(( ($(date +%s%N) - t_start) / 1000000 )) ms"
 done_testing
