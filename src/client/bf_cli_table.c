@@ -309,7 +309,8 @@ const s_cmd_t bf_cli_commands[] = {
       "The board is released whatever COMMAND does: when it fails, and on SIGINT,\n"
       "SIGTERM and SIGHUP (passed on to COMMAND first).  COMMAND also gets\n"
       "BITFARM_BROKER (and BITFARM_CERT, BITFARM_BROKER_KEY) when they were given as\n"
-      "options.  A load that fails ends the session with its status, before COMMAND.\n",
+      "options.  A load that fails ends the session with its status, before COMMAND;\n"
+      "a signal during the load ends it once the load is over (128 + the signal).\n",
       S_DOCS ({ BF_O_DEVICE, "any online board of this device" },
               { BF_O_FOR, "the lease's length (default 15m); register I/O renews it" },
               { BF_O_PROGRAM, "first load this into the board: a finished build's job id, a "

@@ -425,7 +425,9 @@ bf_cmd_session (bf_cli_args_t *a)
         json_decref (job);
         json_decref (final);
     }
-    if (rc == BFX_OK && !s_signalled)
+    if (rc == BFX_OK && s_signalled)
+        rc = 128 + s_signalled;         /* during the load: COMMAND does not run */
+    else if (rc == BFX_OK)
         rc = s_run (cmd, a, name, token);
     /* Whatever happened: the board goes back. */
     s_give_back (client, name, token);
