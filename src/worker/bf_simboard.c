@@ -187,8 +187,8 @@ out:
 }
 
 int
-bf_simboards_loaded (bf_simboards_t *self, const char *board, const char *bitstream,
-                     const char *toolchain, const char *why)
+bf_simboards_loaded (bf_simboards_t *self, const char *board, const char *model_dir,
+                     const char *why)
 {
     s_sim_t *s = s_find (self, board);
     if (!s)
@@ -200,8 +200,9 @@ bf_simboards_loaded (bf_simboards_t *self, const char *board, const char *bitstr
     char *dir = s_run_dir (self->work_dir, board);
     bf_remove_tree (dir);
     int rc = BF_OK;
-    if (!why) {
-        s->model_dir = bf_simboard_model_dir (self->work_dir, bitstream, toolchain);
+    if (model_dir) {
+        why = NULL;
+        s->model_dir = xstrdup (model_dir);
         rc = s_run (self, s);
         if (rc != BF_OK) {
             free (s->model_dir);

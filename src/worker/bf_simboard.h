@@ -13,7 +13,7 @@
     register I/O with "no simulation model" and the reason.
 
     Where things are, under the worker's WORK_DIR:
-      models/BITSTREAM-TOOLCHAIN/   a built model: model (the executable),
+      models/BITSTREAM-KEY-TOOLCHAIN/  a built model (bf_simboard_model_dir): model (the executable),
                                     src/ (the design's files: $readmem
                                     data is read at start), model.json
                                     {"divisor", "clk_hz", "cwd", "top"};
@@ -63,6 +63,7 @@ typedef struct {
     const bf_manifest_t *manifest;   /* the build's manifest */
     const bf_board_t *board;
     const char *bitstream;           /* its digest */
+    const char *key;                 /* the cache key of the build that made it */
     const char *toolchain;           /* the worker's toolchain id */
     const char *work_dir;            /* the worker's WORK_DIR (models/ under it) */
     const bf_sandbox_t *sandbox;     /* NULL: unconfined */
@@ -72,14 +73,18 @@ typedef struct {
 } bf_simboard_build_t;
 
 /*  Builds (or finds in models/) the simulation model of the design of a
-    successful load.  BF_OK: WORK_DIR/models/BITSTREAM-TOOLCHAIN is ready.
+    successful load.  BF_OK: its bf_simboard_model_dir is ready.
     Otherwise an error whose detail says why there is no model (no
     profile, the pcf puts no port on the profile's pins, Verilator failed:
     see the log), which the main thread keeps for the board. */
 int bf_simboard_build (const bf_simboard_build_t *spec);
 
-/*  The model directory of a bitstream built by toolchain (new string). */
-char *bf_simboard_model_dir (const char *work_dir, const char *bitstream, const char *toolchain);
+/*  The model directory of a bitstream, built from the design of cache key
+    `key` with toolchain (new string).  The key is part of it because two
+    designs may give one bitstream yet simulate differently (code under
+    `ifndef SYNTHESIS). */
+char *bf_simboard_model_dir (const char *work_dir, const char *bitstream, const char *key,
+                             const char *toolchain);
 
 typedef struct _bf_simboards_t bf_simboards_t;
 
@@ -91,13 +96,13 @@ bf_simboards_t *bf_simboards_new (const char *work_dir, const bf_board_t *boards
 /*  Stops every model (SIGTERM, then SIGKILL) and frees the set. */
 void bf_simboards_destroy (bf_simboards_t **self_p);
 
-/*  After a load of bitstream into board: runs its model (stopping the one
-    before), or, when there is none, records why (nomodel).  why: the
-    build's error, or NULL when the model directory is ready.  Waits up
-    to BF_SIMBOARD_START_MS for the model's socket.  BF_OK, or BF_EIO with
-    a detail (the board then has no model). */
-int bf_simboards_loaded (bf_simboards_t *self, const char *board, const char *bitstream,
-                         const char *toolchain, const char *why);
+/*  After a load into board: runs the model in model_dir (a ready
+    bf_simboard_model_dir; stopping the one before), or, when model_dir
+    is NULL, records why there is none (nomodel.txt).  Waits up to
+    BF_SIMBOARD_START_MS for the model's socket.  BF_OK, or BF_EIO with a
+    detail (the board then has no model, and says so). */
+int bf_simboards_loaded (bf_simboards_t *self, const char *board, const char *model_dir,
+                         const char *why);
 
 /*  Restarts models that died (a killed simulation: the design starts
     again from reset, as a power-cycled board), at most

@@ -34,9 +34,10 @@ bf_simboard_profile_name (const bf_board_t *board)
 }
 
 char *
-bf_simboard_model_dir (const char *work_dir, const char *bitstream, const char *toolchain)
+bf_simboard_model_dir (const char *work_dir, const char *bitstream, const char *key,
+                       const char *toolchain)
 {
-    return xasprintf ("%s/models/%.64s-%.16s", work_dir, bitstream, toolchain);
+    return xasprintf ("%s/models/%.32s-%.32s-%.16s", work_dir, bitstream, key, toolchain);
 }
 
 static void
@@ -192,7 +193,7 @@ int
 bf_simboard_build (const bf_simboard_build_t *sp)
 {
     const bf_manifest_t *m = sp->manifest;
-    char *final = bf_simboard_model_dir (sp->work_dir, sp->bitstream, sp->toolchain);
+    char *final = bf_simboard_model_dir (sp->work_dir, sp->bitstream, sp->key, sp->toolchain);
     char *info = xasprintf ("%s/model.json", final);
     char *data = NULL, *vsim = NULL, *lib = NULL, *lib2 = NULL, *harness = NULL, *mdir = NULL;
     char *tmp = NULL, *log = NULL;
@@ -303,7 +304,16 @@ bf_simboard_build (const bf_simboard_build_t *sp)
                 for (char *p = out; *p; p++)
                     if (*p == '\n' && p[1])
                         line = p + 1;
-            snprintf (last, sizeof last, "%.*s", (int) strcspn (line, "\n"), line);
+            /* the design's files as the user named them: no worker paths */
+            char *jsrc = xasprintf ("%s/src/", sp->job_dir);
+            size_t jn = strlen (jsrc), k = 0;
+            for (const char *c = line; *c && *c != '\n' && k + 1 < sizeof last;)
+                if (strncmp (c, jsrc, jn) == 0)
+                    c += jn;
+                else
+                    last[k++] = *c++;
+            last[k] = '\0';
+            free (jsrc);
         }
         free (out);
         s_note (sp, "bitfarm: the model's build log (the last lines):");

@@ -76,6 +76,7 @@ typedef struct {
     bool has_model;              /* a simulated board: manifest is the build's, its inputs
                                     in job_dir/src (bf_simboard.h) */
     const char *work_dir;        /* the worker's (models/ for a simulated board) */
+    char model_key[BF_SHA256_HEX_LEN + 1];   /* the cache key the model's design had */
     bool model_ready;            /* set by the program thread: the model is built */
     char model_error[512];       /* ... or why there is none */
 } bf_worker__job_t;

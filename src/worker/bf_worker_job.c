@@ -380,7 +380,11 @@ s_on_program_job (bf_worker_t *self, bf_msg_t *msg, const char *id, int64_t atte
        model, never the load. */
     json_t *model = json_object_get (msg->body, "model");
     if (board->is_virtual && json_is_object (model)) {
-        if (bf_manifest_decode (&job->manifest, json_object_get (model, "manifest")) == BF_OK) {
+        const char *mkey = NULL;
+        if (bf_body_str (&mkey, model, "key", BF_SHA256_HEX_LEN, true) == BF_OK
+            && bf_sha256_is_hex (mkey)
+            && bf_manifest_decode (&job->manifest, json_object_get (model, "manifest")) == BF_OK) {
+            snprintf (job->model_key, sizeof job->model_key, "%s", mkey);
             job->has_model = true;
             json_t *more = bf_manifest_input_digests (&job->manifest);
             size_t i;
@@ -519,6 +523,17 @@ s_l1_store (bf_worker_t *self, bf_worker__job_t *job, json_t *body, zmsg_t *blob
     bf_janitor_poke (self->janitor);
 }
 
+/*  A virtual board's load succeeded: its simulated board runs the model
+    the program thread built, or says why there is none. */
+static void
+s_sim_loaded (bf_worker_t *self, const bf_worker__job_t *job)
+{
+    char *dir = job->model_ready ? bf_simboard_model_dir (self->work_dir, job->bitstream,
+                                                          job->model_key, self->tc.id) : NULL;
+    bf_simboards_loaded (self->sims, job->board->name, dir, job->model_error);
+    free (dir);
+}
+
 /*  A message from a build thread: relay logs and results to the broker. */
 void
 bf_worker__on_actor (bf_worker_t *self, bf_worker__job_t *job)
@@ -552,8 +567,7 @@ bf_worker__on_actor (bf_worker_t *self, bf_worker__job_t *job)
         const char *outcome = json_string_value (json_object_get (body, "outcome"));
         if (body && job->board && job->board->is_virtual && self->sims && outcome
             && strcmp (outcome, "succeeded") == 0)   /* the simulated board runs it */
-            bf_simboards_loaded (self->sims, job->board->name, job->bitstream, self->tc.id,
-                                 job->model_ready ? NULL : job->model_error);
+            s_sim_loaded (self, job);
         /* Kept until the broker acknowledges it; sent again on reconnect. */
         s_post_result (self, job, body, &msg);
         json_decref (body);

@@ -53,6 +53,7 @@ s_model (bf_worker__job_t *job, const char *log)
     s_model_log_t ml = { job, log };
     bf_simboard_build_t spec = { .job_dir = job->job_dir, .manifest = &job->manifest,
                                  .board = job->board, .bitstream = job->bitstream,
+                                 .key = job->model_key,
                                  .toolchain = job->toolchain->id, .work_dir = job->work_dir,
                                  .sandbox = job->sandbox, .on_line = s_model_line,
                                  .arg = &ml, .cancel = &job->cancel };
