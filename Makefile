@@ -107,6 +107,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf bitfarm $(DESTDIR)$(PREFIX)/bin/submit
+	# the gateware and the simulation harness (bf_datadir: PREFIX/share/bitfarm)
+	install -d $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/regio/profiles \
+	    $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/sim $(DESTDIR)$(PREFIX)/share/bitfarm/src/vsim
+	install -m 644 gateware/*.v $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/
+	install -m 644 gateware/regio/*.v $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/regio/
+	install -m 644 gateware/regio/profiles/*.ini \
+	    $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/regio/profiles/
+	install -m 644 gateware/sim/*.v $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/sim/
+	install -m 644 src/vsim/bf_vsim_main.cpp $(DESTDIR)$(PREFIX)/share/bitfarm/src/vsim/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -37,6 +37,7 @@ struct _bf_regio_t {
     char *params[2];                 /* CLK_HZ=, BAUD= */
     const char **vfiles, **vdefines, **vparams;   /* the grown lists *d points to */
     bf_regio_profile_t prof;
+    bf_design_opts_t *d, saved;      /* the options changed, and as they were */
 };
 
 /*  path (relative to cwd, or absolute) made absolute, "." ".." and "//"
@@ -259,6 +260,8 @@ bf_regio_apply (bf_regio_t **out, bf_design_opts_t *d, const char *name)
         return BF_ENOTFOUND;
     bf_regio_t *self = xcalloc (1, sizeof *self);
     self->under = d->fs;
+    self->d = d;
+    self->saved = *d;   /* given back by bf_regio_destroy: the lists stay the caller's */
     int rc = BF_OK;
     char *ppath = xasprintf ("%s/gateware/regio/profiles/%s.ini", data, name);
     char *pcf_text = NULL, *text = NULL;
@@ -380,6 +383,8 @@ bf_regio_destroy (bf_regio_t **self_p)
     if (!self_p || !*self_p)
         return;
     bf_regio_t *self = *self_p;
+    if (self->d)
+        *self->d = self->saved;
     for (int i = 0; i < self->nfiles; i++)
         free (self->files[i].data);
     free (self->define);

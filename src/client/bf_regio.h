@@ -37,7 +37,8 @@ typedef struct _bf_regio_t bf_regio_t;
 /*  Applies profile `name` (a file gateware/regio/profiles/NAME.ini) to
     *d, which must already have its files, top and pcf: *d is changed in
     place and points into *out, which must outlive every use of *d (the
-    design reads through it).  BF_OK, or BF_EINVAL / BF_ENOTFOUND with a
+    design reads through it); bf_regio_destroy gives *d back as it was
+    (its lists remain the caller's).  BF_OK, or BF_EINVAL / BF_ENOTFOUND with a
     one-line detail ("unknown --regio profile 'x' (profiles: icebreaker,
     icestick)", "--regio icebreaker is an up5k board, not hx1k", "the pcf
     puts 'led' on pin 35, the icebreaker profile's clock pin"). */

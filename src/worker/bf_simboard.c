@@ -136,6 +136,8 @@ s_run (bf_simboards_t *self, s_sim_t *s)
         goto out;
     }
     cwd = xasprintf ("%s/%s", dir, json_string_value (json_object_get (j, "cwd")));
+    if ((rc = bf_mkdir_p (cwd, 0755)) != BF_OK)   /* the tools' place: no input may lie there */
+        goto out;
     char div[24], hz[24];
     snprintf (div, sizeof div, "%lld", (long long) json_integer_value (json_object_get (j, "divisor")));
     snprintf (hz, sizeof hz, "%lld", (long long) json_integer_value (json_object_get (j, "clk_hz")));
