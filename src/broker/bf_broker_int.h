@@ -409,4 +409,11 @@ bf_broker_program_opts (bf_broker_t *self, zframe_t *rid, json_t *opts, char *ha
 json_t *
 bf_broker_board_view (bf_broker_t *self, const bf_board_row_t *b);
 
+/*  A simulated board's model (docs/regio.md): for a program job loading
+    bitstream into board, when board is virtual and the cache holds the
+    entry that built the bitstream, a new {"key", "manifest"}; else NULL
+    (bf_broker_sched.c).  WANT uses it too: the manifest's inputs are then
+    inputs of the program job. */
+json_t *bf_broker_model (bf_broker_t *self, const char *board, const char *bitstream);
+
 #endif

@@ -272,23 +272,32 @@ s_attempt (const bf_broker_worker_t *w, int64_t attempt, const char *key)
     program job for a virtual board carries "model", the manifest of the
     cache entry that built its bitstream, when the cache has one, so that
     the worker can build the board's simulation model from the sources. */
-static void
-s_attach_model (bf_broker_t *self, json_t *body, const char *board, const char *bitstream)
+json_t *
+bf_broker_model (bf_broker_t *self, const char *board, const char *bitstream)
 {
     bf_board_row_t b;
     char key[BF_SHA256_HEX_LEN + 1];
-    json_t *entry = NULL;
+    json_t *entry = NULL, *model = NULL;
     if (!bitstream || bf_boards_get (self->boards, &b, board) != BF_OK)
-        return;
+        return NULL;
     bool sim = b.is_virtual;
     bf_board_row_release (&b);
     if (sim && bf_cache_key_of_bitstream (self->cache, key, bitstream) == BF_OK
         && bf_cache_get_entry (self->cache, &entry, key, true) == BF_OK
         && json_is_object (json_object_get (entry, "manifest")))
-        json_object_set_new (body, "model", json_pack ("{s:s, s:O}", "key", key, "manifest",
-                                                       json_object_get (entry, "manifest")));
+        model = json_pack ("{s:s, s:O}", "key", key, "manifest",
+                           json_object_get (entry, "manifest"));
     json_decref (entry);
     bf_error_clear ();
+    return model;
+}
+
+static void
+s_attach_model (bf_broker_t *self, json_t *body, const char *board, const char *bitstream)
+{
+    json_t *model = bf_broker_model (self, board, bitstream);
+    if (model)
+        json_object_set_new (body, "model", model);
 }
 
 static bool

@@ -351,14 +351,27 @@ bf_broker_worker_want (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
     if (bf_jobs_get (self->jobs, &job, id, true) != BF_OK)
         return;
     bf_manifest_t m;
+    bool program = bf_broker_is_program (job);
     bool decoded = bf_broker_job_manifest (&m, job) == BF_OK;
-    json_t *inputs = bf_broker_is_program (job) ? json_pack ("[s?]", job->bitstream)
+    json_t *inputs = program ? json_pack ("[s?]", job->bitstream)
                      : decoded ? bf_manifest_input_digests (&m)
                      : json_array ();   /* unreadable: no input it may have */
     json_t *sizes = json_object ();
-    if (!bf_broker_is_program (job) && decoded)
+    if (!program && decoded)
         bf_manifest_each_input (&m, s_declared_size, sizes);
     bf_manifest_release (&m);
+    /* A simulated board's load: the inputs of the design that built it too. */
+    json_t *model = program ? bf_broker_model (self, job->board, job->bitstream) : NULL;
+    bf_manifest_t mm;
+    if (model && bf_manifest_decode (&mm, json_object_get (model, "manifest")) == BF_OK) {
+        json_t *more = bf_manifest_input_digests (&mm);
+        json_array_extend (inputs, more);
+        json_decref (more);
+        bf_manifest_each_input (&mm, s_declared_size, sizes);
+        bf_manifest_release (&mm);
+    }
+    bf_error_clear ();
+    json_decref (model);
     bf_job_free (job);
     zmsg_t *blobs = zmsg_new ();
     char *error = NULL;

@@ -91,8 +91,8 @@ check_eq "... and programs at once" "succeeded $d11" "$(job_field "$pj2" '"state
 pj3=$("$BIN/bitfarm" program --board vb0 "$build")
 "$BIN/bitfarm" wait "$pj3" >/dev/null 2>&1
 check_eq "program --board vb0 JOB succeeds" succeeded "$(job_field "$pj3" '"state"')"
-check "... and downloads nothing (the bitstream is in the worker's L1)" \
-    grep -q "job $pj3: all 1 input(s) in the local cache; nothing to download" "$T/w1.log"
+check "... and downloads nothing (the bitstream, and the design a simulated board runs, are in the worker's L1)" \
+    grep -Eq "job $pj3: all [0-9]+ input\(s\) in the local cache; nothing to download" "$T/w1.log"
 key=$(job_field "$build" '"cache_key"')
 pj4=$("$BIN/bitfarm" program --board vb2 "${key:0:16}")
 "$BIN/bitfarm" wait "$pj4" >/dev/null 2>&1

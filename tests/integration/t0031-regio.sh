@@ -274,8 +274,8 @@ if command -v openFPGALoader >/dev/null; then
     other=$(cat "$T/s2.other")
     check "a program job without the token waits while the session holds the board" grep -q \
         "reserved by" <<<"$(jget "$(cat "$T/s2.waiting")" 'd.get("waiting_for")')"
-    check_eq "register I/O on a virtual board names the missing simulation (exit 3)" \
-        "3 bitfarm: virtual board 'vb0' runs no simulated design: register I/O on virtual boards needs the simulated board (src/vsim)" \
+    check_eq "register I/O on a virtual board loaded from a file names the missing model (exit 3)" \
+        "3 bitfarm: board 'vb0' has no simulation model for its design: its bitstream came with no design the farm built (a file, or a cache entry since evicted): program it from a build (a job id or cache key) to simulate it" \
         "$(cat "$T/s2.rc") $(cat "$T/s2.read")"
     "$BIN/bitfarm" wait "$other" --broker "$BROKER_EP" --cert "$K/alice.key_secret" \
         --broker-key "$K/broker.key" >/dev/null 2>&1
