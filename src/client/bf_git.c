@@ -297,26 +297,9 @@ static int
 s_rev_resolve (void *arg, char *out, const char *path)
 {
     bf_git_t *self = arg;
-    char buf[PATH_MAX];
-    if (snprintf (buf, sizeof buf, "%s%s%s", path[0] == '/' ? "" : self->cwd,
-                  path[0] == '/' ? "" : "/", path) >= (int) sizeof buf)
+    if (strlen (self->cwd) + strlen (path) + 2 > PATH_MAX)
         return BF_ENOTFOUND;
-    size_t n = 0;
-    out[0] = '\0';
-    for (char *save = NULL, *part = strtok_r (buf, "/", &save); part;
-         part = strtok_r (NULL, "/", &save)) {
-        if (strcmp (part, ".") == 0)
-            continue;
-        if (strcmp (part, "..") == 0) {
-            char *slash = strrchr (out, '/');
-            n = slash ? (size_t) (slash - out) : 0;
-            out[n] = '\0';
-            continue;
-        }
-        n += (size_t) snprintf (out + n, PATH_MAX - n, "/%s", part);
-    }
-    if (n == 0)
-        snprintf (out, PATH_MAX, "/");
+    bf_path_fold (out, PATH_MAX, self->cwd, path);
     return BF_OK;
 }
 

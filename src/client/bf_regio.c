@@ -4,6 +4,7 @@
 #include "bf_regio.h"
 #include "../common/bf_datadir.h"
 #include "../common/bf_error.h"
+#include "../common/bf_pcf.h"
 #include "../common/bf_proof.h"
 #include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
@@ -40,32 +41,6 @@ struct _bf_regio_t {
     bf_design_opts_t *d, saved;      /* the options changed, and as they were */
 };
 
-/*  path (relative to cwd, or absolute) made absolute, "." ".." and "//"
-    folded. */
-static void
-s_fold (char out[PATH_MAX], const char *cwd, const char *path)
-{
-    char buf[2 * PATH_MAX];
-    snprintf (buf, sizeof buf, "%s/%s", path[0] == '/' ? "" : cwd, path);
-    size_t n = 0;
-    out[0] = '\0';
-    for (char *save = NULL, *part = strtok_r (buf, "/", &save); part;
-         part = strtok_r (NULL, "/", &save)) {
-        if (strcmp (part, ".") == 0)
-            continue;
-        if (strcmp (part, "..") == 0) {
-            char *slash = strrchr (out, '/');
-            n = slash ? (size_t) (slash - out) : 0;
-            out[n] = '\0';
-            continue;
-        }
-        if (n + strlen (part) + 2 < PATH_MAX)
-            n += (size_t) snprintf (out + n, PATH_MAX - n, "/%s", part);
-    }
-    if (n == 0)
-        snprintf (out, PATH_MAX, "/");
-}
-
 static const s_file_t *
 s_virtual (const bf_regio_t *self, const char *abs)
 {
@@ -80,7 +55,7 @@ s_resolve (void *arg, char *out, const char *path)
 {
     bf_regio_t *self = arg;
     char abs[PATH_MAX];
-    s_fold (abs, self->cwd, path);
+    bf_path_fold (abs, sizeof abs, self->cwd, path);
     if (s_virtual (self, abs)) {
         snprintf (out, PATH_MAX, "%s", abs);
         return BF_OK;
@@ -186,36 +161,32 @@ s_profiles (char *out, size_t size, const char *data)
     free (dir);
 }
 
+typedef struct {
+    const bf_regio_profile_t *prof;
+    const char *shown;
+} s_pins_t;
+
+static int
+s_on_io (void *arg, const char *port, const char *pin, int line)
+{
+    s_pins_t *c = arg;
+    const bf_regio_profile_t *p = c->prof;
+    int n = atoi (pin);
+    const char *what = n == p->clk_pin ? "clock" : n == p->rx_pin ? "UART rx"
+                     : n == p->tx_pin ? "UART tx" : NULL;
+    if (!what)
+        return 0;
+    bf_error_set (BF_EINVAL, "the pcf '%s' (line %d) puts '%s' on pin %d, the %s profile's %s "
+                  "pin (--regio wires it to the bridge)", c->shown, line, port, n, p->name, what);
+    return BF_EINVAL;
+}
+
 /*  The user's pcf must leave the profile's pins to the wrapper. */
 static int
-s_check_pcf (const bf_regio_t *self, const char *text, const char *shown)
+s_check_pcf (const bf_regio_t *self, const char *text, size_t len, const char *shown)
 {
-    const bf_regio_profile_t *p = &self->prof;
-    char *copy = xstrdup (text), *save = NULL;
-    int rc = BF_OK;
-    for (char *line = strtok_r (copy, "\n", &save); line && rc == BF_OK;
-         line = strtok_r (NULL, "\n", &save)) {
-        char *w[8];
-        int nw = 0;
-        char *ws = NULL;
-        for (char *t = strtok_r (line, " \t\r", &ws); t && nw < 8; t = strtok_r (NULL, " \t\r", &ws)) {
-            if (t[0] == '#')
-                break;
-            if (t[0] != '-')
-                w[nw++] = t;
-        }
-        if (nw < 3 || strcmp (w[0], "set_io") != 0)
-            continue;
-        int pin = atoi (w[2]);
-        const char *what = pin == p->clk_pin ? "clock" : pin == p->rx_pin ? "UART rx"
-                         : pin == p->tx_pin ? "UART tx" : NULL;
-        if (what)
-            rc = bf_error_set (BF_EINVAL, "the pcf '%s' puts '%.40s' on pin %d, the %s "
-                               "profile's %s pin (--regio wires it to the bridge)", shown, w[1],
-                               pin, p->name, what);
-    }
-    free (copy);
-    return rc;
+    s_pins_t c = { &self->prof, shown };
+    return bf_pcf_each_io (text, len, s_on_io, &c);
 }
 
 static int
@@ -320,7 +291,7 @@ bf_regio_apply (bf_regio_t **out, bf_design_opts_t *d, const char *name)
             rc = bf_error_set (BF_ENOTFOUND, "cannot open '%s': %s", d->pcf, bf_error_last ());
             goto out;
         }
-        if ((rc = s_check_pcf (self, pcf_text, d->pcf)) != BF_OK)
+        if ((rc = s_check_pcf (self, pcf_text, pcf_len, d->pcf)) != BF_OK)
             goto out;
         base = strrchr (d->pcf, '/') ? strrchr (d->pcf, '/') + 1 : d->pcf;
     }

@@ -340,3 +340,30 @@ bf_sibling_program (const char *name)
     }
     return xstrdup (name);   /* execvp searches PATH */
 }
+
+void
+bf_path_fold (char *out, size_t size, const char *cwd, const char *path)
+{
+    size_t blen = strlen (cwd) + strlen (path) + 2;
+    char *buf = xmalloc (blen);
+    snprintf (buf, blen, "%s/%s", path[0] == '/' ? "" : cwd, path);
+    size_t n = 0;
+    out[0] = '\0';
+    for (char *save = NULL, *part = strtok_r (buf, "/", &save); part;
+         part = strtok_r (NULL, "/", &save)) {
+        if (strcmp (part, ".") == 0)
+            continue;
+        if (strcmp (part, "..") == 0) {
+            char *slash = strrchr (out, '/');
+            n = slash ? (size_t) (slash - out) : 0;
+            out[n] = '\0';
+            continue;
+        }
+        if (n + strlen (part) + 2 > size)
+            break;
+        n += (size_t) snprintf (out + n, size - n, "/%s", part);
+    }
+    if (n == 0)
+        snprintf (out, size, "/");
+    free (buf);
+}

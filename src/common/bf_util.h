@@ -79,6 +79,12 @@ int bf_random_hex (char *out, size_t nbytes);
     Returns BF_OK or BF_EIO. */
 int bf_remove_tree (const char *path);
 
+/*  path made absolute against cwd (when relative) and folded lexically --
+    ".", "..", "//" -- without touching the file system, into out (size
+    bytes; a result that does not fit is cut at a component).  "/" for an
+    empty result. */
+void bf_path_fold (char *out, size_t size, const char *cwd, const char *path);
+
 /*  The path of the program `name` in the directory of the running
     executable (/proc/self/exe) when it is there and executable, else a
     copy of `name` itself, to be looked up in PATH.  Caller frees. */

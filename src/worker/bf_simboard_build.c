@@ -4,6 +4,7 @@
     (see bf_simboard.h).  Job thread. */
 #include "bf_simboard.h"
 #include "../common/bf_error.h"
+#include "../common/bf_pcf.h"
 #include "../common/bf_datadir.h"
 #include "../common/bf_util.h"
 #include "../common/bf_vsimcmd.h"
@@ -52,8 +53,30 @@ s_note (const bf_simboard_build_t *sp, const char *fmt, ...)
         sp->on_line (sp->arg, line);
 }
 
+typedef struct {
+    const bf_regio_profile_t *prof;
+    char *clk, *rx, *tx;
+} s_ports_t;
+
+static int
+s_on_io (void *arg, const char *port, const char *pin, int line)
+{
+    (void) line;
+    s_ports_t *sp = arg;
+    int p = atoi (pin);
+    if (strchr (port, '['))
+        return 0;   /* a bus bit: not a port the harness can drive */
+    if (p == sp->prof->clk_pin)
+        snprintf (sp->clk, 64, "%s", port);
+    else if (p == sp->prof->rx_pin)
+        snprintf (sp->rx, 64, "%s", port);
+    else if (p == sp->prof->tx_pin)
+        snprintf (sp->tx, 64, "%s", port);
+    return 0;
+}
+
 /*  The top's ports on the profile's clock and UART pins, from the
-    design's pcf ("set_io [-nowarn] [-pullup yes] NAME PIN"). */
+    design's pcf (bf_pcf). */
 static int
 s_ports (char clk[64], char rx[64], char tx[64], const bf_simboard_build_t *sp,
          const bf_regio_profile_t *prof)
@@ -69,40 +92,8 @@ s_ports (char clk[64], char rx[64], char tx[64], const bf_simboard_build_t *sp,
     free (path);
     if (rc != BF_OK)
         return rc;
-    char *save = NULL;
-    for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
-        char *words[8];
-        int nw = 0;
-        char *ws = NULL;
-        for (char *w = strtok_r (line, " \t\r", &ws); w && nw < 8; w = strtok_r (NULL, " \t\r", &ws)) {
-            if (w[0] == '#')
-                break;
-            words[nw++] = w;
-        }
-        if (nw < 3 || strcmp (words[0], "set_io") != 0)
-            continue;
-        const char *name = NULL, *pin = NULL;
-        for (int i = 1; i < nw; i++) {
-            if (words[i][0] == '-') {
-                if (strcmp (words[i], "-pullup") == 0 || strcmp (words[i], "-pullup_resistor") == 0)
-                    i++;   /* its value */
-                continue;
-            }
-            if (!name)
-                name = words[i];
-            else if (!pin)
-                pin = words[i];
-        }
-        if (!name || !pin || strlen (name) > 63 || strchr (name, '['))
-            continue;
-        int p = atoi (pin);
-        if (p == prof->clk_pin)
-            snprintf (clk, 64, "%s", name);
-        else if (p == prof->rx_pin)
-            snprintf (rx, 64, "%s", name);
-        else if (p == prof->tx_pin)
-            snprintf (tx, 64, "%s", name);
-    }
+    s_ports_t sp2 = { prof, clk, rx, tx };
+    bf_pcf_each_io (text, len, s_on_io, &sp2);
     free (text);
     if (!clk[0] || !rx[0] || !tx[0])
         return bf_error_set (BF_EINVAL, "the design's pcf puts no port on the %s profile's %s "
