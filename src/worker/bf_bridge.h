@@ -5,7 +5,10 @@
     does the I/O and the splitting:
         reads and writes go out in commands of at most BF_UB_MAX_WORDS
         words (an incrementing transfer moves on by the words sent);
-        a read's answer is awaited before the next command is sent;
+        a read's answer is awaited before the next command is sent, for
+        twice its bytes' time on the wire, and twice that of the writes
+        before it in the batch (unanswered, they may still be on the
+        wire: a socket or a tty takes their bytes at once), + 500 ms;
         a poll reads its register until (v & mask) == value or its
         timeout, here on the worker, without a round trip per read;
         with the bitfarm core (bridge "bitfarm", the default) reads use
