@@ -20,7 +20,7 @@
 #define S_SLICE_MS    50       /* waits are cut in slices to see a cancel */
 
 /*  One bf_bridge_run: its options, and when the bytes of the writes sent
-    since the last answer are off the wire.  Writes are not answered, and a
+    since the last answer are off the wire (from the caller's wire_free).  Writes are not answered, and a
     socket or a tty takes their bytes long before the board has read them
     (a simulated board's socket buffers all of a 4096-word write): an
     answer that follows them comes that much later. */
@@ -358,22 +358,23 @@ s_ident (int fd, bf_regio_op_t *op, s_run_t *o, const char **cls)
 }
 
 int
-bf_bridge_run (int fd, bf_regio_batch_t *b, const bf_bridge_opts_t *opts,
+bf_bridge_run (int fd, bf_regio_batch_t *b, bf_bridge_opts_t *opts,
                const char **class_out)
 {
     *class_out = BF_REGIO_CLASS_INFRA;
     s_run_t run = { .board = opts->board, .baud = opts->baud, .litex = opts->litex,
-                    .deadline = opts->deadline, .cancel = opts->cancel };
+                    .deadline = opts->deadline, .cancel = opts->cancel,
+                    .wire_free = opts->wire_free };
     s_run_t *o = &run;
     s_drain (fd);
-    for (size_t i = 0; i < b->n; i++) {
+    int rc = BF_OK;
+    for (size_t i = 0; i < b->n && rc == BF_OK; i++) {
         bf_regio_op_t *op = &b->ops[i];
-        int rc = op->kind == BF_REGIO_READ ? s_read (fd, op, o, class_out)
-                 : op->kind == BF_REGIO_WRITE ? s_write (fd, op, o, class_out)
-                 : op->kind == BF_REGIO_POLL ? s_poll (fd, op, o, class_out)
-                 : s_ident (fd, op, o, class_out);
-        if (rc != BF_OK)
-            return rc;
+        rc = op->kind == BF_REGIO_READ ? s_read (fd, op, o, class_out)
+             : op->kind == BF_REGIO_WRITE ? s_write (fd, op, o, class_out)
+             : op->kind == BF_REGIO_POLL ? s_poll (fd, op, o, class_out)
+             : s_ident (fd, op, o, class_out);
     }
-    return BF_OK;
+    opts->wire_free = run.wire_free;
+    return rc;
 }
