@@ -4,7 +4,7 @@
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
 #   make fuzz       fuzz the protocol decoder with libFuzzer (clang) for FUZZ_TIME s (60)
-#   make bench      cache lookups, hashing and a cache-hit submit, as ratios to baselines
+#   make bench      cache lookups, hashing, a cache-hit submit and register I/O, as ratios
 #   make demo       build the bundled example on the local farm, twice
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX  ?= /usr/local
@@ -75,7 +75,11 @@ $(BUILD)/tests/bench_cache: tests/bench/bench_cache.c $(BUILD)/libbitfarm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-bench: all $(BUILD)/tests/bench_cache
+$(BUILD)/tests/bench_regio: tests/bench/bench_regio.c $(BUILD)/libbitfarm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+bench: all $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio
 	BUILD=$(BUILD) tests/bench/run
 
 test: all $(UNIT) $(TOOLS) $(BUILD)/tests/test_fuzz_replay

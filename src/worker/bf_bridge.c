@@ -19,6 +19,28 @@
                                   catch-up of up to 250 ms after an idle gap */
 #define S_SLICE_MS    50       /* waits are cut in slices to see a cancel */
 
+/*  One bf_bridge_run: its options, and when the bytes of the writes sent
+    since the last answer are off the wire (from the caller's wire_free).  Writes are not answered, and a
+    socket or a tty takes their bytes long before the board has read them
+    (a simulated board's socket buffers all of a 4096-word write): an
+    answer that follows them comes that much later. */
+typedef struct {
+    const char *board;
+    int baud;
+    bool litex;
+    int64_t deadline;
+    atomic_int *cancel;
+    int64_t wire_free;          /* monotonic ms; 0: nothing outstanding */
+} s_run_t;
+
+/*  The time (ms, rounded up) len bytes take on the wire, 8N1. */
+static int64_t
+s_wire_ms (const s_run_t *o, size_t len)
+{
+    int64_t baud = o->baud > 0 ? o->baud : 115200;
+    return ((int64_t) len * 10 * 1000 + baud - 1) / baud;
+}
+
 static const struct { int baud; speed_t speed; } s_rates[] = {
     { 1200, B1200 }, { 2400, B2400 }, { 4800, B4800 }, { 9600, B9600 }, { 19200, B19200 },
     { 38400, B38400 }, { 57600, B57600 }, { 115200, B115200 }, { 230400, B230400 },
@@ -105,7 +127,7 @@ bf_bridge_open_uart (int *fd_out, const char *path, int baud)
     in slices, watching the cancel flag.  BF_OK, BF_ETIMEDOUT, or BF_EIO
     (cancelled, or the peer hung up). */
 static int
-s_wait (int fd, short events, int64_t until, const bf_bridge_opts_t *o)
+s_wait (int fd, short events, int64_t until, s_run_t *o)
 {
     for (;;) {
         if (o->cancel && atomic_load (o->cancel))
@@ -125,7 +147,7 @@ s_wait (int fd, short events, int64_t until, const bf_bridge_opts_t *o)
 }
 
 static int
-s_write_all (int fd, const uint8_t *buf, size_t len, const bf_bridge_opts_t *o)
+s_write_all (int fd, const uint8_t *buf, size_t len, s_run_t *o)
 {
     size_t done = 0;
     while (done < len) {
@@ -150,7 +172,7 @@ s_write_all (int fd, const uint8_t *buf, size_t len, const bf_bridge_opts_t *o)
 /*  Reads exactly len bytes by `until`.  BF_OK, BF_ETIMEDOUT (no detail:
     the caller names the command), BF_EIO. */
 static int
-s_read_exact (int fd, uint8_t *buf, size_t len, int64_t until, const bf_bridge_opts_t *o)
+s_read_exact (int fd, uint8_t *buf, size_t len, int64_t until, s_run_t *o)
 {
     size_t got = 0;
     while (got < len) {
@@ -183,18 +205,21 @@ s_drain (int fd)
 }
 
 /*  The time a command of `bytes` bytes out and `answer` bytes back may
-    take: twice their time on the wire, and S_ANSWER_MS. */
+    take: twice their time on the wire and twice that of the earlier writes
+    still on the wire (a simulated board may run at half speed), and
+    S_ANSWER_MS.  The answer ends that backlog. */
 static int64_t
-s_answer_ms (const bf_bridge_opts_t *o, size_t bytes)
+s_answer_ms (s_run_t *o, size_t bytes)
 {
-    int64_t baud = o->baud > 0 ? o->baud : 115200;
-    return S_ANSWER_MS + (int64_t) bytes * 10 * 1000 * 2 / baud;
+    int64_t backlog = o->wire_free - bf_mono_ms ();
+    o->wire_free = 0;
+    return S_ANSWER_MS + 2 * (s_wire_ms (o, bytes) + (backlog > 0 ? backlog : 0));
 }
 
 /*  One read command of n (1..255) words at byte address addr. */
 static int
 s_read_cmd (int fd, uint32_t *words, uint32_t addr, unsigned n, bool fixed,
-            const bf_bridge_opts_t *o, const char **cls)
+            s_run_t *o, const char **cls)
 {
     uint8_t cmd[BF_UB_HEADER_LEN], ans[4 * BF_UB_MAX_WORDS + 1];
     size_t clen = 0, alen = 0;
@@ -232,7 +257,7 @@ s_read_cmd (int fd, uint32_t *words, uint32_t addr, unsigned n, bool fixed,
 }
 
 static int
-s_read (int fd, bf_regio_op_t *op, const bf_bridge_opts_t *o, const char **cls)
+s_read (int fd, bf_regio_op_t *op, s_run_t *o, const char **cls)
 {
     free (op->words);
     op->words = xcalloc (op->count, sizeof (uint32_t));
@@ -248,7 +273,7 @@ s_read (int fd, bf_regio_op_t *op, const bf_bridge_opts_t *o, const char **cls)
 }
 
 static int
-s_write (int fd, const bf_regio_op_t *op, const bf_bridge_opts_t *o, const char **cls)
+s_write (int fd, const bf_regio_op_t *op, s_run_t *o, const char **cls)
 {
     size_t len = bf_uartbone_write_batch_len (op->count, BF_UB_MAX_WORDS);
     uint8_t *buf = xmalloc (len ? len : 1);
@@ -258,13 +283,17 @@ s_write (int fd, const bf_regio_op_t *op, const bf_bridge_opts_t *o, const char 
     if (rc == BF_OK)
         rc = s_write_all (fd, buf, out, o);
     free (buf);
+    if (rc == BF_OK) {
+        int64_t now = bf_mono_ms ();
+        o->wire_free = (o->wire_free > now ? o->wire_free : now) + s_wire_ms (o, out);
+    }
     if (rc != BF_OK)
         *cls = rc == BF_ETIMEDOUT ? BF_REGIO_CLASS_DESIGN : BF_REGIO_CLASS_INFRA;
     return rc;
 }
 
 static int
-s_poll (int fd, bf_regio_op_t *op, const bf_bridge_opts_t *o, const char **cls)
+s_poll (int fd, bf_regio_op_t *op, s_run_t *o, const char **cls)
 {
     int64_t start = bf_mono_ms ();
     int64_t until = start + op->timeout_ms;
@@ -291,7 +320,7 @@ s_poll (int fd, bf_regio_op_t *op, const bf_bridge_opts_t *o, const char **cls)
 }
 
 static int
-s_ident (int fd, bf_regio_op_t *op, const bf_bridge_opts_t *o, const char **cls)
+s_ident (int fd, bf_regio_op_t *op, s_run_t *o, const char **cls)
 {
     uint8_t cmd[BF_UB_HEADER_LEN], ans[BF_UB_IDENT_LEN];
     size_t clen = 0;
@@ -329,19 +358,23 @@ s_ident (int fd, bf_regio_op_t *op, const bf_bridge_opts_t *o, const char **cls)
 }
 
 int
-bf_bridge_run (int fd, bf_regio_batch_t *b, const bf_bridge_opts_t *opts,
+bf_bridge_run (int fd, bf_regio_batch_t *b, bf_bridge_opts_t *opts,
                const char **class_out)
 {
     *class_out = BF_REGIO_CLASS_INFRA;
+    s_run_t run = { .board = opts->board, .baud = opts->baud, .litex = opts->litex,
+                    .deadline = opts->deadline, .cancel = opts->cancel,
+                    .wire_free = opts->wire_free };
+    s_run_t *o = &run;
     s_drain (fd);
-    for (size_t i = 0; i < b->n; i++) {
+    int rc = BF_OK;
+    for (size_t i = 0; i < b->n && rc == BF_OK; i++) {
         bf_regio_op_t *op = &b->ops[i];
-        int rc = op->kind == BF_REGIO_READ ? s_read (fd, op, opts, class_out)
-                 : op->kind == BF_REGIO_WRITE ? s_write (fd, op, opts, class_out)
-                 : op->kind == BF_REGIO_POLL ? s_poll (fd, op, opts, class_out)
-                 : s_ident (fd, op, opts, class_out);
-        if (rc != BF_OK)
-            return rc;
+        rc = op->kind == BF_REGIO_READ ? s_read (fd, op, o, class_out)
+             : op->kind == BF_REGIO_WRITE ? s_write (fd, op, o, class_out)
+             : op->kind == BF_REGIO_POLL ? s_poll (fd, op, o, class_out)
+             : s_ident (fd, op, o, class_out);
     }
-    return BF_OK;
+    opts->wire_free = run.wire_free;
+    return rc;
 }

@@ -5,7 +5,11 @@
     does the I/O and the splitting:
         reads and writes go out in commands of at most BF_UB_MAX_WORDS
         words (an incrementing transfer moves on by the words sent);
-        a read's answer is awaited before the next command is sent;
+        a read's answer is awaited before the next command is sent, for
+        twice its bytes' time on the wire, and twice that of the writes
+        before it (unanswered, they may still be on the wire: a socket or
+        a tty takes their bytes at once; in this batch, or in an earlier
+        one: wire_free), + 500 ms;
         a poll reads its register until (v & mask) == value or its
         timeout, here on the worker, without a round trip per read;
         with the bitfarm core (bridge "bitfarm", the default) reads use
@@ -50,13 +54,15 @@ typedef struct {
     bool litex;                 /* a stock LiteX core: no status reads */
     int64_t deadline;           /* monotonic ms: the whole batch ends by then */
     atomic_int *cancel;         /* set: stop at the next wait (may be NULL) */
+    int64_t wire_free;          /* in and out: monotonic ms when the writes sent so far (by
+                                   earlier runs on this board) are off the wire; 0: none */
 } bf_bridge_opts_t;
 
 /*  Runs every operation of b in order over fd, filling b's results
     (bf_regio_encode_results sends them).  Stops at the first failure:
     the operations before it have happened.  BF_OK, or an error as above
-    with *class_out set. */
-int bf_bridge_run (int fd, bf_regio_batch_t *b, const bf_bridge_opts_t *opts,
+    with *class_out set.  opts->wire_free is updated either way. */
+int bf_bridge_run (int fd, bf_regio_batch_t *b, bf_bridge_opts_t *opts,
                    const char **class_out);
 
 #endif

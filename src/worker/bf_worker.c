@@ -264,6 +264,8 @@ bf_worker_new (bf_worker_t **out, const bf_worker_config_t *config)
     if (config->config_file) {
         rc = bf_boards_load (&self->boards, &self->nboards, config->config_file);
         if (rc == BF_OK)
+            self->wire_free = xcalloc ((size_t) self->nboards + 1, sizeof *self->wire_free);
+        if (rc == BF_OK)
             rc = bf_vboards_start (&self->vboards, self->boards, self->nboards, self->work_dir,
                                    config->vboard_bin);
         if (rc == BF_OK)
@@ -424,6 +426,7 @@ bf_worker_destroy (bf_worker_t **self_p)
     bf_simboards_destroy (&self->sims);
     bf_vboards_destroy (&self->vboards);
     bf_boards_free (self->boards, self->nboards);
+    free (self->wire_free);
     bf_janitor_destroy (&self->janitor);
     bf_cache_destroy (&self->l1);
     bf_toolchain_release (&self->tc);

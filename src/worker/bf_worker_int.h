@@ -82,8 +82,8 @@ typedef struct {
 } bf_worker__job_t;
 
 /*  A register request (REGIO, bf_worker_regio.c): queued for its board,
-    then run by its thread, which writes only fd, rc, error and cls, and
-    the batch's results, before its one signal. */
+    then run by its thread, which writes only fd, rc, error, cls,
+    wire_free and the batch's results, before its one signal. */
 #define BF_REGIO_REQ_LEN        32       /* the broker's request id: hex */
 #define BF_WORKER__REGIO_QUEUE  8        /* requests waiting per board */
 typedef struct {
@@ -99,6 +99,7 @@ typedef struct {
     int rc;
     char error[BF_REGIO_ERROR_MAX];
     const char *cls;             /* BF_REGIO_CLASS_* (static) */
+    int64_t wire_free;           /* the board's bf_bridge_opts_t.wire_free: in, then out */
 } bf_worker__regio_t;
 
 /*  A result sent to the broker and not yet acknowledged (ACK). */
@@ -131,6 +132,8 @@ struct _bf_worker_t {
     bf_janitor_t *janitor;       /* its eviction thread */
     bf_board_t *boards;          /* from the config file */
     int nboards;
+    int64_t *wire_free;          /* per board: when its last register request's writes are
+                                    off the wire (bf_bridge.h); NULL without boards */
     bf_vboards_t *vboards;       /* the bitfarm-vboard processes of virtual boards */
     bf_simboards_t *sims;        /* their simulation models (bf_simboard.h) */
     bf_sandbox_t sandbox;        /* where build tools run */

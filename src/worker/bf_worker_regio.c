@@ -64,8 +64,10 @@ s_actor (zsock_t *pipe, void *args)
         r->rc = bf_bridge_open_uart (&fd, b->uart, b->baud);
     if (r->rc == BF_OK) {
         bf_bridge_opts_t o = { .board = b->name, .baud = b->baud, .litex = b->bridge_litex,
-                               .deadline = r->deadline, .cancel = &r->cancel };
+                               .deadline = r->deadline, .cancel = &r->cancel,
+                               .wire_free = r->wire_free };
         r->rc = bf_bridge_run (fd, &r->batch, &o, &cls);
+        r->wire_free = o.wire_free;
     }
     if (fd >= 0)
         close (fd);
@@ -143,6 +145,7 @@ bf_worker__regio_next (bf_worker_t *self, const bf_board_t *board)
             s_free (self, r);
             continue;
         }
+        r->wire_free = self->wire_free[board - self->boards];
         sigset_t block, old;
         sigemptyset (&block);
         sigaddset (&block, SIGINT);
@@ -229,6 +232,7 @@ bf_worker__regio_actor (bf_worker_t *self, void *which)
     zsock_wait (r->actor);
     r->done = true;
     const bf_board_t *board = r->board;
+    self->wire_free[board - self->boards] = r->wire_free;
     if (r->rc == BF_OK) {
         json_t *results = NULL;
         zmsg_t *blobs = NULL;

@@ -5,7 +5,8 @@
 # Verilator (built from the build's sources, in the sandbox) with the
 # profile's UART pins on the bridge's path.  Through the real CLI, broker
 # and worker: write then read back, single and burst, incrementing and
-# fixed; poll a bit the design sets 100000 cycles after a write; ident;
+# fixed; a 4096-word write followed at once by a read (which must wait for
+# the write's 1.4 s on the wire); poll a bit the design sets 100000 cycles after a write; ident;
 # a bus error; reading a board never programmed; a design without the
 # bridge (the named bridge timeout); the model killed (an infrastructure
 # error, then the board answers again, from reset); $system in the design
@@ -59,6 +60,10 @@ seq 1000 1255 >"$T/words"   # decimal: --file takes 42 and 0x2a alike
 r write vb0 0x400 --file "$T/words"
 check_eq "all 256 words of the block RAM written and read back (past one 255-word command)" \
     "$(seq 1000 1255 | awk '{printf "0x%08x\n", $1}' | md5sum)" "$(r read vb0 0x400 256 | md5sum)"
+seq 1 4096 >"$T/w4096"
+r write vb0 0x400 --fixed --file "$T/w4096"
+check_eq "a 4096-word write (1.4 s on the wire) then at once a read: the read waits for it" \
+    0x00001000 "$(r read vb0 0x400)"
 r write vb0 0x4 --fixed 0x1 0x2 0x3
 check_eq "a fixed-address write: the last word stays" 0x00000003 "$(r read vb0 0x4)"
 check_eq "a fixed-address read: one register, three times" "0x00000003 0x00000003 0x00000003" \
