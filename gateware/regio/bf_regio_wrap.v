@@ -22,6 +22,10 @@
 //   output wb_err_o              end of the access with an error (one cycle)
 // An access neither acked nor erred within BUS_TIMEOUT cycles is ended by
 // the bridge and reported as a timeout (docs/regio.md).
+// With -D BF_REGIO_USER_VH (what `submit --regio` gives), the instance is
+// instead bitfarm-regio/bf_regio_user.vh, written by submit from the top's
+// ports, so a slave with other names (wb_clk_i, wbs_adr_i[31:0] as a byte
+// address, no err, an active-low reset, ...) connects too.
 `default_nettype none
 
 `ifndef BF_REGIO_TOP
@@ -59,12 +63,18 @@ module bf_regio_wrap #(
         .wb_ack_i(ack), .wb_err_i(err)
     );
 
+`ifdef BF_REGIO_USER_VH
+    // submit --regio: the user top's own port names, by their Wishbone
+    // roles (src/client/bf_regio_ports.h), on the nets above
+    `include "bf_regio_user.vh"
+`else
     `BF_REGIO_TOP user (
         .clk(clk), .rst(rst),
         .wb_adr_i(adr), .wb_dat_i(dat_w), .wb_dat_o(dat_r), .wb_we_i(we),
         .wb_sel_i(sel), .wb_stb_i(stb), .wb_cyc_i(cyc),
         .wb_ack_o(ack), .wb_err_o(err)
     );
+`endif
 endmodule
 
 `default_nettype wire

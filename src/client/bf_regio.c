@@ -9,6 +9,7 @@
 #include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
 #include "../common/bf_vsimcmd.h"
+#include "bf_regio_ports.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_FILES 3                    /* the bridge, the wrapper, the pcf */
+#define S_FILES 4                    /* the bridge, the wrapper, the pcf, the instance */
 
 typedef struct {
     char abs[PATH_MAX];
@@ -35,6 +36,7 @@ struct _bf_regio_t {
     int nfiles;
     const char *given[S_FILES];      /* the names added to the design's files */
     char *define;                    /* BF_REGIO_TOP=TOP */
+    bf_regio_port_t ports[BF_REGIO_PORTS_MAX];
     char *params[2];                 /* CLK_HZ=, BAUD= */
     const char **vfiles, **vdefines, **vparams;   /* the grown lists *d points to */
     bf_regio_profile_t prof;
@@ -310,6 +312,29 @@ bf_regio_apply (bf_regio_t **out, bf_design_opts_t *d, const char *name)
               (int) (bl > 4 && strcmp (base + bl - 4, ".pcf") == 0 ? bl - 4 : bl), base);
     if ((rc = s_add_file (self, dir, pcfname, buf, blen)) != BF_OK)
         goto out;
+    /* The instance of the user's top, from its ports as its sources say. */
+    int nports = 0;
+    bool found = false;
+    for (int i = 0; i < d->nfiles && !found && rc == BF_OK; i++) {
+        char real[PATH_MAX];
+        char *src = NULL;
+        size_t slen = 0;
+        if ((d->fs ? d->fs->resolve (d->fs->arg, real, d->files[i]) == BF_OK
+                   : realpath (d->files[i], real) != NULL)
+            && (d->fs ? d->fs->read (d->fs->arg, &src, &slen, real)
+                      : bf_file_read (&src, &slen, real, BF_MAX_FILE_SIZE)) == BF_OK)
+            found = bf_regio_ports_read (self->ports, &nports, src, slen, d->top) == BF_OK;
+        free (src);
+    }
+    bf_error_clear ();
+    char *inst = NULL;
+    if (!found)
+        rc = bf_error_set (BF_EINVAL, "--regio: no source given defines module '%s' (the top)",
+                           d->top);
+    else if ((rc = bf_regio_ports_instance (&inst, self->ports, nports, d->top)) == BF_OK)
+        rc = s_add_file (self, dir, "bf_regio_user.vh", inst, strlen (inst));
+    if (rc != BF_OK)
+        goto out;
     /* The options: the wrapper is the top, the user's top its module. */
     for (int i = 0; i < 2; i++)
         self->given[i] = self->files[i].abs;
@@ -322,9 +347,11 @@ bf_regio_apply (bf_regio_t **out, bf_design_opts_t *d, const char *name)
     d->nfiles += 2;
     d->pcf = self->files[2].abs;
     self->define = xasprintf ("BF_REGIO_TOP=%s", d->top);
-    self->vdefines = s_grow (d->defines, d->ndefines, self->define);
+    const char **one_d = s_grow (d->defines, d->ndefines, self->define);
+    self->vdefines = s_grow (one_d, d->ndefines + 1, "BF_REGIO_USER_VH");
+    free (one_d);
     d->defines = self->vdefines;
-    d->ndefines++;
+    d->ndefines += 2;
     self->params[0] = xasprintf ("CLK_HZ=%u", (unsigned) p->clk_hz);
     self->params[1] = xasprintf ("BAUD=%u", (unsigned) p->baud);
     const char **one = s_grow (d->params, d->nparams, self->params[0]);

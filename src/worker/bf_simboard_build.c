@@ -243,9 +243,24 @@ bf_simboard_build (const bf_simboard_build_t *sp)
     srcs = xcalloc (m->sources.n + 1, sizeof *srcs);
     for (size_t i = 0; i < m->sources.n; i++)
         srcs[i] = xasprintf ("%s/src/%s", sp->job_dir, m->sources.items[i].path);
-    incs = xcalloc (m->n_includes + 1, sizeof *incs);
+    /* -I: the design's include directories, then each source's own
+       directory (yosys looks beside the including file; Verilator only in
+       -I directories) */
+    size_t ninc = 0;
+    incs = xcalloc (m->n_includes + m->sources.n + 1, sizeof *incs);
     for (size_t i = 0; i < m->n_includes; i++)
-        incs[i] = xasprintf ("%s/src/%s", sp->job_dir, m->includes[i]);
+        incs[ninc++] = xasprintf ("%s/src/%s", sp->job_dir, m->includes[i]);
+    for (size_t i = 0; i < m->sources.n; i++) {
+        char *dir = xasprintf ("%s/src/%s", sp->job_dir, m->sources.items[i].path);
+        *strrchr (dir, '/') = '\0';
+        bool seen = false;
+        for (size_t k = 0; k < ninc && !seen; k++)
+            seen = strcmp (incs[k], dir) == 0;
+        if (seen)
+            free (dir);
+        else
+            incs[ninc++] = dir;
+    }
     defs = xcalloc (m->defines.n + 1, sizeof *defs);
     for (size_t i = 0; i < m->defines.n; i++)
         defs[i] = m->defines.items[i].value[0]
@@ -260,7 +275,7 @@ bf_simboard_build (const bf_simboard_build_t *sp)
                           .defines = defs, .ndefines = m->defines.n,
                           .params = pars, .nparams = m->params.n,
                           .libdirs = libdirs, .nlibdirs = 2,
-                          .includes = incs, .nincludes = m->n_includes,
+                          .includes = incs, .nincludes = ninc,
                           .clk_port = clk, .rx_port = rx, .tx_port = tx,
                           .profile = wrapped ? &prof : NULL };
     if ((rc = bf_vsimcmd_argv (&argv, &spec)) != BF_OK)

@@ -76,6 +76,33 @@ r read vb0 0x3c
 check_eq "a bus error: exit 1" 1 $?
 check "  ... named" grep -q "bus error" "$T/err"
 
+# --- a slave with other port names: Caravel-style, a byte address, no err ------------
+cp "$ROOT/tests/fixtures/regio/caravel_style.v" "$F/"
+bitfarm release vb0 --token "$TOKEN"
+unset BITFARM_TOKEN
+out=$(cd "$F" && submit --top caravel_style --regio icebreaker --program vb0 --wait \
+      caravel_style.v 2>&1)
+check_eq "a Caravel-style slave (wb_clk_i, wbs_adr_i[31:0], no err) builds with --regio" 0 $?
+TOKEN=$(bitfarm reserve vb0 --for 10m)
+export BITFARM_TOKEN=$TOKEN
+r write vb0 0x4 0x100 0x23
+check_eq "  ... connected by its names: its registers at byte addresses 0x0-0xc" \
+    "0xca5af00d 0x00000100 0x00000023 0x00000123" "$(r read vb0 0x0 4 | tr '\n' ' ' | sed 's/ $//')"
+err=$(cd "$F" && submit -n --top regio_fixture --regio icebreaker caravel_style.v 2>&1)
+check_eq "--regio for a top no source defines: one line, exit 2" \
+    "2 bitfarm: --regio: no source given defines module 'regio_fixture' (the top)" "$? $err"
+printf 'module half (input clk, input [29:0] wb_adr_i, output [31:0] wb_dat_o);\nendmodule\n' \
+    >"$F/half.v"
+err=$(cd "$F" && submit -n --top half --regio icebreaker half.v 2>&1)
+check_eq "  ... a top missing a Wishbone signal is named" \
+    "2 bitfarm: --regio: the top 'half' has no Wishbone write enable input (a port named like wb_we_i, wbs_we_i)" "$? $err"
+bitfarm release vb0 --token "$TOKEN"
+unset BITFARM_TOKEN
+out=$(cd "$F" && submit --top regio_fixture --regio icebreaker --program vb0 --wait \
+      regio_fixture.v 2>&1)
+TOKEN=$(bitfarm reserve vb0 --for 10m)
+export BITFARM_TOKEN=$TOKEN
+
 # --- the model killed: infrastructure, then the board recovers ----------------------
 mpid=$(pgrep -f "^$SIMDIR/model " | head -1)
 check "the model runs as a process of its own" test -n "$mpid"
