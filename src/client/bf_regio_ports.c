@@ -275,6 +275,16 @@ bf_regio_ports_instance (char **out, const bf_regio_port_t *ports, int n, const 
             fprintf (f, "%s    .%s(%s)", first ? "" : ",\n", by[conn[i].role]->name, conn[i].net);
             first = false;
         }
+    for (int i = 0; i < n; i++) {   /* the top's other inputs: tied low, not left floating */
+        bool low, used = false;
+        int r = s_role (&ports[i], &low);
+        for (int k = 0; k < R_N; k++)
+            used |= by[k] == &ports[i];
+        if (!used && ports[i].dir == 'i' && (r < 0 || by[r] != &ports[i])) {
+            fprintf (f, "%s    .%s(0)", first ? "" : ",\n", ports[i].name);
+            first = false;
+        }
+    }
     fprintf (f, "\n);\n");
     if (!by[R_ERR])
         fprintf (f, "assign err = 1'b0;   // '%s' has no err output\n", top);

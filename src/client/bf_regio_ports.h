@@ -15,7 +15,8 @@
     The address: [29:0] or [N:0] with N < 31 is a word address (the
     UARTBone address); [31:0] is a byte address (the word address << 2);
     [N:2] holds byte-address bits N..2.  Data is 32 bits.  An absent err
-    never errs; an absent sel or cyc is not driven.
+    never errs; an absent sel or cyc is not driven.  The top's other
+    inputs are tied to 0; its other outputs are left open.
     Thread-safety: no shared state.
 */
 #ifndef BF_REGIO_PORTS_H_INCLUDED
