@@ -102,7 +102,8 @@ fuzz:
 	tests/fuzz/run build-fuzz/fuzz_proto $(FUZZ_TIME)
 
 asan:
-	BITFARM_SANITIZED=1 $(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
+	BITFARM_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	    $(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
 
 demo: all
 	BITFARM_BIN=$(CURDIR)/$(BUILD)/bin examples/demo.sh

@@ -116,8 +116,10 @@ bf_cli_open (bf_client_t **client, const bf_cli_args_t *a)
         endpoint = getenv ("BITFARM_BROKER");
     char *local = NULL;
     if (!endpoint || !*endpoint) {
-        if (bf_localfarm_ensure (&local, NULL) != BF_OK)
+        if (bf_localfarm_ensure (&local, NULL) != BF_OK) {
+            free (local);
             return bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+        }
         endpoint = local;
     }
     int rc = bf_client_new (client, endpoint, a->timeout_ms);
