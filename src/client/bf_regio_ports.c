@@ -146,9 +146,10 @@ bf_regio_ports_read (bf_regio_port_t *ports, int *n, const char *text, size_t le
         }
         if (s_is (&lx, ","))
             continue;
-        if (s_ident (lx.tok) && *n < BF_REGIO_PORTS_MAX) {
+        size_t tl = strlen (lx.tok);
+        if (s_ident (lx.tok) && tl < sizeof ports[0].name && *n < BF_REGIO_PORTS_MAX) {
             bf_regio_port_t *p = &ports[(*n)++];
-            snprintf (p->name, sizeof p->name, "%s", lx.tok);
+            memcpy (p->name, lx.tok, tl + 1);
             p->dir = dir;
             p->msb = msb;
             p->lsb = lsb;
