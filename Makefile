@@ -102,7 +102,7 @@ fuzz:
 	tests/fuzz/run build-fuzz/fuzz_proto $(FUZZ_TIME)
 
 asan:
-	BITFARM_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	BITFARM_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	    $(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" test
 
 demo: all
