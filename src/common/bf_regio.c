@@ -153,12 +153,8 @@ s_words_frame (const uint32_t *w, size_t n)
 {
     zframe_t *f = zframe_new (NULL, n * 4);
     uint8_t *p = zframe_data (f);
-    for (size_t i = 0; i < n; i++) {
-        p[4 * i] = (uint8_t) (w[i] >> 24);
-        p[4 * i + 1] = (uint8_t) (w[i] >> 16);
-        p[4 * i + 2] = (uint8_t) (w[i] >> 8);
-        p[4 * i + 3] = (uint8_t) w[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        bf_be32_put (p + 4 * i, w[i]);
     return f;
 }
 
@@ -166,8 +162,7 @@ static void
 s_frame_words (uint32_t *w, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16
-               | (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
+        w[i] = bf_be32_get (p + 4 * i);
 }
 
 void

@@ -1,21 +1,7 @@
 /*  bf_uartbone - see bf_uartbone.h. */
 #include "bf_uartbone.h"
 #include "bf_error.h"
-
-static void
-s_put32 (uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t) (v >> 24);
-    p[1] = (uint8_t) (v >> 16);
-    p[2] = (uint8_t) (v >> 8);
-    p[3] = (uint8_t) v;
-}
-
-static uint32_t
-s_get32 (const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
+#include "bf_util.h"
 
 /*  count in 1..BF_UB_MAX_WORDS and, incrementing, addr + count - 1 in 32 bits. */
 static int
@@ -34,7 +20,7 @@ s_header (uint8_t *out, uint8_t cmd, unsigned count, uint32_t addr)
 {
     out[0] = cmd;
     out[1] = (uint8_t) count;
-    s_put32 (out + 2, addr);
+    bf_be32_put (out + 2, addr);
 }
 
 int
@@ -70,7 +56,7 @@ bf_uartbone_encode_write (uint8_t *out, size_t out_cap, size_t *out_len,
                              "%u words (%zu bytes)", out_cap, count, need);
     s_header (out, fixed ? BF_UB_WRITE_FIXED : BF_UB_WRITE_INCR, count, addr);
     for (unsigned i = 0; i < count; i++)
-        s_put32 (out + BF_UB_HEADER_LEN + 4u * i, words[i]);
+        bf_be32_put (out + BF_UB_HEADER_LEN + 4u * i, words[i]);
     *out_len = need;
     return BF_OK;
 }
@@ -148,7 +134,7 @@ bf_uartbone_decode_read (uint32_t *out_words, uint8_t *out_status,
     if (rc != BF_OK)
         return rc;
     for (unsigned i = 0; i < count; i++)
-        out_words[i] = s_get32 (in + 4u * i);
+        out_words[i] = bf_be32_get (in + 4u * i);
     if (out_status)
         *out_status = status;
     return BF_OK;
@@ -160,7 +146,7 @@ bf_uartbone_decode_ident (bf_ub_ident_t *out, const uint8_t *in, size_t in_len)
     if (in_len != BF_UB_IDENT_LEN)
         return bf_error_set (BF_EPROTO, "IDENT answer of %zu bytes (want %u)",
                              in_len, BF_UB_IDENT_LEN);
-    uint32_t magic = s_get32 (in);
+    uint32_t magic = bf_be32_get (in);
     if (magic != BF_UB_IDENT_MAGIC)
         return bf_error_set (BF_EPROTO, "IDENT answer with magic 0x%08x (want 0x%08x): "
                              "not a bitfarm bridge", (unsigned) magic, BF_UB_IDENT_MAGIC);
@@ -168,8 +154,8 @@ bf_uartbone_decode_ident (bf_ub_ident_t *out, const uint8_t *in, size_t in_len)
     if (rc != BF_OK)
         return rc;
     out->magic = magic;
-    out->version = s_get32 (in + 4);
-    out->user_id = s_get32 (in + 8);
+    out->version = bf_be32_get (in + 4);
+    out->user_id = bf_be32_get (in + 8);
     out->status = in[12];
     return BF_OK;
 }

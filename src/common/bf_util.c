@@ -367,3 +367,18 @@ bf_path_fold (char *out, size_t size, const char *cwd, const char *path)
         snprintf (out, size, "/");
     free (buf);
 }
+
+void
+bf_be32_put (uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t) (v >> 24);
+    p[1] = (uint8_t) (v >> 16);
+    p[2] = (uint8_t) (v >> 8);
+    p[3] = (uint8_t) v;
+}
+
+uint32_t
+bf_be32_get (const uint8_t *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}

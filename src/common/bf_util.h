@@ -85,6 +85,11 @@ int bf_remove_tree (const char *path);
     empty result. */
 void bf_path_fold (char *out, size_t size, const char *cwd, const char *path);
 
+/*  A 32-bit word as 4 big-endian bytes at p, and back (the UARTBone wire
+    and REGIO's blobs). */
+void bf_be32_put (uint8_t *p, uint32_t v);
+uint32_t bf_be32_get (const uint8_t *p);
+
 /*  The path of the program `name` in the directory of the running
     executable (/proc/self/exe) when it is there and executable, else a
     copy of `name` itself, to be looked up in PATH.  Caller frees. */

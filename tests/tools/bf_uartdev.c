@@ -21,6 +21,8 @@
     pty and a unix socket (the simulated board's, src/vsim --listen), so
     that the worker's serial path drives the real bf_uartbone.v.
 */
+#include "../../src/common/bf_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -102,15 +104,6 @@ s_access (uint32_t a, bool write, uint32_t v)
     if (byte == 0x40)
         return s_armed_at >= 0 && s_now () - s_armed_at >= 200 ? 1 : 0;
     return s_ram[a];
-}
-
-static void
-s_put32 (uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t) (v >> 24);
-    p[1] = (uint8_t) (v >> 16);
-    p[2] = (uint8_t) (v >> 8);
-    p[3] = (uint8_t) v;
 }
 
 /*  --relay: pty master <-> unix socket, until either side ends. */
@@ -205,7 +198,7 @@ main (int argc, char **argv)
             if (s_read_byte (m, &h[i]) != 0)
                 return 1;
         unsigned cmd = h[0], len = h[1];
-        uint32_t addr = (uint32_t) h[2] << 24 | (uint32_t) h[3] << 16 | (uint32_t) h[4] << 8 | h[5];
+        uint32_t addr = bf_be32_get (h + 2);
         if (s_log)
             fprintf (s_log, "cmd 0x%02x len %u addr 0x%08x\n", cmd, len, addr * 4);
         if (cmd == 0x01 || cmd == 0x03) {
@@ -214,8 +207,7 @@ main (int argc, char **argv)
                 for (int i = 0; i < 4; i++)
                     if (s_read_byte (m, &w[i]) != 0)
                         return 1;
-                uint32_t v = (uint32_t) w[0] << 24 | (uint32_t) w[1] << 16
-                             | (uint32_t) w[2] << 8 | w[3];
+                uint32_t v = bf_be32_get (w);
                 s_access (cmd == 0x01 ? addr + k : addr, true, v);
             }
         }
@@ -224,7 +216,7 @@ main (int argc, char **argv)
             uint8_t before = s_status;
             s_status = 0;
             for (unsigned k = 0; k < len; k++)
-                s_put32 (buf + 4 * k, s_access (fixed ? addr : addr + k, false, 0));
+                bf_be32_put (buf + 4 * k, s_access (fixed ? addr : addr + k, false, 0));
             uint8_t st = s_status;
             s_status |= before;
             size_t n = 4 * len;
@@ -234,9 +226,9 @@ main (int argc, char **argv)
                 s_write_all (m, buf, n);
         }
         else if (cmd == 0xbf) {
-            s_put32 (buf, 0x42465542u);
-            s_put32 (buf + 4, 0x00010000u);
-            s_put32 (buf + 8, user_id);
+            bf_be32_put (buf, 0x42465542u);
+            bf_be32_put (buf + 4, 0x00010000u);
+            bf_be32_put (buf + 8, user_id);
             buf[12] = s_status;
             s_status = 0;
             if (!silent)
