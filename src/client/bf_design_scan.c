@@ -23,29 +23,38 @@ s_ident_char (char c)
     return isalnum ((unsigned char) c) || c == '_' || c == '$';
 }
 
+const char *
+bf_verilog_skip (const char *p, const char *end, bool attributes)
+{
+    for (;;) {
+        while (p < end && isspace ((unsigned char) *p))
+            p++;
+        if (p + 1 < end && p[0] == '/' && p[1] == '/') {
+            while (p < end && *p != '\n')
+                p++;
+            continue;
+        }
+        bool comment = p + 1 < end && p[0] == '/' && p[1] == '*';
+        bool attribute = attributes && p + 2 < end && p[0] == '(' && p[1] == '*' && p[2] != ')';
+        if (comment || attribute) {
+            char close = comment ? '/' : ')';
+            p += 2;
+            while (p + 1 < end && !(p[0] == '*' && p[1] == close))
+                p++;
+            p = p + 1 < end ? p + 2 : end;
+            continue;
+        }
+        return p;
+    }
+}
+
 /*  The next token, comments and white space skipped. */
 static void
 s_next (s_lex_t *lx, s_tok_t *t)
 {
     t->text[0] = '\0';
     t->punct = 0;
-    for (;;) {
-        while (lx->p < lx->end && isspace ((unsigned char) *lx->p))
-            lx->p++;
-        if (lx->p + 1 < lx->end && lx->p[0] == '/' && lx->p[1] == '/') {
-            while (lx->p < lx->end && *lx->p != '\n')
-                lx->p++;
-            continue;
-        }
-        if (lx->p + 1 < lx->end && lx->p[0] == '/' && lx->p[1] == '*') {
-            lx->p += 2;
-            while (lx->p + 1 < lx->end && !(lx->p[0] == '*' && lx->p[1] == '/'))
-                lx->p++;
-            lx->p = lx->p + 1 < lx->end ? lx->p + 2 : lx->end;
-            continue;
-        }
-        break;
-    }
+    lx->p = bf_verilog_skip (lx->p, lx->end, false);
     if (lx->p >= lx->end) {
         t->type = S_END;
         return;

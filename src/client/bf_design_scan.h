@@ -42,6 +42,12 @@ typedef void (bf_scan_fn) (void *arg, bf_scan_kind_t kind, const char *ident,
 /*  Scans len bytes of Verilog text (need not be NUL-terminated). */
 void bf_design_scan (const char *text, size_t len, bf_scan_fn *fn, void *arg);
 
+/*  p moved past white space and comments (a line comment, a block
+    comment), and with attributes also past attributes, "(*" to "*)" (not
+    the "(*)" of an event control); never beyond end.  The skipping rule
+    of both the scan's tokenizer and bf_regio_ports'. */
+const char *bf_verilog_skip (const char *p, const char *end, bool attributes);
+
 /*  True when a parameter name says it holds a file name: it contains
     "FILE" in any case (INIT_FILE, MEMFILE, firmware_file). */
 bool bf_design_scan_file_name (const char *ident);

@@ -1,6 +1,7 @@
 /*  bf_regio_ports - see bf_regio_ports.h.  A small Verilog tokenizer that
     reads only what a module's port declarations need. */
 #include "bf_regio_ports.h"
+#include "bf_design_scan.h"
 #include "../common/bf_error.h"
 #include "../common/bf_util.h"
 
@@ -22,24 +23,7 @@ static const char *
 s_next (s_lex_t *lx)
 {
     for (;;) {
-        while (lx->p < lx->end && isspace ((unsigned char) *lx->p))
-            lx->p++;
-        if (lx->p + 1 < lx->end && lx->p[0] == '/' && lx->p[1] == '/') {
-            while (lx->p < lx->end && *lx->p != '\n')
-                lx->p++;
-            continue;
-        }
-        if (lx->p + 1 < lx->end && lx->p[0] == '/' && lx->p[1] == '*') {
-            const char *e = strstr (lx->p + 2, "*/");
-            lx->p = e && e < lx->end ? e + 2 : lx->end;
-            continue;
-        }
-        if (lx->p + 1 < lx->end && lx->p[0] == '(' && lx->p[1] == '*' && lx->p + 2 < lx->end
-            && lx->p[2] != ')') {
-            const char *e = strstr (lx->p + 2, "*)");
-            lx->p = e && e < lx->end ? e + 2 : lx->end;
-            continue;
-        }
+        lx->p = bf_verilog_skip (lx->p, lx->end, true);
         if (lx->p < lx->end && *lx->p == '"') {
             for (lx->p++; lx->p < lx->end && *lx->p != '"'; lx->p++)
                 if (*lx->p == '\\')
