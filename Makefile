@@ -6,7 +6,8 @@
 #   make fuzz       fuzz the protocol decoder with libFuzzer (clang) for FUZZ_TIME s (60)
 #   make bench      cache lookups, hashing, a cache-hit submit and register I/O, as ratios
 #   make demo       build the bundled example on the local farm, twice
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (the programs, libbitfarm.so.1 with
+#                   include/bitfarm.h and bitfarm.pc, the Python module, the gateware)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
@@ -14,7 +15,7 @@ CC      ?= gcc
 PKGS    := libczmq libzmq jansson libcrypto sqlite3 libgit2 inih
 CFLAGS  ?= -O2 -g
 BFFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
-           -Wmissing-prototypes -Wvla -Wwrite-strings -MMD -MP \
+           -Wmissing-prototypes -Wvla -Wwrite-strings -MMD -MP -fPIC \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -29,7 +30,14 @@ BINS    := $(BUILD)/bin/bitfarm $(BUILD)/bin/bitfarm-broker $(BUILD)/bin/bitfarm
            $(BUILD)/bin/bitfarm-vboard
 UNIT    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-all: $(BINS) $(BUILD)/bin/submit
+# libbitfarm.so: the public client API (include/bitfarm.h, src/lib) over
+# the internal archive; only bitfarm_* is exported (src/lib/bitfarm.map).
+SOVERSION := 1
+SOFULL  := libbitfarm.so.$(SOVERSION).0.0
+SDK_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/lib/*.c))
+LIBSO   := $(BUILD)/lib/$(SOFULL)
+
+all: $(BINS) $(BUILD)/bin/submit $(LIBSO)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -43,39 +51,50 @@ $(BUILD)/schema.c: scripts/embed-sql $(wildcard schema/*/*.sql)
 $(BUILD)/schema.o: $(BUILD)/schema.c
 	$(CC) $(CFLAGS) $(BFFLAGS) -Wno-missing-variable-declarations -include src/common/bf_db.h -c -o $@ $<
 
-$(BUILD)/libbitfarm.a: $(LIB_OBJ)
+$(BUILD)/libbfcore.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/bin/bitfarm: $(CLI_OBJ) $(BUILD)/libbitfarm.a
+$(LIBSO): $(SDK_OBJ) $(BUILD)/libbfcore.a src/lib/bitfarm.map
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libbitfarm.so.$(SOVERSION) \
+	    -Wl,--version-script=src/lib/bitfarm.map -Wl,--no-undefined -o $@ \
+	    $(SDK_OBJ) $(BUILD)/libbfcore.a $(LDFLAGS) $(LDLIBS)
+	ln -sf $(SOFULL) $(BUILD)/lib/libbitfarm.so.$(SOVERSION)
+	ln -sf libbitfarm.so.$(SOVERSION) $(BUILD)/lib/libbitfarm.so
+
+# The CLI links the internal archive, not libbitfarm.so: its cache,
+# explain and farm commands open the cache, compute cache keys and run the
+# local farm in-process, which the client API does not offer.
+$(BUILD)/bin/bitfarm: $(CLI_OBJ) $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
-$(BUILD)/bin/bitfarm-broker: $(BUILD)/src/broker/main.o $(BUILD)/libbitfarm.a
+$(BUILD)/bin/bitfarm-broker: $(BUILD)/src/broker/main.o $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
-$(BUILD)/bin/bitfarm-worker: $(BUILD)/src/worker/main.o $(BUILD)/libbitfarm.a
+$(BUILD)/bin/bitfarm-worker: $(BUILD)/src/worker/main.o $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
-$(BUILD)/bin/bitfarm-vboard: $(BUILD)/src/vboard/main.o $(BUILD)/libbitfarm.a
+$(BUILD)/bin/bitfarm-vboard: $(BUILD)/src/vboard/main.o $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(BUILD)/bin/submit: $(BUILD)/bin/bitfarm
 	ln -sf bitfarm $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbitfarm.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -Wno-missing-prototypes -o $@ $^ $(LDFLAGS) $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/bf_%: tests/tools/bf_%.c $(BUILD)/libbitfarm.a
+$(BUILD)/tests/bf_%: tests/tools/bf_%.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 TOOLS   := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/bf_*.c))
 
-$(BUILD)/tests/bench_cache: tests/bench/bench_cache.c $(BUILD)/libbitfarm.a
+$(BUILD)/tests/bench_cache: tests/bench/bench_cache.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/bench_regio: tests/bench/bench_regio.c $(BUILD)/libbitfarm.a
+$(BUILD)/tests/bench_regio: tests/bench/bench_regio.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
@@ -87,11 +106,11 @@ test: all $(UNIT) $(TOOLS) $(BUILD)/tests/test_fuzz_replay
 
 # The fuzz target (tests/fuzz/fuzz_proto.c): replayed over its corpus and
 # past crashes in `make test`; fuzzed with libFuzzer by `make fuzz`.
-$(BUILD)/tests/test_fuzz_replay: tests/fuzz/fuzz_proto.c tests/fuzz/replay.c $(BUILD)/libbitfarm.a
+$(BUILD)/tests/test_fuzz_replay: tests/fuzz/fuzz_proto.c tests/fuzz/replay.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/fuzz_proto: tests/fuzz/fuzz_proto.c $(BUILD)/libbitfarm.a
+$(BUILD)/fuzz_proto: tests/fuzz/fuzz_proto.c $(BUILD)/libbfcore.a
 	$(CC) $(CFLAGS) $(BFFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 FUZZ_TIME ?= 60
@@ -108,10 +127,26 @@ asan:
 demo: all
 	BITFARM_BIN=$(CURDIR)/$(BUILD)/bin examples/demo.sh
 
+LIBDIR  ?= $(PREFIX)/lib
+PYDIR   ?= $(PREFIX)/lib/python3/dist-packages
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf bitfarm $(DESTDIR)$(PREFIX)/bin/submit
+	# the client library, its header and its pkg-config file
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SOFULL) $(DESTDIR)$(LIBDIR)/libbitfarm.so.$(SOVERSION)
+	ln -sf libbitfarm.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libbitfarm.so
+	install -m 644 include/bitfarm.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(shell \
+	    sed -n 's/^#define BITFARM_VERSION "\(.*\)"/\1/p' include/bitfarm.h)|' \
+	    src/lib/bitfarm.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/bitfarm.pc
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig || true; fi
+	# the Python module (python/bitfarm: ctypes over libbitfarm.so.1)
+	install -d $(DESTDIR)$(PYDIR)/bitfarm
+	install -m 644 python/bitfarm/*.py $(DESTDIR)$(PYDIR)/bitfarm/
 	# the gateware and the simulation harness (bf_datadir: PREFIX/share/bitfarm)
 	install -d $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/regio/profiles \
 	    $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/sim $(DESTDIR)$(PREFIX)/share/bitfarm/src/vsim
@@ -126,4 +161,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 .PHONY: all test asan bench demo install clean fuzz
--include $(sort $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard $(BUILD)/src/*/main.d))
+-include $(sort $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SDK_OBJ:.o=.d) $(wildcard $(BUILD)/src/*/main.d))

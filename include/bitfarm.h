@@ -37,8 +37,8 @@
     - Nothing here prints: progress and logs come through callbacks.
 
     The link: `cc prog.c $(pkg-config --cflags --libs bitfarm)`.  Only
-    the symbols declared here are exported (a linker version script,
-    version node BITFARM_1); the soname changes when one of them changes
+    the symbols declared here are exported (a linker version script); the
+    soname, libbitfarm.so.1, changes when one of them changes
     incompatibly.
 */
 #ifndef BITFARM_H_INCLUDED

@@ -124,8 +124,11 @@ s_refuse (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg, const char *doing)
         bf_broker_reply (self, rid, BF_PROTO_WORKER, "DISCONNECT", body, NULL);
         json_decref (body);
     }
-    else
-        bf_broker_error (self, rid, "%s", why);
+    else {
+        json_t *body = json_pack ("{s:s, s:s}", "error", why, "class", "denied");
+        bf_broker_reply (self, rid, BF_PROTO_CLIENT, "ERROR", body, NULL);
+        json_decref (body);
+    }
     free (why);
 }
 

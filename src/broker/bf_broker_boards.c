@@ -368,7 +368,8 @@ bf_broker_client_reserve (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                              : xasprintf ("no board holds an %.16s", device))
                      : why ? xstrdup (why)
                      : xasprintf ("no board with an %.16s is online", device);
-        json_t *body = json_pack ("{s:s, s:b}", "error", text, "busy", candidates > 0);
+        json_t *body = json_pack ("{s:s, s:b, s:s}", "error", text, "busy", candidates > 0,
+                                  "class", candidates > 0 ? "busy" : "usage");
         bf_broker_reply (self, rid, BF_PROTO_CLIENT, "ERROR", body, NULL);
         json_decref (body);
         free (text);

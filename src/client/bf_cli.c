@@ -154,13 +154,6 @@ s_exit_for (json_t *job)
     return BFX_INFRA;
 }
 
-static bool
-s_final (json_t *job)
-{
-    const char *state = bf_cli_str (job, "state");
-    return strcmp (state, "queued") != 0 && strcmp (state, "running") != 0;
-}
-
 void
 bf_cli_print_json (json_t *j)
 {
@@ -188,72 +181,44 @@ bf_cli_print_summary (json_t *summary)
     }
 }
 
-/*  How long `wait` keeps asking a broker that does not answer (it may be
-    restarting) before it gives up with exit status 3. */
-#define S_WAIT_SILENCE_MS 60000
+/*  bf_cli_wait's report of each change on stderr. */
+static void
+s_progress (void *arg, json_t *job, int event)
+{
+    const char *id = arg;
+    if (event == BF_WAIT_SILENT)
+        fprintf (stderr, "%.12s: the broker is not answering; still waiting\n", id);
+    else if (event == BF_WAIT_FINAL) {
+        fprintf (stderr, "%.12s: %s%s", bf_cli_text (job, "id"), bf_cli_text (job, "state"),
+                 json_is_true (json_object_get (job, "cache_hit")) ? " (cache hit)" : "");
+        if (json_is_string (json_object_get (job, "error")))
+            fprintf (stderr, " [%s] %s", bf_cli_text (job, "failure_class"),
+                     bf_cli_text (job, "error"));
+        fputc ('\n', stderr);
+    }
+    else if (strcmp (bf_cli_text (job, "state"), "running") == 0)
+        fprintf (stderr, "%.12s: running, stage %s, on worker %s (attempt %lld)\n",
+                 bf_cli_text (job, "id"), bf_cli_text (job, "stage"), bf_cli_text (job, "worker"),
+                 (long long) json_integer_value (json_object_get (job, "attempt")));
+    else
+        fprintf (stderr, "%.12s: %s%s%s\n", bf_cli_text (job, "id"), bf_cli_text (job, "state"),
+                 json_is_string (json_object_get (job, "waiting_for")) ? ": " : "",
+                 json_is_string (json_object_get (job, "waiting_for"))
+                     ? bf_cli_text (job, "waiting_for") : "");
+}
 
 /*  Polls until the job is final, printing stage changes on stderr.
     Returns the exit code for the job's end, with the job in *final. */
 int
 bf_cli_wait (bf_client_t *client, const char *id, json_t **final, bool quiet)
 {
-    char last[512] = "";
-    int delay = 20;
-    int64_t answered_at = bf_mono_ms ();
-    bool warned = false;
-    for (;;) {
-        json_t *job = NULL;
-        int src = bf_client_status (client, &job, id, false);
-        if (src == BF_ETIMEDOUT && !zsys_interrupted
-            && bf_mono_ms () - answered_at < S_WAIT_SILENCE_MS) {
-            /* The broker may be restarting: the job is safe in its
-               database, so keep asking for a while. */
-            if (!quiet && !warned)
-                fprintf (stderr, "%.12s: the broker is not answering; still waiting\n", id);
-            warned = true;
-            continue;
-        }
-        if (src != BF_OK)
-            return bf_cli_fail (bf_cli_request_exit (src), "%s", bf_error_last ());
-        answered_at = bf_mono_ms ();
-        warned = false;
-        char now[512];
-        snprintf (now, sizeof now, "%s %s %s %lld %s", bf_cli_text (job, "state"),
-                  bf_cli_text (job, "stage"), bf_cli_text (job, "worker"),
-                  (long long) json_integer_value (json_object_get (job, "attempt")),
-                  bf_cli_text (job, "waiting_for"));
-        if (!quiet && strcmp (now, last) != 0) {
-            if (strcmp (bf_cli_text (job, "state"), "running") == 0)
-                fprintf (stderr, "%.12s: running, stage %s, on worker %s (attempt %lld)\n",
-                         bf_cli_text (job, "id"), bf_cli_text (job, "stage"),
-                         bf_cli_text (job, "worker"),
-                         (long long) json_integer_value (json_object_get (job, "attempt")));
-            else if (!s_final (job))
-                fprintf (stderr, "%.12s: %s%s%s\n", bf_cli_text (job, "id"),
-                         bf_cli_text (job, "state"),
-                         json_is_string (json_object_get (job, "waiting_for")) ? ": " : "",
-                         json_is_string (json_object_get (job, "waiting_for"))
-                             ? bf_cli_text (job, "waiting_for") : "");
-            snprintf (last, sizeof last, "%s", now);
-        }
-        if (s_final (job)) {
-            if (!quiet) {
-                fprintf (stderr, "%.12s: %s%s", bf_cli_text (job, "id"), bf_cli_text (job, "state"),
-                         json_is_true (json_object_get (job, "cache_hit")) ? " (cache hit)" : "");
-                if (json_is_string (json_object_get (job, "error")))
-                    fprintf (stderr, " [%s] %s", bf_cli_text (job, "failure_class"),
-                             bf_cli_text (job, "error"));
-                fputc ('\n', stderr);
-            }
-            *final = job;
-            return s_exit_for (job);
-        }
-        json_decref (job);
-        struct timespec ts = { 0, (long) delay * 1000000 };
-        nanosleep (&ts, NULL);
-        if (delay < 250)
-            delay *= 2;
+    int rc = bf_client_wait (client, final, id, 0, quiet ? NULL : s_progress, (void *) id);
+    if (rc != BF_OK) {
+        json_decref (*final);
+        *final = NULL;
+        return bf_cli_fail (bf_cli_request_exit (rc), "%s", bf_error_last ());
     }
+    return s_exit_for (*final);
 }
 
 int

@@ -228,17 +228,6 @@ int bf_cmd_explain (bf_cli_args_t *a);
     to use (borrowed), or NULL to open one as a says (bf_cli_git_open). */
 int bf_cli_submit_files (bf_cli_args_t *a, bool explain, bf_git_t *git);
 
-/*  git's view of the design's tree as a asks (--rev, --git-dir, or the
-    work tree the current directory lies in; none with BITFARM_NO_GIT=1
-    and neither option): *out, or NULL when the plain file system applies.
-    BFX_OK, or BFX_USAGE after printing bf_git's one-line error. */
-int bf_cli_git_open (bf_git_t **out, const bf_cli_args_t *a);
-
-/*  Points d at git's view (its fs, and its top as the root unless d has
-    one).  False, leaving d alone, when git is NULL or d's --root lies
-    outside the work tree (a plain directory then). */
-bool bf_cli_git_design (bf_git_t *git, bf_design_opts_t *d);
-
 /*  The project file (cmd_project.c): submit or explain with no files, -t
     or --all (the targets of bitfarm.ini), and init. */
 int bf_cli_project (bf_cli_args_t *a, bool explain);

@@ -87,4 +87,25 @@ int bf_client_fetch (bf_client_t *self, char **data, size_t *len, const char *id
     with events, its "events" history too. */
 int bf_client_status (bf_client_t *self, json_t **job, const char *id, bool events);
 
+/*  True when a job (a status object) has ended: any state but "queued"
+    and "running". */
+bool bf_client_job_final (json_t *job);
+
+/*  What bf_client_wait tells its callback. */
+enum {
+    BF_WAIT_CHANGED = 1,   /* the state, stage, worker, attempt or waiting_for changed */
+    BF_WAIT_SILENT,        /* the broker stopped answering (once per silence); job NULL */
+    BF_WAIT_FINAL,         /* the job ended (then bf_client_wait returns) */
+};
+typedef void (bf_client_wait_fn) (void *arg, json_t *job, int event);
+
+/*  Polls the job's status (20 ms, doubling to 250 ms) until it ends, or
+    timeout_ms passes (0: no limit).  fn (may be NULL) sees each change.
+    A broker that stops answering is asked again for up to 60 s.  BF_OK
+    with the final status in *final (the caller's); BF_ETIMEDOUT with the
+    last status in *final when timeout_ms passed; else the request's error
+    (*final NULL). */
+int bf_client_wait (bf_client_t *self, json_t **final, const char *id, int64_t timeout_ms,
+                    bf_client_wait_fn *fn, void *arg);
+
 #endif

@@ -13,7 +13,8 @@
 #include "bf_cli.h"
 #include "bf_junit.h"
 #include "bf_project.h"
-#include "bf_regio.h"
+#include "bf_target.h"
+#include "bf_submission.h"
 #include "../common/bf_error.h"
 #include "../common/bf_util.h"
 
@@ -26,194 +27,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/*  The keys that are not a long option's name. */
-static int
-s_key_option (const char *key)
-{
-    if (strcmp (key, "define") == 0)
-        return BF_O_DEFINE;
-    if (strcmp (key, "include") == 0)
-        return BF_O_INCLUDE;
-    return bf_cli_option_named (key);
-}
-
-/*  Whether a command-line option is one a target's keys also set. */
-static bool
-s_target_option (int o)
-{
-    if (o == BF_O_TOKEN)
-        return true;
-    for (const bf_project_key_t *k = bf_project_keys; k->name; k++)
-        if (strcmp (k->name, "sources") != 0 && s_key_option (k->name) == o)
-            return true;
-    return false;
-}
-
-static bool
-s_path_option (int o)
-{
-    return o == BF_O_PCF || o == BF_O_INCLUDE || o == BF_O_ROOT || o == BF_O_OUTPUT;
-}
-
-/*  One target to build. */
+/*  One target to build: how it resolved (bf_target.h), and its job. */
 typedef struct {
-    const char *name;
-    const bf_project_target_t *target;   /* NULL: files from the command line */
-    bf_cli_args_t args;
-    char **files;                        /* owned, with the strings */
-    int nfiles;
-    char **owned;                        /* strings args points to */
-    int nowned;
+    bf_target_t t;
     json_t *job, *final;
     int rc;
     char *error;
 } s_run_t;
 
-static const char *
-s_own (s_run_t *r, char *s)
-{
-    r->owned = xrealloc (r->owned, (size_t) (r->nowned + 1) * sizeof *r->owned);
-    r->owned[r->nowned++] = s;
-    return s;
-}
-
 static void
 s_run_release (s_run_t *r)
 {
-    if (r->target)
-        bf_cli_args_release (&r->args);
-    for (int i = 0; i < r->nfiles; i++)
-        free (r->files[i]);
-    free (r->files);
-    for (int i = 0; i < r->nowned; i++)
-        free (r->owned[i]);
-    free (r->owned);
+    bf_target_release (&r->t);
     json_decref (r->job);
     json_decref (r->final);
     free (r->error);
-}
-
-/*  Expands a sources value (globs separated by blanks) into r->files:
-    as git sees the tree when git is given (bf_git_glob: tracked files, or
-    a revision's), else on the file system (glob(3)). */
-static int
-s_sources (s_run_t *r, const char *shown, const bf_project_entry_t *e, bf_git_t *git)
-{
-    char *copy = xstrdup (e->value), *save = NULL;
-    int rc = BF_OK;
-    for (char *pat = strtok_r (copy, " \t", &save); pat && rc == BF_OK;
-         pat = strtok_r (NULL, " \t", &save)) {
-        if (git) {
-            if (bf_git_glob (git, &r->files, &r->nfiles, pat) != BF_OK)
-                rc = bf_error_set (BF_EINVAL, "%s:%d: %s in [%s]", shown, e->line,
-                                   bf_error_last (), r->name);
-            continue;
-        }
-        glob_t g;
-        int grc = glob (pat, GLOB_ERR | GLOB_MARK, NULL, &g);
-        if (grc == GLOB_NOMATCH)
-            rc = bf_error_set (BF_EINVAL, "%s:%d: no file matches '%.200s' in [%s]", shown,
-                               e->line, pat, r->name);
-        else if (grc != 0)
-            rc = bf_error_set (BF_EINVAL, "%s:%d: cannot expand '%.200s': %s", shown, e->line,
-                               pat, strerror (errno));
-        for (size_t i = 0; grc == 0 && i < g.gl_pathc; i++) {
-            const char *p = g.gl_pathv[i];
-            if (p[strlen (p) - 1] == '/')
-                continue;   /* a directory */
-            r->files = xrealloc (r->files, (size_t) (r->nfiles + 1) * sizeof *r->files);
-            r->files[r->nfiles++] = xstrdup (p);
-        }
-        if (grc == 0)
-            globfree (&g);
-    }
-    free (copy);
-    return rc;
-}
-
-/*  Resolves target t of the project into r: its keys, then a's design and
-    run options.  cwd: where the command runs (for its relative paths).
-    git: the tree's view for the globs, or NULL.
-    BF_OK, or an error with a detail "FILE:LINE: ...". */
-static int
-s_resolve (s_run_t *r, const bf_cli_args_t *a, const bf_project_t *p,
-           const bf_project_target_t *t, const char *cwd, bf_git_t *git)
-{
-    const char *shown = bf_project_shown (p);
-    r->name = t->name;
-    r->target = t;
-    r->args = *a;
-    r->args.design = (bf_design_opts_t) { .seed = -1 };
-    r->args.submit = (bf_submit_opts_t) { 0 };
-    memset (r->args.tags, 0, sizeof r->args.tags);
-    r->args.ntags = 0;
-    r->args.toolchain = NULL;
-    r->args.output = NULL;
-    r->args.targets = NULL;
-    r->args.ntargets = 0;
-    for (size_t i = 0; i < t->nentries; i++) {
-        const bf_project_entry_t *e = &t->entries[i];
-        int rc;
-        if (strcmp (e->key, "sources") == 0)
-            rc = s_sources (r, shown, e, git);
-        else if (strcmp (e->key, "wait") == 0) {
-            bool yes = strcmp (e->value, "true") == 0 || strcmp (e->value, "yes") == 0
-                    || strcmp (e->value, "1") == 0;
-            bool no = strcmp (e->value, "false") == 0 || strcmp (e->value, "no") == 0
-                   || strcmp (e->value, "0") == 0;
-            rc = yes || no ? BF_OK
-                           : bf_error_set (BF_EINVAL, "%s:%d: invalid value '%.80s' for 'wait' "
-                                           "in [%s] (want true or false)", shown, e->line,
-                                           e->value, t->name);
-            r->args.wait = yes || a->wait;
-        }
-        else if (bf_cli_apply (&r->args, s_key_option (e->key), e->value) != BF_OK)
-            rc = bf_error_set (BF_EINVAL, "%s:%d: %s in [%s]", shown, e->line, bf_error_last (),
-                               t->name);
-        else
-            rc = BF_OK;
-        if (rc != BF_OK)
-            return rc;
-    }
-    for (int i = 0; i < a->ngiven; i++) {
-        const bf_cli_given_t *g = &a->given[i];
-        if (!s_target_option (g->opt))
-            continue;
-        const char *v = g->value;
-        if (v && s_path_option (g->opt) && v[0] != '/')
-            v = s_own (r, xasprintf ("%s/%s", cwd, v));
-        if (bf_cli_apply (&r->args, g->opt, v) != BF_OK)
-            return bf_error_set (BF_EINVAL, "%s", bf_error_last ());
-    }
-    if (r->args.submit.token == NULL)
-        r->args.submit.token = a->token;
-    if (!r->args.design.top || (!r->args.design.device && !r->args.regio))
-        return bf_error_set (BF_EINVAL, "%s:%d: target '%s' needs 'top' and 'device'", shown,
-                             t->line, t->name);
-    if (r->nfiles == 0)
-        return bf_error_set (BF_EINVAL, "%s:%d: target '%s' has no 'sources'", shown, t->line,
-                             t->name);
-    r->args.args = r->files;
-    r->args.nargs = r->nfiles;
-    return BF_OK;
 }
 
 /*  explain -t NAME: how the target resolved, then explain's own output. */
 static void
 s_print_resolution (const s_run_t *r, const bf_project_t *p)
 {
-    printf ("target %s (%s:%d, run in %s)\n", r->name, bf_project_shown (p), r->target->line,
+    printf ("target %s (%s:%d, run in %s)\n", r->t.name, bf_project_shown (p), r->t.target->line,
             bf_project_dir (p));
-    for (size_t i = 0; i < r->target->nentries; i++)
-        printf ("  %s:%d  %s = %s\n", bf_project_shown (p), r->target->entries[i].line,
-                r->target->entries[i].key, r->target->entries[i].value);
-    const bf_design_opts_t *d = &r->args.design;
+    for (size_t i = 0; i < r->t.target->nentries; i++)
+        printf ("  %s:%d  %s = %s\n", bf_project_shown (p), r->t.target->entries[i].line,
+                r->t.target->entries[i].key, r->t.target->entries[i].value);
+    const bf_design_opts_t *d = &r->t.args.design;
     printf ("as a command line:\n  submit --top %s --device %s", d->top, d->device);
     const char *single[][2] = { { "--package", d->package }, { "--pcf", d->pcf },
                                 { "--freq", d->freq_mhz }, { "--flow", d->flow },
-                                { "--root", d->root }, { "--toolchain", r->args.toolchain },
-                                { "--program", r->args.submit.program_board },
-                                { "-o", r->args.output } };
+                                { "--root", d->root }, { "--toolchain", r->t.args.toolchain },
+                                { "--program", r->t.args.submit.program_board },
+                                { "-o", r->t.args.output } };
     for (size_t i = 0; i < sizeof single / sizeof *single; i++)
         if (single[i][1])
             printf (" %s '%s'", single[i][0], single[i][1]);
@@ -223,18 +69,18 @@ s_print_resolution (const s_run_t *r, const bf_project_t *p)
         { "-D", d->defines, d->ndefines }, { "-I", d->includes, d->nincludes },
         { "--param", d->params, d->nparams }, { "--synth-opt", d->synth_opts, d->nsynth_opts },
         { "--pnr-opt", d->pnr_opts, d->npnr_opts },
-        { "--tag", (const char **) r->args.tags, r->args.ntags } };
+        { "--tag", (const char **) r->t.args.tags, r->t.args.ntags } };
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
         for (int j = 0; j < lists[i].n; j++)
             printf (" %s '%s'", lists[i].flag, lists[i].v[j]);
-    if (r->args.submit.priority)
-        printf (" --priority %d", r->args.submit.priority);
-    if (r->args.submit.timeout_ms)
-        printf (" --timeout %llds", (long long) (r->args.submit.timeout_ms / 1000));
-    if (r->args.wait)
+    if (r->t.args.submit.priority)
+        printf (" --priority %d", r->t.args.submit.priority);
+    if (r->t.args.submit.timeout_ms)
+        printf (" --timeout %llds", (long long) (r->t.args.submit.timeout_ms / 1000));
+    if (r->t.args.wait)
         printf (" --wait");
-    for (int i = 0; i < r->nfiles; i++)
-        printf (" %s", r->files[i]);
+    for (int i = 0; i < r->t.nfiles; i++)
+        printf (" %s", r->t.files[i]);
     printf ("\n\n");
     fflush (stdout);
 }
@@ -245,12 +91,12 @@ s_outputs (bf_client_t *client, s_run_t *r, const char *artifacts)
 {
     const char *id = bf_cli_str (r->final, "id");
     int rc = r->rc;
-    if (r->args.output && r->rc == BFX_OK) {
-        int frc = bf_cli_fetch_to (client, id, "bitstream", r->args.output);
+    if (r->t.args.output && r->rc == BFX_OK) {
+        int frc = bf_cli_fetch_to (client, id, "bitstream", r->t.args.output);
         if (frc != BFX_OK)
             rc = frc;
-        else if (!r->args.json)
-            fprintf (stderr, "%s: bitstream written to %s\n", r->name, r->args.output);
+        else if (!r->t.args.json)
+            fprintf (stderr, "%s: bitstream written to %s\n", r->t.name, r->t.args.output);
     }
     if (!artifacts)
         return rc;
@@ -261,7 +107,7 @@ s_outputs (bf_client_t *client, s_run_t *r, const char *artifacts)
             continue;
         if (k == 1 && !json_is_object (json_object_get (r->final, "report")))
             continue;
-        char *path = xasprintf ("%s/%s.%s", artifacts, r->name, kinds[k].suffix);
+        char *path = xasprintf ("%s/%s.%s", artifacts, r->t.name, kinds[k].suffix);
         int frc = bf_cli_fetch_to (client, id, kinds[k].what, path);
         if (frc != BFX_OK && k == 0)
             rc = frc;
@@ -284,47 +130,33 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, bf_git_t *git, const c
         return worst;
     for (size_t i = 0; i < n; i++) {
         s_run_t *r = &runs[i];
-        r->args.design.files = (const char **) r->args.args;
-        r->args.design.nfiles = r->args.nargs;
-        r->args.submit.tags = r->args.tags;
-        r->args.submit.toolchain = r->args.toolchain;
-        bf_design_t *design = NULL;
+        bf_submission_t sub = { 0 };
         uint64_t uploaded = 0;
-        bool from_git = bf_cli_git_design (git, &r->args.design);
-        bf_regio_t *regio = NULL;
-        int drc = r->args.regio ? bf_regio_apply (&regio, &r->args.design, r->args.regio) : BF_OK;
-        if (drc == BF_OK)
-            drc = bf_design_new (&design, &r->args.design);
-        if (drc == BF_OK && from_git) {
-            bf_git_save (git);
-            r->args.submit.provenance = bf_git_provenance (git);
-        }
+        int drc = bf_submission_prepare (&sub, &r->t.args, git, false);
+        bf_design_t *design = sub.design;
         if (drc != BF_OK) {
-            r->rc = bf_cli_fail (BFX_USAGE, "%s: %s", r->name, bf_error_last ());
+            r->rc = bf_cli_fail (BFX_USAGE, "%s: %s", r->t.name, bf_error_last ());
             r->error = xstrdup (bf_error_last ());
         }
-        else if (bf_client_submit (client, &r->job, design, &r->args.submit, &uploaded) != BF_OK) {
+        else if (bf_client_submit (client, &r->job, design, &r->t.args.submit, &uploaded) != BF_OK) {
             r->error = xstrdup (bf_error_last ());
-            r->rc = bf_cli_fail (BFX_INFRA, "%s: %s", r->name, r->error);
+            r->rc = bf_cli_fail (BFX_INFRA, "%s: %s", r->t.name, r->error);
         }
         else {
             json_object_set_new (r->job, "uploaded_bytes", json_integer ((json_int_t) uploaded));
             if (!a->json && many)
-                printf ("%s  %s\n", bf_cli_str (r->job, "id"), r->name);
+                printf ("%s  %s\n", bf_cli_str (r->job, "id"), r->t.name);
             else if (!a->json)
                 puts (bf_cli_str (r->job, "id"));
             fflush (stdout);
         }
-        bf_design_destroy (&design);
-        bf_regio_destroy (&regio);
-        json_decref (r->args.submit.provenance);
-        r->args.submit.provenance = NULL;
+        bf_submission_release (&sub);
     }
     bool waited = false;
     for (size_t i = 0; i < n; i++) {
         s_run_t *r = &runs[i];
-        waited |= r->args.wait;
-        if (r->job && r->args.wait) {
+        waited |= r->t.args.wait;
+        if (r->job && r->t.args.wait) {
             r->rc = bf_cli_wait (client, bf_cli_str (r->job, "id"), &r->final, a->json);
             if (r->final)
                 r->rc = s_outputs (client, r, artifacts);
@@ -338,7 +170,7 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, bf_git_t *git, const c
     if (many && waited && !a->json)
         for (size_t i = 0; i < n; i++) {
             json_t *j = runs[i].final;
-            printf ("%-20s %-10s %s%s\n", runs[i].name, j ? bf_cli_text (j, "state") : "-",
+            printf ("%-20s %-10s %s%s\n", runs[i].t.name, j ? bf_cli_text (j, "state") : "-",
                     j && json_is_true (json_object_get (j, "cache_hit")) ? "(cache hit) " : "",
                     j && json_is_string (json_object_get (j, "error")) ? bf_cli_text (j, "error")
                     : runs[i].error ? runs[i].error : "");
@@ -346,7 +178,7 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, bf_git_t *git, const c
     if (junit) {
         bf_junit_case_t *cases = xcalloc (n, sizeof *cases);
         for (size_t i = 0; i < n; i++)
-            cases[i] = (bf_junit_case_t) { runs[i].name, runs[i].final, runs[i].rc,
+            cases[i] = (bf_junit_case_t) { runs[i].t.name, runs[i].final, runs[i].rc,
                                            runs[i].error, bf_junit_job_seconds (runs[i].final) };
         if (bf_junit_write (junit, suite, cases, n) != BF_OK && worst < BFX_USAGE)
             worst = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
@@ -358,13 +190,13 @@ s_build (s_run_t *runs, size_t n, const bf_cli_args_t *a, bf_git_t *git, const c
             out = json_incref (runs[0].final ? runs[0].final : runs[0].job);
             if (!out)
                 out = json_pack ("{s:s}", "error", runs[0].error ? runs[0].error : "failed");
-            json_object_set_new (out, "target", json_string (runs[0].name));
+            json_object_set_new (out, "target", json_string (runs[0].t.name));
         }
         else {
             json_t *list = json_array ();
             for (size_t i = 0; i < n; i++) {
                 json_t *j = runs[i].final ? runs[i].final : runs[i].job;
-                json_t *e = json_pack ("{s:s, s:i, s:O?}", "target", runs[i].name, "exit",
+                json_t *e = json_pack ("{s:s, s:i, s:O?}", "target", runs[i].t.name, "exit",
                                        runs[i].rc, "job", j);
                 if (runs[i].error)
                     json_object_set_new (e, "error", json_string (runs[i].error));
@@ -405,19 +237,21 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
     bf_git_t *git = NULL;
     s_run_t *runs = NULL;
     size_t n = 0;
-    int rc = bf_cli_git_open (&git, a);
-    if (rc != BFX_OK)
+    int rc = BFX_OK;
+    if (bf_submission_git_open (&git, a) != BF_OK) {
+        rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
         goto out;
+    }
     if (a->nargs > 0) {   /* --junit or --artifacts of a plain submit */
         runs = xcalloc (1, sizeof *runs);
-        runs[0].name = a->design.top ? a->design.top : "design";
-        runs[0].args = *a;
+        runs[0].t.name = a->design.top ? a->design.top : "design";
+        runs[0].t.args = *a;
         n = 1;
         if (!a->design.top || !a->design.device) {
             rc = bf_cli_fail (BFX_USAGE, "--top and --device are required");
             goto out;
         }
-        rc = s_build (runs, n, a, git, junit, artifacts, runs[0].name, false);
+        rc = s_build (runs, n, a, git, junit, artifacts, runs[0].t.name, false);
         goto out;
     }
     /* With --rev the project file is the revision's (the nearest one to
@@ -494,7 +328,7 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
     runs = xcalloc (n, sizeof *runs);
     size_t resolved = 0;
     for (; rc == BFX_OK && resolved < n; resolved++)
-        if (s_resolve (&runs[resolved], a, p, chosen[resolved], cwd, git) != BF_OK)
+        if (bf_target_resolve (&runs[resolved].t, a, p, chosen[resolved], cwd, git) != BF_OK)
             rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
     free (chosen);
     if (rc != BFX_OK) {
@@ -505,7 +339,7 @@ bf_cli_project (bf_cli_args_t *a, bool explain)
         for (size_t i = 0; i < n && rc == BFX_OK; i++) {
             if (explain && !a->json)
                 s_print_resolution (&runs[i], p);
-            rc = bf_cli_submit_files (&runs[i].args, explain, git);
+            rc = bf_cli_submit_files (&runs[i].t.args, explain, git);
         }
         goto out;
     }
@@ -551,7 +385,7 @@ bf_cmd_init (bf_cli_args_t *a)
         fputs ("; device = hx1k\n", f);
     for (int i = 0; i < a->ngiven; i++) {
         const bf_cli_given_t *g = &a->given[i];
-        if (!s_target_option (g->opt) || g->opt == BF_O_TOKEN)
+        if (!bf_target_option (g->opt) || g->opt == BF_O_TOKEN)
             continue;   /* a token is a secret: $BITFARM_TOKEN */
         const char *key = g->opt == BF_O_DEFINE ? "define" : g->opt == BF_O_INCLUDE
                         ? "include" : bf_cli_option_name (g->opt);

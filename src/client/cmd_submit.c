@@ -9,7 +9,7 @@
 #include "../common/bf_toolchain.h"
 #include "../common/bf_util.h"
 #include "bf_git.h"
-#include "bf_regio.h"
+#include "bf_submission.h"
 #include "bf_localfarm.h"
 
 #include <stdio.h>
@@ -191,67 +191,26 @@ s_dry_run (const bf_cli_args_t *a, const bf_manifest_t *m)
     return BFX_OK;
 }
 
-int
-bf_cli_git_open (bf_git_t **out, const bf_cli_args_t *a)
-{
-    *out = NULL;
-    const char *nogit = getenv ("BITFARM_NO_GIT");
-    if (!a->rev && !a->git_dir && nogit && strcmp (nogit, "1") == 0)
-        return BFX_OK;
-    if (bf_git_open (out, a->git_dir, a->rev) != BF_OK)
-        return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
-    return BFX_OK;
-}
-
-bool
-bf_cli_git_design (bf_git_t *git, bf_design_opts_t *d)
-{
-    if (!git || (!bf_git_rev (git) && d->root && !bf_git_holds (git, d->root)))
-        return false;   /* --root outside the work tree: a plain directory */
-    d->fs = bf_git_fs (git);
-    if (!d->root)
-        d->root = bf_git_root (git);
-    return true;
-}
-
 /*  shared: git's view already opened by the caller (the project file's),
     or NULL to open it here. */
 static int
 s_submit (bf_cli_args_t *a, bool explain, bf_git_t *shared)
 {
-    a->design.files = (const char **) a->args;
-    a->design.nfiles = a->nargs;
     if (!a->design.top || (!a->design.device && !a->regio))
         return bf_cli_fail (BFX_USAGE, "--top and --device are required (--regio PROFILE "
                             "gives the device)");
     /* Inside a git work tree (or with --rev, --git-dir) git defines the
        design's tree (bf_git.h); $BITFARM_NO_GIT=1 gives the plain file
        system back. */
-    bf_git_t *owned = NULL, *git = shared;
-    int grc = shared ? BFX_OK : bf_cli_git_open (&owned, a);
-    if (grc != BFX_OK)
-        return grc;
-    if (!shared)
-        git = owned;
-    if (!bf_cli_git_design (git, &a->design))
-        git = NULL;
-    bf_regio_t *regio = NULL;   /* --regio: the wrapper over the design's fs */
-    if (a->regio && bf_regio_apply (&regio, &a->design, a->regio) != BF_OK) {
-        bf_git_destroy (&owned);
-        return bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
-    }
-    bf_design_t *design = NULL;
+    bf_submission_t sub = { 0 };
     json_t *job = NULL;
     bf_client_t *client = NULL;
     int rc = BFX_OK;
-    if (bf_design_new (&design, &a->design) != BF_OK) {
+    if (bf_submission_prepare (&sub, a, shared, !shared) != BF_OK) {
         rc = bf_cli_fail (BFX_USAGE, "%s", bf_error_last ());
         goto out;
     }
-    if (git) {
-        bf_git_save (git);
-        a->submit.provenance = bf_git_provenance (git);
-    }
+    bf_design_t *design = sub.design;
     if (explain || a->dry_run) {
         rc = explain ? s_explain (a, bf_design_manifest (design))
                      : s_dry_run (a, bf_design_manifest (design));
@@ -260,8 +219,6 @@ s_submit (bf_cli_args_t *a, bool explain, bf_git_t *shared)
     if ((rc = bf_cli_open (&client, a)) != BFX_OK)
         goto out;
     uint64_t uploaded = 0;
-    a->submit.tags = a->tags;
-    a->submit.toolchain = a->toolchain;
     if (bf_client_submit (client, &job, design, &a->submit, &uploaded) != BF_OK) {
         rc = bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
         goto out;
@@ -300,11 +257,7 @@ s_submit (bf_cli_args_t *a, bool explain, bf_git_t *shared)
 out:
     json_decref (job);
     bf_client_destroy (&client);
-    bf_design_destroy (&design);
-    json_decref (a->submit.provenance);
-    a->submit.provenance = NULL;
-    bf_git_destroy (&owned);
-    bf_regio_destroy (&regio);
+    bf_submission_release (&sub);
     return rc;
 }
 

@@ -13,13 +13,9 @@ bf_datadir (void)
 {
     const char *env = getenv ("BITFARM_DATA_DIR");
     char exe[PATH_MAX];
-    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    bf_self_dir (exe, sizeof exe);   /* bin/, or libbitfarm.so's lib/ */
     char *cands[3] = { env && *env ? xstrdup (env) : NULL, NULL, NULL };
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr (exe, '/');
-        if (slash)
-            *slash = '\0';
+    if (exe[0]) {
         cands[1] = xasprintf ("%s/../share/bitfarm", exe);
         cands[2] = xasprintf ("%s/../..", exe);
     }

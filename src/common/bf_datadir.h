@@ -7,9 +7,10 @@
 #ifndef BF_DATADIR_H_INCLUDED
 #define BF_DATADIR_H_INCLUDED
 
-/*  The directory: $BITFARM_DATA_DIR, else EXE_DIR/../share/bitfarm (an
-    installed program), else EXE_DIR/../.. (the source tree a build/bin
-    program was built in): the first that holds gateware/bf_uartbone.v,
+/*  The directory: $BITFARM_DATA_DIR, else DIR/../share/bitfarm (an
+    installed program), else DIR/../.. (the source tree a build/bin
+    program or build/lib library was built in), where DIR is the running
+    code's (bf_self_dir: the executable's, or libbitfarm.so's): the first that holds gateware/bf_uartbone.v,
     made absolute.  A new string the caller frees, or NULL with a detail
     (BF_ENOTFOUND). */
 char *bf_datadir (void);

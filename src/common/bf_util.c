@@ -3,6 +3,7 @@
 #include "bf_error.h"
 #include "bf_log.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -326,14 +327,33 @@ bf_starts_with (const char *s, const char *prefix)
     return strncmp (s, prefix, strlen (prefix)) == 0;
 }
 
+bool
+bf_self_dir (char *out, size_t size)
+{
+    char exe[PATH_MAX] = "";
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    Dl_info info;
+    char *lib = NULL;
+    if (dladdr ((void *) bf_self_dir, &info) && info.dli_fname && info.dli_fname[0] == '/')
+        lib = realpath (info.dli_fname, NULL);
+    bool in_library = lib && strcmp (lib, exe) != 0;
+    char *dir = in_library ? lib : exe;
+    char *slash = strrchr (dir, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf (out, size, "%s", slash ? dir : "");
+    free (lib);
+    return in_library;
+}
+
 char *
 bf_sibling_program (const char *name)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *p = xasprintf ("%s/%s", dirname (self), name);
+    char dir[PATH_MAX];
+    bool in_library = bf_self_dir (dir, sizeof dir);
+    if (dir[0]) {
+        char *p = xasprintf ("%s%s/%s", dir, in_library ? "/../bin" : "", name);
         if (access (p, X_OK) == 0)
             return p;
         free (p);

@@ -90,9 +90,16 @@ void bf_path_fold (char *out, size_t size, const char *cwd, const char *path);
 void bf_be32_put (uint8_t *p, uint32_t v);
 uint32_t bf_be32_get (const uint8_t *p);
 
-/*  The path of the program `name` in the directory of the running
-    executable (/proc/self/exe) when it is there and executable, else a
-    copy of `name` itself, to be looked up in PATH.  Caller frees. */
+/*  The directory of the running code into out: of libbitfarm.so when
+    this code runs inside it (then true: its lib/ directory, with the
+    programs in ../bin), else of the executable (/proc/self/exe; false).
+    out is "" when neither can be read. */
+bool bf_self_dir (char *out, size_t size);
+
+/*  The path of the program `name` beside the running code (bf_self_dir:
+    the executable's directory, or the library's ../bin) when it is there
+    and executable, else a copy of `name` itself, to be looked up in PATH.
+    Caller frees. */
 char *bf_sibling_program (const char *name);
 
 /*  True when s starts with prefix. */

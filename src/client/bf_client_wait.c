@@ -1,0 +1,82 @@
+/*  bf_client_wait - polls a job until it ends (see bf_client.h): the one
+    wait loop of the CLI's `wait`/`submit --wait` and libbitfarm's
+    bitfarm_job_wait. */
+#include "bf_client.h"
+#include "../common/bf_error.h"
+#include "../common/bf_util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/*  How long a wait keeps asking a broker that does not answer (it may be
+    restarting) before it gives up. */
+#define S_WAIT_SILENCE_MS 60000
+
+static const char *
+s_str (json_t *job, const char *key)
+{
+    const char *v = json_string_value (json_object_get (job, key));
+    return v ? v : "";
+}
+
+bool
+bf_client_job_final (json_t *job)
+{
+    const char *state = s_str (job, "state");
+    return strcmp (state, "queued") != 0 && strcmp (state, "running") != 0;
+}
+
+int
+bf_client_wait (bf_client_t *self, json_t **final, const char *id, int64_t timeout_ms,
+                bf_client_wait_fn *fn, void *arg)
+{
+    *final = NULL;
+    char last[768] = "";
+    int delay = 20;
+    int64_t start = bf_mono_ms (), answered_at = start;
+    bool silent = false;
+    for (;;) {
+        json_t *job = NULL;
+        int rc = bf_client_status (self, &job, id, false);
+        if (rc == BF_ETIMEDOUT && !zsys_interrupted
+            && bf_mono_ms () - answered_at < S_WAIT_SILENCE_MS
+            && (!timeout_ms || bf_mono_ms () - start < timeout_ms)) {
+            /* The broker may be restarting: the job is safe in its
+               database, so keep asking for a while. */
+            if (!silent && fn)
+                fn (arg, NULL, BF_WAIT_SILENT);
+            silent = true;
+            continue;
+        }
+        if (rc != BF_OK)
+            return rc;
+        answered_at = bf_mono_ms ();
+        silent = false;
+        char now[768];
+        snprintf (now, sizeof now, "%s|%s|%s|%lld|%s", s_str (job, "state"), s_str (job, "stage"),
+                  s_str (job, "worker"),
+                  (long long) json_integer_value (json_object_get (job, "attempt")),
+                  s_str (job, "waiting_for"));
+        bool done = bf_client_job_final (job);
+        if (fn && (done || strcmp (now, last) != 0))
+            fn (arg, job, done ? BF_WAIT_FINAL : BF_WAIT_CHANGED);
+        snprintf (last, sizeof last, "%s", now);
+        if (done) {
+            *final = job;
+            return BF_OK;
+        }
+        if (timeout_ms && bf_mono_ms () - start >= timeout_ms) {
+            *final = job;
+            return bf_error_set (BF_ETIMEDOUT, "job %.12s is still %s after %lld ms", id,
+                                 s_str (job, "state"), (long long) timeout_ms);
+        }
+        json_decref (job);
+        if (zsys_interrupted)
+            return bf_error_set (BF_ERROR, "interrupted");
+        struct timespec ts = { 0, (long) delay * 1000000 };
+        nanosleep (&ts, NULL);
+        if (delay < 250)
+            delay *= 2;
+    }
+}
