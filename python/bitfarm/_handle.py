@@ -61,8 +61,9 @@ class Child:
     def _call(self, fn: Any, *args: Any) -> None:
         """fn(handle, *args) under the farm's lock; raises on failure."""
         with self._farm._lock:
+            h = self._handle()
             self._farm._handle()
-            self._farm._check(fn(self._handle(), *args))
+            self._farm._check(fn(h, *args))
 
     def __del__(self) -> None:
         try:
