@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 import time
-import traceback
 import unittest
 
 
@@ -50,7 +49,8 @@ class TapResult(unittest.TestResult):
     def _fail(self, test: unittest.TestCase, err, kind: str) -> None:
         self.n += 1
         self._line(f"not ok {self.n} - {self._name(test)}{self._took()}")
-        for line in "".join(traceback.format_exception(*err)).rstrip().splitlines():
+        # unittest's own frames left out, as its text runner does
+        for line in self._exc_info_to_string(err, test).rstrip().splitlines():
             self._line(f"#   {line}")
 
     def addFailure(self, test, err) -> None:
