@@ -146,7 +146,7 @@ install: all
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig || true; fi
 	# the Python module (python/bitfarm: ctypes over libbitfarm.so.1)
 	install -d $(DESTDIR)$(PYDIR)/bitfarm
-	install -m 644 python/bitfarm/*.py $(DESTDIR)$(PYDIR)/bitfarm/
+	$(if $(wildcard python/bitfarm/*.py),install -m 644 python/bitfarm/*.py $(DESTDIR)$(PYDIR)/bitfarm/)
 	# the gateware and the simulation harness (bf_datadir: PREFIX/share/bitfarm)
 	install -d $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/regio/profiles \
 	    $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/sim $(DESTDIR)$(PREFIX)/share/bitfarm/src/vsim

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# libbitfarm.so as a user gets it: `make install` into a prefix, programs
+# built with `pkg-config bitfarm`, run against the local farm (whose
+# daemons are found beside the installed library).  tests/sdk/sdk_check.c
+# goes through the API's calls and errors; examples/c/program_board.c
+# builds a design and loads it into the simulated board.
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+LIB=$ROOT/$BUILD/lib/libbitfarm.so.1
+check_eq "the soname is libbitfarm.so.1" "libbitfarm.so.1" \
+    "$(readelf -d "$LIB" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
+others=$(nm -D --defined-only "$LIB" | awk '{print $3}' | grep -v '^bitfarm_')
+check_eq "it exports only bitfarm_ symbols" "" "$others"
+check "  ... every function the header declares" bash -c "
+    for f in \$(sed -n 's/^[a-z].* \**\(bitfarm_[a-z_0-9]*\) (.*/\1/p' '$ROOT/include/bitfarm.h'); do
+        nm -D --defined-only '$LIB' | grep -qw \"\$f\" || { echo missing \$f; exit 1; }
+    done"
+make -s -C "$ROOT" install BUILD="$BUILD" PREFIX="$T/prefix" >"$T/install.out" 2>&1
+check_eq "make install into a prefix" 0 $?
+export PKG_CONFIG_PATH=$T/prefix/lib/pkgconfig
+check_eq "pkg-config knows bitfarm's version" "$(sed -n 's/^#define BITFARM_VERSION "\(.*\)"/\1/p' \
+    "$ROOT/include/bitfarm.h")" "$(pkg-config --modversion bitfarm 2>&1)"
+SAN=()
+[ -n "${BITFARM_SANITIZED:-}" ] && SAN=(-fsanitize=address,undefined)
+# shellcheck disable=SC2046
+cc -std=c17 -Wall -Wextra -Werror "${SAN[@]}" -o "$T/sdk_check" "$ROOT/tests/sdk/sdk_check.c" \
+    $(pkg-config --cflags --libs bitfarm) 2>"$T/cc.err"
+check_eq "a program compiles and links with pkg-config bitfarm alone" 0 $?
+check "  ... and runs against the installed library" bash -c \
+    "ldd '$T/sdk_check' | grep -q '$T/prefix/lib/libbitfarm.so.1'"
+mkdir -p "$T/design/proj"
+cp "$FIXTURES"/blinky/top.v "$FIXTURES"/blinky/icestick.pcf "$T/design/"
+cp "$T"/design/*.v "$T"/design/*.pcf "$T/design/proj/"
+printf '[blinky]\ntop = top\ndevice = hx1k\npackage = tq144\npcf = icestick.pcf\nsources = *.v\n' \
+    >"$T/design/proj/bitfarm.ini"
+printf 'module top (input a, output b);\n  assign b = ;\nendmodule\n' >"$T/bad.v"
+cd "$T/design"
+"$T/sdk_check" "$T/bad.v" "$T/design/proj" >"$T/sdk.out" 2>"$T/sdk.err"
+rc=$?
+cat "$T/sdk.out"
+check_eq "sdk_check exits 0" 0 "$rc"
+check "  ... on the local farm it started from the installed daemons" \
+    grep -q "$T/prefix/bin/bitfarm-broker" "/proc/$(cat "$XDG_CACHE_HOME/bitfarm/broker.pid")/cmdline"
+key=$(sed -n 's/^# KEY //p' "$T/sdk.out")
+out=$("$BIN/submit" --json --top top --device hx1k --package tq144 --pcf icestick.pcf top.v)
+check_eq "the CLI's submit of the same design is a cache hit" true "$(jget "$out" 'd["cache_hit"]')"
+check_eq "  ... on the library's cache key" "$key" "$(jget "$out" 'd["cache_key"]')"
+# examples/c: build, program the simulated board, read a register
+# shellcheck disable=SC2046
+cc -std=c17 -Wall -Wextra -Werror "${SAN[@]}" -o "$T/program_board" \
+    "$ROOT/examples/c/program_board.c" $(pkg-config --cflags --libs bitfarm)
+check_eq "examples/c/program_board.c compiles with pkg-config" 0 $?
+check "  ... and is about 30 lines" test "$(wc -l <"$ROOT/examples/c/program_board.c")" -le 40
+if command -v verilator >/dev/null; then
+    cd "$ROOT/examples/regio"
+    out=$("$T/program_board" 2>"$T/pb.err")
+    check_eq "  ... it builds hello_regs, loads it into vboard0 and reads ID" 0 $?
+    check "  ... ID is 'HELO'" grep -q "loaded into vboard0, ID register 0x48454c4f" <<<"$out"
+    pbkey=$(sed -n 's/.*cache key \([0-9a-f]*\),.*/\1/p' <<<"$out")
+    cli=$("$BIN/submit" --json --top hello_regs --regio icebreaker hello_regs.v)
+    check_eq "  ... on the cache key the CLI's --regio gives" "$pbkey" "$(jget "$cli" 'd["cache_key"]')"
+    check_eq "  ... and it released the board" "null" \
+        "$(jget "$("$BIN/bitfarm" boards --json)" '[b for b in d["boards"] if b["name"]=="vboard0"][0]["reserved_by"]')"
+    cd - >/dev/null
+else
+    skip "examples/c/program_board on the simulated board" "verilator is not installed"
+fi
+"$BIN/bitfarm" farm stop >/dev/null
+done_testing
