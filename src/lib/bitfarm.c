@@ -134,6 +134,7 @@ static void
 s_init (void)
 {
     zsys_handler_set (NULL);
+    zsys_init ();   /* here, once: not raced by two threads' first sockets */
 }
 
 static int
