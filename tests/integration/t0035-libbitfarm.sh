@@ -66,4 +66,22 @@ else
     skip "examples/c/program_board on the simulated board" "verilator is not installed"
 fi
 "$BIN/bitfarm" farm stop >/dev/null
+# Over CURVE: a key the broker knows, one it does not, a worker's key
+K=$T/keys A=$T/allow
+for k in "broker broker" "client alice" "client eve" "worker w1"; do
+    set -- $k; "$BIN/bitfarm" keygen --dir "$K" --role "$1" "$2" >/dev/null
+done
+mkdir -p "$A/workers" "$A/clients" "$A/admins"
+cp "$K/w1.key" "$A/workers/" && cp "$K/alice.key" "$A/clients/"
+start_broker curve --cert "$K/broker.key_secret" --keys "$A"
+out=$("$T/sdk_check" --curve "$BROKER_EP" "$K/alice.key_secret" "$K/broker.key")
+check "a known client key lists its jobs over CURVE" grep -q '^ok: {"jobs":\[\]}$' <<<"$out"
+out=$("$T/sdk_check" --curve "$BROKER_EP" "$K/eve.key_secret" "$K/broker.key")
+check "a key the broker does not know is denied" grep -q "^denied: " <<<"$out"
+out=$("$T/sdk_check" --curve "$BROKER_EP" "$K/w1.key_secret" "$K/broker.key")
+check "a worker's key asking client commands is denied, naming the key" \
+    grep -q "^denied: key 'w1' .* may not use client commands" <<<"$out"
+out=$("$T/sdk_check" --curve "$BROKER_EP" "$T/nosuch.key_secret" "$K/broker.key")
+check "an unreadable key file is a usage error naming it" grep -q "^usage: .*nosuch.key_secret" \
+    <<<"$out"
 done_testing

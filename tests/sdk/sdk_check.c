@@ -1,7 +1,9 @@
 /*  sdk_check - libbitfarm's public API against a real farm, as a user
     program: built by t0035 with `pkg-config bitfarm` against an installed
     copy, run in a copy of tests/fixtures/blinky.  Prints TAP lines.
-    Usage: sdk_check BADDESIGN.v PROJECTDIR */
+    Usage: sdk_check BADDESIGN.v PROJECTDIR
+           sdk_check --curve ENDPOINT SECRET_KEY BROKER_KEY: lists jobs
+               over CURVE, printing "CLASS: MESSAGE" (exit 0 either way) */
 #include <bitfarm.h>
 
 #include <stdio.h>
@@ -62,9 +64,26 @@ s_progress (bitfarm_job *job, void *payload)
         s_progress_calls++;
 }
 
+/*  --curve: one listing over CURVE; prints its class and message. */
+static int
+s_curve (char **argv)
+{
+    bitfarm_farm *farm = NULL;
+    char *json = NULL;
+    int rc = bitfarm_farm_open_curve (&farm, argv[2], argv[3], argv[4]);
+    if (rc == BITFARM_OK)
+        rc = bitfarm_jobs (farm, 5, NULL, &json);
+    printf ("%s: %s\n", bitfarm_error_name (rc), rc ? bitfarm_error_last ()->message : json);
+    bitfarm_free (json);
+    bitfarm_farm_close (&farm);
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+    if (argc == 5 && strcmp (argv[1], "--curve") == 0)
+        return s_curve (argv);
     if (argc != 3)
         return 2;
     int major = 0;
