@@ -35,7 +35,7 @@ printf '[blinky]\ntop = top\ndevice = hx1k\npackage = tq144\npcf = icestick.pcf\
     >"$T/design/proj/bitfarm.ini"
 printf 'module top (input a, output b);\n  assign b = ;\nendmodule\n' >"$T/bad.v"
 cd "$T/design"
-"$T/sdk_check" "$T/bad.v" "$T/design/proj" >"$T/sdk.out" 2>"$T/sdk.err"
+"$T/sdk_check" "$T/bad.v" "$T/design/proj" >"$T/sdk.out" 2>"$T/sdk.log"
 rc=$?
 cat "$T/sdk.out"
 check_eq "sdk_check exits 0" 0 "$rc"
@@ -53,7 +53,7 @@ check_eq "examples/c/program_board.c compiles with pkg-config" 0 $?
 check "  ... and is about 30 lines" test "$(wc -l <"$ROOT/examples/c/program_board.c")" -le 40
 if command -v verilator >/dev/null; then
     cd "$ROOT/examples/regio"
-    out=$("$T/program_board" 2>"$T/pb.err")
+    out=$("$T/program_board" 2>"$T/pb.log")
     check_eq "  ... it builds hello_regs, loads it into vboard0 and reads ID" 0 $?
     check "  ... ID is 'HELO'" grep -q "loaded into vboard0, ID register 0x48454c4f" <<<"$out"
     pbkey=$(sed -n 's/.*cache key \([0-9a-f]*\),.*/\1/p' <<<"$out")
