@@ -39,7 +39,16 @@ LIBSO   := $(BUILD)/lib/$(SOFULL)
 
 all: $(BINS) $(BUILD)/bin/submit $(LIBSO)
 
-$(BUILD)/%.o: %.c
+# The flags every object was built with: a change (CFLAGS=, make asan's
+# sanitizers, -fPIC) rebuilds them all.
+STAMP   := $(BUILD)/flags.stamp
+$(STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS) $(BFFLAGS) $(LDFLAGS)' | cmp -s - $@ \
+	    || echo '$(CC) $(CFLAGS) $(BFFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -c -o $@ $<
 
@@ -48,7 +57,7 @@ $(BUILD)/schema.c: scripts/embed-sql $(wildcard schema/*/*.sql)
 	{ scripts/embed-sql bf_schema_jobs $(sort $(wildcard schema/jobs/*.sql)); \
 	  scripts/embed-sql bf_schema_cache $(sort $(wildcard schema/cache/*.sql)); } > $@
 
-$(BUILD)/schema.o: $(BUILD)/schema.c
+$(BUILD)/schema.o: $(BUILD)/schema.c $(STAMP)
 	$(CC) $(CFLAGS) $(BFFLAGS) -Wno-missing-variable-declarations -include src/common/bf_db.h -c -o $@ $<
 
 $(BUILD)/libbfcore.a: $(LIB_OBJ)
@@ -160,5 +169,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all test asan bench demo install clean fuzz
+.PHONY: all test asan bench demo install clean fuzz FORCE
 -include $(sort $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SDK_OBJ:.o=.d) $(wildcard $(BUILD)/src/*/main.d))

@@ -45,6 +45,22 @@ key=$(sed -n 's/^# KEY //p' "$T/sdk.out")
 out=$("$BIN/submit" --json --top top --device hx1k --package tq144 --pcf icestick.pcf top.v)
 check_eq "the CLI's submit of the same design is a cache hit" true "$(jget "$out" 'd["cache_hit"]')"
 check_eq "  ... on the library's cache key" "$key" "$(jget "$out" 'd["cache_key"]')"
+# A git revision: the library's rev option builds the commit, not the
+# edited work tree, with the key `submit --rev` gives
+mkdir -p "$T/repo" && cp "$FIXTURES"/blinky/top.v "$FIXTURES"/blinky/icestick.pcf "$T/repo/"
+(cd "$T/repo" && git init -q && git add top.v icestick.pcf \
+    && git -c user.name=t -c user.email=t@t commit -qm one && echo '// edited' >>top.v)
+cd "$T/repo"
+lib=$("$T/sdk_check" --rev HEAD 2>"$T/rev.log")
+cli=$("$BIN/submit" --json --rev HEAD --top top --device hx1k --package tq144 --pcf icestick.pcf top.v)
+check_eq "a design at a git revision has the key of submit --rev" \
+    "KEY $(jget "$cli" 'd["cache_key"]')" "$lib"
+check_eq "  ... and the CLI's submit of it is a cache hit" true "$(jget "$cli" 'd["cache_hit"]')"
+worktree=$(BITFARM_NO_GIT=1 "$BIN/submit" --json --top top --device hx1k --package tq144 \
+           --pcf icestick.pcf top.v)
+check "  ... which the edited work tree's is not" test "$(jget "$worktree" 'd["cache_key"]')" != \
+    "$(jget "$cli" 'd["cache_key"]')"
+cd "$T/design"
 # examples/c: build, program the simulated board, read a register
 # shellcheck disable=SC2046
 cc -std=c17 -Wall -Wextra -Werror "${SAN[@]}" -o "$T/program_board" \

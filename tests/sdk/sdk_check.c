@@ -3,7 +3,9 @@
     copy, run in a copy of tests/fixtures/blinky.  Prints TAP lines.
     Usage: sdk_check BADDESIGN.v PROJECTDIR
            sdk_check --curve ENDPOINT SECRET_KEY BROKER_KEY: lists jobs
-               over CURVE, printing "CLASS: MESSAGE" (exit 0 either way) */
+               over CURVE, printing "CLASS: MESSAGE" (exit 0 either way)
+           sdk_check --rev REV: builds blinky's top.v at git revision REV of
+               the work tree here, printing "KEY CACHE_KEY" */
 #include <bitfarm.h>
 
 #include <stdio.h>
@@ -79,11 +81,39 @@ s_curve (char **argv)
     return 0;
 }
 
+/*  --rev: a design from a git revision; prints its cache key. */
+static int
+s_rev (const char *rev)
+{
+    bitfarm_farm *farm = NULL;
+    bitfarm_design *d = NULL;
+    bitfarm_job *job = NULL;
+    int rc = bitfarm_farm_open (&farm, NULL);
+    if (rc == BITFARM_OK)
+        rc = s_blinky (&d);
+    if (rc == BITFARM_OK)
+        rc = bitfarm_design_set (d, "rev", rev);
+    if (rc == BITFARM_OK)
+        rc = bitfarm_submit (farm, d, NULL, &job);
+    if (rc == BITFARM_OK)
+        rc = bitfarm_job_wait (job, 0, NULL, NULL);
+    if (rc == BITFARM_OK)
+        printf ("KEY %s\n", bitfarm_job_get (job, "cache_key"));
+    else
+        printf ("%s: %s\n", bitfarm_error_name (rc), bitfarm_error_last ()->message);
+    bitfarm_job_free (&job);
+    bitfarm_design_free (&d);
+    bitfarm_farm_close (&farm);
+    return rc == BITFARM_OK ? 0 : 1;
+}
+
 int
 main (int argc, char **argv)
 {
     if (argc == 5 && strcmp (argv[1], "--curve") == 0)
         return s_curve (argv);
+    if (argc == 3 && strcmp (argv[1], "--rev") == 0)
+        return s_rev (argv[2]);
     if (argc != 3)
         return 2;
     int major = 0;
