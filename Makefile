@@ -39,7 +39,16 @@ LIBSO   := $(BUILD)/lib/$(SOFULL)
 
 all: $(BINS) $(BUILD)/bin/submit $(LIBSO)
 
-$(BUILD)/%.o: %.c
+# The flags every object was built with: a change (CFLAGS=, make asan's
+# sanitizers, -fPIC) rebuilds them all.
+STAMP   := $(BUILD)/flags.stamp
+$(STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CC) $(CFLAGS) $(BFFLAGS) $(LDFLAGS)' | cmp -s - $@ \
+	    || echo '$(CC) $(CFLAGS) $(BFFLAGS) $(LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -c -o $@ $<
 
@@ -48,7 +57,7 @@ $(BUILD)/schema.c: scripts/embed-sql $(wildcard schema/*/*.sql)
 	{ scripts/embed-sql bf_schema_jobs $(sort $(wildcard schema/jobs/*.sql)); \
 	  scripts/embed-sql bf_schema_cache $(sort $(wildcard schema/cache/*.sql)); } > $@
 
-$(BUILD)/schema.o: $(BUILD)/schema.c
+$(BUILD)/schema.o: $(BUILD)/schema.c $(STAMP)
 	$(CC) $(CFLAGS) $(BFFLAGS) -Wno-missing-variable-declarations -include src/common/bf_db.h -c -o $@ $<
 
 $(BUILD)/libbfcore.a: $(LIB_OBJ)
@@ -146,7 +155,7 @@ install: all
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig || true; fi
 	# the Python module (python/bitfarm: ctypes over libbitfarm.so.1)
 	install -d $(DESTDIR)$(PYDIR)/bitfarm
-	install -m 644 python/bitfarm/*.py $(DESTDIR)$(PYDIR)/bitfarm/
+	$(if $(wildcard python/bitfarm/*.py),install -m 644 python/bitfarm/*.py $(DESTDIR)$(PYDIR)/bitfarm/)
 	# the gateware and the simulation harness (bf_datadir: PREFIX/share/bitfarm)
 	install -d $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/regio/profiles \
 	    $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/sim $(DESTDIR)$(PREFIX)/share/bitfarm/src/vsim
@@ -160,5 +169,5 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all test asan bench demo install clean fuzz
+.PHONY: all test asan bench demo install clean fuzz FORCE
 -include $(sort $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SDK_OBJ:.o=.d) $(wildcard $(BUILD)/src/*/main.d))

@@ -34,7 +34,10 @@
     - Thread-safety: the library may be used from several threads, but a
       handle (farm, design, job, session) belongs to one thread at a time.
       A job or session borrows its farm: the farm must outlive them.
-    - Nothing here prints: progress and logs come through callbacks.
+    - Progress and logs come through callbacks.  The library prints only
+      the two warnings `bitfarm submit` prints on stderr: a file the
+      sources name that is not sent (it lies outside the design's root),
+      and a local farm started without a sandbox (BITFARM_NO_SANDBOX=1).
 
     The link: `cc prog.c $(pkg-config --cflags --libs bitfarm)`.  Only
     the symbols declared here are exported (a linker version script); the

@@ -111,19 +111,11 @@ bf_cli_request_exit (int rc)
 int
 bf_cli_open (bf_client_t **client, const bf_cli_args_t *a)
 {
-    const char *endpoint = a->broker;
-    if (!endpoint || !*endpoint)
-        endpoint = getenv ("BITFARM_BROKER");
-    char *local = NULL;
-    if (!endpoint || !*endpoint) {
-        if (bf_localfarm_ensure (&local, NULL) != BF_OK) {
-            free (local);
-            return bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
-        }
-        endpoint = local;
-    }
+    char *endpoint = NULL;
+    if (bf_client_endpoint (&endpoint, a->broker) != BF_OK)
+        return bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
     int rc = bf_client_new (client, endpoint, a->timeout_ms);
-    free (local);
+    free (endpoint);
     if (rc == BF_OK && a->cert && (rc = bf_client_curve (*client, a->cert, a->broker_key)) != BF_OK)
         bf_client_destroy (client);
     if (rc != BF_OK)

@@ -87,6 +87,16 @@ int bf_client_fetch (bf_client_t *self, char **data, size_t *len, const char *id
     with events, its "events" history too. */
 int bf_client_status (bf_client_t *self, json_t **job, const char *id, bool events);
 
+/*  A reservation's "by" label into out (size bytes): by itself when
+    given, else "USER@HOST" followed by " (note)" when note is given. */
+void bf_client_by_label (char *out, size_t size, const char *by, const char *note);
+
+/*  The broker to use: given when it is not NULL or "", else
+    $BITFARM_BROKER, else the per-user local farm, started if need be
+    (bf_localfarm_ensure).  A new string in *out (caller frees).  BF_OK, or
+    the local farm's BF_EIO with its one-line detail. */
+int bf_client_endpoint (char **out, const char *given);
+
 /*  True when a job (a status object) has ended: any state but "queued"
     and "running". */
 bool bf_client_job_final (json_t *job);

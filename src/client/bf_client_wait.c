@@ -1,13 +1,17 @@
 /*  bf_client_wait - polls a job until it ends (see bf_client.h): the one
     wait loop of the CLI's `wait`/`submit --wait` and libbitfarm's
-    bitfarm_job_wait. */
+    bitfarm_job_wait; and the other small things both ask a broker the
+    same way (which broker, a reservation's label). */
 #include "bf_client.h"
+#include "bf_localfarm.h"
 #include "../common/bf_error.h"
 #include "../common/bf_util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /*  How long a wait keeps asking a broker that does not answer (it may be
     restarting) before it gives up. */
@@ -18,6 +22,39 @@ s_str (json_t *job, const char *key)
 {
     const char *v = json_string_value (json_object_get (job, key));
     return v ? v : "";
+}
+
+void
+bf_client_by_label (char *out, size_t size, const char *by, const char *note)
+{
+    if (by && *by) {
+        snprintf (out, size, "%s", by);
+        return;
+    }
+    char host[64] = "?";
+    gethostname (host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    const char *user = getenv ("USER");
+    snprintf (out, size, "%s@%s%s%s%s", user && *user ? user : "?", host, note ? " (" : "",
+              note ? note : "", note ? ")" : "");
+}
+
+int
+bf_client_endpoint (char **out, const char *given)
+{
+    *out = NULL;
+    if (!given || !*given)
+        given = getenv ("BITFARM_BROKER");
+    if (given && *given) {
+        *out = xstrdup (given);
+        return BF_OK;
+    }
+    int rc = bf_localfarm_ensure (out, NULL);
+    if (rc != BF_OK) {
+        free (*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 bool

@@ -43,14 +43,7 @@ static int
 s_reserve (bf_client_t *client, const bf_cli_args_t *a, const char *name)
 {
     char by[160];
-    if (a->by)
-        snprintf (by, sizeof by, "%s", a->by);
-    else {
-        char host[64] = "?";
-        gethostname (host, sizeof host - 1);
-        const char *user = getenv ("USER");
-        snprintf (by, sizeof by, "%s@%s", user && *user ? user : "?", host);
-    }
+    bf_client_by_label (by, sizeof by, a->by, NULL);
     json_t *body = json_pack ("{s:s, s:I}", "by", by, "ttl_ms",
                               (json_int_t) (a->lease_ms ? a->lease_ms : 15 * 60000));
     if (name)

@@ -304,12 +304,8 @@ static int
 s_take (bf_client_t *client, const bf_cli_args_t *a, const char *board, char *name_out,
         char *token_out)
 {
-    char by[160], host[64] = "?";
-    gethostname (host, sizeof host - 1);
-    const char *user = getenv ("USER");
-    snprintf (by, sizeof by, "%s", a->by ? a->by : "");
-    if (!a->by)
-        snprintf (by, sizeof by, "%s@%s (session)", user && *user ? user : "?", host);
+    char by[160];
+    bf_client_by_label (by, sizeof by, a->by, "session");
     json_t *body = json_pack ("{s:s, s:I}", "by", by, "ttl_ms",
                               (json_int_t) (a->lease_ms ? a->lease_ms : 15 * 60000));
     json_object_set_new (body, board ? "board" : "device",

@@ -354,9 +354,10 @@ bf_sibling_program (const char *name)
     bool in_library = bf_self_dir (dir, sizeof dir);
     if (dir[0]) {
         char *p = xasprintf ("%s%s/%s", dir, in_library ? "/../bin" : "", name);
-        if (access (p, X_OK) == 0)
-            return p;
+        char *real = access (p, X_OK) == 0 ? realpath (p, NULL) : NULL;
         free (p);
+        if (real)
+            return real;
     }
     return xstrdup (name);   /* execvp searches PATH */
 }

@@ -134,6 +134,7 @@ static void
 s_init (void)
 {
     zsys_handler_set (NULL);
+    zsys_init ();   /* here, once: not raced by two threads' first sockets */
 }
 
 static int
@@ -141,24 +142,16 @@ s_open (bitfarm_farm **out, const char *endpoint, const char *cert, const char *
 {
     pthread_once (&s_once, s_init);
     *out = NULL;
-    if (!endpoint || !*endpoint)
-        endpoint = getenv ("BITFARM_BROKER");
-    char *local = NULL;
-    if (!endpoint || !*endpoint) {
-        if (bf_localfarm_ensure (&local, NULL) != BF_OK) {
-            free (local);
-            return bf_lib_fail (BF_EIO, NULL);
-        }
-        endpoint = local;
-    }
-    if (strlen (endpoint) > 1024) {
-        free (local);
-        return bf_lib_error (BITFARM_EUSAGE, "endpoint of %zu bytes (at most 1024)",
-                               strlen (endpoint));
+    char *chosen = NULL;
+    if (bf_client_endpoint (&chosen, endpoint) != BF_OK)
+        return bf_lib_fail (BF_EIO, NULL);
+    size_t n = strlen (chosen);
+    if (n > 1024) {
+        free (chosen);
+        return bf_lib_error (BITFARM_EUSAGE, "endpoint of %zu bytes (at most 1024)", n);
     }
     bitfarm_farm *self = xcalloc (1, sizeof *self);
-    self->endpoint = xstrdup (endpoint);
-    free (local);
+    self->endpoint = chosen;
     int rc = bf_client_new (&self->client, self->endpoint, 10000);
     if (rc == BF_OK && cert && (!broker_key || !*broker_key))
         rc = bf_error_set (BF_EINVAL, "a client key '%.200s' needs the broker's public key",
@@ -188,7 +181,7 @@ bitfarm_farm_open_curve (bitfarm_farm **out, const char *endpoint, const char *s
     if (!secret_key_path || !broker_key_path) {
         *out = NULL;
         return bf_lib_error (BITFARM_EUSAGE, "CURVE needs this client's secret key and the "
-                               "broker's public key (paths)");
+                             "broker's public key (paths)");
     }
     return s_open (out, endpoint, secret_key_path, broker_key_path);
 }
@@ -216,7 +209,7 @@ bitfarm_farm_set_timeout (bitfarm_farm *farm, int timeout_ms)
 {
     if (timeout_ms < 10 || timeout_ms > 3600000)
         return bf_lib_error (BITFARM_EUSAGE, "request timeout %d ms out of range (10 .. "
-                               "3600000)", timeout_ms);
+                             "3600000)", timeout_ms);
     bf_client_timeout (farm->client, timeout_ms);
     return bf_lib_ok ();
 }

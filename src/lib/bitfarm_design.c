@@ -63,7 +63,7 @@ s_new (void)
     if (!getcwd (d->dir, sizeof d->dir)) {
         bitfarm_design_free (&d);
         bf_lib_error (BITFARM_EINFRA, "cannot read the current directory: %s",
-                        strerror (errno));
+                      strerror (errno));
     }
     return d;
 }
@@ -133,7 +133,7 @@ s_check_value (const char *what, const char *value)
     size_t n = strlen (value);
     if (n == 0 || n > S_VALUE_MAX)
         return bf_lib_error (BITFARM_EUSAGE, "%s: value of %zu bytes (1 .. %d)", what, n,
-                               S_VALUE_MAX);
+                             S_VALUE_MAX);
     return BITFARM_OK;
 }
 
@@ -151,14 +151,14 @@ bitfarm_design_set (bitfarm_design *design, const char *option, const char *valu
             snprintf (names + strlen (names), sizeof names - strlen (names), "%s%s",
                       j ? ", " : "", s_options[j].name);
         return bf_lib_error (BITFARM_EUSAGE, "unknown design option '%.60s' (options: %s)",
-                               option, names);
+                             option, names);
     }
     int rc = s_check_value (option, value);
     if (rc != BITFARM_OK)
         return rc;
     if (design->project && (s_options[i].opt == BF_O_REV || s_options[i].opt == BF_O_GIT_DIR))
         return bf_lib_error (BITFARM_EUSAGE, "'%s' cannot be set on a project's design: its "
-                               "project file was read from the work tree", option);
+                             "project file was read from the work tree", option);
     const char *v = s_own (design, s_options[i].path ? s_path (design, value) : xstrdup (value));
     if (bf_cli_apply (s_args (design), s_options[i].opt, v) != BF_OK)
         return bf_lib_fail (BF_EINVAL, NULL);
@@ -307,13 +307,13 @@ s_run_options (bf_cli_args_t *run, const bitfarm_submit_options *o)
         return BITFARM_OK;
     if (o->version != BITFARM_SUBMIT_OPTIONS_VERSION)
         return bf_lib_error (BITFARM_EUSAGE, "submit options of version %u (this library "
-                               "knows version %d)", o->version, BITFARM_SUBMIT_OPTIONS_VERSION);
+                             "knows version %d)", o->version, BITFARM_SUBMIT_OPTIONS_VERSION);
     if (o->priority < -1000 || o->priority > 1000)
         return bf_lib_error (BITFARM_EUSAGE, "priority %d out of range (-1000 .. 1000)",
-                               o->priority);
+                             o->priority);
     if (o->timeout_ms && (o->timeout_ms < 1000 || o->timeout_ms > 30LL * 86400000))
         return bf_lib_error (BITFARM_EUSAGE, "job timeout %lld ms out of range (1000 ms .. "
-                               "30 days)", (long long) o->timeout_ms);
+                             "30 days)", (long long) o->timeout_ms);
     if (o->priority)
         run->submit.priority = o->priority;
     if (o->timeout_ms)
@@ -329,7 +329,7 @@ s_run_options (bf_cli_args_t *run, const bitfarm_submit_options *o)
         size_t n = strlen (o->toolchain);
         if (n < 8 || n > 64 || strspn (o->toolchain, "0123456789abcdef") != n)
             return bf_lib_error (BITFARM_EUSAGE, "bad toolchain '%.80s' (want 8 to 64 "
-                                   "lowercase hex characters)", o->toolchain);
+                                 "lowercase hex characters)", o->toolchain);
         run->toolchain = o->toolchain;
     }
     if (o->program_board)
@@ -354,7 +354,7 @@ bitfarm_submit (bitfarm_farm *farm, const bitfarm_design *design,
         return rc;
     if (!s.run.design.top || (!s.run.design.device && !s.run.regio))
         return bf_lib_error (BITFARM_EUSAGE, "a design needs 'top' and 'device' ('regio' "
-                               "gives the device)");
+                             "gives the device)");
     if (s.run.nargs == 0)
         return bf_lib_error (BITFARM_EUSAGE, "the design has no files");
     rc = bf_lib_in_dir (d->dir, s_submit_run, &s);

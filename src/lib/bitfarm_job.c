@@ -51,7 +51,7 @@ bitfarm_job_open (bitfarm_farm *farm, const char *id, bitfarm_job **out)
     *out = NULL;
     if (!farm || !id || !*id || strlen (id) > BF_JOB_ID_LEN)
         return bf_lib_error (BITFARM_EUSAGE, "bad job id '%.40s' (a job id, or a prefix of "
-                               "one)", id ? id : "(null)");
+                             "one)", id ? id : "(null)");
     json_t *status = NULL;
     int rc = bf_client_status (farm->client, &status, id, false);
     if (rc != BF_OK)
@@ -167,7 +167,7 @@ bitfarm_job_wait (bitfarm_job *job, int64_t timeout_ms, bitfarm_progress_cb prog
 {
     if (timeout_ms < 0)
         return bf_lib_error (BITFARM_EUSAGE, "wait timeout %lld ms (0: none, or more)",
-                               (long long) timeout_ms);
+                             (long long) timeout_ms);
     s_wait_t w = { job, progress, payload };
     json_t *final = NULL;
     int rc = bf_client_wait (job->farm->client, &final, job->id, timeout_ms, s_progress, &w);
@@ -190,7 +190,7 @@ bitfarm_job_fetch (bitfarm_job *job, bitfarm_artifact what, void **data, size_t 
         *len = 0;
     if ((int) what < 0 || what > BITFARM_LOG)
         return bf_lib_error (BITFARM_EUSAGE, "unknown artifact %d (bitstream 0, report 1, "
-                               "log 2)", (int) what);
+                             "log 2)", (int) what);
     char *buf = NULL;
     size_t n = 0;
     int rc = bf_client_fetch (job->farm->client, &buf, &n, job->id, s_artifacts[what]);
@@ -209,7 +209,7 @@ bitfarm_job_save (bitfarm_job *job, bitfarm_artifact what, const char *path)
 {
     if (!path || !*path)
         return bf_lib_error (BITFARM_EUSAGE, "no path to save the %s to",
-                               (int) what >= 0 && what <= BITFARM_LOG ? s_artifacts[what] : "?");
+                             (int) what >= 0 && what <= BITFARM_LOG ? s_artifacts[what] : "?");
     void *data = NULL;
     size_t n = 0;
     int rc = bitfarm_job_fetch (job, what, &data, &n);
@@ -269,7 +269,7 @@ bitfarm_program (bitfarm_farm *farm, const char *board, const char *source, cons
     *out = NULL;
     if (!farm || !board || !*board || !source || !*source)
         return bf_lib_error (BITFARM_EUSAGE, "program needs a board and a job id, cache key "
-                               "or .bin file");
+                             "or .bin file");
     bf_submit_opts_t opts = { .token = token };
     json_t *job = NULL;
     int rc = bf_client_program (farm->client, &job, board, source, &opts);

@@ -50,23 +50,16 @@ bitfarm_session_open (bitfarm_farm *farm, const char *board, const char *device,
     *out = NULL;
     if (!farm || (!board == !device))
         return bf_lib_error (BITFARM_EUSAGE, "a session needs a board or a device (one of "
-                               "them)");
+                             "them)");
     if (lease_ms && (lease_ms < 1000 || lease_ms > 86400000))
         return bf_lib_error (BITFARM_EUSAGE, "lease of %lld ms out of range (1000 .. "
-                               "86400000)", (long long) lease_ms);
+                             "86400000)", (long long) lease_ms);
     const char *name = board ? board : device;
     if (!*name || strlen (name) > (board ? BF_TAG_MAX : 16))
         return bf_lib_error (BITFARM_EUSAGE, "bad %s '%.40s'", board ? "board" : "device",
-                               name);
+                             name);
     char label[160];
-    if (by && *by)
-        snprintf (label, sizeof label, "%s", by);
-    else {
-        char host[64] = "?";
-        gethostname (host, sizeof host - 1);
-        const char *user = getenv ("USER");
-        snprintf (label, sizeof label, "%s@%s (libbitfarm)", user && *user ? user : "?", host);
-    }
+    bf_client_by_label (label, sizeof label, by, "libbitfarm");
     json_t *body = json_pack ("{s:s, s:I, s:s}", "by", label, "ttl_ms",
                               (json_int_t) (lease_ms ? lease_ms : 15 * 60000),
                               board ? "board" : "device", name);
@@ -79,7 +72,7 @@ bitfarm_session_open (bitfarm_farm *farm, const char *board, const char *device,
     const char *token = json_string_value (json_object_get (reply->body, "token"));
     int code = got && token ? s_open (farm, got, token, false, out)
                             : bf_lib_error (BITFARM_EINFRA, "the broker's RESERVE reply has "
-                                              "no board or token");
+                                            "no board or token");
     if (code != BITFARM_OK && got && token) {
         /* a reply we cannot use: give the board back */
         json_t *rel = json_pack ("{s:s, s:s}", "board", got, "token", token);
@@ -153,7 +146,7 @@ s_count (size_t count)
 {
     if (count < 1 || count > BF_REGIO_OP_WORDS_MAX)
         return bf_lib_error (BITFARM_EUSAGE, "count of %zu words out of range (1 .. %d)",
-                               count, BF_REGIO_OP_WORDS_MAX);
+                             count, BF_REGIO_OP_WORDS_MAX);
     return BITFARM_OK;
 }
 
