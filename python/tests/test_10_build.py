@@ -95,6 +95,15 @@ class TestBuild(unittest.TestCase):
         job.logs(callback=lambda t: first.append(t) or True)   # true: stop after one
         self.assertEqual(len(first), 1)
 
+    def test_following_the_log_of_a_running_job_ends_when_it_ends(self):
+        job = noop("2s")
+        t0 = time.monotonic()
+        pieces = list(job.logs(follow=True))
+        self.assertGreater(time.monotonic() - t0, 1.0)   # it waited for the job
+        self.assertEqual(job.status(), "succeeded")
+        self.assertEqual("".join(pieces), job.log())
+        self.assertIn("== noop: waiting 2000 ms", job.log())
+
     def test_an_exception_in_a_log_callback_comes_through(self):
         def boom(text):
             raise KeyError("from the callback")

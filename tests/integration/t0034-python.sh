@@ -76,6 +76,17 @@ else
     skip "pip install ./python into a venv" "python3 -m venv fails here ($(tail -1 "$T/venv.log"))"
 fi
 
+# make install: the package lands where python3 looks for PREFIX and finds
+# the library beside it (PREFIX/lib), with no BITFARM_LIBRARY
+make -s -C "$REPO" install BUILD="${BUILD:-build}" PREFIX="$T/prefix" >"$T/install.out" 2>&1
+check_eq "make install into a prefix" 0 $?
+init=$(find "$T/prefix/lib" -path '*/bitfarm/__init__.py' | head -1)
+check "  ... installs the package with its py.typed" test -f "$(dirname "$init")/py.typed"
+v=$(cd / && env -u BITFARM_LIBRARY PYTHONPATH="$(dirname "$(dirname "$init")")" python3 -c \
+    'import bitfarm; print(bitfarm.library_path, bitfarm.Farm().workers()[0]["name"])' 2>&1)
+check_eq "  ... which loads PREFIX/lib/libbitfarm.so.1 and talks to the farm" \
+    "$T/prefix/lib/libbitfarm.so.1 local" "$v"
+
 bpid=$(cat "$XDG_CACHE_HOME/bitfarm/broker.pid" 2>/dev/null)
 "$BIN/bitfarm" farm stop >/dev/null
 check "farm stop stops the local farm the Python tests used" \
