@@ -26,6 +26,10 @@ class Ident:
     user_id: int    #: the design's own id (the bridge's USER_ID parameter)
     status: int     #: every access since the last ident: bit 0 bus error, bit 1 bus timeout
 
+    def __repr__(self) -> str:
+        return (f"Ident(magic={self.magic:#010x}, version={self.version_string}, "
+                f"user_id={self.user_id:#x}, status={self.status:#x})")
+
     @property
     def is_bitfarm(self) -> bool:
         """Whether the bridge is bitfarm's (bf_uartbone)."""
@@ -170,11 +174,10 @@ class Session(Child):
         a = _u32("address", addr)
         if isinstance(value, (bytes, bytearray, str)):
             raise UsageError(f"invalid value {value!r} (want an int or a sequence of ints)")
-        try:
-            words = [_u32("value", value)] if not hasattr(value, "__iter__") else \
-                [_u32("value", v) for v in value]   # type: ignore[union-attr]
-        except UsageError:
-            raise
+        if hasattr(value, "__iter__"):
+            words = [_u32("value", v) for v in value]   # type: ignore[union-attr]
+        else:
+            words = [_u32("value", value)]
         if not 1 <= len(words) <= MAX_WORDS:
             raise UsageError(f"{len(words)} words is out of range (want 1..{MAX_WORDS})")
         buf = (c_uint32 * len(words))(*words)

@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 import random
-import re
 import tempfile
 import time
 import unittest
