@@ -147,8 +147,8 @@ class Job(Child):
         returns the ended Job whatever its state.  A broker that stops
         answering is asked again for up to a minute (it may be
         restarting)."""
-        deadline = None if timeout is None else time.monotonic() + max(0.0, float(timeout))
         seconds_to_ms("timeout", timeout)   # checks the value
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
         delay = 0.02
         last = None
         silent_since: Optional[float] = None

@@ -248,6 +248,8 @@ class TestEndings(unittest.TestCase):
                                         r"0\.3 s \(it goes on running\)$"):
                 job.wait(timeout=0.3)
             self.assertFalse(job.done)
+            with self.assertRaisesRegex(bitfarm.UsageError, r"^invalid timeout -1 \(want seconds"):
+                job.wait(timeout=-1)
         finally:
             job.cancel()
 
