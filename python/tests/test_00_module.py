@@ -29,6 +29,8 @@ class TestLibrary(unittest.TestCase):
         with open(os.path.join(support.REPO, "include", "bitfarm.h")) as f:
             header = re.search(r'#define BITFARM_VERSION "([^"]+)"', f.read()).group(1)
         self.assertEqual(bitfarm.__version__, header)
+        with open(os.path.join(PYTHON_DIR, "pyproject.toml")) as f:   # the package's, too
+            self.assertEqual(re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1), header)
         self.assertRegex(bitfarm.__version__, r"^\d+\.\d+\.\d+$")
 
     def test_every_exported_function_is_declared(self):

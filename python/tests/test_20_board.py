@@ -3,6 +3,7 @@ examples/regio/hello_regs.v (--regio icebreaker): ID at 0x0 reads
 0x48454c4f, A at 0x4, B at 0x8, SUM at 0xC = A + B; anything past 0x10 is
 a bus error."""
 
+import gc
 import os
 import tempfile
 import unittest
@@ -191,6 +192,13 @@ class TestRelease(unittest.TestCase):
         self.assertEqual(job.info["board"], "vboard0")
         with self.assertRaisesRegex(bitfarm.UsageError, "^invalid bitstream source"):
             farm().program("vboard0", 42)
+
+    def test_a_session_dropped_unclosed_releases_its_board(self):
+        s = farm().session(board="vboard0")
+        self.assertEqual(len(reservations()), 1)
+        del s
+        gc.collect()
+        self.assertEqual(reservations(), [])
 
     def test_closing_the_farm_releases_its_sessions(self):
         with bitfarm.Farm() as f:
