@@ -110,10 +110,10 @@ def hello_regs() -> "bitfarm.Job":
     return farm().submit("hello_regs", regio="icebreaker", sources=[HELLO]).wait(timeout=300)
 
 
-def need_verilator(test: unittest.TestCase) -> None:
-    """Skips the test, with the reason, where the simulated board cannot run."""
-    if shutil.which("verilator") is None:
-        test.skipTest("verilator is not installed (the simulated board runs the design in it)")
+#: a class decorator: its tests skip, each saying why, where the simulated
+#: board cannot run the design
+needs_verilator = unittest.skipUnless(
+    shutil.which("verilator"), "verilator is not installed (the simulated board runs the design in it)")
 
 
 def reservations(board: str = "vboard0") -> List[str]:

@@ -22,12 +22,12 @@ class Regs(bitfarm.RegisterMap):
     SUM = bitfarm.Register(0xC, readonly=True)
 
 
+@support.needs_verilator
 class TestSession(unittest.TestCase):
     """One session, programmed once, for the register tests."""
 
     @classmethod
     def setUpClass(cls):
-        support.need_verilator(cls)
         cls.job = support.hello_regs()
         cls.board = farm().session(board="vboard0", program=cls.job, lease=120, by="pytest")
 
@@ -139,12 +139,12 @@ class TestSession(unittest.TestCase):
             del os.environ["BITFARM_BOARD"], os.environ["BITFARM_TOKEN"]
 
 
+@support.needs_verilator
 class TestRelease(unittest.TestCase):
     """Sessions that end: the board is free again afterwards."""
 
     @classmethod
     def setUpClass(cls):
-        support.need_verilator(cls)
         cls.job = support.hello_regs()
 
     def test_the_board_is_released_after_an_exception_in_the_block(self):
