@@ -137,9 +137,9 @@ demo: all
 	BITFARM_BIN=$(CURDIR)/$(BUILD)/bin examples/demo.sh
 
 LIBDIR  ?= $(PREFIX)/lib
-PYDIR   ?= $(PREFIX)/lib/python3/dist-packages
+include python/install.mk   # PYDIR and python-install: the Python module
 
-install: all
+install: all python-install
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf bitfarm $(DESTDIR)$(PREFIX)/bin/submit
@@ -153,9 +153,6 @@ install: all
 	    sed -n 's/^#define BITFARM_VERSION "\(.*\)"/\1/p' include/bitfarm.h)|' \
 	    src/lib/bitfarm.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/bitfarm.pc
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig || true; fi
-	# the Python module (python/bitfarm: ctypes over libbitfarm.so.1)
-	install -d $(DESTDIR)$(PYDIR)/bitfarm
-	$(if $(wildcard python/bitfarm/*.py),install -m 644 python/bitfarm/*.py $(DESTDIR)$(PYDIR)/bitfarm/)
 	# the gateware and the simulation harness (bf_datadir: PREFIX/share/bitfarm)
 	install -d $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/regio/profiles \
 	    $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/sim $(DESTDIR)$(PREFIX)/share/bitfarm/src/vsim

@@ -261,8 +261,10 @@ const char *bitfarm_job_json (bitfarm_job *job);
 
 /*  Called by bitfarm_job_wait each time the state, stage, worker or
     attempt changes, and once at the end, from the waiting thread; job is
-    the handle being waited on (read it with the accessors). */
-typedef void (*bitfarm_progress_cb) (bitfarm_job *job, void *payload);
+    the handle being waited on (read it with the accessors).  Return 0 to
+    go on waiting, nonzero to stop: the wait then returns BITFARM_ETIMEOUT
+    ("stopped by the progress callback") and the job goes on. */
+typedef int (*bitfarm_progress_cb) (bitfarm_job *job, void *payload);
 
 /*  Waits until the job ends or timeout_ms passes (0: no limit), polling
     its status.  A broker that stops answering is asked again for up to
@@ -342,13 +344,14 @@ const char *bitfarm_session_token (const bitfarm_session *session);
 int bitfarm_session_program (bitfarm_session *session, const char *source, int64_t timeout_ms);
 
 /*  Register I/O through the design's bridge (docs/regio.md).  Each call
-    is one request; count is in words (1..4096).  flags: BITFARM_FIXED
+    is one request; count is in words (1..BITFARM_REGS_MAX_WORDS).  flags: BITFARM_FIXED
     reads or writes the same register count times (a FIFO), else
     addresses increment by 4.  Writes are not acknowledged by the bus:
     bitfarm_session_ident after them reports bus errors (status).  Errors:
     EUSAGE (an address or count out of range, a lost reservation), EDESIGN
     (bus error, bridge timeout), EINFRA (board offline, worker lost). */
 #define BITFARM_FIXED 1u
+#define BITFARM_REGS_MAX_WORDS 4096   /* words in one read or write */
 int bitfarm_session_read (bitfarm_session *session, uint32_t addr, uint32_t *out, size_t count,
                           unsigned flags);
 int bitfarm_session_write (bitfarm_session *session, uint32_t addr, const uint32_t *words,

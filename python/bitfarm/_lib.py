@@ -100,7 +100,7 @@ BITSTREAM, REPORT, LOG = 0, 1, 2
 # session flags
 FIXED = 1
 
-PROGRESS_CB = CFUNCTYPE(None, c_void_p, c_void_p)
+PROGRESS_CB = CFUNCTYPE(c_int, c_void_p, c_void_p)
 # data as a pointer, not c_char_p: log pieces may hold NUL bytes
 LOG_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
 

@@ -174,7 +174,7 @@ bf_cli_print_summary (json_t *summary)
 }
 
 /*  bf_cli_wait's report of each change on stderr. */
-static void
+static bool
 s_progress (void *arg, json_t *job, int event)
 {
     const char *id = arg;
@@ -197,6 +197,7 @@ s_progress (void *arg, json_t *job, int event)
                  json_is_string (json_object_get (job, "waiting_for")) ? ": " : "",
                  json_is_string (json_object_get (job, "waiting_for"))
                      ? bf_cli_text (job, "waiting_for") : "");
+    return false;
 }
 
 /*  Polls until the job is final, printing stage changes on stderr.

@@ -107,10 +107,13 @@ enum {
     BF_WAIT_SILENT,        /* the broker stopped answering (once per silence); job NULL */
     BF_WAIT_FINAL,         /* the job ended (then bf_client_wait returns) */
 };
-typedef void (bf_client_wait_fn) (void *arg, json_t *job, int event);
+/*  Returns true to stop the wait (bf_client_wait then gives BF_ETIMEDOUT
+    with the last status). */
+typedef bool (bf_client_wait_fn) (void *arg, json_t *job, int event);
 
 /*  Polls the job's status (20 ms, doubling to 250 ms) until it ends, or
-    timeout_ms passes (0: no limit).  fn (may be NULL) sees each change.
+    timeout_ms passes (0: no limit).  fn (may be NULL) sees each change,
+    and may stop the wait.
     A broker that stops answering is asked again for up to 60 s.  BF_OK
     with the final status in *final (the caller's); BF_ETIMEDOUT with the
     last status in *final when timeout_ms passed; else the request's error

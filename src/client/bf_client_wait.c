@@ -7,6 +7,7 @@
 #include "../common/bf_error.h"
 #include "../common/bf_util.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,9 @@ bf_client_by_label (char *out, size_t size, const char *by, const char *note)
     gethostname (host, sizeof host - 1);
     host[sizeof host - 1] = '\0';
     const char *user = getenv ("USER");
+    struct passwd *pw = user && *user ? NULL : getpwuid (getuid ());
+    if (pw)
+        user = pw->pw_name;
     snprintf (out, size, "%s@%s%s%s%s", user && *user ? user : "?", host, note ? " (" : "",
               note ? note : "", note ? ")" : "");
 }
@@ -96,12 +100,17 @@ bf_client_wait (bf_client_t *self, json_t **final, const char *id, int64_t timeo
                   (long long) json_integer_value (json_object_get (job, "attempt")),
                   s_str (job, "waiting_for"));
         bool done = bf_client_job_final (job);
-        if (fn && (done || strcmp (now, last) != 0))
-            fn (arg, job, done ? BF_WAIT_FINAL : BF_WAIT_CHANGED);
+        bool stop = fn && (done || strcmp (now, last) != 0)
+                    && fn (arg, job, done ? BF_WAIT_FINAL : BF_WAIT_CHANGED);
         snprintf (last, sizeof last, "%s", now);
         if (done) {
             *final = job;
             return BF_OK;
+        }
+        if (stop) {
+            *final = job;
+            return bf_error_set (BF_ETIMEDOUT, "the wait for job %.12s was stopped by its "
+                                 "progress callback (the job is %s)", id, s_str (job, "state"));
         }
         if (timeout_ms && bf_mono_ms () - start >= timeout_ms) {
             *final = job;

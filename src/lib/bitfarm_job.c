@@ -150,15 +150,14 @@ typedef struct {
     void *payload;
 } s_wait_t;
 
-static void
+static bool
 s_progress (void *arg, json_t *status, int event)
 {
     s_wait_t *w = arg;
     if (!status || event == BF_WAIT_SILENT)
-        return;
+        return false;
     s_set_status (w->job, json_incref (status));
-    if (w->fn)
-        w->fn (w->job, w->payload);
+    return w->fn && w->fn (w->job, w->payload) != 0;
 }
 
 int

@@ -58,12 +58,22 @@ s_log_bytes (const char *data, size_t len, void *payload)
 
 static int s_progress_calls;
 
-static void
+static int
 s_progress (bitfarm_job *job, void *payload)
 {
     (void) payload;
     if (bitfarm_job_id (job))
         s_progress_calls++;
+    return 0;
+}
+
+/*  Stops the wait at the first report. */
+static int
+s_stop (bitfarm_job *job, void *payload)
+{
+    (void) job;
+    (void) payload;
+    return 1;
 }
 
 /*  --curve: one listing over CURVE; prints its class and message. */
@@ -203,6 +213,8 @@ main (int argc, char **argv)
     s_fails (bitfarm_job_wait (sj, 300, NULL, NULL), BITFARM_ETIMEOUT, "still",
              "  ... a 300 ms wait ends with a timeout");
     s_check (!bitfarm_state_is_final (bitfarm_job_state (sj)), "  ... while the job goes on");
+    s_fails (bitfarm_job_wait (sj, 0, s_stop, NULL), BITFARM_ETIMEOUT, "stopped by its progress",
+             "  ... a progress callback that returns nonzero stops a wait");
     s_check (bitfarm_job_cancel (sj) == BITFARM_OK, "  ... cancel");
     s_fails (bitfarm_job_wait (sj, 0, NULL, NULL), BITFARM_ECANCELLED, "cancelled",
              "  ... then its wait says cancelled");
