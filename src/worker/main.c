@@ -142,14 +142,16 @@ main (int argc, char **argv)
             fprintf (stderr, "bitfarm-worker: %s\n", bf_error_last ());
         return 1;
     }
-    if (pid_file && bf_opt_write_pidfile (pid_file) != BF_OK)
-        bf_warn ("%s", bf_error_last ());
+    /* The warnings come before the pid file: whoever waits for the pid
+       file (the local farm) then finds them in the log. */
     if (cfg.no_sandbox)
         bf_warn ("UNSANDBOXED (--no-sandbox): build tools run with this worker's rights and "
                  "can read its keys, its cache and the host");
     if (!cfg.cert_path && !bf_endpoint_is_local (cfg.broker))
         bf_warn ("INSECURE: talking to '%s' without CURVE: designs and bitstreams cross the "
                  "network in the clear", cfg.broker);
+    if (pid_file && bf_opt_write_pidfile (pid_file) != BF_OK)
+        bf_warn ("%s", bf_error_last ());
     int rc = bf_worker_run (worker);
     bf_worker_destroy (&worker);
     if (pid_file)
