@@ -330,30 +330,115 @@ s_jobs (bf_http_t *self, struct MHD_Connection *c, const bf_http_who_t *who)
     return s_ask_json (self, c, who, "JOBS", body);
 }
 
+/*  A route's handler: id is the {id} segment (checked), or NULL. */
+typedef enum MHD_Result (s_route_fn) (bf_http_t *self, struct MHD_Connection *c,
+                                      const bf_http_who_t *who, const char *id);
+
 static enum MHD_Result
-s_job (bf_http_t *self, struct MHD_Connection *c, const bf_http_who_t *who, const char *id,
-       const char *what)
+s_job (bf_http_t *self, struct MHD_Connection *c, const bf_http_who_t *who, const char *id)
 {
-    if (!*what)
-        return s_ask_json (self, c, who, "STATUS", json_pack ("{s:s, s:b}", "id", id,
-                                                              "events", 1));
-    if (strcmp (what, "/log") == 0) {
-        const char *accept = MHD_lookup_connection_value (c, MHD_HEADER_KIND,
-                                                          MHD_HTTP_HEADER_ACCEPT);
-        if (accept && strstr (accept, "text/event-stream"))
-            return s_log_stream (self, c, who, id);
-        return s_ask_blob (self, c, who, "LOGS", json_pack ("{s:s}", "id", id),
-                           "text/plain; charset=utf-8", NULL);
+    return s_ask_json (self, c, who, "STATUS", json_pack ("{s:s, s:b}", "id", id, "events", 1));
+}
+
+static enum MHD_Result
+s_job_log (bf_http_t *self, struct MHD_Connection *c, const bf_http_who_t *who, const char *id)
+{
+    const char *accept = MHD_lookup_connection_value (c, MHD_HEADER_KIND,
+                                                      MHD_HTTP_HEADER_ACCEPT);
+    if (accept && strstr (accept, "text/event-stream"))
+        return s_log_stream (self, c, who, id);
+    return s_ask_blob (self, c, who, "LOGS", json_pack ("{s:s}", "id", id),
+                       "text/plain; charset=utf-8", NULL);
+}
+
+static enum MHD_Result
+s_job_bitstream (bf_http_t *self, struct MHD_Connection *c, const bf_http_who_t *who,
+                 const char *id)
+{
+    return s_ask_blob (self, c, who, "FETCH", json_pack ("{s:s, s:s}", "id", id, "what",
+                                                         "bitstream"),
+                       "application/octet-stream", ".bin");
+}
+
+static enum MHD_Result
+s_job_report (bf_http_t *self, struct MHD_Connection *c, const bf_http_who_t *who,
+              const char *id)
+{
+    return s_ask_blob (self, c, who, "FETCH", json_pack ("{s:s, s:s}", "id", id, "what",
+                                                         "report"),
+                       "application/json", NULL);
+}
+
+#define S_SIMPLE(fn, command)                                                              \
+    static enum MHD_Result fn (bf_http_t *self, struct MHD_Connection *c,                  \
+                               const bf_http_who_t *who, const char *id)                   \
+    {                                                                                      \
+        (void) id;                                                                         \
+        return s_ask_json (self, c, who, command, json_object ());                         \
     }
-    if (strcmp (what, "/bitstream") == 0)
-        return s_ask_blob (self, c, who, "FETCH", json_pack ("{s:s, s:s}", "id", id, "what",
-                                                             "bitstream"),
-                           "application/octet-stream", ".bin");
-    if (strcmp (what, "/report") == 0)
-        return s_ask_blob (self, c, who, "FETCH", json_pack ("{s:s, s:s}", "id", id, "what",
-                                                             "report"),
-                           "application/json", NULL);
-    return bf_http_error (c, MHD_HTTP_NOT_FOUND, "no such route");
+S_SIMPLE (s_workers, "WORKERS")
+S_SIMPLE (s_boards, "BOARDS")
+S_SIMPLE (s_cache_stats, "CACHESTATS")
+S_SIMPLE (s_farm, "FARM")
+
+static enum MHD_Result
+s_metrics (bf_http_t *self, struct MHD_Connection *c, const bf_http_who_t *who, const char *id)
+{
+    (void) id;
+    return s_ask_blob (self, c, who, "METRICS", json_object (),
+                       "text/plain; version=0.0.4; charset=utf-8", NULL);
+}
+
+static enum MHD_Result
+s_jobs_route (bf_http_t *self, struct MHD_Connection *c, const bf_http_who_t *who,
+              const char *id)
+{
+    (void) id;
+    return s_jobs (self, c, who);
+}
+
+/*  Every route, as docs/openapi.json names it (t0036 checks that the two
+    agree).  "{id}" stands for one path segment: a job id or prefix. */
+static const struct {
+    const char *path;
+    s_route_fn *fn;
+} s_routes[] = {
+    { "/api/v1/jobs", s_jobs_route },
+    { "/api/v1/jobs/{id}", s_job },
+    { "/api/v1/jobs/{id}/log", s_job_log },
+    { "/api/v1/jobs/{id}/bitstream", s_job_bitstream },
+    { "/api/v1/jobs/{id}/report", s_job_report },
+    { "/api/v1/workers", s_workers },
+    { "/api/v1/boards", s_boards },
+    { "/api/v1/cache/stats", s_cache_stats },
+    { "/api/v1/farm", s_farm },
+    { "/metrics", s_metrics },
+};
+
+/*  Does path match template t; *id_out gets the {id} segment (in idbuf). */
+static bool
+s_match (const char *t, const char *path, char *idbuf, size_t idcap, const char **id_out)
+{
+    *id_out = NULL;
+    while (*t && *path) {
+        if (strncmp (t, "{id}", 4) == 0) {
+            size_t n = strcspn (path, "/");
+            if (n == 0)
+                return false;
+            snprintf (idbuf, idcap, "%.*s", (int) (n < idcap ? n : idcap - 1), path);
+            if (n >= idcap)
+                idbuf[0] = 'x';         /* too long: a bad id, said by the caller */
+            *id_out = idbuf;
+            t += 4;
+            path += n;
+            continue;
+        }
+        if (*t != *path)
+            return false;
+        t++;
+        path++;
+    }
+    return !*t && !*path;
 }
 
 enum MHD_Result
@@ -366,30 +451,15 @@ bf_http_api (bf_http_t *self, struct MHD_Connection *c, const char *path,
         return bf_http_error (c, MHD_HTTP_BAD_REQUEST, "too many or too long query "
                               "arguments (at most %d, values of at most %d bytes)",
                               S_QUERY_MAX, BF_HTTP_QUERY_MAX);
-    if (strcmp (path, "/metrics") == 0) {
-        return s_ask_blob (self, c, who, "METRICS", json_object (),
-                           "text/plain; version=0.0.4; charset=utf-8", NULL);
-    }
-    static const struct { const char *path, *command; } simple[] = {
-        { "/api/v1/workers", "WORKERS" }, { "/api/v1/boards", "BOARDS" },
-        { "/api/v1/cache/stats", "CACHESTATS" }, { "/api/v1/farm", "FARM" },
-    };
-    for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
-        if (strcmp (path, simple[i].path) == 0)
-            return s_ask_json (self, c, who, simple[i].command, json_object ());
-    if (strcmp (path, "/api/v1/jobs") == 0)
-        return s_jobs (self, c, who);
-    const char *pre = "/api/v1/jobs/";
-    if (strncmp (path, pre, strlen (pre)) == 0) {
-        const char *id = path + strlen (pre);
-        size_t n = strcspn (id, "/");
-        char idbuf[BF_JOB_ID_LEN + 1];
-        if (n < 4 || n > BF_JOB_ID_LEN || strspn (id, S_HEX) < n)
+    char idbuf[BF_JOB_ID_LEN + 2];
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
+        const char *id;
+        if (!s_match (s_routes[i].path, path, idbuf, sizeof idbuf, &id))
+            continue;
+        if (id && !s_is (id, S_HEX, 4, BF_JOB_ID_LEN))
             return bf_http_error (c, MHD_HTTP_BAD_REQUEST, "bad job id '%.40s' (want 4 to 32 "
                                   "lowercase hex characters)", id);
-        memcpy (idbuf, id, n);
-        idbuf[n] = '\0';
-        return s_job (self, c, who, idbuf, id + n);
+        return s_routes[i].fn (self, c, who, id);
     }
     return bf_http_error (c, MHD_HTTP_NOT_FOUND, "no such route '%.200s'", path);
 }
