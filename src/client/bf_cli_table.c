@@ -221,7 +221,9 @@ const s_cmd_t bf_cli_commands[] = {
       "bearer tokens of the broker's HTTP API (docs/http.md)",
       "A token stands for a client key, with the role client (that key's view: its\n"
       "own jobs) or admin; only its SHA-256 is kept by the broker.  HTTP requests\n"
-      "send it as 'Authorization: Bearer TOKEN'.\n", NULL, s_token_cmds, 0 },
+      "send it as 'Authorization: Bearer TOKEN'.\n",
+      S_DOCS ({ BF_O_ROLE, "token create: client (the key's own jobs, as over ZeroMQ) or "
+                           "admin (every job)" }), s_token_cmds, 0 },
     { "keygen", bf_cmd_keygen, BF_O (BF_O_ROLE) | BF_O (BF_O_DIR),
       "--role broker|worker|client NAME [--dir DIR]", "a CURVE key pair",
       "Writes DIR/NAME.key (public) and DIR/NAME.key_secret (mode 0600).  Put NAME.key\n"

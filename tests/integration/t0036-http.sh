@@ -232,11 +232,13 @@ check_eq "plain HTTP on 0.0.0.0 without --insecure: the broker refuses to start 
 check_eq "  ... in one line naming the address" \
     "bitfarm-broker: refusing to serve plain HTTP on '0.0.0.0:0': give --http-cert and --http-key, or --insecure" \
     "$(tail -1 "$T/p0.err")"
-start_broker p1 --http 0.0.0.0:0 --insecure --http-root "$T/root"
+start_broker p1 --http 0.0.0.0:0 --insecure --http-root "$T/root" --metrics-public
 U1=$(sed -n 's/.*http API on \(http:[^ ]*\)\/api\/v1\/.*/\1/p' "$T/p1.log" | tail -1)
 U1=${U1/0.0.0.0/127.0.0.1}
 check_eq "with --insecure on 0.0.0.0, no token: 401" 401 \
     "$(curl -s -o /dev/null -w '%{http_code}' "$U1/api/v1/farm")"
+check_eq "  ... but /metrics with --metrics-public: 200" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$U1/metrics")"
 check_eq "  ... the static root still serves its page" "<p>hi</p>" "$(curl -s "$U1/")"
 check_eq "  ... but no symbolic link out of it" 404 \
     "$(curl -s -o /dev/null -w '%{http_code}' "$U1/pw.txt")"
@@ -244,15 +246,30 @@ if command -v openssl >/dev/null; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
         -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" \
         -out "$T/tls.crt" >/dev/null 2>&1
-    start_broker p2 --http 127.0.0.1:0 --http-cert "$T/tls.crt" --http-key "$T/tls.key"
+    start_broker p2 --http 127.0.0.1:0 --http-cert "$T/tls.crt" --http-key "$T/tls.key" \
+        --http-require-token
     U2=$(sed -n 's/.*http API on \(https:[^ ]*\)\/api\/v1\/.*/\1/p' "$T/p2.log" | tail -1)
     check "TLS: the broker serves https" test -n "$U2"
-    F2=$(curl -sS --cacert "$T/tls.crt" "$U2/api/v1/farm")
-    check_eq "  ... curl --cacert verifies it and gets the farm" "bitfarm 0.1.0" \
+    check_eq "  ... --http-require-token: loopback without a token is 401" 401 \
+        "$(curl -s --cacert "$T/tls.crt" -o /dev/null -w '%{http_code}' "$U2/api/v1/farm")"
+    T2=$("$BIN/bitfarm" token create --role admin --key ops --broker "$BROKER_EP" 2>/dev/null)
+    F2=$(curl -sS --cacert "$T/tls.crt" -H "Authorization: Bearer $T2" "$U2/api/v1/farm")
+    check_eq "  ... curl --cacert verifies it and, with a token, gets the farm" "bitfarm 0.1.0" \
         "$(jget "$F2" 'd["version"]')"
     curl -sS "$U2/api/v1/farm" >/dev/null 2>&1
     check "  ... an unknown certificate fails" test $? -ne 0
 else
     skip "TLS" "openssl is not installed"
 fi
+
+# --- the local farm: 127.0.0.1:8080 or any port, its URL in http.url --------------
+BITFARM_LOCAL_HTTP=127.0.0.1:0 "$BIN/bitfarm" farm start >/dev/null 2>&1
+check_eq "a local farm starts" 0 $?
+LU=$(cat "$XDG_CACHE_HOME/bitfarm/http.url" 2>/dev/null)
+check "  ... and writes its URL to http.url" bash -c "[[ '$LU' =~ ^http://127\.0\.0\.1:[0-9]+$ ]]"
+check "  ... which farm status shows" bash -c "'$BIN/bitfarm' farm status | grep -qF 'http       $LU/'"
+check "  ... and which serves the farm (its worker registers)" wait_until 20 bash -c \
+    "curl -s '$LU/api/v1/farm' | grep -q '\"workers\":1'"
+"$BIN/bitfarm" farm stop >/dev/null 2>&1
+check "  ... removed when it stops" test ! -e "$XDG_CACHE_HOME/bitfarm/http.url"
 done_testing
