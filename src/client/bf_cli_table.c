@@ -37,7 +37,8 @@ static const s_cmd_t s_farm_cmds[] = {
       "start the local farm unless it runs", NULL, NULL, NULL, 0 },
     { "stop", bf_cmd_farm_stop, 0, "", "stop it", NULL, NULL, NULL, 0 },
     { "status", bf_cmd_farm_status, BF_O (BF_O_JSON), "",
-      "whether it runs (exit 0) or not (exit 3)", NULL, NULL, NULL, 0 },
+      "whether it runs (exit 0) or not (exit 3), and the URL of its HTTP API", NULL, NULL,
+      NULL, 0 },
     { NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
 };
 

@@ -213,6 +213,8 @@ check_eq "../ in a static path: 400" 400 "$(cat "$T/code")"
 mkdir -p "$T/root" && echo '<p>hi</p>' >"$T/root/index.html" && ln -s /etc/passwd "$T/root/pw.txt"
 get "/api/v1/nothing" >/dev/null
 check_eq "an unknown route: 404" 404 "$(cat "$T/code")"
+check_eq "HEAD: 200, no body" "200 0" \
+    "$(curl -sS -I -o /dev/null -w '%{http_code} %{size_download}' "$URL/api/v1/farm")"
 get "/api/v1/farm" -X POST >/dev/null
 check_eq "POST: 405" 405 "$(cat "$T/code")"
 get "/api/v1/farm" -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' b)" >/dev/null
