@@ -216,7 +216,11 @@ const s_cmd_t bf_cli_commands[] = {
       "cannot run (a container or chroot without user namespaces), `farm start\n"
       "--no-sandbox`, or BITFARM_NO_SANDBOX=1 in the environment, starts it unconfined,\n"
       "with a warning: it builds only your own designs.  A daemon that dies at start\n"
-      "is reported at once, with the last line of its log.\n", S_DOCS ({ BF_O_JSON, "farm status: machine-readable output" }),
+      "is reported at once, with the last line of its log.  Its broker serves the HTTP\n"
+      "API and dashboard (docs/http.md) on 127.0.0.1:8080, or any free port when that\n"
+      "is taken (the URL: farm status, $XDG_CACHE_HOME/bitfarm/http.url);\n"
+      "BITFARM_LOCAL_HTTP=ADDR:PORT or off, when it starts, chooses another or none.\n",
+      S_DOCS ({ BF_O_JSON, "farm status: machine-readable output" }),
       s_farm_cmds, 0 },
     { "token", bf_cmd_token, 0, "create|ls|revoke [options]",
       "bearer tokens of the broker's HTTP API (docs/http.md)",
