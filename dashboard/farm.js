@@ -1,7 +1,7 @@
 // The farm at a glance (index.html): GET /api/v1/farm, /jobs, /workers
 // and /boards, every 2 s.
 import {
-  api, h, fill, setText, poll, table, row, jobLink, stateBadge, stageProgress,
+  api, ApiError, h, fill, setText, poll, table, row, jobLink, stateBadge, stageProgress,
   when, duration, ms, pct, minutes, bar, shortId,
 } from './app.js';
 
@@ -156,7 +156,11 @@ async function refresh() {
     api('api/v1/farm'),
     api('api/v1/jobs?state=running&limit=200'),
     api('api/v1/jobs?state=queued&limit=200'),
-    api('api/v1/jobs?' + q),
+    // a filter the API refuses (a bad commit id) is said beside the list
+    api('api/v1/jobs?' + q).catch((e) => {
+      if (e instanceof ApiError && e.status === 400) return { refused: e.message };
+      throw e;
+    }),
     api('api/v1/workers'),
     api('api/v1/boards'),
   ]);
@@ -165,7 +169,8 @@ async function refresh() {
   renderQueue(queued.jobs || []);
   renderWorkers(workers.workers || []);
   renderBoards(boards.boards || []);
-  renderJobs(recent.jobs || []);
+  if (recent.refused) fill('jobs', h('p', { class: 'error-box', id: 'filter-error' }, recent.refused));
+  else renderJobs(recent.jobs || []);
   const v = document.getElementById('version');
   if (v && farm.version) v.textContent = 'bitfarm ' + farm.version;
 }

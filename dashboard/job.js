@@ -194,9 +194,16 @@ async function followLog() {
       logState('live');
       await sse(base + '/log', (name, data) => {
         if (name === 'log') {
+          // whole lines, one "data:" line each (docs/http.md): the event's
+          // text is the lines without their last newline
+          data += '\n';
           const skip = Math.max(0, Math.min(data.length, shown - seen));
           seen += data.length;
           if (skip < data.length) appendLog(data.slice(skip));
+        } else if (name === 'error') {
+          let why = data;
+          try { why = JSON.parse(data).error || data; } catch (e) { /* not JSON */ }
+          throw new Error(why);
         } else if (name === 'end') {
           let st = '';
           try { st = JSON.parse(data).state || ''; } catch (e) { /* not JSON */ }
@@ -207,7 +214,7 @@ async function followLog() {
       });
     } catch (e) {
       // no event stream here: read the whole text instead, every 2 s
-      logState('polled');
+      logState('polled (' + e.message + ')');
       await pollLog();
       return;
     }

@@ -122,7 +122,7 @@ export class Page {
 
   async viewport(width, height, mobile) {
     await this.send('Emulation.setDeviceMetricsOverride', {
-      width, height, deviceScaleFactor: mobile ? 2 : 1, mobile: !!mobile,
+      width, height, deviceScaleFactor: 1, mobile: !!mobile,
     });
     await this.send('Emulation.setTouchEmulationEnabled', { enabled: !!mobile });
   }
