@@ -184,6 +184,7 @@ export function pct(r) {
 
 export function minutes(msecs) {
   if (typeof msecs !== 'number' || !Number.isFinite(msecs)) return '—';
+  if (msecs < 60000) return (msecs < 10000 ? (msecs / 1000).toFixed(1) : Math.round(msecs / 1000)) + ' s';
   const m = msecs / 60000;
   return (m < 10 ? m.toFixed(1) : Math.round(m)) + ' min';
 }
@@ -278,5 +279,6 @@ export function table(headers, rows, empty) {
 // A row whose cells carry their column's name, for the phone layout
 // (style.css shows td[data-label] as "label: value" blocks).
 export function row(headers, cells, attrs) {
-  return h('tr', attrs || {}, cells.map((c, i) => h('td', { 'data-label': headers[i] }, c)));
+  return h('tr', attrs || {}, cells.map((c, i) =>
+    h('td', { 'data-label': headers[i], class: c === '' || c === null || c === undefined ? 'blank' : null }, c)));
 }
