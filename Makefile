@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libczmq libzmq jansson libcrypto sqlite3 libgit2 inih
+PKGS    := libczmq libzmq jansson libcrypto sqlite3 libgit2 inih libmicrohttpd
 CFLAGS  ?= -O2 -g
 BFFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wwrite-strings -MMD -MP -fPIC \

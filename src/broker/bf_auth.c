@@ -17,6 +17,7 @@ struct _bf_auth_t {
     zcert_t *cert;
     zactor_t *zauth;
     zcertstore_t *stores[3];    /* one per list, for roles */
+    char *keys_dir;
 };
 
 int
@@ -24,6 +25,7 @@ bf_auth_new (bf_auth_t **out, const char *keys_dir, const char *cert_path)
 {
     *out = NULL;
     bf_auth_t *self = xcalloc (1, sizeof *self);
+    self->keys_dir = xstrdup (keys_dir);
     int rc = bf_curve_load_secret (&self->cert, cert_path);
     for (int i = 0; rc == BF_OK && i < 3; i++) {
         char *dir = xasprintf ("%s/%s", keys_dir, s_lists[i]);
@@ -58,6 +60,7 @@ bf_auth_destroy (bf_auth_t **self_p)
     for (int i = 0; i < 3; i++)
         zcertstore_destroy (&self->stores[i]);
     zcert_destroy (&self->cert);
+    free (self->keys_dir);
     free (self);
     *self_p = NULL;
 }
@@ -94,4 +97,27 @@ const char *
 bf_auth_public (bf_auth_t *self)
 {
     return zcert_public_txt (self->cert);
+}
+
+int
+bf_auth_client_key (bf_auth_t *self, char *key_out, const char *name)
+{
+    size_t n = name ? strlen (name) : 0;
+    if (n == 0 || n > 64 || name[0] == '.'
+        || strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+           != n)
+        return bf_error_set (BF_EINVAL, "bad key name '%.64s' (want 1..64 of A-Za-z0-9._-)",
+                             name ? name : "");
+    for (int i = 2; i >= 1; i--) {      /* admins, then clients */
+        char *path = xasprintf ("%s/%s/%s.key", self->keys_dir, s_lists[i], name);
+        zcert_t *cert = zsys_file_exists (path) ? zcert_load (path) : NULL;
+        free (path);
+        if (cert) {
+            snprintf (key_out, 41, "%s", zcert_public_txt (cert));
+            zcert_destroy (&cert);
+            return BF_OK;
+        }
+    }
+    return bf_error_set (BF_ENOTFOUND, "no client key '%s' in the broker's KEYS/clients or "
+                         "KEYS/admins", name);
 }

@@ -49,6 +49,11 @@ void bf_auth_server (bf_auth_t *self, zsock_t *sock);
     call. */
 unsigned bf_auth_roles (bf_auth_t *self, const char *key, const char **name_out);
 
+/*  The Z85 public key (key_out: 41 bytes) of the client key named `name`:
+    the file KEYS/admins/NAME.key or KEYS/clients/NAME.key, as it is now.
+    BF_OK, BF_EINVAL (a bad name) or BF_ENOTFOUND, with a detail. */
+int bf_auth_client_key (bf_auth_t *self, char *key_out, const char *name);
+
 /*  The broker's public key, Z85. */
 const char *bf_auth_public (bf_auth_t *self);
 

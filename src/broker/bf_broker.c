@@ -27,6 +27,13 @@
 void
 bf_broker_send (bf_broker_t *self, zframe_t *rid, zmsg_t **msg_p)
 {
+    if (self->capture_rid && rid == self->capture_rid) {
+        /* an HTTP request's reply: bf_broker_http.c sends it on */
+        zmsg_destroy (&self->captured);
+        self->captured = *msg_p;
+        *msg_p = NULL;
+        return;
+    }
     zframe_t *copy = zframe_dup (rid);
     zmsg_prepend (*msg_p, &copy);
     if (zmsg_send (msg_p, self->router) != 0) {
@@ -375,6 +382,8 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
         goto fail;
     }
     self->endpoint = xstrdup (zsock_endpoint (self->router));
+    if ((rc = bf_broker_http_start (self)) != BF_OK)
+        goto fail;
     self->dispatch_needed = true;
     self->after_needed = true;      /* builds that ended before a restart */
     *out = self;
@@ -449,6 +458,13 @@ static const s_command_t s_commands[] = {
       NULL, "disown a toolchain's cache entries" },
     /* register I/O on programmed boards (bf_broker_regio.c; issue 17) */
     { BF_PROTO_CLIENT, "REGIO", S_CLIENT, false, bf_broker_client_regio, NULL, NULL },
+    /* the HTTP API's tokens (bf_broker_tokens.c; issue 19) */
+    { BF_PROTO_CLIENT, "TOKENCREATE", S_ADMIN, false, bf_broker_client_token_create, NULL,
+      "create HTTP API tokens" },
+    { BF_PROTO_CLIENT, "TOKENS", S_ADMIN, false, bf_broker_client_tokens, NULL,
+      "list HTTP API tokens" },
+    { BF_PROTO_CLIENT, "TOKENREVOKE", S_ADMIN, false, bf_broker_client_token_revoke, NULL,
+      "revoke HTTP API tokens" },
     { BF_PROTO_WORKER, "READY", S_WORKER, false, bf_broker_worker_ready, NULL, NULL },
     { BF_PROTO_WORKER, "HEARTBEAT", S_WORKER, false, NULL, NULL, NULL },
     { BF_PROTO_WORKER, "LOG", S_WORKER, false, NULL, bf_broker_worker_log, NULL },
@@ -490,10 +506,8 @@ s_command (const char *proto, const char *name)
     return NULL;
 }
 
-/*  Routes one decoded message: the role check from the table, then the
-    handler. */
-static void
-s_handle (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+void
+bf_broker_handle (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     bool from_worker = strcmp (msg->proto, BF_PROTO_WORKER) == 0;
     const s_command_t *c = s_command (msg->proto, msg->command);
@@ -535,6 +549,8 @@ bf_broker_run (bf_broker_t *self)
     zpoller_t *poller = zpoller_new (self->router, NULL);
     if (self->guard)
         zpoller_add (poller, bf_rxguard_monitor (self->guard));
+    if (self->http_sock)
+        zpoller_add (poller, self->http_sock);
     if (self->auth)
         bf_info ("listening on %s, CURVE (broker key %s; allow-lists in %s), state in %s",
                  self->endpoint, bf_auth_public (self->auth), self->cfg.keys_dir,
@@ -562,6 +578,8 @@ bf_broker_run (bf_broker_t *self)
             break;
         if (which && self->guard && which == bf_rxguard_monitor (self->guard))
             bf_rxguard_event (self->guard);
+        else if (which && which == self->http_sock)
+            bf_broker_http_serve (self);
         else if (which) {
             /* Frame by frame, within the limits of a whole message
                (docs/protocol.md 2.1): an oversized one is read and thrown
@@ -595,7 +613,7 @@ bf_broker_run (bf_broker_t *self)
                 bf_broker_error (self, rid, "%s", bf_error_last ());
             }
             else
-                s_handle (self, rid, msg);
+                bf_broker_handle (self, rid, msg);
             bf_msg_destroy (&msg);
             zframe_destroy (&rid);
         }
@@ -620,6 +638,7 @@ bf_broker_destroy (bf_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     bf_broker_t *self = *self_p;
+    bf_broker_http_stop (self);
     bf_rxguard_destroy (&self->guard);
     zsock_destroy (&self->router);
     bf_auth_destroy (&self->auth);

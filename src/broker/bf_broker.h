@@ -7,6 +7,11 @@
                              removed with the job (job_history_ms)
         STATE/broker.lock    held while a broker serves this state (one
                              broker per state directory)
+    With --http, an HTTP server (bf_http.h) answers the JSON API, metrics
+    and the dashboard from threads of its own, which never touch the
+    state: they ask this loop over an inproc socket (bf_broker_http.c),
+    which answers with the same command handlers and tenancy rules as
+    for ZeroMQ clients, a bearer token standing for the CURVE key.
     bf_broker_run polls the socket and does all job and request work on the
     calling thread; the cache's LRU eviction runs in a janitor thread of its
     own (bf_janitor.h), never on the request path.
@@ -44,7 +49,17 @@ typedef struct {
     /* CURVE (bf_auth.h): both set, or neither (plain). */
     const char *cert_path;       /* the broker's secret certificate, NAME.key_secret */
     const char *keys_dir;        /* allow-lists: KEYS/workers, KEYS/clients, KEYS/admins */
-    bool insecure;               /* allow plain on a non-loopback tcp endpoint */
+    bool insecure;               /* allow plain on a non-loopback tcp endpoint (and plain
+                                    HTTP on a non-loopback --http address) */
+    /* The HTTP API (bf_http.h, docs/http.md); http_addr NULL: off. */
+    const char *http_addr;       /* ADDR:PORT */
+    bool http_port_fallback;     /* the port is taken: any free one */
+    const char *http_root;       /* static files; NULL: bf_datadir()/dashboard */
+    const char *http_cert;       /* TLS: PEM certificate and key */
+    const char *http_key;
+    bool http_require_token;     /* a token even on loopback */
+    bool metrics_public;         /* /metrics without a token */
+    const char *http_url_file;   /* the URL served is written there (the local farm) */
 } bf_broker_config_t;
 
 typedef struct _bf_broker_t bf_broker_t;
@@ -58,6 +73,10 @@ int bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config);
 
 /*  Serves until SIGINT/SIGTERM (zsys_interrupted).  Returns BF_OK. */
 int bf_broker_run (bf_broker_t *self);
+
+/*  The URL the HTTP API is served at ("http://127.0.0.1:8080"), or NULL
+    without --http. */
+const char *bf_broker_http_url (bf_broker_t *self);
 
 /*  The endpoint actually bound (useful with tcp://127.0.0.1:*). */
 const char *bf_broker_endpoint (bf_broker_t *self);

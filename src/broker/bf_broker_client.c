@@ -527,8 +527,19 @@ bf_broker_client_jobs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     int64_t limit = 20;
     const char *commit = NULL;
+    bf_jobs_filter_t f = { 0 };
+    bf_job_state_t state;
     if (bf_body_int (&limit, msg->body, "limit", 1, 10000, false) == BF_EINVAL
-        || bf_body_str (&commit, msg->body, "commit", 64, false) == BF_EINVAL) {
+        || bf_body_str (&commit, msg->body, "commit", 64, false) == BF_EINVAL
+        || bf_body_str (&f.state, msg->body, "state", 16, false) == BF_EINVAL
+        || bf_body_str (&f.owner_name, msg->body, "owner", 128, false) == BF_EINVAL
+        || bf_body_str (&f.tag, msg->body, "tag", BF_TAG_MAX, false) == BF_EINVAL
+        || bf_body_str (&f.repo, msg->body, "repo", 1024, false) == BF_EINVAL) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    if (f.state && !bf_job_state_parse (&state, f.state)) {
+        bf_broker_error (self, rid, "bad state '%.16s'", f.state);
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return;
     }
@@ -537,7 +548,8 @@ bf_broker_client_jobs (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
                          commit);
         return;
     }
-    json_t *jobs = bf_jobs_list (self->jobs, (int) limit, bf_broker_view (self), commit);
+    f.commit = commit;
+    json_t *jobs = bf_jobs_list_where (self->jobs, (int) limit, bf_broker_view (self), &f);
     size_t i;
     json_t *j;
     json_array_foreach (jobs, i, j)

@@ -11,6 +11,10 @@
         bf_broker_tenants.c   who may see what: views, proofs of possession
         bf_broker_cache.c     the cache over the wire: CACHESTATS, CACHELS, ...
         bf_broker_regio.c     register requests: REGIO relayed, REGIORESULT checked
+        bf_broker_http.c      the HTTP API's requests from bf_http's threads (inproc):
+                              who asks (tokens), which commands, HTTP statuses
+        bf_broker_tokens.c    TOKENCREATE, TOKENS, TOKENREVOKE (bf_tokens.h)
+        bf_metrics.c          METRICS (Prometheus text) and FARM (the dashboard's summary)
     Not a public interface: only src/broker includes it.  Everything here
     runs on the broker's one thread (bf_broker.h).
 */
@@ -22,6 +26,8 @@
 #include "bf_boards.h"
 #include "bf_jobs.h"
 #include "bf_uploads.h"
+#include "bf_http.h"
+#include "bf_tokens.h"
 #include "../cache/bf_cache.h"
 #include "../cache/bf_janitor.h"
 #include "../common/bf_curve.h"
@@ -115,6 +121,13 @@ struct _bf_broker_t {
                                    (bf_broker_tenants.c); NULL until the first */
     zhashx_t *regio;            /* request id -> a pending register request
                                    (bf_broker_regio.c); NULL until the first */
+    /* The HTTP API (bf_broker_http.c); NULL without --http */
+    bf_tokens_t *tokens;        /* bearer tokens (always open: TOKENCREATE works without) */
+    zsock_t *http_sock;         /* inproc ROUTER that bf_http's threads ask */
+    char *http_ep;
+    bf_http_t *http;
+    zframe_t *capture_rid;      /* while an HTTP request is handled: replies to it */
+    zmsg_t *captured;           /* ... are kept here instead of being sent */
 };
 
 /*  Who the sender of the message being handled is for bf_uploads: its
@@ -139,6 +152,9 @@ bf_broker_peer_fn bf_broker_client_submit, bf_broker_client_upload, bf_broker_cl
     bf_broker_client_program, bf_broker_client_boards, bf_broker_client_board,
     bf_broker_client_reserve, bf_broker_client_release, bf_broker_client_toolchains,
     bf_broker_client_set_toolchain, bf_broker_client_release_name, bf_broker_worker_ready;
+/*  bf_broker_tokens.c and bf_metrics.c: the HTTP API (issue 19) */
+bf_broker_peer_fn bf_broker_client_token_create, bf_broker_client_tokens,
+    bf_broker_client_token_revoke, bf_broker_client_farm, bf_broker_client_metrics;
 /*  bf_broker_cache.c: the cache over the wire (issue 16, r16-stats) */
 bf_broker_peer_fn bf_broker_client_cache_stats, bf_broker_client_cache_ls,
     bf_broker_client_cache_show, bf_broker_client_cache_verify, bf_broker_client_cache_gc,
@@ -168,6 +184,26 @@ bf_broker_send (bf_broker_t *self, zframe_t *rid, zmsg_t **msg_p);
 void
 bf_broker_reply (bf_broker_t *self, zframe_t *rid, const char *proto, const char *command,
                  json_t *body, zmsg_t **blobs_p);
+
+/*  Routes one decoded message from the current peer (self->peer_*): the
+    role check and the owner rule from the command table, then the
+    handler. */
+void
+bf_broker_handle (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg);
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_http.c: the HTTP API's side of the loop */
+
+/*  Opens the token table, and with cfg.http_addr binds the inproc socket,
+    starts the HTTP server (bf_http_new) and writes cfg.http_url_file.
+    BF_OK or an error with a detail. */
+int bf_broker_http_start (bf_broker_t *self);
+
+/*  Answers one request waiting on self->http_sock. */
+void bf_broker_http_serve (bf_broker_t *self);
+
+/*  Stops the HTTP server and closes the table (idempotent). */
+void bf_broker_http_stop (bf_broker_t *self);
 
 /*  Replies ERROR to a client, with a one-line printf-formatted text. */
 void

@@ -138,6 +138,17 @@ int64_t bf_jobs_next_ready (bf_jobs_t *self, int64_t now);
     provenance's commit begins with it. */
 json_t *bf_jobs_list (bf_jobs_t *self, int limit, const char *owner, const char *commit);
 
+/*  bf_jobs_list with more filters (the HTTP API's /api/v1/jobs): each
+    field NULL for any, else only jobs with that state name, that key
+    name (owner_name, the submitting key's name), that required worker
+    tag, that provenance remote (git_remote), whose commit begins with
+    commit. */
+typedef struct {
+    const char *state, *owner_name, *tag, *repo, *commit;
+} bf_jobs_filter_t;
+json_t *bf_jobs_list_where (bf_jobs_t *self, int limit, const char *owner,
+                            const bf_jobs_filter_t *f);
+
 /*  The provenance of the most recent jobs (at most limit) with this cache
     key that carry one, of owner (NULL: any): a new JSON array of {"job",
     "provenance"}, newest first. */
@@ -282,5 +293,23 @@ json_t *bf_jobs_owner_keys (bf_jobs_t *self, const char *owner);
     under each of its tags.  Repositories count only repo_owner's jobs
     when it is not NULL (a non-admin's view); tags count every job. */
 json_t *bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_owner);
+
+/* ---- metrics (bf_jobs_stats.c; issue 19) ---- */
+
+/*  How many jobs of owner (NULL: all) are in each state: a new object
+    {state: n}, only states that have jobs. */
+json_t *bf_jobs_count_states (bf_jobs_t *self, const char *owner);
+
+/*  How many finished jobs ended with each failure class: {class: n}. */
+json_t *bf_jobs_count_failures (bf_jobs_t *self);
+
+/*  Histograms over the kept history, in seconds, with the nbounds upper
+    bounds given (ascending): a new object {"queue_wait": h, "stages":
+    {stage: h}} where h is {"count", "sum", "buckets": [cumulative counts,
+    one per bound]}.  queue_wait: from submission to the (last) dispatch
+    of each job that started; a stage: from its "stage" event to the job's
+    next event (the next stage or the end), for the events the workers'
+    LOG messages recorded (synth, pnr, pack). */
+json_t *bf_jobs_histograms (bf_jobs_t *self, const double *bounds, size_t nbounds);
 
 #endif

@@ -390,13 +390,27 @@ bf_jobs_overdue (bf_jobs_t *self, int64_t now)
 json_t *
 bf_jobs_list (bf_jobs_t *self, int limit, const char *owner, const char *commit)
 {
+    bf_jobs_filter_t f = { .commit = commit };
+    return bf_jobs_list_where (self, limit, owner, &f);
+}
+
+json_t *
+bf_jobs_list_where (bf_jobs_t *self, int limit, const char *owner, const bf_jobs_filter_t *f)
+{
     sqlite3_stmt *st = bf_db_prepare (self->db,
         "SELECT " BF_JOBS_COLS " FROM jobs WHERE (?2 IS NULL OR owner = ?2) "
         "AND (?3 IS NULL OR substr (git_commit, 1, length (?3)) = ?3) "
+        "AND (?4 IS NULL OR state = ?4) AND (?5 IS NULL OR owner_name = ?5) "
+        "AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each (jobs.tags) t WHERE t.value = ?6)) "
+        "AND (?7 IS NULL OR git_remote = ?7) "
         "ORDER BY seq DESC LIMIT ?1");
     sqlite3_bind_int (st, 1, limit);
     bf_db_bind_str (st, 2, owner);
-    bf_db_bind_str (st, 3, commit);
+    bf_db_bind_str (st, 3, f->commit);
+    bf_db_bind_str (st, 4, f->state);
+    bf_db_bind_str (st, 5, f->owner_name);
+    bf_db_bind_str (st, 6, f->tag);
+    bf_db_bind_str (st, 7, f->repo);
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
     {

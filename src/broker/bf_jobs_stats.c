@@ -108,3 +108,89 @@ bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_owner)
           "GROUP BY 1 ORDER BY 1", "repository", since, repo_owner));
     return out;
 }
+
+/* ---- metrics (issue 19) ---- */
+
+static json_t *
+s_counts (bf_jobs_t *self, const char *sql, const char *owner)
+{
+    sqlite3_stmt *st = bf_db_prepare (self->db, sql);
+    if (owner)
+        sqlite3_bind_text (st, 1, owner, -1, SQLITE_STATIC);
+    json_t *out = json_object ();
+    while (sqlite3_step (st) == SQLITE_ROW)
+        json_object_set_new (out, (const char *) sqlite3_column_text (st, 0),
+                             json_integer (sqlite3_column_int64 (st, 1)));
+    sqlite3_finalize (st);
+    return out;
+}
+
+json_t *
+bf_jobs_count_states (bf_jobs_t *self, const char *owner)
+{
+    return s_counts (self, owner ? "SELECT state, count (*) FROM jobs WHERE owner = ?1 "
+                                   "GROUP BY state"
+                                 : "SELECT state, count (*) FROM jobs GROUP BY state", owner);
+}
+
+json_t *
+bf_jobs_count_failures (bf_jobs_t *self)
+{
+    return s_counts (self, "SELECT failure_class, count (*) FROM jobs WHERE failure_class IS "
+                     "NOT NULL GROUP BY failure_class", NULL);
+}
+
+static void
+s_observe (json_t *h, double v, const double *bounds, size_t nbounds)
+{
+    json_object_set_new (h, "count", json_integer (json_integer_value (json_object_get (h,
+                                                                               "count")) + 1));
+    json_object_set_new (h, "sum", json_real (json_real_value (json_object_get (h, "sum")) + v));
+    json_t *b = json_object_get (h, "buckets");
+    for (size_t i = 0; i < nbounds; i++)
+        if (v <= bounds[i])
+            json_array_set_new (b, i, json_integer (json_integer_value (json_array_get (b, i))
+                                                    + 1));
+}
+
+static json_t *
+s_histogram (size_t nbounds)
+{
+    json_t *b = json_array ();
+    for (size_t i = 0; i < nbounds; i++)
+        json_array_append_new (b, json_integer (0));
+    return json_pack ("{s:i, s:f, s:o}", "count", 0, "sum", 0.0, "buckets", b);
+}
+
+json_t *
+bf_jobs_histograms (bf_jobs_t *self, const double *bounds, size_t nbounds)
+{
+    json_t *wait = s_histogram (nbounds), *stages = json_object ();
+    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT max (started_at - submitted_at, 0) "
+                                      "FROM jobs WHERE started_at IS NOT NULL");
+    while (sqlite3_step (st) == SQLITE_ROW)
+        s_observe (wait, (double) sqlite3_column_int64 (st, 0) / 1000.0, bounds, nbounds);
+    sqlite3_finalize (st);
+    /* A stage lasts until the job's next event, if it has one yet. */
+    st = bf_db_prepare (self->db,
+        "SELECT reason, dur FROM (SELECT event, reason, lead (at) OVER (PARTITION BY job "
+        "ORDER BY id) - at AS dur FROM events) WHERE event = 'stage' AND dur IS NOT NULL "
+        "AND reason IS NOT NULL");
+    while (sqlite3_step (st) == SQLITE_ROW) {
+        const char *stage = (const char *) sqlite3_column_text (st, 0);
+        if (strspn (stage, "abcdefghijklmnopqrstuvwxyz_") != strlen (stage) || !*stage
+            || strlen (stage) > 32)
+            continue;
+        json_t *h = json_object_get (stages, stage);
+        if (!h) {
+            if (json_object_size (stages) >= 16)
+                continue;
+            h = s_histogram (nbounds);
+            json_object_set_new (stages, stage, h);
+        }
+        double d = (double) sqlite3_column_int64 (st, 1) / 1000.0;
+        s_observe (h, d < 0 ? 0 : d, bounds, nbounds);
+    }
+    sqlite3_finalize (st);
+    return json_pack ("{s:o, s:o}", "queue_wait", wait, "stages", stages);
+}

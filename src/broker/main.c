@@ -87,6 +87,28 @@ static const bf_config_opt_t s_opts[] = {
     { "upload-grace", BF_CFG_MS64, S_OFF (upload_grace_ms), 1000, 7LL * 86400000, "DURATION",
       "how long an asked-for upload waits for its SUBMIT; an\n"
       "upload no job took is deleted after it (default 1h)", NULL },
+    /* the HTTP API (bf_http.h, docs/http.md; issue 19) */
+    { "http", BF_CFG_STR, S_OFF (http_addr), 0, 0, "ADDR:PORT",
+      "serve the JSON API (/api/v1/), /metrics and the dashboard\n"
+      "over HTTP, e.g. 127.0.0.1:8080 (PORT 0: any free port;\n"
+      "default: off).  On loopback, requests without a token\n"
+      "have admin access; elsewhere a bearer token is needed\n"
+      "(bitfarm token create), and TLS or --insecure", NULL },
+    { "http-any-port", BF_CFG_FLAG, S_OFF (http_port_fallback), 0, 0, NULL,
+      "with --http: when PORT is taken, any free port", NULL },
+    { "http-root", BF_CFG_STR, S_OFF (http_root), 0, 0, "DIR",
+      "static files served at / (default: the data directory's\n"
+      "dashboard/)", NULL },
+    { "http-cert", BF_CFG_STR, S_OFF (http_cert), 0, 0, "FILE",
+      "TLS certificate (PEM, chain first) for --http", NULL },
+    { "http-key", BF_CFG_STR, S_OFF (http_key), 0, 0, "FILE",
+      "TLS private key (PEM) for --http-cert", NULL },
+    { "http-require-token", BF_CFG_FLAG, S_OFF (http_require_token), 0, 0, NULL,
+      "a bearer token even on loopback", NULL },
+    { "metrics-public", BF_CFG_FLAG, S_OFF (metrics_public), 0, 0, NULL,
+      "serve /metrics without a token", NULL },
+    { "http-url-file", BF_CFG_STR, S_OFF (http_url_file), 0, 0, "FILE",
+      "write the URL served to FILE (removed at exit)", NULL },
     { NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -119,6 +141,10 @@ main (int argc, char **argv)
         fprintf (stderr, "bitfarm-broker: --listen and --state-dir are required\n");
         fputs (s_head, stderr);
         bf_config_usage (stderr, tables, 2);
+        return 2;
+    }
+    if (!cfg.http_cert != !cfg.http_key) {
+        fprintf (stderr, "bitfarm-broker: --http-cert and --http-key go together\n");
         return 2;
     }
     if (!cfg.cert_path != !cfg.keys_dir) {

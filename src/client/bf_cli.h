@@ -67,6 +67,8 @@ typedef enum {
     BF_O_REGIO,
     /* register I/O (issue 17: cmd_regio.c) */
     BF_O_FIXED, BF_O_MASK, BF_O_VALUE, BF_O_FILE,
+    /* the HTTP API's tokens (issue 19: token create --key NAME) */
+    BF_O_KEY,
     BF_O_COUNT
 } bf_cli_opt_t;
 
@@ -136,6 +138,7 @@ typedef struct {
     bool fixed;                  /* read/write --fixed */
     const char *mask, *value;    /* poll --mask, --value */
     const char *file;            /* write --file */
+    const char *key;             /* token create --key NAME (issue 19) */
 } bf_cli_args_t;
 
 /*  The first operand, or NULL. */
@@ -269,5 +272,10 @@ int bf_cmd_farm_start (bf_cli_args_t *a);
 int bf_cmd_farm_stop (bf_cli_args_t *a);
 int bf_cmd_farm_status (bf_cli_args_t *a);
 int bf_cmd_keygen (bf_cli_args_t *a);
+/*  token create|ls|revoke: the HTTP API's bearer tokens (issue 19) */
+int bf_cmd_token (bf_cli_args_t *a);
+int bf_cmd_token_create (bf_cli_args_t *a);
+int bf_cmd_token_ls (bf_cli_args_t *a);
+int bf_cmd_token_revoke (bf_cli_args_t *a);
 
 #endif

@@ -89,6 +89,8 @@ const s_option_t bf_cli_options[BF_O_COUNT] = {
     [BF_O_MAINTENANCE] = { "maintenance", 0, NULL, "out of service" },
     [BF_O_REASON] = { "reason", 0, "TEXT", "why, as `bitfarm boards` shows" },
     [BF_O_ROLE] = { "role", 0, "ROLE", "broker, worker or client (required)" },
+    [BF_O_KEY] = { "key", 0, "NAME", "the client key (its name, KEYS/clients/NAME.key) the "
+                   "token stands for" },
     [BF_O_DIR] = { "dir", 0, "DIR", "where to write the key pair (default: the current "
                    "directory)" },
     [BF_O_DEFAULT] = { "default", 0, "ID|auto", "make toolchain ID (8 or more hex characters) "
@@ -232,6 +234,7 @@ bf_cli_apply (bf_cli_args_t *a, int o, const char *v)
         case BF_O_MASK: a->mask = v; break;
         case BF_O_VALUE: a->value = v; break;
         case BF_O_FILE: a->file = v; break;
+        case BF_O_KEY: a->key = v; break;                     /* issue 19 */
         case BF_O_JSON: a->json = true; break;
         case BF_O_WAIT: a->wait = true; break;
         case BF_O_FOLLOW: a->follow = true; break;

@@ -41,6 +41,19 @@ static const s_cmd_t s_farm_cmds[] = {
     { NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
 };
 
+static const s_cmd_t s_token_cmds[] = {
+    { "create", bf_cmd_token_create, S_BROKER | BF_O (BF_O_ROLE) | BF_O (BF_O_KEY),
+      "--role client|admin --key NAME",
+      "a bearer token for the HTTP API, printed once (admin keys only)", NULL,
+      S_DOCS ({ BF_O_ROLE, "client (the key's own jobs, as over ZeroMQ) or admin (every "
+                           "job)" }), NULL, 0 },
+    { "ls", bf_cmd_token_ls, S_BROKER, "", "the tokens: id, role, key, created (admin keys "
+      "only)", NULL, NULL, NULL, 0 },
+    { "revoke", bf_cmd_token_revoke, S_BROKER, "ID", "revoke a token at once (admin keys "
+      "only)", NULL, NULL, NULL, 0 },
+    { NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
+};
+
 const s_cmd_t bf_cli_commands[] = {
     { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN) | S_GIT
       | S_PROJECT, "[options] FILES... | [-t NAME | --all] [options]",
@@ -204,6 +217,11 @@ const s_cmd_t bf_cli_commands[] = {
       "with a warning: it builds only your own designs.  A daemon that dies at start\n"
       "is reported at once, with the last line of its log.\n", S_DOCS ({ BF_O_JSON, "farm status: machine-readable output" }),
       s_farm_cmds, 0 },
+    { "token", bf_cmd_token, 0, "create|ls|revoke [options]",
+      "bearer tokens of the broker's HTTP API (docs/http.md)",
+      "A token stands for a client key, with the role client (that key's view: its\n"
+      "own jobs) or admin; only its SHA-256 is kept by the broker.  HTTP requests\n"
+      "send it as 'Authorization: Bearer TOKEN'.\n", NULL, s_token_cmds, 0 },
     { "keygen", bf_cmd_keygen, BF_O (BF_O_ROLE) | BF_O (BF_O_DIR),
       "--role broker|worker|client NAME [--dir DIR]", "a CURVE key pair",
       "Writes DIR/NAME.key (public) and DIR/NAME.key_secret (mode 0600).  Put NAME.key\n"

@@ -208,9 +208,20 @@ bf_localfarm_ensure (char **endpoint, bool *started)
     if (!s_pid (dir, "broker")) {
         char *state = xasprintf ("%s/state", dir);
         char *pidf = xasprintf ("%s/broker.pid", dir);
-        const char *args[] = { "--listen", *endpoint, "--state-dir", state, "--pid-file", pidf, NULL };
+        char *urlf = xasprintf ("%s/http.url", dir);
+        /* The HTTP API (docs/http.md): 127.0.0.1:8080 when free, else any
+           port; BITFARM_LOCAL_HTTP=ADDR:PORT or off overrides. */
+        const char *http = getenv ("BITFARM_LOCAL_HTTP");
+        bool off = http && strcmp (http, "off") == 0;
+        bool given = http && *http && !off;
+        const char *args[] = { "--listen", *endpoint, "--state-dir", state, "--pid-file", pidf,
+                               off ? NULL : "--http", given ? http : "127.0.0.1:8080",
+                               "--http-url-file", urlf, given ? NULL : "--http-any-port",
+                               NULL };
+        remove (urlf);
         pid_t pid = 0;
         rc = s_start (&pid, dir, "bitfarm-broker", args);
+        free (urlf);
         if (rc == BF_OK)
             rc = s_wait_pid (dir, "broker", pid, 10000);
         free (state);
@@ -278,4 +289,25 @@ bf_localfarm_stop (void)
         }
     }
     return BF_OK;
+}
+
+char *
+bf_localfarm_http_url (void)
+{
+    char *dir = bf_localfarm_dir ();
+    char *path = xasprintf ("%s/http.url", dir);
+    char *text = NULL;
+    size_t len = 0;
+    if (bf_file_read (&text, &len, path, 256) == BF_OK) {
+        text[strcspn (text, "\r\n")] = '\0';
+        if (!*text) {
+            free (text);
+            text = NULL;
+        }
+    }
+    else
+        text = NULL;
+    free (path);
+    free (dir);
+    return text;
 }

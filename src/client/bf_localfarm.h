@@ -57,4 +57,10 @@ int bf_localfarm_stop (void);
 /*  True when both daemons are alive. */
 bool bf_localfarm_running (void);
 
+/*  The URL of the local farm's HTTP API (DIR/http.url, which its broker
+    writes: http://127.0.0.1:8080 when that port was free, else another;
+    BITFARM_LOCAL_HTTP=ADDR:PORT|off when it started), a new string; NULL
+    when it serves none. */
+char *bf_localfarm_http_url (void);
+
 #endif
