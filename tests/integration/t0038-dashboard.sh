@@ -33,6 +33,7 @@ drive() {
         case $line in
             "PASS "*) ok "${line#PASS }"; seen=1 ;;
             "FAIL "*) line=${line#FAIL }; not_ok "${line%%$'\t'*}" "${line#*$'\t'}"; seen=1 ;;
+            "NOTE "*) echo "# ${line#NOTE }" ;;
         esac
     done <<<"$out"
     if [ "$seen" -eq 0 ] || { [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; }; then
@@ -101,7 +102,7 @@ done
 
 # Nothing the API sends is put into a page as markup.
 check "the dashboard never assigns innerHTML/outerHTML or calls document.write" \
-    bash -c "! grep -nE 'innerHTML|outerHTML|insertAdjacentHTML|document\.write' '$SRC'/dashboard/*.js"
+    bash -c "! grep -nE '\.(innerHTML|outerHTML)|insertAdjacentHTML|document\.write' '$SRC'/dashboard/*.js"
 
 "$BIN/bitfarm" farm stop >/dev/null 2>&1
 done_testing
