@@ -189,6 +189,9 @@ export function minutes(msecs) {
   return (m < 10 ? m.toFixed(1) : Math.round(m)) + ' min';
 }
 
+export function plural(n, one, many) { return `${n ?? 0} ${n === 1 ? one : many}`; }
+export function hitsMisses(s) { return `${plural(s.hits, 'hit', 'hits')}, ${plural(s.misses, 'miss', 'misses')}`; }
+
 // A bar: value of max, with a label.
 export function bar(value, max, label, cls) {
   const frac = max > 0 ? Math.min(1, Math.max(0, value / max)) : 0;
@@ -212,7 +215,8 @@ export function stageProgress(job) {
   if (job.state === 'succeeded') i = BUILD_STAGES.length - 1;
   let frac = i < 0 ? 0 : (i + (job.state === 'running' ? 0.5 : 0)) / (BUILD_STAGES.length - 1);
   if (i < 0 && job.state === 'running') frac = 0.5;   // another flow's stage (noop)
-  return bar(Math.min(1, frac), 1, stage, 'stage');
+  const ended = job.state === 'failed' || job.state === 'timed_out' || job.state === 'cancelled';
+  return bar(Math.min(1, frac), 1, ended ? `${stage} (${job.state})` : stage, ended ? 'stage hot' : 'stage');
 }
 
 // --- live updates -----------------------------------------------------------
@@ -257,15 +261,6 @@ function offline(e) {
   el.className = 'status err';
   const why = e instanceof ApiError && e.status === 401 ? 'the broker wants a token: open this page with ?token=…' : e.message;
   el.textContent = 'cannot reach the broker: ' + why + (lastOk ? ' (last update ' + new Date(lastOk).toLocaleTimeString() + ')' : '');
-}
-
-// The farm's version in the footer, once.
-export async function footer() {
-  try {
-    const farm = await api('api/v1/farm');
-    const el = document.getElementById('version');
-    if (el && farm.version) el.textContent = 'bitfarm ' + farm.version;
-  } catch (e) { /* the status line says it */ }
 }
 
 export function table(headers, rows, empty) {

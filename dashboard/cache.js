@@ -1,6 +1,6 @@
 // The bitstream cache (cache.html): GET /api/v1/cache/stats every 2 s
 // (the CACHESTATS body, docs/protocol.md 5.2).
-import { api, h, fill, setText, poll, table, row, bytes, pct, minutes, bar, shortId, duration } from './app.js';
+import { api, hitsMisses, h, fill, setText, poll, table, row, bytes, pct, minutes, bar, shortId, duration } from './app.js';
 
 function card(label, value, sub, id) {
   return h('div', { class: 'card', id },
@@ -18,7 +18,7 @@ function windowRow(label, w, attrs) {
 
 function render(s) {
   fill('cache-summary',
-    card('hit rate', pct(s.hit_rate), `${num(s.hits)} hits, ${num(s.misses)} misses`, 'card-hitrate'),
+    card('hit rate', pct(s.hit_rate), hitsMisses(s), 'card-hitrate'),
     card('build time saved', minutes(s.saved_ms), 'by hits, since the cache was made', 'card-saved'),
     card('entries', num(s.entries), `${num(s.objects)} objects`, 'card-entries'),
     card('size', bytes(s.bytes), s.max_size ? 'cap ' + bytes(s.max_size) : 'no cap', 'card-bytes'),
@@ -27,7 +27,8 @@ function render(s) {
 
   fill('cache-size', s.max_size
     ? bar(s.bytes, s.max_size, `${bytes(s.bytes)} of ${bytes(s.max_size)} (eviction from 90 %, down to 80 %)`, s.bytes > 0.9 * s.max_size ? 'hot' : '')
-    : h('p', {}, `${bytes(s.bytes)} in ${num(s.objects)} objects; the cache has no size cap (--cache-max-size)`));
+    : h('p', {}, `${bytes(s.bytes)} in ${num(s.objects)} objects; the cache has no size cap (`,
+      h('code', {}, '--cache-max-size'), ')'));
 
   const w = s.window || {};
   setText('window-label', w.window_ms ? 'the last ' + duration(w.window_ms) : 'the whole job history');
@@ -49,6 +50,6 @@ poll(async () => {
   render(await api('api/v1/cache/stats'));
   if (!versionShown) {
     versionShown = true;
-    try { const f = await api('api/v1/farm'); if (f.version) setText('version', 'bitfarm ' + f.version); } catch (e) { /* shown */ }
+    try { const f = await api('api/v1/farm'); if (f.version) setText('version', f.version); } catch (e) { /* shown */ }
   }
 });

@@ -1,7 +1,7 @@
 // The farm at a glance (index.html): GET /api/v1/farm, /jobs, /workers
 // and /boards, every 2 s.
 import {
-  api, ApiError, h, fill, setText, poll, table, row, jobLink, stateBadge, stageProgress,
+  api, ApiError, hitsMisses, h, fill, setText, poll, table, row, jobLink, stateBadge, stageProgress,
   when, duration, ms, pct, minutes, bar, shortId,
 } from './app.js';
 
@@ -50,7 +50,7 @@ function renderSummary(farm) {
     card('workers', String(farm.workers ?? '—'),
       h('span', {}, `${farm.slots_busy ?? '—'} of ${farm.slots ?? '—'} slots busy`), 'card-workers'),
     card('boards', String(boardTotal), boardSub || null, 'card-boards'),
-    card('cache hit rate', pct(cache.hit_rate), `${cache.hits ?? 0} hits, ${cache.misses ?? 0} misses`, 'card-hitrate'),
+    card('cache hit rate', pct(cache.hit_rate), hitsMisses(cache), 'card-hitrate'),
     card('time saved', minutes(typeof cache.minutes_saved === 'number' ? cache.minutes_saved * 60000 : NaN),
       h('a', { href: 'cache.html' }, 'cache details'), 'card-saved'));
 }
@@ -172,7 +172,7 @@ async function refresh() {
   if (recent.refused) fill('jobs', h('p', { class: 'error-box', id: 'filter-error' }, recent.refused));
   else renderJobs(recent.jobs || []);
   const v = document.getElementById('version');
-  if (v && farm.version) v.textContent = 'bitfarm ' + farm.version;
+  if (v && farm.version) v.textContent = farm.version;
 }
 
 poll(refresh);

@@ -247,7 +247,7 @@ async function refresh() {
   await renderReport(job);
   const v = document.getElementById('version');
   if (v && !v.textContent) {
-    try { const farm = await api('api/v1/farm'); if (farm.version) v.textContent = 'bitfarm ' + farm.version; } catch (e) { /* shown */ }
+    try { const farm = await api('api/v1/farm'); if (farm.version) v.textContent = farm.version; } catch (e) { /* shown */ }
   }
 }
 

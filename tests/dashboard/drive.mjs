@@ -5,6 +5,7 @@
 //   node drive.mjs job   URL ID [STATE]   a job page: follows the job until STATE (default succeeded),
 //                                         the live log shows text, the report and the bitstream download
 //   node drive.mjs cache URL              the cache page: the numbers of `bitfarm cache stats --json`
+//   node drive.mjs token URL TOKEN        a broker that wants a token: ?token= once, then the tab has it
 //
 // Environment: CHROMIUM (the browser), BF (the bitfarm binary),
 // SHOTS (where the screenshots go: PAGE-desktop.png, PAGE-phone.png).
@@ -192,11 +193,30 @@ async function cachePage(page) {
   const fmt = (r) => (r * 100).toFixed(r < 0.1 && r > 0 ? 1 : 0) + ' %';
   await agree(page, 'the cache page shows the hits, misses and hit rate of `bitfarm cache stats`',
     '[document.querySelector("#card-hitrate .card-value").textContent, document.querySelector("#card-hitrate .card-sub").textContent, document.querySelector("#card-entries .card-value").textContent]',
-    () => { const s = cli('cache', 'stats'); return [fmt(s.hit_rate), `${s.hits} hits, ${s.misses} misses`, String(s.entries)]; });
+    () => {
+      const s = cli('cache', 'stats');
+      return [fmt(s.hit_rate), `${s.hits} hit${s.hits === 1 ? '' : 's'}, ${s.misses} miss${s.misses === 1 ? '' : 'es'}`, String(s.entries)];
+    });
   await agree(page, '  ... and the window\'s builds and hits',
     '[...document.querySelectorAll("#window-total td")].slice(1, 3).map((t) => t.textContent)',
     () => { const w = cli('cache', 'stats').window; return [String(w.builds), String(w.hits)]; });
   await shoot(page, 'cache', 'document.body.dataset.loaded === "1"');
+}
+
+// A broker that wants a token: the page says so; opened once with
+// ?token=, it keeps the token for the tab, out of the address bar.
+async function tokenPages(page, tok) {
+  await page.goto(url);
+  const said = await page.waitFor('document.getElementById("status").className.includes("err") && document.getElementById("status").textContent', 15000, 'the page to say it has no token');
+  check('without a token the farm page says the broker wants one', said.includes('token'), said);
+  await page.goto(url + '?token=' + encodeURIComponent(tok));
+  await page.waitFor('document.body.dataset.loaded === "1"', 15000, 'the farm page loads with the token');
+  pass('with ?token= it loads the farm');
+  const loc = await page.eval('location.href');
+  check('  ... and takes the token out of the address bar', !loc.includes(tok) && !loc.includes('token='), loc);
+  await page.goto(new URL('cache.html', url).href);
+  await page.waitFor('document.body.dataset.loaded === "1"', 15000, 'the cache page loads with the kept token');
+  pass('  ... and the next page of the tab has it too (sessionStorage)');
 }
 
 const chromium = process.env.CHROMIUM || 'chromium';
@@ -207,7 +227,8 @@ try {
   if (mode === 'farm') await farmPage(page);
   else if (mode === 'job') await jobPage(page, arg, arg2 || 'succeeded');
   else if (mode === 'cache') await cachePage(page);
-  else throw new Error('usage: drive.mjs farm|job|cache URL [ID [STATE]]');
+  else if (mode === 'token') await tokenPages(page, arg);
+  else throw new Error('usage: drive.mjs farm|job|cache|token URL [ID [STATE] | TOKEN]');
   check(`no script error on the ${mode} page`, page.errors.length === 0, page.errors.join(' | '));
 } catch (e) {
   fail(`the ${mode} page`, e.stack || e.message);

@@ -92,6 +92,13 @@ drive cache "$URL"
 drive job "$URL" "$evil" failed
 "$BIN/bitfarm" release vboard0 --token "$tok" >/dev/null 2>&1
 
+# A broker that wants a token even on loopback.
+start_broker tok --http 127.0.0.1:0 --http-require-token --http-url-file "$T/tok.url"
+wait_until 10 test -s "$T/tok.url"
+token=$("$BIN/bitfarm" token create --role client --key dash --broker "$BROKER_EP" 2>>"$T/submit.err")
+check "a token for the HTTP API" test -n "$token"
+drive token "$(head -1 "$T/tok.url")/" "$token"
+
 # The screenshots: every page, at the desktop's and the phone's size.
 for p in farm job-succeeded job-failed cache; do
     check_eq "screenshot $p-desktop.png is 1280x800" "1280x800" \
