@@ -263,9 +263,10 @@ function offline(e) {
   el.textContent = 'cannot reach the broker: ' + why + (lastOk ? ' (last update ' + new Date(lastOk).toLocaleTimeString() + ')' : '');
 }
 
-export function table(headers, rows, empty) {
+// A table; cls 'compact' keeps it a table on a phone (short columns).
+export function table(headers, rows, empty, cls) {
   if (!rows.length) return h('p', { class: 'empty' }, empty || 'none');
-  return h('div', { class: 'table-wrap' },
+  return h('div', { class: 'table-wrap' + (cls ? ' ' + cls : '') },
     h('table', {},
       h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', {}, rows)));

@@ -160,7 +160,7 @@ function fmtMhz(v) { return typeof v === 'number' ? v.toFixed(2) + ' MHz' : '—
 
 // --- events ---------------------------------------------------------------------
 
-const EH = ['at', 'event', 'attempt', 'worker', 'reason'];
+const EH = ['at', 'event', 'try', 'worker', 'reason'];
 function renderEvents(j) {
   const evs = j.events || [];
   fill('job-events', table(EH, evs.map((e) => row(EH, [
@@ -169,7 +169,7 @@ function renderEvents(j) {
     String(e.attempt ?? ''),
     e.worker || '—',
     e.reason ? h('span', { class: 'reason' }, e.reason) : '',
-  ])), 'no events'));
+  ])), 'no events', 'compact'));
 }
 
 // --- the live log -------------------------------------------------------------------
