@@ -55,11 +55,19 @@ function renderSummary(farm) {
       h('a', { href: 'cache.html' }, 'cache details'), 'card-saved'));
 }
 
+// What a job is, in a few words: program BOARD, or build (a project
+// target, the git source, the tags it asks for).
 function what(job) {
   if (job.kind === 'program') return 'program ' + (job.board || '');
-  if (job.target) return job.target;
-  const top = job.manifest && job.manifest.top;
-  return top ? 'build ' + top : 'build';
+  const parts = ['build'];
+  if (job.target) parts.push(job.target);
+  const p = job.provenance;
+  if (p && p.commit) {
+    const ref = (p.branches && p.branches[0]) || (p.tags && p.tags[0]) || '';
+    parts.push((ref ? ref + ' @ ' : '') + String(p.commit).slice(0, 8) + (p.dirty ? ' (dirty)' : ''));
+  }
+  if (job.tags && job.tags.length) parts.push('[' + job.tags.join(', ') + ']');
+  return parts.join(' ');
 }
 
 const RUN_H = ['job', 'what', 'stage', 'worker', 'attempt', 'running for'];
