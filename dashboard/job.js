@@ -178,11 +178,18 @@ const logEl = document.getElementById('job-log');
 let shown = 0;          // characters of the log on the page
 let logDone = false;
 
+// The log follows its end unless the reader scrolled up (and again once
+// they scroll back down), also when the page's width changes.
+let stuck = true;
+logEl.addEventListener('scroll', () => {
+  stuck = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 8;
+});
+new ResizeObserver(() => { if (stuck) logEl.scrollTop = logEl.scrollHeight; }).observe(logEl);
+
 function appendLog(text) {
-  const stick = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 8;
   logEl.appendChild(document.createTextNode(text));
   shown += text.length;
-  if (stick) logEl.scrollTop = logEl.scrollHeight;
+  if (stuck) logEl.scrollTop = logEl.scrollHeight;
 }
 
 function logState(text) { setText('log-state', text); }
