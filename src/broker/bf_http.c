@@ -324,7 +324,7 @@ s_parse_addr (struct sockaddr_in *sa, const char *text)
 static struct MHD_Daemon *
 s_start (bf_http_t *self, struct sockaddr_in *sa)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
                      | MHD_USE_ERROR_LOG | (self->cert ? MHD_USE_TLS : 0);
     if (self->cert)
         return MHD_start_daemon (flags, 0, NULL, NULL, s_request, self,

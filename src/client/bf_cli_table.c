@@ -37,7 +37,8 @@ static const s_cmd_t s_farm_cmds[] = {
       "start the local farm unless it runs", NULL, NULL, NULL, 0 },
     { "stop", bf_cmd_farm_stop, 0, "", "stop it", NULL, NULL, NULL, 0 },
     { "status", bf_cmd_farm_status, BF_O (BF_O_JSON), "",
-      "whether it runs (exit 0) or not (exit 3)", NULL, NULL, NULL, 0 },
+      "whether it runs (exit 0) or not (exit 3), and the URL of its HTTP API", NULL, NULL,
+      NULL, 0 },
     { NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0 }
 };
 
@@ -221,7 +222,9 @@ const s_cmd_t bf_cli_commands[] = {
       "bearer tokens of the broker's HTTP API (docs/http.md)",
       "A token stands for a client key, with the role client (that key's view: its\n"
       "own jobs) or admin; only its SHA-256 is kept by the broker.  HTTP requests\n"
-      "send it as 'Authorization: Bearer TOKEN'.\n", NULL, s_token_cmds, 0 },
+      "send it as 'Authorization: Bearer TOKEN'.\n",
+      S_DOCS ({ BF_O_ROLE, "token create: client (the key's own jobs, as over ZeroMQ) or "
+                           "admin (every job)" }), s_token_cmds, 0 },
     { "keygen", bf_cmd_keygen, BF_O (BF_O_ROLE) | BF_O (BF_O_DIR),
       "--role broker|worker|client NAME [--dir DIR]", "a CURVE key pair",
       "Writes DIR/NAME.key (public) and DIR/NAME.key_secret (mode 0600).  Put NAME.key\n"

@@ -122,8 +122,10 @@ s_ask (bf_msg_t **reply, const bf_cli_args_t *a, const char *command, json_t *bo
 {
     bf_client_t *client = NULL;
     int rc = bf_cli_open (&client, a);
-    if (rc == BFX_OK && bf_client_request (client, reply, command, body, NULL) != BF_OK)
-        rc = bf_cli_fail (BFX_INFRA, "%s", bf_error_last ());
+    int prc = rc == BFX_OK ? bf_client_request (client, reply, command, body, NULL) : BF_OK;
+    if (prc != BF_OK)   /* the farm failed (3), or refused us (2) */
+        rc = bf_cli_fail (prc == BF_ETIMEDOUT || prc == BF_EIO ? BFX_INFRA : BFX_USAGE, "%s",
+                          bf_error_last ());
     json_decref (body);
     bf_client_destroy (&client);
     return rc;
