@@ -106,25 +106,10 @@ const RESOURCES = [
   ['io', 'IO'], ['pll', 'PLL'], ['global_buffers', 'global buffers'],
 ];
 
-let reportFetched = false;
-async function reportSummary(j) {
-  if (j.report && j.report.utilization) return j.report;
-  if (!j.report_sha256 || reportFetched) return null;
-  // The job carries no summary: the report route has it (or is one).
-  reportFetched = true;
-  try {
-    const r = await api(base + '/report');
-    for (const s of [r.summary, r.report_summary, r.report, r]) {
-      if (s && typeof s === 'object' && s.utilization) return s;
-    }
-  } catch (e) { /* shown as no report */ }
-  return null;
-}
-
 let reportShown = false;
-async function renderReport(j) {
+function renderReport(j) {
   if (reportShown) return;
-  const s = await reportSummary(j);
+  const s = j.report && j.report.utilization ? j.report : null;   // STATUS's summary (bf_report.h)
   if (!s) {
     if (FINAL.has(j.state)) fill('job-report', h('p', { class: 'empty' }, j.kind === 'program' ? 'a program job has no report' : 'no report'));
     return;
@@ -251,7 +236,7 @@ async function refresh() {
   renderHead(job);
   renderDetails(job);
   renderEvents(job);
-  await renderReport(job);
+  renderReport(job);
   const v = document.getElementById('version');
   if (v && !v.textContent) {
     try { const farm = await api('api/v1/farm'); if (farm.version) v.textContent = farm.version; } catch (e) { /* shown */ }
