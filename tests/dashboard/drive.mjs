@@ -5,7 +5,8 @@
 //   node drive.mjs job   URL ID [STATE]   a job page: follows the job until STATE (default succeeded),
 //                                         the live log shows text, the report and the bitstream download
 //   node drive.mjs cache URL              the cache page: the numbers of `bitfarm cache stats --json`
-//   node drive.mjs token URL TOKEN        a broker that wants a token: ?token= once, then the tab has it
+//   node drive.mjs token URL TOKEN [ID]   a broker that wants a token: ?token= once, then the tab has it
+//                                         (and ID's job page, a queued job, its log stream)
 //
 // Environment: CHROMIUM (the browser), BF (the bitfarm binary),
 // SHOTS (where the screenshots go: PAGE-desktop.png, PAGE-phone.png).
@@ -221,7 +222,7 @@ async function cachePage(page) {
 
 // A broker that wants a token: the page says so; opened once with
 // ?token=, it keeps the token for the tab, out of the address bar.
-async function tokenPages(page, tok) {
+async function tokenPages(page, tok, job) {
   await page.goto(url);
   const said = await page.waitFor('document.getElementById("status").className.includes("err") && document.getElementById("status").textContent', 15000, 'the page to say it has no token');
   check('without a token the farm page says the broker wants one', said.includes('token'), said);
@@ -233,6 +234,14 @@ async function tokenPages(page, tok) {
   await page.goto(new URL('cache.html', url).href);
   await page.waitFor('document.body.dataset.loaded === "1"', 15000, 'the cache page loads with the kept token');
   pass('  ... and the next page of the tab has it too (sessionStorage)');
+  if (job) {
+    // the log stream sends it too (an EventSource could not)
+    await page.goto(new URL('job.html?id=' + encodeURIComponent(job), url).href);
+    await page.waitFor('document.body.dataset.loaded === "1"', 15000, 'the job page loads with the kept token');
+    await new Promise((r) => setTimeout(r, 1500));
+    const st = await page.eval('[document.body.dataset.state, document.getElementById("log-state").textContent]');
+    check('  ... and the job page\'s live log stream', same(st, ['queued', 'live']), JSON.stringify(st));
+  }
 }
 
 const chromium = process.env.CHROMIUM || 'chromium';
@@ -243,8 +252,8 @@ try {
   if (mode === 'farm') await farmPage(page);
   else if (mode === 'job') await jobPage(page, arg, arg2 || 'succeeded');
   else if (mode === 'cache') await cachePage(page);
-  else if (mode === 'token') await tokenPages(page, arg);
-  else throw new Error('usage: drive.mjs farm|job|cache|token URL [ID [STATE] | TOKEN]');
+  else if (mode === 'token') await tokenPages(page, arg, arg2);
+  else throw new Error('usage: drive.mjs farm|job|cache|token URL [ID [STATE] | TOKEN [ID]]');
   check(`no script error on the ${mode} page`, page.errors.length === 0, page.errors.join(' | '));
 } catch (e) {
   fail(`the ${mode} page`, e.stack || e.message);

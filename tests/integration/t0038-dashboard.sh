@@ -97,7 +97,10 @@ start_broker tok --http 127.0.0.1:0 --http-require-token --http-url-file "$T/tok
 wait_until 10 test -s "$T/tok.url"
 token=$("$BIN/bitfarm" token create --role client --key dash --broker "$BROKER_EP" 2>>"$T/submit.err")
 check "a token for the HTTP API" test -n "$token"
-drive token "$(head -1 "$T/tok.url")/" "$token"
+cd "$FIXTURES/blinky"
+queued=$(BITFARM_BROKER=$BROKER_EP "$BIN/submit" --flow noop --delay 1s --top top --device hx1k top.v 2>>"$T/submit.err")
+check "a job waits there (no worker)" test -n "$queued"
+drive token "$(head -1 "$T/tok.url")/" "$token" "$queued"
 
 # The screenshots: every page, at the desktop's and the phone's size.
 for p in farm job-succeeded job-failed cache; do
