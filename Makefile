@@ -7,7 +7,8 @@
 #   make bench      cache lookups, hashing, a cache-hit submit and register I/O, as ratios
 #   make demo       build the bundled example on the local farm, twice
 #   make install    PREFIX=/usr/local DESTDIR=  (the programs, libbitfarm.so.1 with
-#                   include/bitfarm.h and bitfarm.pc, the Python module, the gateware)
+#                   include/bitfarm.h and bitfarm.pc, the Python module, the gateware,
+#                   the dashboard)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
@@ -162,6 +163,9 @@ install: all python-install
 	    $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/regio/profiles/
 	install -m 644 gateware/sim/*.v $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/sim/
 	install -m 644 src/vsim/bf_vsim_main.cpp $(DESTDIR)$(PREFIX)/share/bitfarm/src/vsim/
+	# the web dashboard the broker serves at / (docs/dashboard.md)
+	install -d $(DESTDIR)$(PREFIX)/share/bitfarm/dashboard
+	install -m 644 dashboard/*.html dashboard/*.js dashboard/*.css $(DESTDIR)$(PREFIX)/share/bitfarm/dashboard/
 
 clean:
 	rm -rf build build-asan build-fuzz
