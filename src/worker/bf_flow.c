@@ -8,11 +8,13 @@
 #include "../common/bf_util.h"
 
 #include <czmq.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
     char *buf;
@@ -69,6 +71,18 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
     snprintf (header, sizeof header, "== %s: %s", stage, argv[0]);
     s_on_line (&ctx, header);
     ctx.first_line[0] = '\0';
+    /* The stored log holds the header too, as the live one does: a reader
+       that followed the live log goes on at the same offset in it. */
+    if (log_path) {
+        int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            size_t n = strlen (header);
+            header[n] = '\n';
+            bf_log_append_capped (fd, header, n + 1, hooks->log_max);
+            header[n] = '\0';
+            close (fd);
+        }
+    }
     int64_t timeout = 0;
     if (deadline) {
         timeout = deadline - bf_mono_ms ();
@@ -190,8 +204,10 @@ s_noop (bf_flow_result_t *out, const char *job_dir, const bf_manifest_t *m,
     int rc = bf_mkdir_p (outdir, 0755);
     if (rc == BF_OK)
         rc = bf_file_write_atomic (bin, text.buf, text.len, 0644);
+    char logged[sizeof line + 1];   /* with its newline, as the live log has it */
+    snprintf (logged, sizeof logged, "%s\n", line);
     if (rc == BF_OK)
-        rc = bf_file_write_atomic (log, line, strlen (line), 0600);
+        rc = bf_file_write_atomic (log, logged, strlen (logged), 0600);
     if (rc != BF_OK) {
         snprintf (out->failure_class, sizeof out->failure_class, "infrastructure");
         snprintf (out->error, sizeof out->error, "%s", bf_error_last ());
