@@ -7,7 +7,8 @@
 #   make bench      cache lookups, hashing, a cache-hit submit and register I/O, as ratios
 #   make demo       build the bundled example on the local farm, twice
 #   make install    PREFIX=/usr/local DESTDIR=  (the programs, libbitfarm.so.1 with
-#                   include/bitfarm.h and bitfarm.pc, the Python module, the gateware)
+#                   include/bitfarm.h and bitfarm.pc, the Python module, the gateware,
+#                   man pages, systemd units, SYSCONFDIR/bitfarm: docs/operating.md)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
