@@ -6,8 +6,10 @@
 # every command in `bitfarm --help` has a man page naming each of its
 # options, and every page renders without a groff (or mandoc) warning; the
 # shipped broker.conf and worker.d/local.conf start a real broker and a
-# worker that registers; docker/compose.yaml is a valid compose file, and
-# the image builds where a Docker daemon answers.
+# worker that registers; a worker under the file-system settings of its
+# unit (made by hand: no systemd here) builds sandboxed, and one under
+# ProtectKernelTunables' mounts cannot; docker/compose.yaml is a valid
+# compose file, and the image builds where a Docker daemon answers.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${BUILD:-build}
@@ -164,6 +166,62 @@ start_broker broker $BITFARM_BROKER_OPTS --listen 'tcp://127.0.0.1:*'
 start_worker local $BITFARM_WORKER_OPTS --broker "$BROKER_EP"
 check "  ... and worker.d/local.conf's worker registers with it" bash -c \
     '"$1/bitfarm" workers --broker "$2" | grep -q "^local "' _ "$BIN" "$BROKER_EP"
+
+# --- the worker unit's file-system settings and bubblewrap --------------------------
+# No systemd runs here as PID 1, so the units are not started; instead the
+# mounts their settings make are made by hand in a new mount namespace and
+# the installed worker is started in it as an unprivileged user, with
+# no_new_privs and an empty bounding set: ProtectSystem=strict (/ read-only,
+# the StateDirectory read-write), ProtectHome= (an empty /home) and
+# ProtectControlGroups= (cgroupfs read-only) must leave its sandbox working;
+# ProtectKernelTunables= (a read-only /proc/sys over /proc) must not, which
+# is why the worker unit leaves it out.
+svc_worker() {   # svc_worker NAME EXTRA-MOUNTS: the worker NAME, as the unit would run it
+    mkdir -p "$T/$1" && chown 65534:65534 "$T/$1"
+    unshare -m --propagation private sh -c "
+        mount --bind '$T/$1' '$T/$1' && mount -o remount,bind,ro / &&
+        mount -t tmpfs -o ro tmpfs /home &&
+        mount --bind /sys/fs/cgroup /sys/fs/cgroup && mount -o remount,bind,ro /sys/fs/cgroup &&
+        $2
+        exec setpriv --reuid 65534 --regid 65534 --clear-groups --no-new-privs \
+            --bounding-set -all '$R/usr/bin/bitfarm-worker' --name '$1' --work-dir '$T/$1' \
+            --broker '$BROKER_EP' --tag svc" >"$T/$1.log" 2>&1 &
+    PIDS+=("$!")
+    SVC_PID=$!
+}
+if [ "$(id -u)" -ne 0 ]; then
+    skip "the worker unit's mounts keep bubblewrap working" "not root (mount namespaces)"
+elif ! err=$(setpriv --reuid 65534 --regid 65534 --clear-groups bwrap --unshare-all \
+             --ro-bind / / true 2>&1); then
+    skip "the worker unit's mounts keep bubblewrap working" \
+        "no unprivileged bubblewrap here ($(head -1 <<<"$err"))"
+else
+    chmod 711 "$T"   # for uid 65534 to reach its work directory
+    svc_worker svc ""
+    if wait_until 30 bash -c '"$1/bitfarm" workers --broker "$2" 2>/dev/null | grep -q "^svc "' \
+            _ "$BIN" "$BROKER_EP"; then
+        ok "a worker under the unit's file-system settings starts sandboxed and registers"
+    else
+        not_ok "a worker under the unit's file-system settings starts sandboxed and registers" \
+            "$(tail -3 "$T/svc.log")"
+    fi
+    line=$("$BIN/bitfarm" workers --broker "$BROKER_EP" | grep "^svc ")
+    check "  ... sandboxed (listed, and not as UNSANDBOXED: '${line:0:40}...')" \
+        bash -c '[ -n "$1" ] && ! grep -q UNSANDBOXED <<<"$1"' _ "$line"
+    (cd "$FIXTURES/blinky" && "$BIN/submit" --broker "$BROKER_EP" --wait -o "$T/svc.bin" --tag svc \
+        --top top --device hx1k --package tq144 --pcf icestick.pcf --freq 12 top.v \
+        >"$T/svc.id" 2>"$T/svc.err")
+    check_eq "  ... and builds a design there (submit --tag svc --wait exits 0)" 0 $?
+    check_eq "  ... the hx1k bitstream: 32220 bytes" 32220 "$(stat -c %s "$T/svc.bin" 2>/dev/null)"
+    check_eq "  ... built by that worker" svc \
+        "$(jget "$("$BIN/bitfarm" status --broker "$BROKER_EP" "$(cat "$T/svc.id")" --json)" \
+           'd.get("worker")')"
+    svc_worker svc-tunables "mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys &&"
+    wait "$SVC_PID"
+    check_eq "  ... and with ProtectKernelTunables' read-only /proc/sys it cannot start (exit 1)" 1 $?
+    check "  ... because bubblewrap cannot mount its /proc" \
+        grep -q "cannot sandbox builds.*Can't mount proc" "$T/svc-tunables.log"
+fi
 
 # --- docker --------------------------------------------------------------------------
 compose=
