@@ -223,6 +223,77 @@ else
         grep -q "cannot sandbox builds.*Can't mount proc" "$T/svc-tunables.log"
 fi
 
+# --- the units' system-call filters against the daemons' real system calls ----------
+# strace -f records every system call of a daemon as it starts, serves a
+# client and stops (the worker: its sandbox check, bubblewrap included, and
+# its registration); each must be in its unit's SystemCallFilter=, as
+# systemd-analyze expands the groups.
+# outside_filter STRACE-FILE ALLOW DENY PROGRAM: the calls PROGRAM made (from
+# its execve on) that ALLOW less DENY does not allow, on one line
+outside_filter() {
+    systemd-analyze syscall-filter 2>/dev/null | python3 -c '
+import re, sys
+groups, cur = {}, None
+for line in sys.stdin:
+    line = line.rstrip()
+    if line.startswith("@"):
+        cur = line.split()[0]; groups[cur] = []
+    elif cur and line.strip() and not line.strip().startswith("#"):
+        groups[cur].append(line.strip())
+def expand(names):
+    out = set()
+    for x in names.split():
+        out |= expand(" ".join(groups[x])) if x.startswith("@") else {x}
+    return out
+allowed = expand(sys.argv[2]) - expand(sys.argv[3])
+text = open(sys.argv[1]).read()
+start = text.find("execve(\"" + sys.argv[4] + "\"")   # the daemon on: not setpriv before it
+used = set(re.findall(r"^\d+ +(?:<\.\.\. )?([a-z0-9_]+)[( ]", text[max(start, 0):], re.M))
+used -= {"exit", "exit_group", "rt_sigreturn", "restart_syscall"}   # always allowed
+print(" ".join(sorted(used - allowed)) if used else "(no calls traced)")
+' "$@" 2>&1 || echo "(the check failed)"
+}
+if ! command -v strace >/dev/null; then
+    skip "the units' system-call filters" "strace is not installed"
+elif ! command -v systemd-analyze >/dev/null; then
+    skip "the units' system-call filters" "systemd-analyze is not installed"
+else
+    # both as an unprivileged user, as the units run them (SQLite fchown()s
+    # its files only as root)
+    U65534="setpriv --reuid 65534 --regid 65534 --clear-groups"
+    [ "$(id -u)" -eq 0 ] || U65534=
+    mkdir -p "$T/sbroker" && chmod 711 "$T"
+    [ -n "$U65534" ] && chown 65534:65534 "$T/sbroker"
+    strace -f -qq -o "$T/broker.strace" $U65534 "$R/usr/bin/bitfarm-broker" --listen 'tcp://127.0.0.1:*' \
+        --state-dir "$T/sbroker" --pid-file "$T/sbroker/pid" >"$T/sbroker.log" 2>&1 &
+    SPID=$!; PIDS+=("$SPID")   # strace's; the daemon's: its --pid-file (strace ends with it)
+    wait_until 30 grep -q "listening on" "$T/sbroker.log"
+    SEP=$(sed -n 's/.*listening on \(tcp:[^,]*\),.*/\1/p' "$T/sbroker.log" | tail -1)
+    "$BIN/bitfarm" workers --broker "$SEP" >/dev/null 2>&1
+    wait_until 10 test -s "$T/sbroker/pid" && kill "$(cat "$T/sbroker/pid")"
+    wait "$SPID"
+    check_eq "the broker's system calls are all in its unit's SystemCallFilter=" "" \
+        "$(outside_filter "$T/broker.strace" @system-service @privileged "$R/usr/bin/bitfarm-broker")"
+    if [ -z "$NO_SANDBOX" ] && [ "$(id -u)" -eq 0 ]; then
+        mkdir -p "$T/straced" && chown 65534:65534 "$T/straced" && chmod 711 "$T"
+        strace -f -qq -o "$T/worker.strace" setpriv --reuid 65534 --regid 65534 --clear-groups \
+            "$R/usr/bin/bitfarm-worker" --broker "$BROKER_EP" --work-dir "$T/straced" \
+            --name straced --pid-file "$T/straced/pid" >"$T/straced.log" 2>&1 &
+        SPID=$!; PIDS+=("$SPID")
+        wait_until 30 bash -c '"$1/bitfarm" workers --broker "$2" 2>/dev/null | grep -q "^straced "' \
+            _ "$BIN" "$BROKER_EP"
+        check "  (the traced worker registered)" \
+            bash -c '"$1/bitfarm" workers --broker "$2" | grep -q "^straced "' _ "$BIN" "$BROKER_EP"
+        wait_until 10 test -s "$T/straced/pid" && kill "$(cat "$T/straced/pid")"
+        wait "$SPID"
+        check "  (bubblewrap ran in it)" grep -q 'execve("/usr/bin/bwrap"' "$T/worker.strace"
+        check_eq "the worker's (and bubblewrap's) are all in its unit's SystemCallFilter=" "" \
+            "$(outside_filter "$T/worker.strace" "@system-service @mount" "" "$R/usr/bin/bitfarm-worker")"
+    else
+        skip "the worker's system calls" "not root, or no sandbox here (${NO_SANDBOX:-not root})"
+    fi
+fi
+
 # --- docker --------------------------------------------------------------------------
 compose=
 if docker compose version >/dev/null 2>&1; then compose="docker compose"
