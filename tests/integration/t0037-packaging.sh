@@ -264,6 +264,8 @@ else
     [ "$(id -u)" -eq 0 ] || U65534=
     mkdir -p "$T/sbroker" && chmod 711 "$T"
     [ -n "$U65534" ] && chown 65534:65534 "$T/sbroker"
+    # (LeakSanitizer cannot run under ptrace: off for the traced daemons of make asan)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
     strace -f -qq -o "$T/broker.strace" $U65534 "$R/usr/bin/bitfarm-broker" --listen 'tcp://127.0.0.1:*' \
         --state-dir "$T/sbroker" --pid-file "$T/sbroker/pid" >"$T/sbroker.log" 2>&1 &
     SPID=$!; PIDS+=("$SPID")   # strace's; the daemon's: its --pid-file (strace ends with it)
