@@ -7,8 +7,7 @@
 #   make bench      cache lookups, hashing, a cache-hit submit and register I/O, as ratios
 #   make demo       build the bundled example on the local farm, twice
 #   make install    PREFIX=/usr/local DESTDIR=  (the programs, libbitfarm.so.1 with
-#                   include/bitfarm.h and bitfarm.pc, the Python module, the gateware,
-#                   man pages, systemd units, SYSCONFDIR/bitfarm: docs/operating.md)
+#                   include/bitfarm.h and bitfarm.pc, the Python module, the gateware)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
@@ -167,7 +166,7 @@ install: all
 	install -m 644 gateware/sim/*.v $(DESTDIR)$(PREFIX)/share/bitfarm/gateware/sim/
 	install -m 644 src/vsim/bf_vsim_main.cpp $(DESTDIR)$(PREFIX)/share/bitfarm/src/vsim/
 
-# Packaged services (issue 19): man pages generated from the tables
+# Packaged services (issue 19), part of `make install` too: man pages generated from the tables
 # (`bitfarm help --man`, the daemons' --man) into BUILD/man; `make install`
 # also installs them, the systemd units (packaging/systemd, BINDIR and
 # SYSCONFDIR filled in), the bitfarm user (sysusers.d) and the config layout
