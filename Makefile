@@ -209,10 +209,12 @@ install-service: all
 	    { $(SUBST) packaging/etc/$$f > $(ETC)/$$f.tmp && chmod 644 $(ETC)/$$f.tmp \
 	      && mv $(ETC)/$$f.tmp $(ETC)/$$f; } || exit 1; done
 	install -m 644 examples/worker-boards.json $(ETC)/worker.d/boards.json.example
-	# on a real install as root: the bitfarm user, certs/ readable by it
-	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
-	    systemd-sysusers $(SYSUSERSDIR)/bitfarm.conf && chgrp bitfarm $(ETC)/certs; \
-	    systemctl daemon-reload 2>/dev/null || true; fi
+	# on a real install as root, where systemd looks: the bitfarm user, certs/
+	# readable by it (not for a test's PREFIX=/tmp/...)
+	case "$(DESTDIR):$(SYSUSERSDIR)" in :/usr/lib/sysusers.d|:/usr/local/lib/sysusers.d) \
+	    if [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
+	        systemd-sysusers $(SYSUSERSDIR)/bitfarm.conf && chgrp bitfarm $(ETC)/certs; \
+	        systemctl daemon-reload 2>/dev/null || true; fi;; esac
 
 .PHONY: man install-service
 
