@@ -167,6 +167,58 @@ install: all python-install
 	install -d $(DESTDIR)$(PREFIX)/share/bitfarm/dashboard
 	install -m 644 dashboard/*.html dashboard/*.js dashboard/*.css $(DESTDIR)$(PREFIX)/share/bitfarm/dashboard/
 
+# Packaged services (issue 19), part of `make install` too: man pages generated from the tables
+# (`bitfarm help --man`, the daemons' --man) into BUILD/man; `make install`
+# also installs them, the systemd units (packaging/systemd, BINDIR and
+# SYSCONFDIR filled in), the bitfarm user (sysusers.d) and the config layout
+# SYSCONFDIR/bitfarm/{broker.conf,worker.d/,keys/,certs/}, whose existing
+# files it never overwrites (docs/operating.md).
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+ETC         := $(DESTDIR)$(SYSCONFDIR)/bitfarm
+SUBST       := sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+all: $(BUILD)/man/stamp
+man: $(BUILD)/man/stamp
+$(BUILD)/man/stamp: $(BUILD)/bin/bitfarm $(BUILD)/bin/bitfarm-broker $(BUILD)/bin/bitfarm-worker
+	rm -rf $(BUILD)/man && mkdir -p $(BUILD)/man
+	$(BUILD)/bin/bitfarm help --man > $(BUILD)/man/bitfarm.1
+	for c in $$($(BUILD)/bin/bitfarm help --commands); do \
+	    $(BUILD)/bin/bitfarm help --man $$c > $(BUILD)/man/bitfarm-$$c.1 || exit 1; done
+	$(BUILD)/bin/bitfarm-broker --man > $(BUILD)/man/bitfarm-broker.8
+	$(BUILD)/bin/bitfarm-worker --man > $(BUILD)/man/bitfarm-worker.8
+	touch $@
+
+install: install-service
+install-service: all
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR)
+	install -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	ln -sf bitfarm-submit.1 $(DESTDIR)$(MANDIR)/man1/submit.1
+	for u in packaging/systemd/*.in; do \
+	    $(SUBST) $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) || exit 1; \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u .in); done
+	install -m 644 packaging/sysusers.d/bitfarm.conf $(DESTDIR)$(SYSUSERSDIR)/
+	# the config layout: keys/ the broker's allow-lists (--keys), certs/ this
+	# host's key pairs; a config file that exists is left as it is
+	install -d $(ETC)/worker.d $(ETC)/keys/workers $(ETC)/keys/clients $(ETC)/keys/admins
+	install -d -m 750 $(ETC)/certs
+	for f in broker.conf worker.d/local.conf; do [ -e $(ETC)/$$f ] || \
+	    { $(SUBST) packaging/etc/$$f > $(ETC)/$$f.tmp && chmod 644 $(ETC)/$$f.tmp \
+	      && mv $(ETC)/$$f.tmp $(ETC)/$$f; } || exit 1; done
+	install -m 644 examples/worker-boards.json $(ETC)/worker.d/boards.json.example
+	# on a real install as root, where systemd looks: the bitfarm user, certs/
+	# readable by it (not for a test's PREFIX=/tmp/...)
+	case "$(DESTDIR):$(SYSUSERSDIR)" in :/usr/lib/sysusers.d|:/usr/local/lib/sysusers.d) \
+	    if [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
+	        systemd-sysusers $(SYSUSERSDIR)/bitfarm.conf && chgrp bitfarm $(ETC)/certs; \
+	        systemctl daemon-reload 2>/dev/null || true; fi;; esac
+
+.PHONY: man install-service
+
 clean:
 	rm -rf build build-asan build-fuzz
 

@@ -1,14 +1,16 @@
 /*  bf_cli_table - the CLI's two tables, its options and its commands
     (after git's cmd_struct in git.c and redis's command table): one place
     that names every option and every command with its handler, the options
-    it takes and its help.  main.c parses and prints help from them.  Not a
-    public interface: only src/client/main.c and bf_cli_table.c include it. */
+    it takes and its help.  main.c parses and prints help from them, and
+    cmd_man.c the man pages.  Not a public interface: only src/client/main.c,
+    bf_cli_table.c and cmd_man.c include it. */
 #ifndef BF_CLI_TABLE_H_INCLUDED
 #define BF_CLI_TABLE_H_INCLUDED
 
 #include "bf_cli.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define S_VERSION "bitfarm 0.1.0"
 
@@ -67,5 +69,14 @@ extern const s_cmd_t bf_cli_commands[];
 
 /*  The exit-status paragraph of `bitfarm --help`. */
 extern const char bf_cli_exit_status[];
+
+/*  Writes the man page (man(7) markup) of command to f: bitfarm-COMMAND(1),
+    or bitfarm(1) when command is NULL.  Returns BFX_OK, or BFX_USAGE (said)
+    for a command not in the table.  `bitfarm help --man [COMMAND]`. */
+int bf_cli_man (FILE *f, const char *command);
+
+/*  Writes the commands' names to f, one a line: the pages bf_cli_man has
+    besides bitfarm(1).  `bitfarm help --commands`. */
+void bf_cli_list_commands (FILE *f);
 
 #endif

@@ -115,7 +115,8 @@ s_usage (FILE *f)
         if (S_BROKER & BF_O (o))
             s_help_option (f, o, NULL);
     fprintf (f, "\n%s\n"
-             "`bitfarm help COMMAND` or `bitfarm COMMAND --help`: the command's options.\n",
+             "`bitfarm help COMMAND` or `bitfarm COMMAND --help`: the command's options;\n"
+             "`bitfarm help --man [COMMAND]`: its man page (`man bitfarm-COMMAND`).\n",
              bf_cli_exit_status);
 }
 
@@ -286,6 +287,12 @@ main (int argc, char **argv)
         name = argv[1];
         first = 1;
     }
+    /* help's own operands, not options (the option set has no bits to spare) */
+    if (first && strcmp (name, "help") == 0 && argc > 2 && strcmp (argv[2], "--man") == 0)
+        return argc > 4 ? bf_cli_fail (BFX_USAGE, "usage: bitfarm help --man [COMMAND]")
+                        : bf_cli_man (stdout, argc > 3 ? argv[3] : NULL);
+    if (first && strcmp (name, "help") == 0 && argc == 3 && strcmp (argv[2], "--commands") == 0)
+        return bf_cli_list_commands (stdout), BFX_OK;
     if (first && strcmp (name, "help") == 0 && argc > 2) {
         const s_cmd_t *cmd = s_find (bf_cli_commands, argv[2]);
         if (!cmd)

@@ -107,7 +107,7 @@ int
 bf_config_parse (const bf_config_table_t *tables, int ntables, int argc, char **argv,
                  int *optind_out, int *help_out)
 {
-    struct option longs[S_MAX_OPTS + 3];
+    struct option longs[S_MAX_OPTS + 4];
     int n = 0;
     for (int t = 0; t < ntables; t++)
         for (int i = 0; tables[t].opts[i].name; i++) {
@@ -120,12 +120,13 @@ bf_config_parse (const bf_config_table_t *tables, int ntables, int argc, char **
         }
     longs[n++] = (struct option) { "help", no_argument, NULL, 'h' };
     longs[n++] = (struct option) { "version", no_argument, NULL, 'V' };
+    longs[n++] = (struct option) { "man", no_argument, NULL, 'M' };
     longs[n] = (struct option) { NULL, 0, NULL, 0 };
     optind = 1;
     opterr = 0;
     int c;
     while ((c = getopt_long (argc, argv, "h", longs, NULL)) != -1) {
-        if (c == 'h' || c == 'V') {
+        if (c == 'h' || c == 'V' || c == 'M') {
             *help_out = c;
             return 1;
         }
@@ -154,6 +155,10 @@ bf_config_main (const bf_config_table_t *tables, int ntables, int argc, char **a
     int rc = bf_config_parse (tables, ntables, argc, argv, optind_out, &help);
     if (rc == 1 && help == 'V') {
         puts (version);
+        return 0;
+    }
+    if (rc == 1 && help == 'M') {
+        bf_config_man (stdout, tables, ntables, prog, "8", version, head, tail);
         return 0;
     }
     if (rc == 1) {
@@ -190,6 +195,7 @@ bf_config_usage (FILE *f, const bf_config_table_t *tables, int ntables)
         }
     fprintf (f, "  %-20s print the version and exit\n", "--version");
     fprintf (f, "  %-20s print this help and exit\n", "-h, --help");
+    fprintf (f, "  %-20s print it as a man page and exit\n", "--man");
 }
 
 void

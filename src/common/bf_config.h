@@ -69,13 +69,14 @@ extern const bf_config_opt_t bf_config_daemon_common[];
     options come last in --help).  Returns BF_OK with *optind_out the index
     of the first non-option argument; BF_EINVAL with a detail for an
     unknown option, a missing value or a value out of its bounds; 1 when
-    --help or --version was given (the caller prints and exits 0; which one
-    in *help_out: 'h' or 'V'). */
+    --help, --version or --man was given (the caller prints and exits 0;
+    which one in *help_out: 'h', 'V' or 'M'). */
 int bf_config_parse (const bf_config_table_t *tables, int ntables, int argc, char **argv,
                      int *optind_out, int *help_out);
 
 /*  A daemon's usual start over bf_config_parse: on --help prints head,
-    the options and tail to stdout; on --version prints version; on an
+    the options and tail to stdout; on --version prints version; on --man
+    the same help as a man page (bf_config_man, section 8); on an
     error prints "PROG: detail" to stderr.  Returns -1 when the daemon
     should go on (*optind_out set), else its exit status: 0 after help or
     version, 2 after a usage error. */
@@ -85,6 +86,16 @@ int bf_config_main (const bf_config_table_t *tables, int ntables, int argc, char
 
 /*  Writes the options of the tables as --help lines to f. */
 void bf_config_usage (FILE *f, const bf_config_table_t *tables, int ntables);
+
+/*  Writes the help as a man page in man(7) markup to f: NAME from prog and
+    the text of head's description before its first ':', SYNOPSIS from
+    head's "usage: " line, DESCRIPTION from the rest of head, OPTIONS from
+    the tables, then tail's paragraphs (one starting "Exit status:" becomes
+    EXIT STATUS).  section is the manual's ("8" for the daemons); the date
+    is $SOURCE_DATE_EPOCH's, else today's.  `bitfarm-broker --man`. */
+void bf_config_man (FILE *f, const bf_config_table_t *tables, int ntables, const char *prog,
+                    const char *section, const char *version, const char *head,
+                    const char *tail);
 
 /*  Logs every option's effective value at info level ("config: --heartbeat
     1000 ms"), strings escaped. */
