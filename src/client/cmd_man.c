@@ -6,6 +6,7 @@
     summary, help paragraph and option lines), in man(7) markup. */
 #include "bf_cli.h"
 #include "bf_cli_table.h"
+#include "../common/bf_config.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -20,20 +21,7 @@
 static void
 s_roff (FILE *f, const char *text)
 {
-    bool bol = true;
-    for (const char *p = text; *p; p++) {
-        if (bol && (*p == ' ' || *p == '\t'))
-            continue;
-        if (bol && (*p == '.' || *p == '\''))
-            fputs ("\\&", f);
-        bol = *p == '\n';
-        if (*p == '\\')
-            fputs ("\\e", f);
-        else if (*p == '-')
-            fputs ("\\-", f);
-        else
-            fputc (*p, f);
-    }
+    bf_roff_write (f, text, strlen (text));
 }
 
 /*  The date on the title line: $SOURCE_DATE_EPOCH's (reproducible builds)

@@ -87,6 +87,12 @@ int bf_config_main (const bf_config_table_t *tables, int ntables, int argc, char
 /*  Writes the options of the tables as --help lines to f. */
 void bf_config_usage (FILE *f, const bf_config_table_t *tables, int ntables);
 
+/*  Writes len bytes of text (up to a NUL) to f as man(7) text: leading
+    blanks of a line dropped, a line starting with '.' or '\'' escaped,
+    '\' as \e and '-' as \-.  Shared by the daemons' pages and the CLI's
+    (cmd_man.c). */
+void bf_roff_write (FILE *f, const char *text, size_t len);
+
 /*  Writes the help as a man page in man(7) markup to f: NAME from prog and
     the text of head's description before its first ':', SYNOPSIS from
     head's "usage: " line, DESCRIPTION from the rest of head, OPTIONS from

@@ -12,8 +12,8 @@
 /*  Writes len bytes of text with roff's special characters escaped (a
     backslash; a minus, so that dashes stay dashes; a '.' or '\'' at the
     start of a line), dropping each line's leading blanks. */
-static void
-s_roff (FILE *f, const char *text, size_t len)
+void
+bf_roff_write (FILE *f, const char *text, size_t len)
 {
     bool bol = true;
     for (const char *p = text; p < text + len && *p; p++) {
@@ -34,7 +34,7 @@ s_roff (FILE *f, const char *text, size_t len)
 static void
 s_roffs (FILE *f, const char *text)
 {
-    s_roff (f, text, strlen (text));
+    bf_roff_write (f, text, strlen (text));
 }
 
 /*  Writes text's paragraphs (separated by blank lines), .PP between them. */
@@ -54,7 +54,7 @@ s_paragraphs (FILE *f, const char *text, size_t len)
             n--;
         if (!first)
             fputs (".PP\n", f);
-        s_roff (f, p, n);
+        bf_roff_write (f, p, n);
         fputc ('\n', f);
         first = false;
         p += n;
@@ -115,7 +115,7 @@ bf_config_man (FILE *f, const bf_config_table_t *tables, int ntables, const char
     fputs ("\n.SH SYNOPSIS\n.B ", f);
     s_roffs (f, prog);
     fputc ('\n', f);
-    s_roff (f, synopsis, slen);
+    bf_roff_write (f, synopsis, slen);
     fputs ("\n.SH DESCRIPTION\n", f);
     s_paragraphs (f, desc, strlen (desc));
 
