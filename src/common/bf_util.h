@@ -62,7 +62,8 @@ int bf_write_all (int fd, const void *data, size_t len);
     into buf (at least BF_LOG_MARKER_MAX bytes).  Returns its length. */
 size_t bf_log_marker (char *buf, uint64_t max);
 
-/*  Appends data to the log file open on fd (O_APPEND), within the cap
+/*  Appends data to the log file open on fd (O_APPEND, and readable: a
+    full file's tail is read back), within the cap
     max (0: no cap): what fits below max is written, and the first byte
     that does not fit writes the marker instead, once (a file already
     ending with the marker gets nothing more).  Stateless: the file's size

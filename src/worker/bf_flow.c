@@ -74,7 +74,8 @@ s_tool (bf_flow_result_t *out, const char *stage, const char *const *argv, const
     /* The stored log holds the header too, as the live one does: a reader
        that followed the live log goes on at the same offset in it. */
     if (log_path) {
-        int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        /* read and write: a full log is read back for its marker */
+        int fd = open (log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd >= 0) {
             size_t n = strlen (header);
             header[n] = '\n';
