@@ -132,6 +132,21 @@ s_put (s_sse_t *s, const char *data, size_t n)
     s->sent_at = bf_mono_ms ();
 }
 
+/*  One event whose data is a JSON object (e, taken), ending the stream. */
+static void
+s_put_final (s_sse_t *s, const char *event, json_t *e)
+{
+    char *text = json_dumps (e, JSON_COMPACT);
+    s_put (s, "event: ", 7);
+    s_put (s, event, strlen (event));
+    s_put (s, "\ndata: ", 7);
+    s_put (s, text, strlen (text));
+    s_put (s, "\n\n", 2);
+    free (text);
+    json_decref (e);
+    s->ended = true;
+}
+
 /*  One "data:" line; a carriage return would end an SSE line: dropped. */
 static void
 s_put_data (s_sse_t *s, const char *line, size_t n)
@@ -180,15 +195,8 @@ s_sse_poll (s_sse_t *s)
     int rc = bf_http_ask (s->http, &s->who, "LOGS", body, &status, &reply);
     json_decref (body);
     if (rc != BF_OK || status != MHD_HTTP_OK) {
-        json_t *e = json_pack ("{s:s}", "error", rc != BF_OK ? bf_error_last ()
-                               : json_string_value (json_object_get (reply->body, "error")));
-        char *text = json_dumps (e, JSON_COMPACT);
-        s_put (s, "event: error\ndata: ", 19);
-        s_put (s, text, strlen (text));
-        s_put (s, "\n\n", 2);
-        free (text);
-        json_decref (e);
-        s->ended = true;
+        s_put_final (s, "error", json_pack ("{s:s}", "error", rc != BF_OK ? bf_error_last ()
+                     : json_string_value (json_object_get (reply->body, "error"))));
         bf_msg_destroy (&reply);
         return;
     }
@@ -200,16 +208,8 @@ s_sse_poll (s_sse_t *s)
     }
     else if (final)
         s_add_log (s, "", 0, true);
-    if (final) {
-        json_t *e = json_pack ("{s:O}", "state", json_object_get (reply->body, "state"));
-        char *text = json_dumps (e, JSON_COMPACT);
-        s_put (s, "event: end\ndata: ", 17);
-        s_put (s, text, strlen (text));
-        s_put (s, "\n\n", 2);
-        free (text);
-        json_decref (e);
-        s->ended = true;
-    }
+    if (final)
+        s_put_final (s, "end", json_pack ("{s:O}", "state", json_object_get (reply->body, "state")));
     bf_msg_destroy (&reply);
 }
 

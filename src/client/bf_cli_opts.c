@@ -266,3 +266,12 @@ bf_cli_apply (bf_cli_args_t *a, int o, const char *v)
     }
     return rc;
 }
+
+const char *
+bf_cli_option_help (int o, const s_optdoc_t *docs)
+{
+    for (const s_optdoc_t *d = docs; d && d->opt >= 0; d++)
+        if (d->opt == o)
+            return d->help;
+    return bf_cli_options[o].help;
+}

@@ -45,6 +45,10 @@ typedef struct {
     const char *help;
 } s_optdoc_t;
 
+/*  Option o's help: a command's own (docs, may be NULL), else the
+    table's.  Static.  bf_cli_opts.c. */
+const char *bf_cli_option_help (int o, const s_optdoc_t *docs);
+
 #define S_DOCS(...) ((const s_optdoc_t[]) { __VA_ARGS__, { -1, NULL } })
 
 typedef struct s_cmd {

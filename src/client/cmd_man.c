@@ -65,10 +65,7 @@ static void
 s_option (FILE *f, int o, const s_optdoc_t *docs)
 {
     const s_option_t *opt = &bf_cli_options[o];
-    const char *help = opt->help;
-    for (const s_optdoc_t *d = docs; d && d->opt >= 0; d++)
-        if (d->opt == o)
-            help = d->help;
+    const char *help = bf_cli_option_help (o, docs);
     fputs (".TP\n", f);
     if (opt->shortc)
         fprintf (f, "\\fB\\-%c\\fR%s", opt->shortc, opt->name ? ", " : "");

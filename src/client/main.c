@@ -75,10 +75,7 @@ static void
 s_help_option (FILE *f, int o, const s_optdoc_t *docs)
 {
     const s_option_t *opt = &bf_cli_options[o];
-    const char *help = opt->help;
-    for (const s_optdoc_t *d = docs; d && d->opt >= 0; d++)
-        if (d->opt == o)
-            help = d->help;
+    const char *help = bf_cli_option_help (o, docs);
     int col = fprintf (f, "  ");
     if (opt->shortc)
         col += fprintf (f, "-%c%s", opt->shortc, opt->name ? ", " : "");
