@@ -4,7 +4,7 @@
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
 #   make fuzz       fuzz the protocol decoder with libFuzzer (clang) for FUZZ_TIME s (60)
-#   make bench      cache lookups, hashing, a cache-hit submit and register I/O, as ratios
+#   make bench      speed as ratios against baselines run in the same invocation (tests/bench/NN-*)
 #   make demo       build the bundled example on the local farm, twice
 #   make install    PREFIX=/usr/local DESTDIR=  (the programs, libbitfarm.so.1 with
 #                   include/bitfarm.h and bitfarm.pc, the Python module, the gateware,
@@ -108,10 +108,12 @@ $(BUILD)/tests/bench_regio: tests/bench/bench_regio.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-bench: all $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio
+BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio
+
+bench: all $(BENCH)
 	BUILD=$(BUILD) tests/bench/run
 
-test: all $(UNIT) $(TOOLS) $(BUILD)/tests/test_fuzz_replay
+test: all $(UNIT) $(TOOLS) $(BENCH) $(BUILD)/tests/test_fuzz_replay
 	BUILD=$(BUILD) tests/run
 
 # The fuzz target (tests/fuzz/fuzz_proto.c): replayed over its corpus and

@@ -22,8 +22,9 @@
 #include <string.h>
 #include <time.h>
 
-#define S_ENTRIES 100000
-#define S_HASH_BYTES ((size_t) 64 << 20)
+/* 100k entries and 64 MiB; BENCH_SIZE=tiny (make test) 1,000 and 1 MiB */
+static long S_ENTRIES = 100000;
+static size_t S_HASH_BYTES = (size_t) 64 << 20;
 
 static double
 s_now (void)
@@ -54,6 +55,11 @@ main (int argc, char **argv)
     if (argc != 2) {
         fprintf (stderr, "usage: bench_cache DIR\n");
         return 2;
+    }
+    const char *bench_size = getenv ("BENCH_SIZE");
+    if (bench_size && strcmp (bench_size, "tiny") == 0) {
+        S_ENTRIES = 1000;
+        S_HASH_BYTES = (size_t) 1 << 20;
     }
     bf_cache_t *cache = NULL;
     if (bf_cache_open (&cache, argv[1], NULL) != BF_OK) {
@@ -99,7 +105,7 @@ main (int argc, char **argv)
     sqlite3_finalize (st);
     sqlite3_exec (db, "COMMIT", NULL, NULL, NULL);
 
-    printf ("cache lookups, %d entries in the index:\n", S_ENTRIES);
+    printf ("cache lookups, %ld entries in the index:\n", S_ENTRIES);
     const long n = 20000, nfull = 2000;
     srand (42);
     double t0 = s_now ();
