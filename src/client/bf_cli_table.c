@@ -56,8 +56,7 @@ static const s_cmd_t s_token_cmds[] = {
 };
 
 const s_cmd_t bf_cli_commands[] = {
-    { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN) | S_GIT
-      | S_PROJECT, "[options] FILES... | [-t NAME | --all] [options]",
+    { "submit", bf_cmd_submit, S_SUBMIT_OPTS, "[options] FILES... | [-t NAME | --all] [options]",
       "send a design; prints the job id",
       "`submit ...` is `bitfarm submit ...`.\n"
       "FILES: .v (Verilog) and .sv (SystemVerilog) are read in the order given; other\n"
