@@ -6,8 +6,8 @@
     Why: a cache-hit submit is one SUBMIT and one reply.  The full CLI
     links libczmq and libzmq, and through them about 30 shared objects
     (libsystemd, libgcrypt, krb5, pgm, norm, ...): loading them costs more
-    than the rest of the hit.  This program links only libcrypto and
-    jansson, reads the command line with the full CLI's own option table
+    than the rest of the hit.  This program needs libc alone (jansson is
+    linked in statically, SHA-256 is bf_sha256_soft.h's), reads the command line with the full CLI's own option table
     and bf_cli_apply, builds the design and the SUBMIT body with the same
     modules (bf_design, bf_regio, bf_submit_body: the same bytes), and
     speaks ZMTP itself (bf_zmtp.h).
@@ -43,7 +43,6 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,8 +241,6 @@ main (int argc, char **argv)
     const char *force = getenv ("BITFARM_SUBMIT_FULL");
     if (force && strcmp (force, "1") == 0)
         return s_full (argv, "$BITFARM_SUBMIT_FULL=1");
-    /* libcrypto hashes only: its configuration file changes nothing here */
-    OPENSSL_init_crypto (OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 
     bf_cli_args_t a = { .timeout_ms = 5000, .limit = 20, .design = { .seed = -1 } };
     bf_regio_t *regio = NULL;
