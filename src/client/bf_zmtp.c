@@ -5,8 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,51 @@ struct _bf_zmtp_t {
     size_t have, pos;
 };
 
+/*  The address of "tcp://ADDRESS:PORT" (IPv4, or IPv6 in brackets; no
+    names: resolving one would load NSS, and libzmq may resolve it
+    otherwise) into ss; false when it is not of that form. */
+static bool
+s_tcp_address (struct sockaddr_storage *ss, socklen_t *len, const char *endpoint)
+{
+    if (!bf_starts_with (endpoint, "tcp://"))
+        return false;
+    const char *hp = endpoint + 6, *colon = strrchr (hp, ':');
+    char host[64], *end = NULL;
+    if (!colon || colon == hp || (size_t) (colon - hp) >= sizeof host || !colon[1])
+        return false;
+    errno = 0;
+    unsigned long port = strtoul (colon + 1, &end, 10);
+    if (errno || *end || port == 0 || port > 65535 || colon[1] < '0' || colon[1] > '9')
+        return false;
+    memcpy (host, hp, (size_t) (colon - hp));
+    host[colon - hp] = '\0';
+    memset (ss, 0, sizeof *ss);
+    size_t hl = strlen (host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons ((uint16_t) port);
+        *len = sizeof *a6;
+        return inet_pton (AF_INET6, host + 1, &a6->sin6_addr) == 1;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *) ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons ((uint16_t) port);
+    *len = sizeof *a4;
+    return inet_pton (AF_INET, host, &a4->sin_addr) == 1;
+}
+
 int
 bf_zmtp_supported (const char *endpoint)
 {
-    return endpoint && (bf_starts_with (endpoint, "ipc://") || bf_starts_with (endpoint, "tcp://"));
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (!endpoint)
+        return 0;
+    if (bf_starts_with (endpoint, "ipc://"))
+        return endpoint[6] != '\0' && strlen (endpoint + 6) < sizeof ((struct sockaddr_un *) 0)->sun_path;
+    return s_tcp_address (&ss, &len, endpoint);
 }
 
 /*  Waits until fd is ready for events, or the deadline: BF_OK or BF_ETIMEDOUT. */
@@ -228,43 +270,19 @@ s_open_socket (bf_zmtp_t *self, const char *endpoint, int64_t deadline)
             return bf_error_set (BF_EIO, "cannot connect to '%s': %s", endpoint, strerror (errno));
         return BF_OK;
     }
-    /* tcp://HOST:PORT, HOST a name, an address or [IPv6] */
-    const char *hp = endpoint + 6, *colon = strrchr (hp, ':');
-    char host[256];
-    if (!colon || colon == hp || (size_t) (colon - hp) >= sizeof host || !colon[1])
+    /* tcp://ADDRESS:PORT: IPv4 or [IPv6], numeric (bf_zmtp_supported) */
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (!s_tcp_address (&ss, &sslen, endpoint))
         return bf_error_set (BF_EINVAL, "bad endpoint '%s'", endpoint);
-    memcpy (host, hp, (size_t) (colon - hp));
-    host[colon - hp] = '\0';
-    char *h = host;
-    if (h[0] == '[' && h[strlen (h) - 1] == ']') {
-        h[strlen (h) - 1] = '\0';
-        h++;
-    }
-    if (strchr (h, ';') || strcmp (h, "*") == 0)
-        return bf_error_set (BF_EINVAL, "endpoint '%s' names a source or a wildcard", endpoint);
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo (h, colon + 1, &hints, &res);
-    if (gai != 0)
-        return bf_error_set (BF_EIO, "cannot resolve '%s': %s", endpoint, gai_strerror (gai));
-    int err = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        self->fd = socket (ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int64_t left = deadline - bf_mono_ms ();
-        struct timeval tv = { .tv_sec = left > 0 ? left / 1000 : 0,
-                              .tv_usec = left > 0 ? (left % 1000) * 1000 : 1000 };
-        if (self->fd >= 0)   /* bounds the connect: Linux applies SO_SNDTIMEO to it */
-            setsockopt (self->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        if (self->fd >= 0 && connect (self->fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        err = errno;
-        if (self->fd >= 0)
-            close (self->fd);
-        self->fd = -1;
-    }
-    freeaddrinfo (res);
-    if (self->fd < 0)
-        return bf_error_set (BF_EIO, "cannot connect to '%s': %s", endpoint, strerror (err));
+    self->fd = socket (ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int64_t left = deadline - bf_mono_ms ();
+    struct timeval tv = { .tv_sec = left > 0 ? left / 1000 : 0,
+                          .tv_usec = left > 0 ? (left % 1000) * 1000 : 1000 };
+    if (self->fd >= 0)   /* bounds the connect: Linux applies SO_SNDTIMEO to it */
+        setsockopt (self->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (self->fd < 0 || connect (self->fd, (struct sockaddr *) &ss, sslen) != 0)
+        return bf_error_set (BF_EIO, "cannot connect to '%s': %s", endpoint, strerror (errno));
     int one = 1;
     setsockopt (self->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return BF_OK;
@@ -289,13 +307,13 @@ s_handshake (bf_zmtp_t *self, int64_t deadline)
     if ((rc = s_read (self, g, sizeof g, deadline)) != BF_OK)
         return rc;
     if (g[0] != 0xff || g[9] != 0x7f)
-        return bf_error_set (BF_EPROTO, "the peer at '%s' does not speak ZMTP", self->endpoint);
+        return bf_error_set (BF_EACCES, "the peer at '%s' does not speak ZMTP", self->endpoint);
     if (g[10] < 3)
-        return bf_error_set (BF_EPROTO, "the peer at '%s' speaks ZMTP %d, not 3", self->endpoint,
+        return bf_error_set (BF_EACCES, "the peer at '%s' speaks ZMTP %d, not 3", self->endpoint,
                              g[10]);
     static const unsigned char null_mech[20] = "NULL";
     if (memcmp (g + 12, null_mech, sizeof null_mech) != 0)
-        return bf_error_set (BF_EPROTO, "the broker at '%s' wants a security mechanism "
+        return bf_error_set (BF_EACCES, "the broker at '%s' wants a security mechanism "
                              "(CURVE?), not NULL", self->endpoint);
     unsigned flags;
     uint64_t size;
@@ -312,7 +330,7 @@ s_handshake (bf_zmtp_t *self, int64_t deadline)
         int rlen2 = len > 6 ? cmd[6] : 0;
         if ((size_t) rlen2 > len - 7)
             rlen2 = (int) (len - 7);
-        return bf_error_set (BF_EPROTO, "the broker at '%s' refused the handshake: %.*s",
+        return bf_error_set (BF_EACCES, "the broker at '%s' refused the handshake: %.*s",
                              self->endpoint, rlen2, (const char *) cmd + 7);
     }
     char type[16];
@@ -320,7 +338,7 @@ s_handshake (bf_zmtp_t *self, int64_t deadline)
         || !s_property (cmd + 6, len - 6, "Socket-Type", type, sizeof type))
         return bf_error_set (BF_EPROTO, "bad READY from the peer at '%s'", self->endpoint);
     if (strcmp (type, "ROUTER") != 0)
-        return bf_error_set (BF_EPROTO, "the peer at '%s' is a %s socket, not a ROUTER",
+        return bf_error_set (BF_EACCES, "the peer at '%s' is a %s socket, not a ROUTER",
                              self->endpoint, type);
     return BF_OK;
 }
@@ -338,8 +356,11 @@ bf_zmtp_connect (bf_zmtp_t **out, const char *endpoint, int64_t deadline_ms)
     int rc = s_open_socket (self, endpoint, deadline_ms);
     if (rc == BF_OK && fcntl (self->fd, F_SETFL, fcntl (self->fd, F_GETFL) | O_NONBLOCK) != 0)
         rc = bf_error_set (BF_EIO, "cannot set up the connection to '%s'", endpoint);
-    if (rc == BF_OK)
+    if (rc == BF_OK) {
         rc = s_handshake (self, deadline_ms);
+        if (rc == BF_EIO)
+            rc = BF_EPROTO;   /* BF_EIO: only when the connection could not be made */
+    }
     if (rc != BF_OK) {
         bf_zmtp_destroy (&self);
         return rc;

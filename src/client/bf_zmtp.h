@@ -42,15 +42,22 @@ typedef struct {
 } bf_zmtp_msg_t;
 
 /*  True when endpoint is one bf_zmtp_connect can reach: "ipc://PATH" or
-    "tcp://HOST:PORT" (HOST a name, an IPv4 address or [IPv6]). */
+    "tcp://ADDRESS:PORT" with ADDRESS a numeric IPv4 address or [IPv6]
+    (a host name is not: resolving it would load NSS). */
 int bf_zmtp_supported (const char *endpoint);
 
-/*  Connects to endpoint and completes the handshake (greetings, READY
-    both ways) before deadline_ms (bf_mono_ms's clock).  BF_OK with *out;
-    BF_EINVAL (an endpoint it does not support), BF_EIO (cannot connect),
-    BF_EPROTO (the peer is not a ZMTP 3 ROUTER with the NULL mechanism,
-    e.g. a CURVE broker), BF_ETIMEDOUT.  No message has been sent when it
-    fails. */
+/*  Connects to endpoint and completes the handshake (our greeting and
+    READY in one write, then the peer's) before deadline_ms (bf_mono_ms's
+    clock).  No message goes with the handshake: libzmq's NULL mechanism
+    takes a message that arrives before it has sent its own READY as a
+    protocol error and drops the connection (seen: about one time in two
+    on ipc://), so the first message costs one round trip more.
+    BF_OK with *out; else, always before any message was sent:
+      BF_EINVAL   an endpoint it does not support (bf_zmtp_supported);
+      BF_EIO      the connection could not be made;
+      BF_EACCES   the peer refused the handshake, or is not a ZMTP 3 ROUTER
+                  with the NULL mechanism (e.g. a CURVE broker);
+      BF_EPROTO, BF_ETIMEDOUT   a broken handshake, or none in time. */
 int bf_zmtp_connect (bf_zmtp_t **out, const char *endpoint, int64_t deadline_ms);
 
 /*  Sends one message of n frames (n > 0), all of it or an error (BF_EIO,

@@ -287,20 +287,24 @@ main (int argc, char **argv)
     text = json_dumps (body, JSON_COMPACT | JSON_SORT_KEYS);   /* as bf_msg_encode */
     double t2 = s_now_ms ();
     int64_t deadline = bf_mono_ms () + a.timeout_ms;
-    if (!text || bf_zmtp_connect (&conn, endpoint, deadline) != BF_OK) {
-        why = bf_error_last ();   /* the full CLI connects again, and waits as it does */
-        rc = -1;
-        goto out;
-    }
-    double t3 = s_now_ms ();
-    /* From here on SUBMIT may have reached the broker: no fallback but NEED. */
     bf_zmtp_frame_t frames[] = {
         { (unsigned char *) "", 0 },
         { (unsigned char *) BF_PROTO_CLIENT, 5 },
         { (unsigned char *) "SUBMIT", 6 },
-        { (unsigned char *) text, strlen (text) },
+        { (unsigned char *) text, text ? strlen (text) : 0 },
     };
-    int zrc = bf_zmtp_send (conn, frames, 4, deadline);
+    /* Back to the full CLI when SUBMIT was not sent (any connect error:
+       the full CLI connects again, and waits or words it as it does); once
+       it is, never, but for NEED. */
+    int zrc = text ? bf_zmtp_connect (&conn, endpoint, deadline) : BF_EINVAL;
+    if (zrc != BF_OK && zrc != BF_ETIMEDOUT) {
+        why = text ? bf_error_last () : "no body";
+        rc = -1;
+        goto out;
+    }
+    double t3 = s_now_ms ();
+    if (zrc == BF_OK)   /* (a handshake with no answer in time: as the full CLI says it) */
+        zrc = bf_zmtp_send (conn, frames, 4, deadline);
     if (zrc == BF_OK)
         zrc = bf_zmtp_recv (conn, &reply, S_REPLY_FRAMES, BF_BODY_MAX + 4096, deadline);
     if (zrc == BF_ETIMEDOUT) {
@@ -348,7 +352,7 @@ main (int argc, char **argv)
         const bf_manifest_t *m = bf_design_manifest (design);
         double t5 = s_now_ms ();
         fprintf (stderr, "submit: lean path: parse %.3f ms, design (read, scan, hash %zu "
-                 "files) %.3f ms, connect %.3f ms, round trip %.3f ms, output %.3f ms; "
+                 "files) %.3f ms, handshake %.3f ms, SUBMIT to reply %.3f ms, output %.3f ms; "
                  "in main %.3f ms\n", t1 - t0, m->sources.n + m->data.n + m->has_pcf, t2 - t1,
                  t3 - t2, t4 - t3, t5 - t4, t5 - t0);
     }
