@@ -27,8 +27,12 @@
     After SUBMIT is sent the lean path never falls back, except on NEED
     (the broker lacks inputs: it made no job, so the full CLI submitting
     again, with uploads, cannot make two).
-    $BITFARM_SUBMIT_TIMES=1 prints which path ran and the phases of the
-    lean one (ms) on stderr (docs/benchmarks.md, "20-submit-hit").
+    $BITFARM_SUBMIT_TIMES=1 prints on stderr which path ran: "submit: full
+    path (WHY)", or "submit: lean path (ms): parse=.. design=.. handshake=..
+    round_trip=.. output=.. main=.. files=N", the phases in main: the
+    command line; reading, scanning and hashing the N files and building
+    the body; the ZMTP handshake; SUBMIT sent to reply read; printing; all
+    of main (docs/benchmarks.md, "20-submit-hit").
 */
 #include "../client/bf_cli.h"
 #include "../client/bf_cli_table.h"
@@ -351,10 +355,9 @@ main (int argc, char **argv)
     if (s_times) {
         const bf_manifest_t *m = bf_design_manifest (design);
         double t5 = s_now_ms ();
-        fprintf (stderr, "submit: lean path: parse %.3f ms, design (read, scan, hash %zu "
-                 "files) %.3f ms, handshake %.3f ms, SUBMIT to reply %.3f ms, output %.3f ms; "
-                 "in main %.3f ms\n", t1 - t0, m->sources.n + m->data.n + m->has_pcf, t2 - t1,
-                 t3 - t2, t4 - t3, t5 - t4, t5 - t0);
+        fprintf (stderr, "submit: lean path (ms): parse=%.3f design=%.3f handshake=%.3f "
+                 "round_trip=%.3f output=%.3f main=%.3f files=%zu\n", t1 - t0, t2 - t1,
+                 t3 - t2, t4 - t3, t5 - t4, t5 - t0, m->sources.n + m->data.n + m->has_pcf);
     }
 out:
     bf_zmtp_msg_release (&reply);
