@@ -6,6 +6,10 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define S_HAVE_SHANI 1
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <sys/platform/x86.h>   /* glibc's own CPU features: no CPUID of our own */
+#define S_GLIBC_X86 1
+#endif
 #endif
 
 static const uint32_t s_k[64] = {
@@ -120,8 +124,14 @@ s_blocks (uint32_t h[8], const unsigned char *p, size_t nblocks)
 #ifdef S_HAVE_SHANI
     static int ni = -1;
     if (ni < 0) {
+        /* glibc read the CPU's features at start-up; libgcc's
+           __builtin_cpu_init would ask again (CPUID traps in a VM) */
+#ifdef S_GLIBC_X86
+        ni = CPU_FEATURE_ACTIVE (SHA) && CPU_FEATURE_ACTIVE (SSE4_1);
+#else
         __builtin_cpu_init ();
         ni = __builtin_cpu_supports ("sha") && __builtin_cpu_supports ("sse4.1");
+#endif
     }
     if (ni && s_allow_ni) {
         s_blocks_ni (h, p, nblocks);

@@ -109,7 +109,8 @@ main (int argc, char **argv)
     printf ("%-44s %8.2f ms  (p90 %.2f)\n", label_a, ma, pa);
     if (cmd_b) {
         s_stats (tb, n, &mb, &pb);
-        printf ("%-44s %8.2f ms  (p90 %.2f)   x%.2f of %s\n", label_b, mb, pb, mb / ma, label_a);
+        printf ("%-44s %8.2f ms  (p90 %.2f)   x%.2f of %s\n", label_b, mb, pb, mb / ma,
+                label_a + strspn (label_a, " "));
     }
     free (ta);
     free (tb);
