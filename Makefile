@@ -94,7 +94,8 @@ $(BUILD)/bin/bitfarm-vboard: $(BUILD)/src/vboard/main.o $(BUILD)/libbfcore.a
 # linked statically (jansson, libc: no dynamic loader, ~0.4 ms); it calls
 # nothing of glibc's that loads NSS (bf_zmtp takes numeric addresses only).
 # (Under make asan the sanitizers' runtime cannot link statically: only jansson is.)
-LEAN_LIBS := $(if $(findstring -fsanitize,$(LDFLAGS)),-Wl,-Bstatic -ljansson -Wl,-Bdynamic -lm,-static -ljansson -lm)
+LEAN_ASAN := -Wl,-Bstatic -ljansson -Wl,-Bdynamic -lm
+LEAN_LIBS := $(if $(findstring -fsanitize,$(LDFLAGS)),$(LEAN_ASAN),-static -ljansson -lm)
 $(BUILD)/src/submit/bf_sha256.o: src/common/bf_sha256.c $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -DBF_SHA256_SOFT -c -o $@ $<
