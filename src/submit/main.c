@@ -78,6 +78,14 @@ s_full (char **argv, const char *why)
     if (s_times)
         fprintf (stderr, "submit: full path (%s)\n", why);
     char *full = bf_sibling_program ("bitfarm");
+    char *self = realpath ("/proc/self/exe", NULL);
+    if (self && strcmp (self, full) == 0) {   /* `bitfarm` is this program: never loop */
+        free (self);
+        int rc = bf_cli_fail (BFX_INFRA, "cannot run the full CLI: '%s' is this program", full);
+        free (full);
+        return rc;
+    }
+    free (self);
     execv (full, argv);
     if (errno == ENOENT && !strchr (full, '/'))
         execvp (full, argv);
