@@ -87,8 +87,22 @@ $(BUILD)/bin/bitfarm-worker: $(BUILD)/src/worker/main.o $(BUILD)/libbfcore.a
 $(BUILD)/bin/bitfarm-vboard: $(BUILD)/src/vboard/main.o $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
-$(BUILD)/bin/submit: $(BUILD)/bin/bitfarm
-	ln -sf bitfarm $@
+# `submit` is the lean front end (src/submit/main.c, issue 20): the same
+# archive, but only libcrypto and jansson, not libczmq/libzmq and the ~30
+# objects they load; anything but a plain submit it hands to bin/bitfarm.
+# bf_sha256 over bf_sha256_soft (no libcrypto: ~1 ms of start-up), and
+# linked statically (jansson, libc: no dynamic loader, ~0.4 ms); it calls
+# nothing of glibc's that loads NSS (bf_zmtp takes numeric addresses only).
+# (Under make asan the sanitizers' runtime cannot link statically: only jansson is.)
+LEAN_ASAN := -Wl,-Bstatic -ljansson -Wl,-Bdynamic -lm
+LEAN_LIBS := $(if $(findstring -fsanitize,$(LDFLAGS)),$(LEAN_ASAN),-static -ljansson -lm)
+$(BUILD)/src/submit/bf_sha256.o: src/common/bf_sha256.c $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -DBF_SHA256_SOFT -c -o $@ $<
+$(BUILD)/bin/submit: $(BUILD)/src/submit/main.o $(BUILD)/src/submit/bf_sha256.o $(BUILD)/libbfcore.a
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LEAN_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
@@ -108,7 +122,12 @@ $(BUILD)/tests/bench_regio: tests/bench/bench_regio.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio
+# bench_alt: whole processes timed alternately (no project code: plain libc)
+$(BUILD)/tests/bench_alt: tests/bench/bench_alt.c $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ $<
+
+BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio $(BUILD)/tests/bench_alt
 
 bench: all $(BENCH)
 	BUILD=$(BUILD) tests/bench/run
@@ -145,7 +164,7 @@ include python/install.mk   # PYDIR and python-install: the Python module
 install: all python-install
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	ln -sf bitfarm $(DESTDIR)$(PREFIX)/bin/submit
+	install -m 755 $(BUILD)/bin/submit $(DESTDIR)$(PREFIX)/bin/submit
 	# the client library, its header and its pkg-config file
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/

@@ -241,9 +241,7 @@ bf_broker_client_submit (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     if (inputs)   /* the job holds its uploads now: they leave the quota */
         bf_uploads_taken (self->uploads, bf_broker_upload_client (self, NULL), inputs);
     if (entry) {   /* misses are counted when a build is dispatched */
-        bf_cache_count (self->cache, key, toolchain, true);
-        bf_jobs_set_saved (self->jobs, id, json_integer_value (json_object_get (entry,
-                                                                               "build_ms")));
+        bf_cache_count (self->cache, key, toolchain, true);   /* saved_ms: bf_jobs_create */
     }
     if (board) {
         /* The program job waits for the build (or, on a hit, goes now:

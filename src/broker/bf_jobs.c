@@ -193,6 +193,10 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
         if (rc == BF_OK)
             rc = s_event (self, id, "source", line);
     }
+    /* A hit's saved build time in the same transaction: one commit (one
+       fsync) per hit, not two (issue 20). */
+    if (rc == BF_OK && hit)
+        rc = bf_jobs_set_saved (self, id, json_integer_value (json_object_get (hit, "build_ms")));
     if (rc == BF_OK) {
         if (hit)
             rc = s_event (self, id, json_string_value (json_object_get (hit, "outcome")),

@@ -70,7 +70,8 @@ int bf_jobs_open (bf_jobs_t **out, const char *path);
 void bf_jobs_destroy (bf_jobs_t **self_p);
 
 /*  Creates a job.  With spec->hit the job is created finished, as a cache
-    hit.  Otherwise, if a job with the same action, tags and pin is running,
+    hit (its saved_ms, bf_jobs_set_saved, from the entry's "build_ms", in the
+    same transaction).  Otherwise, if a job with the same action, tags and pin is running,
     the new job follows it (leader_out receives the leader's id, else ""), or
     else it is queued.  id_out and leader_out hold BF_JOB_ID_LEN + 1 bytes.
     BF_OK or BF_EIO. */

@@ -56,8 +56,7 @@ static const s_cmd_t s_token_cmds[] = {
 };
 
 const s_cmd_t bf_cli_commands[] = {
-    { "submit", bf_cmd_submit, S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN) | S_GIT
-      | S_PROJECT, "[options] FILES... | [-t NAME | --all] [options]",
+    { "submit", bf_cmd_submit, S_SUBMIT_OPTS, "[options] FILES... | [-t NAME | --all] [options]",
       "send a design; prints the job id",
       "`submit ...` is `bitfarm submit ...`.\n"
       "FILES: .v (Verilog) and .sv (SystemVerilog) are read in the order given; other\n"
@@ -79,7 +78,12 @@ const s_cmd_t bf_cli_commands[] = {
       "bitfarm.ini in the current directory or above (docs/project.md).  No -t:\n"
       "the default target ([bitfarm] default = NAME, else the first); -t NAME:\n"
       "that one; --all: every one.  Options on the command line override the\n"
-      "file's.  --json output: docs/json.md.\n", NULL, NULL, 0 },
+      "file's.  --json output: docs/json.md.\n"
+      "`submit` sends a plain submit itself (no ZeroMQ library: a cache hit in a few\n"
+      "ms) and runs `bitfarm submit` for the rest: git, CURVE, the local farm,\n"
+      "--wait, -n, a project, a miss that needs uploads.  BITFARM_SUBMIT_FULL=1:\n"
+      "always `bitfarm`; BITFARM_SUBMIT_TIMES=1: which path ran, and its phases (ms),\n"
+      "on stderr.\n", NULL, NULL, 0 },
     { "status", bf_cmd_status, S_BROKER | BF_O (BF_O_EVENTS), "JOB [--events]",
       "state, stage, attempt, worker, times, cache hit, error; --events: the job's history",
       "A job id may be shortened to any unique prefix of at least 4 characters.\n", NULL, NULL,

@@ -38,6 +38,9 @@ typedef struct {
 #define S_PROJECT (BF_O (BF_O_TARGET) | BF_O (BF_O_ALL) | BF_O (BF_O_JUNIT) \
                    | BF_O (BF_O_ARTIFACTS))
 #define S_CACHE (BF_O (BF_O_CACHE_DIR) | BF_O (BF_O_JSON))
+/*  submit's options: the table's, and the lean `submit`'s parser
+    (src/submit/main.c), which must read a command line as main.c does. */
+#define S_SUBMIT_OPTS (S_BROKER | S_DESIGN | S_RUN | BF_O (BF_O_DRY_RUN) | S_GIT | S_PROJECT)
 
 /*  A command's own meaning of an option, for its help. */
 typedef struct {

@@ -1,5 +1,6 @@
 /*  bf_client - see bf_client.h. */
 #include "bf_client.h"
+#include "bf_submit_body.h"
 #include "../common/bf_curve.h"
 #include "../common/bf_error.h"
 #include "../common/bf_manifest.h"
@@ -235,30 +236,10 @@ bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
     *job = NULL;
     if (uploaded)
         *uploaded = 0;
-    json_t *body = json_pack ("{s:o, s:i}", "manifest",
-                              bf_manifest_encode (bf_design_manifest (design)),   /* the wire's form */
-                              "priority", opts->priority);
-    if (opts->timeout_ms > 0)
-        json_object_set_new (body, "timeout_ms", json_integer (opts->timeout_ms));
-    if (opts->tags && opts->tags[0]) {
-        json_t *tags = json_array ();
-        for (const char *const *t = opts->tags; *t; t++)
-            json_array_append_new (tags, json_string (*t));
-        json_object_set_new (body, "tags", tags);
-    }
-    if (opts->toolchain)
-        json_object_set_new (body, "toolchain", json_string (opts->toolchain));
-    if (opts->provenance)
-        json_object_set (body, "provenance", opts->provenance);
+    json_t *body = bf_submit_body (bf_design_manifest (design), opts);
     json_t *proofs = s_proofs (self, design);
     if (proofs)
         json_object_set_new (body, "proofs", proofs);
-    if (opts->program_board) {
-        json_t *p = json_pack ("{s:s}", "board", opts->program_board);
-        if (opts->token)
-            json_object_set_new (p, "token", json_string (opts->token));
-        json_object_set_new (body, "program", p);
-    }
     int rc = BF_OK;
     for (int round = 0; round < 3; round++) {
         bf_msg_t *reply = NULL;

@@ -29,6 +29,9 @@ typedef struct {
     char *abs;                /* resolved absolute path */
     char *given;              /* as the user named it */
     int kind;                 /* 0 verilog, 1 systemverilog, 2 data, 3 pcf */
+    bool hashed;              /* sha256 and size hold the bytes the scan read */
+    char sha256[BF_SHA256_HEX_LEN + 1];
+    uint64_t size;
 } s_input_t;
 
 typedef struct {
@@ -105,6 +108,7 @@ s_add (s_inputs_t *in, const char *given, int kind, bool named)
     in->v[in->n].abs = xstrdup (real);
     in->v[in->n].given = xstrdup (given);
     in->v[in->n].kind = kind;
+    in->v[in->n].hashed = false;
     in->n++;
     return BF_OK;
 }
@@ -264,8 +268,17 @@ s_scan (s_scan_t *sc, int idx)
     sc->srcdir = dirname (dircopy);
     if (fs && fs->scan)
         fs->scan (fs->arg, sc->in->v[idx].abs, s_on_found, sc);
-    else
+    else {
+        /* Hashed here, from the bytes scanned: each file is read once, and
+           the digest is that of the text whose names were found. */
+        char sha[BF_SHA256_HEX_LEN + 1];
+        bf_sha256_hex (sha, text, len);
         bf_design_scan (text, len, s_on_found, sc);
+        s_input_t *in = &sc->in->v[idx];   /* after the scan: s_add may move v */
+        memcpy (in->sha256, sha, sizeof sha);
+        in->size = len;
+        in->hashed = true;
+    }
     free (dircopy);
     free (text);
     sc->srcdir = NULL;
@@ -449,7 +462,11 @@ bf_design_new (bf_design_t **out, const bf_design_opts_t *opts)
     for (int i = 0; i < in.n; i++) {
         char digest[BF_SHA256_HEX_LEN + 1];
         uint64_t size = 0;
-        if ((rc = s_hash (opts->fs, digest, &size, in.v[i].abs)) != BF_OK)
+        if (in.v[i].hashed) {
+            memcpy (digest, in.v[i].sha256, sizeof digest);
+            size = in.v[i].size;
+        }
+        else if ((rc = s_hash (opts->fs, digest, &size, in.v[i].abs)) != BF_OK)
             goto out;
         if (size > BF_MAX_FILE_SIZE) {
             rc = bf_error_set (BF_ETOOBIG, "file too big '%s' (%llu bytes, limit %u)",

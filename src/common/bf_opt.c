@@ -5,8 +5,6 @@
 #include "bf_proto.h"
 #include "bf_util.h"
 
-#include <czmq.h>
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,13 +106,4 @@ bf_opt_write_pidfile (const char *path)
     char buf[32];
     int n = snprintf (buf, sizeof buf, "%ld\n", (long) getpid ());
     return bf_file_write_atomic (path, buf, (size_t) n, 0644);
-}
-
-int
-bf_opt_daemon_init (const char *component, int level, const char *log_file)
-{
-    zsys_init ();
-    zsys_set_logstream (NULL);
-    bf_log_init (component, (bf_log_level_t) level);
-    return log_file ? bf_log_open (log_file) : BF_OK;
 }

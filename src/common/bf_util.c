@@ -8,11 +8,12 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
-#include <openssl/rand.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -296,8 +297,18 @@ bf_random_hex (char *out, size_t nbytes)
 {
     unsigned char raw[64];
     static const char digits[] = "0123456789abcdef";
-    if (nbytes > sizeof raw || RAND_bytes (raw, (int) nbytes) != 1)
+    /* the kernel's CSPRNG (getrandom(2), blocking only before it is seeded),
+       not OpenSSL's: what links bf_util needs no libcrypto (the lean submit) */
+    if (nbytes > sizeof raw)
         return BF_ERROR;
+    for (size_t got = 0; got < nbytes;) {
+        ssize_t n = getrandom (raw + got, nbytes - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return BF_ERROR;
+        got += (size_t) n;
+    }
     for (size_t i = 0; i < nbytes; i++) {
         out[2 * i] = digits[raw[i] >> 4];
         out[2 * i + 1] = digits[raw[i] & 15];

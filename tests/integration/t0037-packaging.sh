@@ -57,6 +57,9 @@ check_eq "  the worker unit reads worker.d/INSTANCE.conf" \
     "EnvironmentFile=/etc/bitfarm/worker.d/%i.conf" \
     "$(grep '^EnvironmentFile=' "$U/bitfarm-worker@.service")"
 check_eq "  the installed CLI runs" "bitfarm 0.1.0" "$("$R/usr/bin/bitfarm" --version)"
+check_eq "  the installed submit (the lean front end) runs" "bitfarm 0.1.0" "$("$R/usr/bin/submit" --version)"
+check "  ... and hands what it does not do to the installed bitfarm beside it" \
+    bash -c '"$1" --help | grep -q "^usage: bitfarm submit"' _ "$R/usr/bin/submit"
 
 # --- reinstalling keeps the config ---------------------------------------------
 echo 'BITFARM_BROKER_OPTS="--listen tcp://127.0.0.1:6000" # mine' >"$R/etc/bitfarm/broker.conf"
