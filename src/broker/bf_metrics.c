@@ -72,7 +72,7 @@ void
 bf_broker_client_farm (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     (void) msg;
-    json_t *states = bf_jobs_count_states (self->jobs, bf_broker_view (self));
+    json_t *states = bf_jobs_count_live (self->jobs, bf_broker_view (self));
     json_t *cache = bf_cache_stats (self->cache);
     int64_t workers, slots, busy;
     s_slots (self, &workers, &slots, &busy);
