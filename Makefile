@@ -108,7 +108,13 @@ $(BUILD)/tests/bench_regio: tests/bench/bench_regio.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio
+# bench_history: the job history generator and the in-process STATUS timing
+# through the client library (src/lib), over the internal archive.
+$(BUILD)/tests/bench_history: tests/bench/bench_history.c $(SDK_OBJ) $(BUILD)/libbfcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio $(BUILD)/tests/bench_history
 
 bench: all $(BENCH)
 	BUILD=$(BUILD) tests/bench/run
