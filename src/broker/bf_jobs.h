@@ -332,19 +332,24 @@ json_t *bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_ow
 /* ---- metrics (bf_jobs_stats.c; issue 19) ---- */
 
 /*  How many jobs of owner (NULL: all) are in each state: a new object
-    {state: n}, only states that have jobs. */
+    {state: n}, only states that have jobs.  Read from job_counts, which
+    triggers keep (schema/jobs/012_history.sql): no walk of the history. */
 json_t *bf_jobs_count_states (bf_jobs_t *self, const char *owner);
 
 /*  How many finished jobs ended with each failure class: {class: n}. */
 json_t *bf_jobs_count_failures (bf_jobs_t *self);
 
-/*  Histograms over the kept history, in seconds, with the nbounds upper
-    bounds given (ascending): a new object {"queue_wait": h, "stages":
-    {stage: h}} where h is {"count", "sum", "buckets": [cumulative counts,
-    one per bound]}.  queue_wait: from submission to the (last) dispatch
-    of each job that started; a stage: from its "stage" event to the job's
-    next event (the next stage or the end), for the events the workers'
-    LOG messages recorded (synth, pnr, pack). */
+/*  Histograms in seconds, with the nbounds upper bounds given (ascending;
+    bounds the table job_hist_bounds lacks count 0): a new object
+    {"queue_wait": h, "stages": {stage: h}} where h is {"count", "sum",
+    "buckets": [cumulative counts, one per bound]}.  queue_wait: from
+    submission to each dispatch of a job (a start, a cache hit, a follower
+    given its leader's start); a stage: from its "stage" event to the
+    job's next event (the next stage or the end), for the events the
+    workers' LOG messages recorded (synth, pnr, pack).  Counted as it
+    happens by triggers (schema/jobs/012_history.sql), seeded from the
+    history kept at the upgrade: removing old jobs does not lower them,
+    and a read costs O(stages x bounds), not O(history). */
 json_t *bf_jobs_histograms (bf_jobs_t *self, const double *bounds, size_t nbounds);
 
 #endif

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The same as job_hist_bounds (schema/jobs/012_history.sql): the
+   histograms are counted in the database as jobs run, at these bounds. */
 static const double s_bounds[] = { 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600 };
 #define S_NBOUNDS (sizeof s_bounds / sizeof s_bounds[0])
 
