@@ -2,12 +2,14 @@
     METRICS, the Prometheus text format 0.0.4 for /metrics, and FARM, the
     dashboard's summary for /api/v1/farm.  Both run on the broker loop,
     from its own state: the job table (counts and histograms over the
-    history it keeps, --job-history), the cache's counters (as
+    history it keeps, --keep-jobs), the cache's counters (as
     CACHESTATS), the worker registry and the boards.
 
     The counters bitfarm_jobs_total and bitfarm_jobs_failed_total count
     the jobs the broker keeps: they fall when old jobs are removed
-    (--job-history), which Prometheus's rate() reads as a counter reset.
+    (--keep-jobs), which Prometheus's rate() reads as a counter reset.
+    The histograms only grow.  Both are read from tables that triggers
+    keep (schema/jobs/012_history.sql), never counted over the history.
 */
 #include "bf_broker_int.h"
 #include "../common/bf_error.h"
