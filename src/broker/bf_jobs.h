@@ -238,9 +238,10 @@ const char *bf_jobs_keep_text (char *buf, size_t len, const bf_jobs_keep_t *keep
     running job, nor one that is referred to: the leader of an unfinished
     follower, the build an unfinished program job waits for (after_job),
     a board's last job.  Cache entries and objects are never touched.
-    Each candidate is found through the index jobs_finished, so one call
-    costs O(limit log n) (plus, with a count, a walk of max_count index
-    entries).  *ids_out receives a new JSON array of the ids removed (the
+    Candidates come oldest first from the index jobs_finished, and a
+    count compares with the number of finished jobs in job_counts (kept by
+    triggers), so one call costs O(limit log n), never a walk of the jobs
+    kept.  *ids_out receives a new JSON array of the ids removed (the
     caller removes their logs).  BF_OK or BF_EIO. */
 int bf_jobs_retain (bf_jobs_t *self, json_t **ids_out, const bf_jobs_keep_t *keep, int64_t now,
                     int limit);

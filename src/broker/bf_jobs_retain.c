@@ -60,53 +60,52 @@ bf_jobs_keep_text (char *buf, size_t len, const bf_jobs_keep_t *keep)
     return buf;
 }
 
-/*  The newest finished job not kept, as the pair (finished_at, rowid) in
-    *at and *row, into which every older finished job falls too: BF_OK, or
-    BF_ENOTFOUND when every finished job is kept. */
-static int
-s_cutoff (bf_jobs_t *self, int64_t *at, int64_t *row, const bf_jobs_keep_t *keep, int64_t now)
-{
-    if (keep->max_count <= 0) {
-        if (keep->max_age_ms <= 0)
-            return BF_ENOTFOUND;
-        *at = now - keep->max_age_ms - 1;     /* finished_at < now - age */
-        *row = INT64_MAX;
-        return BF_OK;
-    }
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT finished_at, rowid FROM jobs INDEXED BY jobs_finished "
-        "WHERE state NOT IN ('queued', 'running') "
-        "ORDER BY finished_at DESC, rowid DESC LIMIT 1 OFFSET ?");
-    sqlite3_bind_int64 (st, 1, keep->max_count);
-    int rc = BF_ENOTFOUND;
-    if (sqlite3_step (st) == SQLITE_ROW) {
-        *at = sqlite3_column_int64 (st, 0);
-        *row = sqlite3_column_int64 (st, 1);
-        rc = BF_OK;
-    }
-    sqlite3_finalize (st);
-    return rc;
-}
+/*  The references that keep a finished job j (see bf_jobs.h). */
+#define S_UNREFERENCED \
+    "NOT EXISTS (SELECT 1 FROM jobs o WHERE o.follows = j.id " \
+    "            AND o.state IN ('queued', 'running')) " \
+    "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.after_job = j.id " \
+    "                AND o.state IN ('queued', 'running')) " \
+    "AND NOT EXISTS (SELECT 1 FROM boards b WHERE b.last_job = j.id) "
 
-/*  Up to limit ids of finished jobs at or before the cutoff that nothing
-    refers to, oldest first, into a new array. */
+/*  Up to limit ids of finished jobs that keep does not keep at now and
+    nothing refers to, oldest first, into a new array.  An age is a range
+    of the index jobs_finished; a count is the oldest (finished - count)
+    entries of it, the number of finished jobs read from job_counts (kept
+    by triggers) rather than counted: never a walk of the kept ones. */
 static json_t *
-s_candidates (bf_jobs_t *self, int64_t at, int64_t row, int limit)
+s_candidates (bf_jobs_t *self, const bf_jobs_keep_t *keep, int64_t before, int64_t now,
+              int limit)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT id FROM jobs j INDEXED BY jobs_finished "
-        "WHERE j.state NOT IN ('queued', 'running') AND j.finished_at <= ?1 "
-        "AND (j.finished_at < ?1 OR j.rowid <= ?2) "
-        "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.follows = j.id "
-        "                AND o.state IN ('queued', 'running')) "
-        "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.after_job = j.id "
-        "                AND o.state IN ('queued', 'running')) "
-        "AND NOT EXISTS (SELECT 1 FROM boards b WHERE b.last_job = j.id) "
-        "ORDER BY j.finished_at, j.rowid LIMIT ?3");
-    sqlite3_bind_int64 (st, 1, at);
-    sqlite3_bind_int64 (st, 2, row);
-    sqlite3_bind_int (st, 3, limit);
     json_t *ids = json_array ();
+    sqlite3_stmt *st;
+    if (keep && keep->max_count > 0) {
+        st = bf_db_prepare (self->db, "SELECT IFNULL (sum (n), 0) FROM job_counts "
+                            "WHERE state NOT IN ('queued', 'running')");
+        int64_t excess = sqlite3_step (st) == SQLITE_ROW
+                         ? sqlite3_column_int64 (st, 0) - keep->max_count : 0;
+        sqlite3_finalize (st);
+        if (excess <= 0)
+            return ids;
+        st = bf_db_prepare (self->db,
+            "SELECT j.id FROM (SELECT id FROM jobs INDEXED BY jobs_finished "
+            "                  WHERE state NOT IN ('queued', 'running') "
+            "                  ORDER BY finished_at, rowid LIMIT ?1) j "
+            "WHERE " S_UNREFERENCED "LIMIT ?2");
+        sqlite3_bind_int64 (st, 1, excess);
+    }
+    else {
+        if (keep && keep->max_age_ms <= 0)
+            return ids;                      /* keep every job */
+        if (keep)
+            before = now - keep->max_age_ms;
+        st = bf_db_prepare (self->db,
+            "SELECT j.id FROM jobs j INDEXED BY jobs_finished "
+            "WHERE j.state NOT IN ('queued', 'running') AND j.finished_at < ?1 "
+            "AND " S_UNREFERENCED "ORDER BY j.finished_at, j.rowid LIMIT ?2");
+        sqlite3_bind_int64 (st, 1, before);
+    }
+    sqlite3_bind_int (st, 2, limit);
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (ids, json_string ((const char *) sqlite3_column_text (st, 0)));
     sqlite3_finalize (st);
@@ -146,9 +145,7 @@ s_retain (bf_jobs_t *self, json_t **ids_out, const bf_jobs_keep_t *keep, int64_t
     int rc = bf_db_begin (self->db);
     if (rc != BF_OK)
         return rc;
-    int64_t at = before - 1, row = INT64_MAX;
-    int crc = keep ? s_cutoff (self, &at, &row, keep, now) : BF_OK;
-    ids = crc == BF_OK ? s_candidates (self, at, row, limit) : json_array ();
+    ids = s_candidates (self, keep, before, now, limit);
     if (json_array_size (ids) > 0) {
         text = json_dumps (ids, JSON_COMPACT);
         rc = s_delete (self, text);
