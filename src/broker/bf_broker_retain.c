@@ -17,10 +17,15 @@
 int
 bf_broker_retain_init (bf_broker_t *self)
 {
+    int rc = BF_OK;
     if (self->cfg.keep_jobs)
-        return bf_jobs_keep_parse (&self->keep, "--keep-jobs", self->cfg.keep_jobs);
-    self->keep = (bf_jobs_keep_t) { .max_age_ms = self->cfg.job_history_ms };
-    return BF_OK;
+        rc = bf_jobs_keep_parse (&self->keep, "--keep-jobs", self->cfg.keep_jobs);
+    else
+        self->keep = (bf_jobs_keep_t) { .max_age_ms = self->cfg.job_history_ms };
+    char keep[64];
+    if (rc == BF_OK)
+        bf_info ("job history: keeping %s", bf_jobs_keep_text (keep, sizeof keep, &self->keep));
+    return rc;
 }
 
 void
