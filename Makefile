@@ -127,7 +127,14 @@ $(BUILD)/tests/bench_alt: tests/bench/bench_alt.c $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ $<
 
-BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio $(BUILD)/tests/bench_alt
+# bench_history: the job history generator and the in-process STATUS timing
+# through the client library (src/lib), over the internal archive.
+$(BUILD)/tests/bench_history: tests/bench/bench_history.c $(SDK_OBJ) $(BUILD)/libbfcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio $(BUILD)/tests/bench_history \
+           $(BUILD)/tests/bench_alt
 
 bench: all $(BENCH)
 	BUILD=$(BUILD) tests/bench/run

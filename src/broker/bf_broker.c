@@ -308,7 +308,8 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     self->uploads = bf_uploads_new (self->cfg.upload_quota, self->cfg.upload_grace_ms);
     int rc = bf_broker_state_modes (self);   /* STATE and STATE/logs: none for others */
     char *p = NULL;
-    if (rc != BF_OK || (rc = s_lock_state (self)) != BF_OK)
+    if (rc != BF_OK || (rc = bf_broker_retain_init (self)) != BF_OK
+        || (rc = s_lock_state (self)) != BF_OK)
         goto fail;
     p = xasprintf ("%s/jobs.db", self->state_dir);
     rc = bf_broker_private_file (p);     /* its -wal and -shm files take its mode */

@@ -4,7 +4,7 @@
         STATE/jobs.db        jobs and known toolchains
         STATE/cache/         the farm's cache (bf_cache.h)
         STATE/logs/ID.log    live logs of jobs (0600, capped at job_log_max),
-                             removed with the job (job_history_ms)
+                             removed with the job (keep_jobs)
         STATE/broker.lock    held while a broker serves this state (one
                              broker per state directory)
     With --http, an HTTP server (bf_http.h) answers the JSON API, metrics
@@ -46,6 +46,9 @@ typedef struct {
                                     stream and RESULT log), bytes; 0: 16 MiB */
     int64_t job_history_ms;      /* finished jobs older than this are removed with
                                     their events and live logs; 0: 30 days */
+    const char *keep_jobs;       /* which finished jobs are kept, as --keep-jobs takes it
+                                    (bf_jobs_keep_parse: "30d", "100000", "all"); NULL:
+                                    those that finished within job_history_ms */
     /* CURVE (bf_auth.h): both set, or neither (plain). */
     const char *cert_path;       /* the broker's secret certificate, NAME.key_secret */
     const char *keys_dir;        /* allow-lists: KEYS/workers, KEYS/clients, KEYS/admins */

@@ -3,7 +3,8 @@
         bf_broker_sched.c     scheduling and dispatch, retries, the ends of jobs
         bf_broker_registry.c  the worker registry (READY, leases, recovery)
         bf_broker_wcmd.c      worker commands (RESULT, LOG, WANT)
-        bf_broker_logs.c      state modes, live logs, job history retention
+        bf_broker_logs.c      state modes, live logs
+        bf_broker_retain.c    job history retention (--keep-jobs), a batch per tick
         bf_broker_client.c    client commands (SUBMIT, STATUS, FETCH, ...)
         bf_broker_boards.c    board and program commands (PROGRAM, RESERVE, ...)
         bf_broker_toolchain.c the default toolchain's rule; TOOLCHAINS, SETTOOLCHAIN,
@@ -110,6 +111,7 @@ struct _bf_broker_t {
     bf_uploads_t *uploads;      /* the uploads asked for (NEED), per client, with quotas */
     int64_t pins_checked_at;    /* monotonic ms of the last check of stale cache pins */
     int64_t pruned_at;          /* monotonic ms of the last look for old jobs; 0: due */
+    bf_jobs_keep_t keep;        /* which finished jobs are kept (cfg.keep_jobs) */
     zhashx_t *workers;          /* rid hex -> bf_broker_worker_t */
     json_t *orphans;            /* job id -> monotonic ms when its lease ends: running jobs
                                    whose worker has not registered since a restart */
@@ -280,7 +282,7 @@ bf_broker_release_after (bf_broker_t *self);
 
 
 /* ---------------------------------------------------------------------- */
-/*  bf_broker_logs.c: state modes, live logs, retention */
+/*  bf_broker_logs.c: state modes, live logs */
 
 /*  STATE/logs/ID.log, the live log of a job (a new string). */
 char *
@@ -302,13 +304,22 @@ bf_broker_private_file (const char *path);
 void
 bf_broker_drop_live_log (bf_broker_t *self, const char *id);
 
-/*  Job history retention: at most every minute (every quarter of the
-    history when shorter), removes finished jobs that finished more than
-    cfg.job_history_ms ago, with their events and live logs.  The cache's
-    entries and objects (a result's log among them) are the cache's own,
-    evicted by its cap (bf_janitor.h).  now is monotonic ms. */
+/*  bf_broker_retain.c: job history retention (--keep-jobs, self->keep).
+    Called every tick; at most every minute (every quarter of the
+    duration kept, when shorter) it looks for finished jobs that are not
+    kept, and removes them with their events, attempts and live logs in
+    batches: at most S_RETAIN_BATCHES of S_RETAIN_BATCH jobs and about
+    S_RETAIN_BUDGET_MS of work per tick, the rest at the next ticks, so the
+    loop never stalls.  The cache's entries and objects (a result's log
+    among them) are the cache's own, evicted by its cap (bf_janitor.h).
+    now is monotonic ms. */
 void
 bf_broker_prune (bf_broker_t *self, int64_t now);
+
+/*  self->keep from cfg.keep_jobs, else cfg.job_history_ms (the option's
+    old name).  BF_OK or BF_EINVAL with a detail. */
+int
+bf_broker_retain_init (bf_broker_t *self);
 
 
 /* ---------------------------------------------------------------------- */

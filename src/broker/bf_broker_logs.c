@@ -1,8 +1,8 @@
 /*  bf_broker_logs - what the broker keeps of jobs on disk besides the
     database: the modes of its state (nothing for others), live logs
-    (STATE/logs/ID.log, 0600, capped as they arrive: bf_broker_wcmd.c), and
-    retention: finished jobs older than cfg.job_history_ms are removed with
-    their events and live logs (docs/protocol.md 7).  See bf_broker_int.h.
+    (STATE/logs/ID.log, 0600, capped as they arrive: bf_broker_wcmd.c);
+    retention, which removes them with their jobs, is bf_broker_retain.c.
+    See bf_broker_int.h.
 */
 #include "bf_broker_int.h"
 #include "../common/bf_error.h"
@@ -16,9 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define S_PRUNE_BATCH 500          /* jobs removed per transaction */
-#define S_PRUNE_EVERY_MAX 60000    /* ms: how often old jobs are looked for, at most */
 
 char *
 bf_broker_log_path (bf_broker_t *self, const char *id)
@@ -82,36 +79,4 @@ bf_broker_drop_live_log (bf_broker_t *self, const char *id)
     if (unlink (path) < 0 && errno != ENOENT)
         bf_warn ("cannot remove '%s': %s", path, strerror (errno));
     free (path);
-}
-
-void
-bf_broker_prune (bf_broker_t *self, int64_t now)
-{
-    int64_t every = self->cfg.job_history_ms / 4;
-    if (every > S_PRUNE_EVERY_MAX)
-        every = S_PRUNE_EVERY_MAX;
-    if (self->pruned_at && now < self->pruned_at + every)
-        return;
-    self->pruned_at = now;
-    int64_t before = bf_now_ms () - self->cfg.job_history_ms;
-    size_t total = 0;
-    for (int batch = 0; batch < 10; batch++) {   /* the rest at the next tick */
-        json_t *ids = NULL;
-        if (bf_jobs_prune (self->jobs, &ids, before, S_PRUNE_BATCH) != BF_OK) {
-            bf_warn ("cannot prune the job history: %s", bf_error_last ());
-            return;
-        }
-        size_t i, n = json_array_size (ids);
-        json_t *v;
-        json_array_foreach (ids, i, v)
-            bf_broker_drop_live_log (self, json_string_value (v));
-        json_decref (ids);
-        total += n;
-        if (n < S_PRUNE_BATCH)
-            break;
-        self->pruned_at = 0;
-    }
-    if (total > 0)
-        bf_info ("removed %zu finished job(s) older than %lld s, with their events and logs",
-                 total, (long long) (self->cfg.job_history_ms / 1000));
 }

@@ -1,6 +1,7 @@
 /*  bf_jobs - see bf_jobs.h.  This file holds the writes: creating jobs and
     moving them through their states (start, recover, stage, finish,
-    retry), coalescing, and the toolchains seen; bf_jobs_query.c reads. */
+    retry), coalescing, and the toolchains seen; bf_jobs_query.c reads;
+    bf_jobs_retain.c removes old finished jobs. */
 #include "bf_jobs_int.h"
 #include "../common/bf_provenance.h"
 #include "../common/bf_db.h"
@@ -478,49 +479,4 @@ bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t back
         free (why);
     }
     return s_end (self, rc);
-}
-
-int
-bf_jobs_prune (bf_jobs_t *self, json_t **ids_out, int64_t before, int limit)
-{
-    *ids_out = NULL;
-    int rc = s_begin (self);
-    if (rc != BF_OK)
-        return rc;
-    /* Never a job an unfinished one still refers to (its leader, or the
-       build a program job waits for). */
-    sqlite3_stmt *st = bf_db_prepare (self->db,
-        "SELECT id FROM jobs j WHERE state NOT IN ('queued', 'running') AND finished_at < ? "
-        "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.follows = j.id "
-        "                AND o.state IN ('queued', 'running')) "
-        "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.after_job = j.id "
-        "                AND o.state IN ('queued', 'running')) "
-        "ORDER BY finished_at LIMIT ?");
-    sqlite3_bind_int64 (st, 1, before);
-    sqlite3_bind_int (st, 2, limit);
-    json_t *ids = json_array ();
-    while (sqlite3_step (st) == SQLITE_ROW)
-        json_array_append_new (ids, json_string ((const char *) sqlite3_column_text (st, 0)));
-    sqlite3_finalize (st);
-    char *text = json_dumps (ids, JSON_COMPACT);
-    static const char *const deletes[] = {
-        "DELETE FROM events WHERE job IN (SELECT value FROM json_each (?))",
-        "DELETE FROM attempts WHERE job IN (SELECT value FROM json_each (?))",
-        "DELETE FROM jobs WHERE id IN (SELECT value FROM json_each (?))",
-    };
-    for (size_t i = 0; i < 3 && rc == BF_OK && json_array_size (ids) > 0; i++) {
-        st = bf_db_prepare (self->db, deletes[i]);
-        sqlite3_bind_text (st, 1, text, -1, SQLITE_STATIC);
-        rc = s_changed (self, st, "prune job history");
-        if (rc == BF_EBUSY)
-            rc = BF_OK;
-    }
-    free (text);
-    rc = s_end (self, rc);
-    if (rc == BF_OK) {
-        *ids_out = ids;
-        ids = NULL;   /* transferred */
-    }
-    json_decref (ids);
-    return rc;
 }

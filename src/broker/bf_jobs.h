@@ -212,12 +212,48 @@ int bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t 
     is no such running job (leader_out ""), or BF_EIO. */
 int bf_jobs_follow (bf_jobs_t *self, char *leader_out, const char *id);
 
-/*  Removes up to `limit` finished jobs that finished before `before` (ms
-    since the epoch), oldest first, with their event history; never one an
-    unfinished job follows or waits for.  *ids_out receives a new JSON
-    array of the ids removed (the caller removes their logs).  BF_OK or
-    BF_EIO. */
+/* ---- retention (bf_jobs_retain.c; issue 20) ---- */
+
+/*  Which finished jobs are kept (--keep-jobs): those that finished less
+    than max_age_ms ago, or the newest max_count finished ones (by finish
+    time); both 0: every job.  Only one of the two is set. */
+typedef struct {
+    int64_t max_age_ms;          /* 0: no age limit */
+    int64_t max_count;           /* 0: no count limit */
+} bf_jobs_keep_t;
+
+#define BF_JOBS_KEEP_COUNT_MAX 1000000000000LL
+
+/*  Parses a --keep-jobs value strictly: a duration with its unit ("30d",
+    "12h", "90m", "45s", "500ms"; 1 s to 3650 d), a count of jobs (digits
+    only, 1 to BF_JOBS_KEEP_COUNT_MAX), or "all".  BF_OK, or BF_EINVAL with
+    a one-line detail naming option and value. */
+int bf_jobs_keep_parse (bf_jobs_keep_t *out, const char *option, const char *value);
+
+/*  The policy as text for people: "30d", "100000 jobs", "all". */
+const char *bf_jobs_keep_text (char *buf, size_t len, const bf_jobs_keep_t *keep);
+
+/*  Removes, in one transaction, up to `limit` finished jobs that `keep`
+    does not keep at `now` (ms since the epoch), oldest finished first, with
+    every row about them (events, attempts).  Never removes a queued or
+    running job, nor one that is referred to: the leader of an unfinished
+    follower, the build an unfinished program job waits for (after_job),
+    a board's last job.  Cache entries and objects are never touched.
+    Candidates come oldest first from the index jobs_finished, and a
+    count compares with the number of finished jobs in job_counts (kept by
+    triggers), so one call costs O(limit log n), never a walk of the jobs
+    kept.  *ids_out receives a new JSON array of the ids removed (the
+    caller removes their logs).  BF_OK or BF_EIO. */
+int bf_jobs_retain (bf_jobs_t *self, json_t **ids_out, const bf_jobs_keep_t *keep, int64_t now,
+                    int limit);
+
+/*  bf_jobs_retain of the finished jobs that finished before `before`. */
 int bf_jobs_prune (bf_jobs_t *self, json_t **ids_out, int64_t before, int limit);
+
+/*  How many of owner's (NULL: all) jobs are queued and running: a new
+    object {"queued": n, "running": n}, through the queue index (no walk
+    of the finished jobs). */
+json_t *bf_jobs_count_live (bf_jobs_t *self, const char *owner);
 
 /*  Program jobs queued after a build that has finished: a new JSON array
     of {"id", "build", "state", "bitstream", "error"} (the build's state,
@@ -298,19 +334,24 @@ json_t *bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_ow
 /* ---- metrics (bf_jobs_stats.c; issue 19) ---- */
 
 /*  How many jobs of owner (NULL: all) are in each state: a new object
-    {state: n}, only states that have jobs. */
+    {state: n}, only states that have jobs.  Read from job_counts, which
+    triggers keep (schema/jobs/012_history.sql): no walk of the history. */
 json_t *bf_jobs_count_states (bf_jobs_t *self, const char *owner);
 
 /*  How many finished jobs ended with each failure class: {class: n}. */
 json_t *bf_jobs_count_failures (bf_jobs_t *self);
 
-/*  Histograms over the kept history, in seconds, with the nbounds upper
-    bounds given (ascending): a new object {"queue_wait": h, "stages":
-    {stage: h}} where h is {"count", "sum", "buckets": [cumulative counts,
-    one per bound]}.  queue_wait: from submission to the (last) dispatch
-    of each job that started; a stage: from its "stage" event to the job's
-    next event (the next stage or the end), for the events the workers'
-    LOG messages recorded (synth, pnr, pack). */
+/*  Histograms in seconds, with the nbounds upper bounds given (ascending;
+    bounds the table job_hist_bounds lacks count 0): a new object
+    {"queue_wait": h, "stages": {stage: h}} where h is {"count", "sum",
+    "buckets": [cumulative counts, one per bound]}.  queue_wait: from
+    submission to each dispatch of a job (a start, a cache hit, a follower
+    given its leader's start); a stage: from its "stage" event to the
+    job's next event (the next stage or the end), for the events the
+    workers' LOG messages recorded (synth, pnr, pack).  Counted as it
+    happens by triggers (schema/jobs/012_history.sql), seeded from the
+    history kept at the upgrade: removing old jobs does not lower them,
+    and a read costs O(stages x bounds), not O(history). */
 json_t *bf_jobs_histograms (bf_jobs_t *self, const double *bounds, size_t nbounds);
 
 #endif

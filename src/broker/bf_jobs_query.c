@@ -397,7 +397,18 @@ bf_jobs_list (bf_jobs_t *self, int limit, const char *owner, const char *commit)
 json_t *
 bf_jobs_list_where (bf_jobs_t *self, int limit, const char *owner, const bf_jobs_filter_t *f)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    /* Live jobs (the dashboard's ?state=running) through the queue index,
+       then sorted: a walk of seq would read the whole kept history. */
+    bool live = f->state && (strcmp (f->state, "queued") == 0
+                             || strcmp (f->state, "running") == 0);
+    sqlite3_stmt *st = bf_db_prepare (self->db, live
+        ? "SELECT " BF_JOBS_COLS " FROM jobs INDEXED BY jobs_queue WHERE state = ?4 "
+          "AND (?2 IS NULL OR owner = ?2) "
+          "AND (?3 IS NULL OR substr (git_commit, 1, length (?3)) = ?3) "
+          "AND (?5 IS NULL OR owner_name = ?5) "
+          "AND (?6 IS NULL OR EXISTS (SELECT 1 FROM json_each (jobs.tags) t WHERE t.value = ?6)) "
+          "AND (?7 IS NULL OR git_remote = ?7) "
+          "ORDER BY seq DESC LIMIT ?1" :
         "SELECT " BF_JOBS_COLS " FROM jobs WHERE (?2 IS NULL OR owner = ?2) "
         "AND (?3 IS NULL OR substr (git_commit, 1, length (?3)) = ?3) "
         "AND (?4 IS NULL OR state = ?4) AND (?5 IS NULL OR owner_name = ?5) "

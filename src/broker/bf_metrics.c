@@ -2,12 +2,14 @@
     METRICS, the Prometheus text format 0.0.4 for /metrics, and FARM, the
     dashboard's summary for /api/v1/farm.  Both run on the broker loop,
     from its own state: the job table (counts and histograms over the
-    history it keeps, --job-history), the cache's counters (as
+    history it keeps, --keep-jobs), the cache's counters (as
     CACHESTATS), the worker registry and the boards.
 
     The counters bitfarm_jobs_total and bitfarm_jobs_failed_total count
     the jobs the broker keeps: they fall when old jobs are removed
-    (--job-history), which Prometheus's rate() reads as a counter reset.
+    (--keep-jobs), which Prometheus's rate() reads as a counter reset.
+    The histograms only grow.  Both are read from tables that triggers
+    keep (schema/jobs/012_history.sql), never counted over the history.
 */
 #include "bf_broker_int.h"
 #include "../common/bf_error.h"
@@ -20,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The same as job_hist_bounds (schema/jobs/012_history.sql): the
+   histograms are counted in the database as jobs run, at these bounds. */
 static const double s_bounds[] = { 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600 };
 #define S_NBOUNDS (sizeof s_bounds / sizeof s_bounds[0])
 
@@ -72,7 +76,7 @@ void
 bf_broker_client_farm (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
 {
     (void) msg;
-    json_t *states = bf_jobs_count_states (self->jobs, bf_broker_view (self));
+    json_t *states = bf_jobs_count_live (self->jobs, bf_broker_view (self));
     json_t *cache = bf_cache_stats (self->cache);
     int64_t workers, slots, busy;
     s_slots (self, &workers, &slots, &busy);

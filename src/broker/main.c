@@ -1,5 +1,6 @@
 /*  bitfarm-broker - the bitfarm broker daemon.  See --help. */
 #include "bf_broker.h"
+#include "bf_jobs.h"
 #include "../common/bf_config.h"
 #include "../common/bf_error.h"
 #include "../common/bf_log.h"
@@ -31,6 +32,13 @@ s_check_salt (const char *option, const char *value)
         return bf_error_set (BF_EINVAL, "invalid value '%.80s' for %s (want 1..64 of "
                              "A-Za-z0-9._-)", value, option);
     return BF_OK;
+}
+
+static int
+s_check_keep (const char *option, const char *value)
+{
+    bf_jobs_keep_t keep;
+    return bf_jobs_keep_parse (&keep, option, value);
 }
 
 #define S_OFF(field) offsetof (bf_broker_config_t, field)
@@ -66,10 +74,17 @@ static const bf_config_opt_t s_opts[] = {
     { "board-failures", BF_CFG_INT, S_OFF (board_failures), 1, 1000, "N",
       "infrastructure failures in a row that put a board in\n"
       "error, until `bitfarm board NAME --enable` (default 3)", NULL },
+    { "keep-jobs", BF_CFG_CHECK, S_OFF (keep_jobs), 0, 0, "DURATION|COUNT",
+      "which finished jobs are kept (status, events, logs):\n"
+      "those that finished within DURATION (e.g. 30d, 12h;\n"
+      "1s..3650d), the newest COUNT (e.g. 100000), or all.\n"
+      "Older ones are removed with their events, attempts and\n"
+      "live logs, in small batches; never a queued or running\n"
+      "job, nor one a live job refers to; never cache entries\n"
+      "(default 30d)", s_check_keep },
     { "job-history", BF_CFG_MS64, S_OFF (job_history_ms), 1000, 3650LL * 86400000,
-      "DURATION", "how long finished jobs are kept (status, logs) before\n"
-      "they are removed with their events and live logs\n"
-      "(default 30d; 1s..3650d)", NULL },
+      "DURATION", "the old name of --keep-jobs DURATION (1s..3650d);\n"
+      "--keep-jobs wins when both are given", NULL },
     { "cache-max-size", BF_CFG_SIZE, S_OFF (cache.max_size), 1 << 20, INT64_MAX / 2, "SIZE",
       "cap on the cache (STATE/cache), e.g. 512M, 10G; least\n"
       "recently used entries are evicted in the background\n"

@@ -337,6 +337,104 @@ jobs_prune__removes_old_finished_jobs_but_not_those_still_referred_to (void **st
     json_decref (ids);
 }
 
+static json_int_t
+s_count (json_t *o, const char *key)
+{
+    return json_integer_value (json_object_get (o, key));
+}
+
+static void
+jobs_retain__count_and_age_keep_the_newest_and_the_metrics_follow (void **state)
+{
+    s_fix_t *f = *state;
+    char ids[6][33], lead[33];
+    bf_result_t ok = { .state = BF_JOB_SUCCEEDED, .failure = BF_FAILURE_NONE };
+    bf_result_t bad = { .state = BF_JOB_FAILED, .failure = BF_FAILURE_DESIGN };
+    for (int i = 0; i < 6; i++) {
+        char action[8];
+        snprintf (action, sizeof action, "r%d", i);
+        s_create_as (f, ids[i], lead, action, 0, NULL, i % 2 ? "alice" : NULL);
+        if (i < 5) {
+            assert_int_equal (s_start (f, ids[i], "w1", "k", 1, bf_now_ms () + 1000), BF_OK);
+            assert_int_equal (bf_jobs_stage (f->jobs, ids[i], "synth"), BF_OK);
+            assert_int_equal (bf_jobs_finish (f->jobs, ids[i], i == 4 ? &bad : &ok, NULL, NULL),
+                              BF_OK);
+        }
+    }
+    /* The counts triggers keep, as the old full scans would count. */
+    json_t *c = bf_jobs_count_states (f->jobs, NULL);
+    assert_int_equal (s_count (c, "succeeded"), 4);
+    assert_int_equal (s_count (c, "failed"), 1);
+    assert_int_equal (s_count (c, "queued"), 1);
+    json_decref (c);
+    c = bf_jobs_count_states (f->jobs, "alice");
+    assert_int_equal (s_count (c, "succeeded"), 2);
+    assert_int_equal (s_count (c, "queued"), 1);
+    json_decref (c);
+    c = bf_jobs_count_live (f->jobs, NULL);
+    assert_int_equal (s_count (c, "queued"), 1);
+    assert_int_equal (s_count (c, "running"), 0);
+    json_decref (c);
+    c = bf_jobs_count_failures (f->jobs);
+    assert_int_equal (s_count (c, "design"), 1);
+    json_decref (c);
+    static const double bounds[] = { 0.1, 3600 };
+    json_t *h = bf_jobs_histograms (f->jobs, bounds, 2);
+    assert_int_equal (s_count (json_object_get (h, "queue_wait"), "count"), 5);
+    json_t *synth = json_object_get (json_object_get (h, "stages"), "synth");
+    assert_int_equal (s_count (synth, "count"), 5);
+    assert_int_equal (json_integer_value (json_array_get (json_object_get (synth, "buckets"),
+                                                          1)), 5);
+    json_decref (h);
+
+    /* Keep the newest 2 finished: the 3 oldest go, the queued one stays. */
+    bf_jobs_keep_t keep;
+    assert_int_equal (bf_jobs_keep_parse (&keep, "--keep-jobs", "2"), BF_OK);
+    json_t *gone = NULL;
+    assert_int_equal (bf_jobs_retain (f->jobs, &gone, &keep, bf_now_ms (), 10), BF_OK);
+    assert_int_equal (json_array_size (gone), 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal (json_string_value (json_array_get (gone, (size_t) i)), ids[i]);
+    json_decref (gone);
+    assert_int_equal (bf_jobs_retain (f->jobs, &gone, &keep, bf_now_ms (), 10), BF_OK);
+    assert_int_equal (json_array_size (gone), 0);           /* nothing more to do */
+    json_decref (gone);
+    c = bf_jobs_count_states (f->jobs, NULL);
+    assert_int_equal (s_count (c, "succeeded"), 1);
+    assert_int_equal (s_count (c, "failed"), 1);
+    assert_int_equal (s_count (c, "queued"), 1);
+    json_decref (c);
+    h = bf_jobs_histograms (f->jobs, bounds, 2);            /* histograms only grow */
+    assert_int_equal (s_count (json_object_get (h, "queue_wait"), "count"), 5);
+    json_decref (h);
+    /* An age: nothing finished an hour ago; everything finished before now + 1 s. */
+    assert_int_equal (bf_jobs_keep_parse (&keep, "--keep-jobs", "1h"), BF_OK);
+    assert_int_equal (keep.max_age_ms, 3600000);
+    assert_int_equal (bf_jobs_retain (f->jobs, &gone, &keep, bf_now_ms (), 10), BF_OK);
+    assert_int_equal (json_array_size (gone), 0);
+    json_decref (gone);
+    assert_int_equal (bf_jobs_retain (f->jobs, &gone, &keep, bf_now_ms () + 3601000, 10), BF_OK);
+    assert_int_equal (json_array_size (gone), 2);
+    json_decref (gone);
+    bf_job_t *job = NULL;
+    assert_int_equal (bf_jobs_get (f->jobs, &job, ids[5], false), BF_OK);   /* queued */
+    bf_job_free (job);
+    /* Strict values, each refused naming itself. */
+    static const char *const badv[] = { "0", "1.5d", "-3", "30 d", "3d2h", "d", "", "12x",
+                                        "99999999999999", "All" };
+    for (size_t i = 0; i < sizeof badv / sizeof badv[0]; i++) {
+        assert_int_equal (bf_jobs_keep_parse (&keep, "--keep-jobs", badv[i]), BF_EINVAL);
+        char want[64];
+        snprintf (want, sizeof want, "invalid value '%s' for --keep-jobs", badv[i]);
+        assert_non_null (strstr (bf_error_last (), want));
+    }
+    assert_int_equal (bf_jobs_keep_parse (&keep, "--keep-jobs", "all"), BF_OK);
+    assert_int_equal (keep.max_age_ms + keep.max_count, 0);
+    assert_int_equal (bf_jobs_keep_parse (&keep, "--keep-jobs", "500ms"), BF_EINVAL); /* < 1 s */
+    assert_int_equal (bf_jobs_keep_parse (&keep, "--keep-jobs", "100000"), BF_OK);
+    assert_int_equal (keep.max_count, 100000);
+}
+
 static void
 jobs_recover__keeps_the_attempt_and_survives_reopen (void **state)
 {
@@ -656,6 +754,7 @@ main (void)
         cmocka_unit_test_setup_teardown (jobs_owner_view__hides_other_owners_jobs_from_prefixes_lists_and_keys, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (boards_reservation__is_held_by_the_key_that_made_it, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (jobs_cache_stats__groups_by_remote_and_sums_the_build_time_hits_saved, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (jobs_retain__count_and_age_keep_the_newest_and_the_metrics_follow, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
