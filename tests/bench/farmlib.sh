@@ -71,15 +71,18 @@ hand_script() {
 }
 
 # hand_run SCRIPT DESIGN-DIR DIR: copies the design into DIR and runs the
-# by-hand script there, its output in DIR/hand.log.  Prints the wall time
-# in microseconds as seen from outside (the same way the farm is timed).
+# by-hand script there, its output in DIR/hand.log and its seconds of
+# wall, user and system time in DIR/cpu.  Prints the wall time in
+# microseconds as seen from outside (the same way the farm is timed).
 hand_run() {
-    local script=$1 src=$2 dir=$3 t0 t1
+    local script=$1 src=$2 dir=$3 t0 t1 TIMEFORMAT='%R %U %S'
     rm -rf "$dir"
     cp -r "$src" "$dir"
     t0=$(now_us)
-    (cd "$dir" && bash "$script" >hand.log 2>&1) || fail "the build by hand failed" "$dir/hand.log"
+    { time (cd "$dir" && bash "$script" >hand.log 2>&1) ; } 2>"$dir.cpu" \
+        || fail "the build by hand failed" "$dir/hand.log"
     t1=$(now_us)
+    mv "$dir.cpu" "$dir/cpu"
     echo $((t1 - t0))
 }
 
