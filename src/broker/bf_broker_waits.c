@@ -69,10 +69,11 @@ s_changed (bf_broker_t *self, const char *id, const char *state, const char *sta
     return changed;
 }
 
-/*  Answers a held question as its asker, and forgets it. */
+/*  Answers a held question as its asker (why: "changed", "time up"). */
 static void
-s_answer (bf_broker_t *self, s_wait_t *w)
+s_answer (bf_broker_t *self, s_wait_t *w, const char *why)
 {
+    bf_debug ("job %.12s: held STATUS answered (%s)", w->id, why);
     char key[sizeof self->peer_key], name[sizeof self->peer_name];
     unsigned roles = self->peer_roles;
     memcpy (key, self->peer_key, sizeof key);
@@ -121,13 +122,14 @@ bf_broker_waits_park (bf_broker_t *self, zframe_t *rid, const char *id, bool eve
     w->peer_roles = self->peer_roles;
     w->deadline = bf_mono_ms () + hold;
     zlistx_add_end (self->waits, w);
+    bf_debug ("job %.12s: STATUS held, for up to %lld ms", id, (long long) hold);
     return true;
 }
 
 /*  Answers, and forgets, the held questions that `due` picks. */
 static void
 s_answer_due (bf_broker_t *self, bool (*due) (bf_broker_t *, s_wait_t *, const void *),
-              const void *arg)
+              const void *arg, const char *why)
 {
     if (!self->waits || zlistx_size (self->waits) == 0)
         return;
@@ -136,7 +138,7 @@ s_answer_due (bf_broker_t *self, bool (*due) (bf_broker_t *, s_wait_t *, const v
         if (due (self, w, arg))
             zlistx_add_end (ready, zlistx_cursor (self->waits));
     for (void *handle = zlistx_first (ready); handle; handle = zlistx_next (ready)) {
-        s_answer (self, zlistx_handle_item (handle));
+        s_answer (self, zlistx_handle_item (handle), why);
         zlistx_delete (self->waits, handle);
     }
     zlistx_destroy (&ready);
@@ -153,7 +155,7 @@ s_woken (bf_broker_t *self, s_wait_t *w, const void *arg)
 void
 bf_broker_waits_wake (bf_broker_t *self, const char *id)
 {
-    s_answer_due (self, s_woken, id);
+    s_answer_due (self, s_woken, id, "changed");
 }
 
 static bool
@@ -166,5 +168,5 @@ s_overdue (bf_broker_t *self, s_wait_t *w, const void *arg)
 void
 bf_broker_waits_expire (bf_broker_t *self, int64_t now)
 {
-    s_answer_due (self, s_overdue, &now);
+    s_answer_due (self, s_overdue, &now, "time up");
 }
