@@ -43,6 +43,9 @@ farm_stop() {
     for p in "${FARM_PIDS[@]}"; do
         for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
     done
+    # lib.sh's exit trap kills what is left in pids (under set -e, a kill
+    # of a process that is gone would fail the section): one farm at a time
+    pids=()
     unset BITFARM_BROKER
 }
 
