@@ -183,6 +183,7 @@ s_tick (bf_broker_t *self)
 {
     int64_t now = bf_mono_ms ();
     bf_broker_regio_expire (self, now);
+    bf_broker_waits_expire (self, now);
     if (now < self->heartbeat_at)
         return;
     self->heartbeat_at = now + self->cfg.heartbeat_ms;
@@ -646,6 +647,7 @@ bf_broker_destroy (bf_broker_t **self_p)
     zhashx_destroy (&self->workers);
     zhashx_destroy (&self->proven);
     zhashx_destroy (&self->regio);
+    zlistx_destroy (&self->waits);
     json_decref (self->orphans);
     bf_uploads_destroy (&self->uploads);
     bf_boards_destroy (&self->boards);

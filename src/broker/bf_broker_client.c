@@ -362,18 +362,13 @@ s_client_job_id (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg, char *id_out)
 }
 
 void
-bf_broker_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+bf_broker_status_reply (bf_broker_t *self, zframe_t *rid, const char *id, bool events)
 {
-    char id[BF_JOB_ID_LEN + 1];
-    if (!s_client_job_id (self, rid, msg, id))
-        return;
-    bool events = false;
-    if (bf_body_bool (&events, msg->body, "events", false) == BF_EINVAL) {
+    bf_job_t *job = NULL;
+    if (bf_jobs_get (self->jobs, &job, id, false) != BF_OK) {
         bf_broker_error (self, rid, "%s", bf_error_last ());
         return;
     }
-    bf_job_t *job = NULL;
-    bf_jobs_get (self->jobs, &job, id, false);
     json_t *body = bf_job_to_json (job);
     if (job->state == BF_JOB_QUEUED) {
         char *why = bf_broker_wait_reason (self, job);
@@ -396,6 +391,26 @@ bf_broker_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
     bf_broker_reply (self, rid, BF_PROTO_CLIENT, "OK", body, NULL);
     json_decref (body);
     bf_job_free (job);
+}
+
+void
+bf_broker_client_status (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
+{
+    char id[BF_JOB_ID_LEN + 1];
+    if (!s_client_job_id (self, rid, msg, id))
+        return;
+    bool events = false;
+    int64_t wait_ms = 0;
+    if (bf_body_bool (&events, msg->body, "events", false) == BF_EINVAL
+        || bf_body_int (&wait_ms, msg->body, "wait_ms", 0, BF_BROKER_WAIT_MS_MAX, false)
+           == BF_EINVAL) {
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+        return;
+    }
+    if (wait_ms > 0
+        && bf_broker_waits_park (self, rid, id, events, wait_ms, json_object_get (msg->body, "seen")))
+        return;   /* answered when the job changes, or within wait_ms */
+    bf_broker_status_reply (self, rid, id, events);
 }
 
 void

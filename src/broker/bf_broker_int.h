@@ -12,6 +12,7 @@
         bf_broker_tenants.c   who may see what: views, proofs of possession
         bf_broker_cache.c     the cache over the wire: CACHESTATS, CACHELS, ...
         bf_broker_regio.c     register requests: REGIO relayed, REGIORESULT checked
+        bf_broker_waits.c     STATUS with wait_ms: questions held until their job changes
         bf_broker_http.c      the HTTP API's requests from bf_http's threads (inproc):
                               who asks (tokens), which commands, HTTP statuses
         bf_broker_tokens.c    TOKENCREATE, TOKENS, TOKENREVOKE (bf_tokens.h)
@@ -54,6 +55,8 @@
 #define BF_BROKER_WORKER_LEASES 4096          /* jobs one worker may hold (READY "jobs") */
 #define BF_BROKER_REGIO_PENDING 256           /* register requests in flight, in all */
 #define BF_BROKER_REGIO_BOARD   8             /* ... on one board (the worker's queue) */
+#define BF_BROKER_WAITS_MAX   4096            /* STATUS questions held at once (bf_broker_waits.c) */
+#define BF_BROKER_WAIT_MS_MAX 60000           /* the longest STATUS wait_ms */
 #define BF_BROKER_TOOLS 4                     /* tools whose version lines WORKERS shows */
 
 /*  A job a worker holds: the lease the broker gave it (dispatch, or the
@@ -123,6 +126,7 @@ struct _bf_broker_t {
                                    (bf_broker_tenants.c); NULL until the first */
     zhashx_t *regio;            /* request id -> a pending register request
                                    (bf_broker_regio.c); NULL until the first */
+    zlistx_t *waits;            /* held STATUS questions (bf_broker_waits.c); NULL until the first */
     /* The HTTP API (bf_broker_http.c); NULL without --http */
     bf_tokens_t *tokens;        /* bearer tokens (always open: TOKENCREATE works without) */
     zsock_t *http_sock;         /* inproc ROUTER that bf_http's threads ask */
@@ -171,6 +175,22 @@ void bf_broker_regio_expire (bf_broker_t *self, int64_t now);
     away: lost, or registered again under a new routing id) with a
     one-line error saying why. */
 void bf_broker_regio_worker_gone (bf_broker_t *self, bf_broker_worker_t *w, const char *why);
+/*  bf_broker_waits.c: STATUS with "wait_ms" (docs/protocol.md 5.3) */
+/*  Holds the current peer's STATUS of job id (resolved and visible to it)
+    instead of answering it, when wait_ms (ms, the latest the asker wants
+    its answer) leaves time to and the job is still what `seen` says
+    ({"state", "stage", "attempt"}, borrowed).  Returns true when held;
+    false when the caller answers now. */
+bool bf_broker_waits_park (bf_broker_t *self, zframe_t *rid, const char *id, bool events,
+                           int64_t wait_ms, json_t *seen);
+/*  Answers the held questions of job id (NULL: of every job) whose job is
+    no longer what their asker saw.  Call after changing a job. */
+void bf_broker_waits_wake (bf_broker_t *self, const char *id);
+/*  Answers the held questions whose time (monotonic ms) is up. */
+void bf_broker_waits_expire (bf_broker_t *self, int64_t now);
+/*  bf_broker_client.c: STATUS's answer for job id (resolved), to rid as
+    the current peer sees it, with its events when asked. */
+void bf_broker_status_reply (bf_broker_t *self, zframe_t *rid, const char *id, bool events);
 bf_broker_worker_fn bf_broker_worker_log, bf_broker_worker_result, bf_broker_worker_want,
     bf_broker_worker_drain, bf_broker_worker_goodbye;
 

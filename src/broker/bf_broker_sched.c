@@ -81,6 +81,9 @@ bf_broker_finish (bf_broker_t *self, const char *id, const bf_result_t *res, con
     /* What the job pinned may be evicted now (followers' pins go with the
        next bf_broker_unpin_finished). */
     bf_cache_unpin (self->cache, id);
+    /* Its waits learn of it now; a coalesced job's too (any job: the
+       followers' ids are not at hand). */
+    bf_broker_waits_wake (self, followers > 0 ? NULL : id);
     return BF_OK;
 }
 
@@ -106,6 +109,7 @@ bf_broker_attempt_failed (bf_broker_t *self, const char *id, const char *reason)
                  reason);
     json_object_del (self->orphans, id);
     self->dispatch_needed = true;
+    bf_broker_waits_wake (self, id);
 }
 
 /*  Build slots left: program jobs do not take one (a board takes one job
@@ -318,6 +322,7 @@ s_dispatch_program (bf_broker_t *self, const bf_job_t *job)
     bf_attempt_t a = s_attempt (w, attempt, NULL);
     if (bf_jobs_start (self->jobs, id, &a, deadline) != BF_OK)
         return true;
+    bf_broker_waits_wake (self, id);
     char tok[BF_SHA256_HEX_LEN + 1];
     if (bf_jobs_token_hash (self->jobs, tok, id))
         bf_boards_renew (self->boards, board, tok, bf_now_ms ());
@@ -389,6 +394,7 @@ bf_broker_dispatch_one (bf_broker_t *self, const char *id)
         bf_job_free (job);
         return true;
     }
+    bf_broker_waits_wake (self, id);
     bf_broker_worker_take (w, id, BF_LEASE_BUILD, attempt);
     if (attempt == 1)   /* a build the cache could not spare: a miss */
         bf_cache_count (self->cache, NULL, w->toolchain, false);

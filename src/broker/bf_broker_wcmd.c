@@ -261,8 +261,9 @@ bf_broker_worker_log (bf_broker_t *self, bf_broker_worker_t *w, bf_msg_t *msg)
         || !bf_broker_worker_lease (w, id))
         return;
     const char *stage;
-    if (bf_body_str (&stage, msg->body, "stage", 32, false) == BF_OK)
-        bf_jobs_stage (self->jobs, id, stage);
+    if (bf_body_str (&stage, msg->body, "stage", 32, false) == BF_OK
+        && bf_jobs_stage (self->jobs, id, stage) == BF_OK)
+        bf_broker_waits_wake (self, id);
     zframe_t *f;
     if (zmsg_size (msg->blobs) == 0)
         return;

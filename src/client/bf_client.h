@@ -111,8 +111,10 @@ enum {
     with the last status). */
 typedef bool (bf_client_wait_fn) (void *arg, json_t *job, int event);
 
-/*  Polls the job's status (20 ms, doubling to 250 ms) until it ends, or
-    timeout_ms passes (0: no limit).  fn (may be NULL) sees each change,
+/*  Asks for the job's status until it ends, or timeout_ms passes (0: no
+    limit): after the first answer, each question is held by the broker
+    until the job changes (STATUS with wait_ms, docs/protocol.md 5.3); a
+    broker that answers at once is polled (20 ms, doubling to 250 ms).  fn (may be NULL) sees each change,
     and may stop the wait.
     A broker that stops answering is asked again for up to 60 s.  BF_OK
     with the final status in *final (the caller's); BF_ETIMEDOUT with the

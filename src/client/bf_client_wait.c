@@ -17,6 +17,8 @@
 /*  How long a wait keeps asking a broker that does not answer (it may be
     restarting) before it gives up. */
 #define S_WAIT_SILENCE_MS 60000
+/*  The longest a wait asks the broker to hold an answer (STATUS wait_ms). */
+#define S_WAIT_HOLD_MAX_MS 30000
 
 static const char *
 s_str (json_t *job, const char *key)
@@ -68,6 +70,32 @@ bf_client_job_final (json_t *job)
     return strcmp (state, "queued") != 0 && strcmp (state, "running") != 0;
 }
 
+/*  STATUS of job id; with seen (the last status), asking the broker to
+    hold the answer until the job's state, stage or attempt is no longer
+    seen's, for at most wait_ms (docs/protocol.md 5.3).  A broker that
+    does not hold it answers at once, as a plain STATUS. */
+static int
+s_status (bf_client_t *self, json_t **job, const char *id, json_t *seen, int64_t wait_ms)
+{
+    *job = NULL;
+    json_t *body = json_pack ("{s:s, s:b}", "id", id, "events", false);
+    if (seen && wait_ms > 0) {
+        json_object_set_new (body, "wait_ms", json_integer (wait_ms));
+        json_object_set_new (body, "seen", json_pack ("{s:s, s:s, s:I}", "state",
+                                                      s_str (seen, "state"), "stage",
+                                                      s_str (seen, "stage"), "attempt",
+                                                      json_integer_value (json_object_get (
+                                                          seen, "attempt"))));
+    }
+    bf_msg_t *reply = NULL;
+    int rc = bf_client_request (self, &reply, "STATUS", body, NULL);
+    json_decref (body);
+    if (rc == BF_OK)
+        *job = json_incref (reply->body);
+    bf_msg_destroy (&reply);
+    return rc;
+}
+
 int
 bf_client_wait (bf_client_t *self, json_t **final, const char *id, int64_t timeout_ms,
                 bf_client_wait_fn *fn, void *arg)
@@ -77,9 +105,20 @@ bf_client_wait (bf_client_t *self, json_t **final, const char *id, int64_t timeo
     int delay = 20;
     int64_t start = bf_mono_ms (), answered_at = start;
     bool silent = false;
+    json_t *seen = NULL;   /* the last status: the broker holds the next answer until it changes */
+    /* The longest the broker may hold an answer: well within the time a
+       request may wait for one. */
+    int64_t hold = (int64_t) bf_client_timeout (self, 0) * 3 / 4;
+    if (hold > S_WAIT_HOLD_MAX_MS)
+        hold = S_WAIT_HOLD_MAX_MS;
+    int rc = BF_OK;
     for (;;) {
         json_t *job = NULL;
-        int rc = bf_client_status (self, &job, id, false);
+        int64_t wait_ms = hold;
+        if (timeout_ms && timeout_ms - (bf_mono_ms () - start) < wait_ms)
+            wait_ms = timeout_ms - (bf_mono_ms () - start);
+        int64_t asked_at = bf_mono_ms ();
+        rc = s_status (self, &job, id, seen, wait_ms);
         if (rc == BF_ETIMEDOUT && !zsys_interrupted
             && bf_mono_ms () - answered_at < S_WAIT_SILENCE_MS
             && (!timeout_ms || bf_mono_ms () - start < timeout_ms)) {
@@ -91,7 +130,7 @@ bf_client_wait (bf_client_t *self, json_t **final, const char *id, int64_t timeo
             continue;
         }
         if (rc != BF_OK)
-            return rc;
+            goto out;
         answered_at = bf_mono_ms ();
         silent = false;
         char now[768];
@@ -100,29 +139,45 @@ bf_client_wait (bf_client_t *self, json_t **final, const char *id, int64_t timeo
                   (long long) json_integer_value (json_object_get (job, "attempt")),
                   s_str (job, "waiting_for"));
         bool done = bf_client_job_final (job);
-        bool stop = fn && (done || strcmp (now, last) != 0)
-                    && fn (arg, job, done ? BF_WAIT_FINAL : BF_WAIT_CHANGED);
+        bool changed = strcmp (now, last) != 0;
+        bool stop = fn && (done || changed) && fn (arg, job, done ? BF_WAIT_FINAL : BF_WAIT_CHANGED);
         snprintf (last, sizeof last, "%s", now);
         if (done) {
             *final = job;
-            return BF_OK;
+            goto out;
         }
         if (stop) {
             *final = job;
-            return bf_error_set (BF_ETIMEDOUT, "the wait for job %.12s was stopped by its "
-                                 "progress callback (the job is %s)", id, s_str (job, "state"));
+            rc = bf_error_set (BF_ETIMEDOUT, "the wait for job %.12s was stopped by its "
+                               "progress callback (the job is %s)", id, s_str (job, "state"));
+            goto out;
         }
         if (timeout_ms && bf_mono_ms () - start >= timeout_ms) {
             *final = job;
-            return bf_error_set (BF_ETIMEDOUT, "job %.12s is still %s after %lld ms", id,
-                                 s_str (job, "state"), (long long) timeout_ms);
+            rc = bf_error_set (BF_ETIMEDOUT, "job %.12s is still %s after %lld ms", id,
+                               s_str (job, "state"), (long long) timeout_ms);
+            goto out;
         }
-        json_decref (job);
-        if (zsys_interrupted)
-            return bf_error_set (BF_ERROR, "interrupted");
+        /* An answer the broker held (the job changed, or the time was up)
+           is asked again at once; one it did not hold (an older broker, or
+           a hold longer than it allows) after a pause, as a poll. */
+        bool held = seen && (changed || bf_mono_ms () - asked_at >= wait_ms / 4);
+        json_decref (seen);
+        seen = job;
+        if (zsys_interrupted) {
+            rc = bf_error_set (BF_ERROR, "interrupted");
+            goto out;
+        }
+        if (held) {
+            delay = 20;
+            continue;
+        }
         struct timespec ts = { 0, (long) delay * 1000000 };
         nanosleep (&ts, NULL);
         if (delay < 250)
             delay *= 2;
     }
+out:
+    json_decref (seen);
+    return rc;
 }

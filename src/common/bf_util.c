@@ -293,6 +293,26 @@ out:
 }
 
 int
+bf_file_write_scratch (const char *path, const void *data, size_t len, unsigned mode)
+{
+    int fd;
+    do
+        fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return bf_error_set (BF_EIO, "cannot create '%s': %s", path, strerror (errno));
+    int wrc = bf_write_all (fd, data, len);
+    int e = errno;
+    if (close (fd) < 0 && wrc == 0) {
+        wrc = -1;
+        e = errno;
+    }
+    if (wrc < 0)
+        return bf_error_set (BF_EIO, "cannot write '%s': %s", path, strerror (e));
+    return BF_OK;
+}
+
+int
 bf_random_hex (char *out, size_t nbytes)
 {
     unsigned char raw[64];

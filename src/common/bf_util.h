@@ -47,6 +47,12 @@ int bf_file_read (char **out, size_t *len_out, const char *path, size_t max_byte
     new file.  Returns BF_OK or BF_EIO. */
 int bf_file_write_atomic (const char *path, const void *data, size_t len, unsigned mode);
 
+/*  Writes len bytes to path (created with mode, or truncated), with no
+    fsync: for scratch files that need not survive a crash, such as a job
+    directory's inputs (the directory goes with the job).  A symlink at
+    path is not followed.  Returns BF_OK or BF_EIO with a detail. */
+int bf_file_write_scratch (const char *path, const void *data, size_t len, unsigned mode);
+
 /*  write(2) all of len bytes, retrying on EINTR and short writes.
     Returns 0 or -1 with errno set. */
 int bf_write_all (int fd, const void *data, size_t len);

@@ -237,7 +237,7 @@ s_log_commands (const char *log, const char *script, const char *cwd, const char
                             "== build.ys:\n%s"
                             "== (cd %s && %s)\n== %s\n== %s\n",
                             cwd_rel, script, cwd_rel, y, n, p);
-    int rc = bf_file_write_atomic (log, text, strlen (text), 0600);
+    int rc = bf_file_write_scratch (log, text, strlen (text), 0600);
     if (rc == BF_OK && hooks->on_line) {
         for (char *line = text, *nl; *line; line = nl + 1) {
             nl = strchr (line, '\n');
@@ -292,7 +292,7 @@ bf_flow_run (bf_flow_result_t *out, const char *job_dir, const bf_manifest_t *m,
     if (rc == BF_OK)
         rc = bf_mkdir_p (cwd, 0755);
     if (rc == BF_OK)
-        rc = bf_file_write_atomic (ys, script, strlen (script), 0644);
+        rc = bf_file_write_scratch (ys, script, strlen (script), 0644);
     if (rc == BF_OK)
         rc = s_log_commands (log, script, cwd, job_dir, yosys, pnr.argv, pack, hooks);
     if (rc != BF_OK) {

@@ -64,7 +64,7 @@ s_write_input (void *arg, const char *path, const char *sha256, uint64_t size)
         char *copy = xstrdup (full);
         rc = bf_mkdir_p (dirname (copy), 0755);
         if (rc == BF_OK)
-            rc = bf_file_write_atomic (full, data, len, 0644);
+            rc = bf_file_write_scratch (full, data, len, 0644);   /* goes with the job */
         free (copy);
         free (full);
         if (rc != BF_OK)
