@@ -108,7 +108,18 @@ $(BUILD)/tests/bench_regio: tests/bench/bench_regio.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio
+# The queue and hit benches are clients of the public library, as users' programs are.
+$(BUILD)/tests/bench_queue: tests/bench/bench_queue.c $(LIBSO)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -Iinclude -o $@ $< -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) \
+	    -lbitfarm -lpthread $(LDFLAGS)
+$(BUILD)/tests/bench_hits: tests/bench/bench_hits.c $(LIBSO)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -Iinclude -o $@ $< -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) \
+	    -lbitfarm -lpthread $(LDFLAGS)
+
+BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio $(BUILD)/tests/bench_queue \
+           $(BUILD)/tests/bench_hits
 
 bench: all $(BENCH)
 	BUILD=$(BUILD) tests/bench/run

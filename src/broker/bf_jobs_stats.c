@@ -18,7 +18,7 @@ bf_jobs_set_saved (bf_jobs_t *self, const char *id, int64_t saved_ms)
     int rc = sqlite3_step (st) == SQLITE_DONE
              ? BF_OK : bf_error_set (BF_EIO, "cannot record job %s: %s", id,
                                      sqlite3_errmsg (self->db));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rc;
 }
 
@@ -31,7 +31,7 @@ bf_jobs_owner_keys (bf_jobs_t *self, const char *owner)
     json_t *out = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (out, json_string ((const char *) sqlite3_column_text (st, 0)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return out;
 }
 
@@ -82,7 +82,7 @@ s_groups (bf_jobs_t *self, const char *sql, const char *field, int64_t since,
         json_object_set_new (row, field, json_string (name ? name : ""));
         json_array_append_new (out, row);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return out;
 }
 
@@ -93,7 +93,7 @@ bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_owner)
         "SELECT " S_NUMBERS "FROM jobs j WHERE " S_WHERE);
     sqlite3_bind_int64 (st, 1, since);
     json_t *out = sqlite3_step (st) == SQLITE_ROW ? s_numbers (st, 0) : json_object ();
-    sqlite3_finalize (st);
+    bf_db_done (st);
     json_object_set_new (out, "since", json_integer (since));
     json_object_set_new (out, "tags", s_groups (self,
         "SELECT t.value, " S_NUMBERS "FROM jobs j, json_each (j.tags) t WHERE " S_WHERE
@@ -121,7 +121,7 @@ s_counts (bf_jobs_t *self, const char *sql, const char *owner)
     while (sqlite3_step (st) == SQLITE_ROW)
         json_object_set_new (out, (const char *) sqlite3_column_text (st, 0),
                              json_integer (sqlite3_column_int64 (st, 1)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return out;
 }
 
@@ -170,7 +170,7 @@ bf_jobs_histograms (bf_jobs_t *self, const double *bounds, size_t nbounds)
                                       "FROM jobs WHERE started_at IS NOT NULL");
     while (sqlite3_step (st) == SQLITE_ROW)
         s_observe (wait, (double) sqlite3_column_int64 (st, 0) / 1000.0, bounds, nbounds);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     /* A stage lasts until the job's next event, if it has one yet. */
     st = bf_db_prepare (self->db,
         "SELECT reason, dur FROM (SELECT event, reason, lead (at) OVER (PARTITION BY job "
@@ -191,6 +191,6 @@ bf_jobs_histograms (bf_jobs_t *self, const double *bounds, size_t nbounds)
         double d = (double) sqlite3_column_int64 (st, 1) / 1000.0;
         s_observe (h, d < 0 ? 0 : d, bounds, nbounds);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return json_pack ("{s:o, s:o}", "queue_wait", wait, "stages", stages);
 }

@@ -165,9 +165,12 @@ main (int argc, char **argv)
     }
     if (common.pid_file && bf_opt_write_pidfile (common.pid_file) != BF_OK)
         bf_warn ("%s", bf_error_last ());
-    bf_broker_run (broker);
+    /* A batch that cannot commit stops the broker (exit 1): its memory may
+       say more than its disk, and a restart (Restart=on-failure) resumes
+       from what is durable. */
+    rc = bf_broker_run (broker);
     bf_broker_destroy (&broker);
     if (common.pid_file)
         remove (common.pid_file);
-    return 0;
+    return rc == BF_OK ? 0 : 1;
 }
