@@ -19,8 +19,9 @@ static const char s_head[] =
 
 static const char s_tail[] =
     "\n"
-    "Exit status: 0 after SIGINT/SIGTERM, 1 when the broker cannot start,\n"
-    "2 for a usage error.\n";
+    "Exit status: 0 after SIGINT/SIGTERM, 1 when the broker cannot start or\n"
+    "cannot commit a batch (nothing of it was acknowledged; a restart resumes\n"
+    "from what is on disk: docs/protocol.md 7), 2 for a usage error.\n";
 
 static int
 s_check_salt (const char *option, const char *value)
