@@ -12,7 +12,7 @@
 int
 bf_jobs_set_saved (bf_jobs_t *self, const char *id, int64_t saved_ms)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "UPDATE jobs SET saved_ms = ? WHERE id = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "UPDATE jobs SET saved_ms = ? WHERE id = ?");
     sqlite3_bind_int64 (st, 1, saved_ms > 0 ? saved_ms : 0);
     sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step (st) == SQLITE_DONE
@@ -25,7 +25,7 @@ bf_jobs_set_saved (bf_jobs_t *self, const char *id, int64_t saved_ms)
 json_t *
 bf_jobs_owner_keys (bf_jobs_t *self, const char *owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT DISTINCT cache_key FROM jobs WHERE owner = ? AND cache_key IS NOT NULL");
     bf_db_bind_str (st, 1, owner);
     json_t *out = json_array ();
@@ -71,7 +71,7 @@ static json_t *
 s_groups (bf_jobs_t *self, const char *sql, const char *field, int64_t since,
           const char *owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, sql);
+    sqlite3_stmt *st = bf_db_stmt (self->db, sql);
     sqlite3_bind_int64 (st, 1, since);
     if (owner)
         sqlite3_bind_text (st, 2, owner, -1, SQLITE_STATIC);
@@ -89,7 +89,7 @@ s_groups (bf_jobs_t *self, const char *sql, const char *field, int64_t since,
 json_t *
 bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT " S_NUMBERS "FROM jobs j WHERE " S_WHERE);
     sqlite3_bind_int64 (st, 1, since);
     json_t *out = sqlite3_step (st) == SQLITE_ROW ? s_numbers (st, 0) : json_object ();
@@ -114,7 +114,7 @@ bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_owner)
 static json_t *
 s_counts (bf_jobs_t *self, const char *sql, const char *owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, sql);
+    sqlite3_stmt *st = bf_db_stmt (self->db, sql);
     if (owner)
         sqlite3_bind_text (st, 1, owner, -1, SQLITE_STATIC);
     json_t *out = json_object ();
@@ -166,13 +166,13 @@ json_t *
 bf_jobs_histograms (bf_jobs_t *self, const double *bounds, size_t nbounds)
 {
     json_t *wait = s_histogram (nbounds), *stages = json_object ();
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT max (started_at - submitted_at, 0) "
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT max (started_at - submitted_at, 0) "
                                       "FROM jobs WHERE started_at IS NOT NULL");
     while (sqlite3_step (st) == SQLITE_ROW)
         s_observe (wait, (double) sqlite3_column_int64 (st, 0) / 1000.0, bounds, nbounds);
     bf_db_done (st);
     /* A stage lasts until the job's next event, if it has one yet. */
-    st = bf_db_prepare (self->db,
+    st = bf_db_stmt (self->db,
         "SELECT reason, dur FROM (SELECT event, reason, lead (at) OVER (PARTITION BY job "
         "ORDER BY id) - at AS dur FROM events) WHERE event = 'stage' AND dur IS NOT NULL "
         "AND reason IS NOT NULL");
