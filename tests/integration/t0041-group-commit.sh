@@ -53,7 +53,9 @@ print('\n'.join(x['id'] for x in j if x['state'] == 'succeeded'))" >>"$T/finishe
     done
 ) &
 watcher=$!
-sleep 2
+# Kill in the middle of the flood: once some jobs were reported finished.
+finished_some() { [ "$(sort -u "$T/finished" 2>/dev/null | grep -c .)" -ge 5 ]; }
+wait_until 60 finished_some
 kill -9 "$BPID"
 wait "$BPID" 2>/dev/null
 for p in "${clients[@]}" "$watcher"; do wait "$p"; done
@@ -82,7 +84,7 @@ all_final() {
     "$BIN/bitfarm" jobs -n 10000 --json >"$T/jobs.json" 2>/dev/null &&
         python3 -c "
 import json; j=json.load(open('$T/jobs.json'))['jobs']
-assert j and all(x["state"] == "succeeded" for x in j)" 2>/dev/null
+assert j and all(x['state'] == 'succeeded' for x in j)" 2>/dev/null
 }
 wait_until 60 all_final
 check "every job succeeds after the restart" all_final
