@@ -122,6 +122,16 @@ $(BUILD)/tests/bench_regio: tests/bench/bench_regio.c $(BUILD)/libbfcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# The queue and hit benches are clients of the public library, as users' programs are.
+$(BUILD)/tests/bench_queue: tests/bench/bench_queue.c $(LIBSO)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -Iinclude -o $@ $< -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) \
+	    -lbitfarm -lpthread $(LDFLAGS)
+$(BUILD)/tests/bench_hits: tests/bench/bench_hits.c $(LIBSO)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BFFLAGS) -Iinclude -o $@ $< -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) \
+	    -lbitfarm -lpthread $(LDFLAGS)
+
 # bench_alt: whole processes timed alternately (no project code: plain libc)
 $(BUILD)/tests/bench_alt: tests/bench/bench_alt.c $(STAMP)
 	@mkdir -p $(dir $@)
@@ -134,7 +144,7 @@ $(BUILD)/tests/bench_history: tests/bench/bench_history.c $(SDK_OBJ) $(BUILD)/li
 	$(CC) $(CFLAGS) $(BFFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 BENCH   := $(BUILD)/tests/bench_cache $(BUILD)/tests/bench_regio $(BUILD)/tests/bench_history \
-           $(BUILD)/tests/bench_alt
+           $(BUILD)/tests/bench_alt $(BUILD)/tests/bench_queue $(BUILD)/tests/bench_hits
 
 bench: all $(BENCH)
 	BUILD=$(BUILD) tests/bench/run

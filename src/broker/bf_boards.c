@@ -4,11 +4,13 @@
 #include "../common/bf_error.h"
 #include "../common/bf_util.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct _bf_boards_t {
     sqlite3 *db;
+    bool borrowed;              /* bf_boards_open_on: the jobs database's handle */
 };
 
 #define S_COLS "name, worker, family, device, package, cable, virtual, health, " \
@@ -30,12 +32,22 @@ bf_boards_open (bf_boards_t **out, const char *path)
     return BF_OK;
 }
 
+bf_boards_t *
+bf_boards_open_on (sqlite3 *db)
+{
+    bf_boards_t *self = xcalloc (1, sizeof *self);
+    self->db = db;
+    self->borrowed = true;
+    return self;
+}
+
 void
 bf_boards_destroy (bf_boards_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sqlite3_close ((*self_p)->db);
+    if (!(*self_p)->borrowed)
+        bf_db_close ((*self_p)->db);
     free (*self_p);
     *self_p = NULL;
 }
@@ -113,7 +125,7 @@ bf_board_rows_free (bf_board_row_t *rows, size_t n)
 int
 bf_boards_declare (bf_boards_t *self, const char *worker, json_t *b)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "INSERT INTO boards (name, worker, family, device, package, cable, virtual, updated_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (name) DO UPDATE SET "
         "worker = ?2, family = ?3, device = ?4, package = ?5, cable = ?6, virtual = ?7, "
@@ -133,14 +145,14 @@ int
 bf_boards_get (bf_boards_t *self, bf_board_row_t *out, const char *name)
 {
     memset (out, 0, sizeof *out);
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " S_COLS " FROM boards WHERE name = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT " S_COLS " FROM boards WHERE name = ?");
     sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
     int rc = BF_ENOTFOUND;
     if (sqlite3_step (st) == SQLITE_ROW) {
         s_row (out, st);
         rc = BF_OK;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (rc != BF_OK)
         bf_error_set (BF_ENOTFOUND, "no board named '%.40s' (see `bitfarm boards`)", name);
     return rc;
@@ -149,7 +161,7 @@ bf_boards_get (bf_boards_t *self, bf_board_row_t *out, const char *name)
 bf_board_row_t *
 bf_boards_all (bf_boards_t *self, size_t *n_out)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " S_COLS " FROM boards ORDER BY name");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT " S_COLS " FROM boards ORDER BY name");
     bf_board_row_t *rows = NULL;
     size_t n = 0, cap = 0;
     while (sqlite3_step (st) == SQLITE_ROW) {
@@ -159,7 +171,7 @@ bf_boards_all (bf_boards_t *self, size_t *n_out)
         }
         s_row (&rows[n++], st);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     *n_out = n;
     return rows;
 }
@@ -184,7 +196,7 @@ int
 bf_boards_reserve (bf_boards_t *self, const char *name, const bf_board_holder_t *holder,
                    const char *token_hash, int64_t lease_ms, int64_t now)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE boards SET reserved_by = ?1, token_hash = ?2, reserved_until = ?3 + ?4, "
         "lease_ms = ?4, updated_at = ?3, reserved_key = ?6, reserved_key_name = ?7 "
         "WHERE name = ?5 AND health = 'ok' "
@@ -254,7 +266,7 @@ int
 bf_boards_release (bf_boards_t *self, const char *name, const char *token_hash,
                    const char *key)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE boards SET reserved_by = NULL, token_hash = NULL, reserved_until = NULL, "
         "lease_ms = NULL, reserved_key = NULL, reserved_key_name = NULL, updated_at = ?1 "
         "WHERE name = ?2 AND token_hash = ?3 AND reserved_until > ?1 AND reserved_key IS ?4");
@@ -271,7 +283,7 @@ bf_boards_release (bf_boards_t *self, const char *name, const char *token_hash,
 int
 bf_boards_renew (bf_boards_t *self, const char *name, const char *token_hash, int64_t now)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE boards SET reserved_until = MAX(reserved_until, ?1 + lease_ms) "
         "WHERE name = ?2 AND token_hash = ?3 AND reserved_until > ?1");
     sqlite3_bind_int64 (st, 1, now);
@@ -283,7 +295,7 @@ bf_boards_renew (bf_boards_t *self, const char *name, const char *token_hash, in
 json_t *
 bf_boards_expire (bf_boards_t *self, int64_t now)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT name, reserved_by FROM boards WHERE token_hash IS NOT NULL "
         "AND reserved_until <= ?");
     sqlite3_bind_int64 (st, 1, now);
@@ -293,9 +305,9 @@ bf_boards_expire (bf_boards_t *self, int64_t now)
                                                "name", (const char *) sqlite3_column_text (st, 0),
                                                "reserved_by",
                                                (const char *) sqlite3_column_text (st, 1)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (json_array_size (arr) > 0) {
-        st = bf_db_prepare (self->db,
+        st = bf_db_stmt (self->db,
             "UPDATE boards SET reserved_by = NULL, token_hash = NULL, reserved_until = NULL, "
             "lease_ms = NULL, reserved_key = NULL, reserved_key_name = NULL, updated_at = ?1 "
             "WHERE token_hash IS NOT NULL "
@@ -310,7 +322,7 @@ int
 bf_boards_set_health (bf_boards_t *self, const char *name, const char *health,
                       const char *reason)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE boards SET health = ?1, health_reason = ?2, "
         "failures = CASE WHEN ?1 = 'ok' THEN 0 ELSE failures END, updated_at = ?3 "
         "WHERE name = ?4");
@@ -329,7 +341,7 @@ bf_boards_outcome (bf_boards_t *self, const char *name, const char *job, bool in
                    const char *reason, int threshold, bool *error_out)
 {
     *error_out = false;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE boards SET last_job = ?1, failures = CASE WHEN ?2 THEN failures + 1 ELSE 0 END, "
         "updated_at = ?3 WHERE name = ?4");
     bf_db_bind_str (st, 1, job);
@@ -339,7 +351,7 @@ bf_boards_outcome (bf_boards_t *self, const char *name, const char *job, bool in
     int rc = s_changed (self, st, BF_ENOTFOUND);
     if (rc != BF_OK || !infra)
         return rc;
-    st = bf_db_prepare (self->db,
+    st = bf_db_stmt (self->db,
         "UPDATE boards SET health = 'error', health_reason = ?1 WHERE name = ?2 "
         "AND health = 'ok' AND failures >= ?3");
     char *why = xasprintf ("%d infrastructure failures in a row; last: %s", threshold,

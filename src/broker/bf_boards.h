@@ -25,6 +25,7 @@
 #define BF_BOARDS_H_INCLUDED
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -75,6 +76,11 @@ void bf_board_rows_free (bf_board_row_t *rows, size_t n);
     bf_jobs_open migrates; the table is in schema/jobs), on a connection of
     its own.  BF_OK, or BF_EIO with a detail. */
 int bf_boards_open (bf_boards_t **out, const char *path);
+/*  The same table on db, a handle bf_jobs_db lent (the broker's one
+    connection to its jobs database, so that its writes join the jobs'
+    group commit: bf_jobs_batch_begin).  db stays the lender's: it must
+    outlive the result, which does not close it. */
+bf_boards_t *bf_boards_open_on (sqlite3 *db);
 void bf_boards_destroy (bf_boards_t **self_p);
 
 /*  Records (or updates) a board a worker declared: `board` is READY's

@@ -23,7 +23,8 @@
 
 /*  Sends msg to a peer, never blocking: ROUTER_MANDATORY and a zero send
     timeout (ZMQ_DONTWAIT) make an unknown or full peer an error, which is
-    logged and otherwise ignored. */
+    logged and otherwise ignored.  While a batch is open (group commit) the
+    message waits for its commit (bf_broker_batch_end). */
 void
 bf_broker_send (bf_broker_t *self, zframe_t *rid, zmsg_t **msg_p)
 {
@@ -36,6 +37,11 @@ bf_broker_send (bf_broker_t *self, zframe_t *rid, zmsg_t **msg_p)
     }
     zframe_t *copy = zframe_dup (rid);
     zmsg_prepend (*msg_p, &copy);
+    if (self->batching) {
+        /* group commit: out when what it says is on disk */
+        bf_broker_batch_hold (self, msg_p);
+        return;
+    }
     if (zmsg_send (msg_p, self->router) != 0) {
         bf_debug ("send to peer failed: %s", zmq_strerror (errno));
         zmsg_destroy (msg_p);
@@ -316,8 +322,8 @@ bf_broker_new (bf_broker_t **out, const bf_broker_config_t *config)
     rc = bf_broker_private_file (p);     /* its -wal and -shm files take its mode */
     if (rc == BF_OK)
         rc = bf_jobs_open (&self->jobs, p);
-    if (rc == BF_OK)
-        rc = bf_boards_open (&self->boards, p);
+    if (rc == BF_OK)   /* one connection: the boards' writes join the jobs' batches */
+        self->boards = bf_boards_open_on (bf_jobs_db (self->jobs));
     free (p);
     if (rc != BF_OK)
         goto fail;
@@ -545,6 +551,51 @@ bf_broker_handle (bf_broker_t *self, zframe_t *rid, bf_msg_t *msg)
         c->by_worker (self, w, msg);
 }
 
+/*  Receives one message from the router and handles it.  BF_OK, or
+    BF_EPROTO when the socket is gone. */
+static int
+s_receive (bf_broker_t *self)
+{
+    /* Frame by frame, within the limits of a whole message
+       (docs/protocol.md 2.1): an oversized one is read and thrown
+       away, never kept; the guard closes a connection whose
+       message passes the limit while it still arrives. */
+    zmsg_t *raw = NULL;
+    bf_recv_info_t info;
+    int rrc = bf_msg_recv (&raw, zsock_resolve (self->router), 1 + 4 + BF_BLOBS_MAX,
+                           (uint64_t) BF_MSG_MAX + 256, 5, &info);
+    if (rrc == BF_EPROTO)
+        return rrc;
+    if (self->guard)
+        bf_rxguard_delivered (self->guard, info.fd, info.bytes);
+    zframe_t *rid = zmsg_pop (raw);
+    s_identify (self, info.user_id);
+    bf_msg_t *msg = NULL;
+    if (rrc != BF_OK) {
+        char esc[300];
+        bf_warn ("oversized message dropped (%zu frames, %llu bytes): %s", info.frames,
+                 (unsigned long long) info.bytes,
+                 bf_log_escape (esc, sizeof esc, bf_error_last ()));
+        zframe_t *proto = zmsg_next (raw);   /* after the empty delimiter */
+        if (proto && zframe_streq (proto, BF_PROTO_CLIENT))
+            bf_broker_error (self, rid, "%s", bf_error_last ());
+        zmsg_destroy (&raw);
+    }
+    else if (bf_msg_decode (&msg, &raw) != BF_OK) {
+        char esc[300];
+        bf_warn ("malformed message dropped: %s",
+                 bf_log_escape (esc, sizeof esc, bf_error_last ()));
+        bf_broker_error (self, rid, "%s", bf_error_last ());
+    }
+    else {
+        bf_broker_batch_note (self, msg->command);
+        bf_broker_handle (self, rid, msg);
+    }
+    bf_msg_destroy (&msg);
+    zframe_destroy (&rid);
+    return BF_OK;
+}
+
 int
 bf_broker_run (bf_broker_t *self)
 {
@@ -559,15 +610,9 @@ bf_broker_run (bf_broker_t *self)
                  self->state_dir);
     else
         bf_info ("listening on %s, state in %s", self->endpoint, self->state_dir);
-    while (!zsys_interrupted) {
-        if (self->next_ready && bf_now_ms () >= self->next_ready)
-            self->dispatch_needed = true;
-        if (self->after_needed) {
-            self->after_needed = false;
-            bf_broker_release_after (self);
-        }
-        if (self->dispatch_needed)
-            bf_broker_dispatch (self);
+    int rc = BF_OK;
+    bool gone = false;
+    while (!zsys_interrupted && !gone) {
         int64_t wait = self->heartbeat_at - bf_mono_ms ();
         if (self->next_ready && self->next_ready - bf_now_ms () < wait)
             wait = self->next_ready - bf_now_ms ();
@@ -578,50 +623,41 @@ bf_broker_run (bf_broker_t *self)
         zsock_t *which = zpoller_wait (poller, (int) wait);
         if (zpoller_terminated (poller))
             break;
+        /* HTTP requests capture their replies at once (capture_rid): they
+           run outside batches, each change committing by itself. */
+        if (which && which == self->http_sock) {
+            bf_broker_http_serve (self);
+            which = NULL;
+        }
+        /* Group commit: what is ready now, the tick and the dispatch it
+           leads to, in one transaction; replies go out after its commit. */
+        bool batched = bf_broker_batch_begin (self);
         if (which && self->guard && which == bf_rxguard_monitor (self->guard))
             bf_rxguard_event (self->guard);
-        else if (which && which == self->http_sock)
-            bf_broker_http_serve (self);
-        else if (which) {
-            /* Frame by frame, within the limits of a whole message
-               (docs/protocol.md 2.1): an oversized one is read and thrown
-               away, never kept; the guard closes a connection whose
-               message passes the limit while it still arrives. */
-            zmsg_t *raw = NULL;
-            bf_recv_info_t info;
-            int rrc = bf_msg_recv (&raw, zsock_resolve (self->router), 1 + 4 + BF_BLOBS_MAX,
-                                   (uint64_t) BF_MSG_MAX + 256, 5, &info);
-            if (rrc == BF_EPROTO)
-                break;
-            if (self->guard)
-                bf_rxguard_delivered (self->guard, info.fd, info.bytes);
-            zframe_t *rid = zmsg_pop (raw);
-            s_identify (self, info.user_id);
-            bf_msg_t *msg = NULL;
-            if (rrc != BF_OK) {
-                char esc[300];
-                bf_warn ("oversized message dropped (%zu frames, %llu bytes): %s", info.frames,
-                         (unsigned long long) info.bytes,
-                         bf_log_escape (esc, sizeof esc, bf_error_last ()));
-                zframe_t *proto = zmsg_next (raw);   /* after the empty delimiter */
-                if (proto && zframe_streq (proto, BF_PROTO_CLIENT))
-                    bf_broker_error (self, rid, "%s", bf_error_last ());
-                zmsg_destroy (&raw);
+        else if (which)
+            for (int n = 0; n < BF_BROKER_BATCH_MAX; n++) {
+                if (s_receive (self) != BF_OK) {
+                    gone = true;            /* the socket is gone */
+                    break;
+                }
+                if (!batched || !(zsock_events (self->router) & ZMQ_POLLIN))
+                    break;
             }
-            else if (bf_msg_decode (&msg, &raw) != BF_OK) {
-                char esc[300];
-                bf_warn ("malformed message dropped: %s",
-                         bf_log_escape (esc, sizeof esc, bf_error_last ()));
-                bf_broker_error (self, rid, "%s", bf_error_last ());
-            }
-            else
-                bf_broker_handle (self, rid, msg);
-            bf_msg_destroy (&msg);
-            zframe_destroy (&rid);
-        }
         if (self->guard)
             bf_rxguard_check (self->guard);
         s_tick (self);
+        if (self->next_ready && bf_now_ms () >= self->next_ready)
+            self->dispatch_needed = true;
+        if (self->after_needed) {
+            self->after_needed = false;
+            bf_broker_release_after (self);
+        }
+        if (self->dispatch_needed)
+            bf_broker_dispatch (self);
+        if (batched && (rc = bf_broker_batch_end (self)) != BF_OK) {
+            bf_err ("%s: stopping, to be restarted from what is on disk", bf_error_last ());
+            break;
+        }
     }
     zpoller_destroy (&poller);
     /* Running jobs stay running in the database: their workers keep
@@ -631,7 +667,7 @@ bf_broker_run (bf_broker_t *self)
         bf_broker_reply (self, w->rid_frame, BF_PROTO_WORKER, "DISCONNECT", body, NULL);
     json_decref (body);
     bf_info ("stopped");
-    return BF_OK;
+    return rc;
 }
 
 void
@@ -642,6 +678,8 @@ bf_broker_destroy (bf_broker_t **self_p)
     bf_broker_t *self = *self_p;
     bf_broker_http_stop (self);
     bf_rxguard_destroy (&self->guard);
+    zlistx_destroy (&self->held);
+    free (self->fail_commit_on);
     zsock_destroy (&self->router);
     bf_auth_destroy (&self->auth);
     zhashx_destroy (&self->workers);

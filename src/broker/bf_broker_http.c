@@ -33,10 +33,10 @@ static const struct {
 int
 bf_broker_http_start (bf_broker_t *self)
 {
-    char *p = xasprintf ("%s/jobs.db", self->state_dir);
-    int rc = bf_tokens_open (&self->tokens, p);
-    free (p);
-    if (rc != BF_OK || !self->cfg.http_addr)
+    /* on the jobs' connection, so that its writes join their batches */
+    self->tokens = bf_tokens_open_on (bf_jobs_db (self->jobs));
+    int rc = BF_OK;
+    if (!self->cfg.http_addr)
         return rc;
     self->http_sock = zsock_new (ZMQ_ROUTER);
     zsock_set_router_mandatory (self->http_sock, 1);

@@ -17,6 +17,8 @@
                               who asks (tokens), which commands, HTTP statuses
         bf_broker_tokens.c    TOKENCREATE, TOKENS, TOKENREVOKE (bf_tokens.h)
         bf_metrics.c          METRICS (Prometheus text) and FARM (the dashboard's summary)
+        bf_broker_batch.c     group commit: one transaction per loop wake-up, replies
+                              held until it is durable
     Not a public interface: only src/broker includes it.  Everything here
     runs on the broker's one thread (bf_broker.h).
 */
@@ -134,7 +136,44 @@ struct _bf_broker_t {
     bf_http_t *http;
     zframe_t *capture_rid;      /* while an HTTP request is handled: replies to it */
     zmsg_t *captured;           /* ... are kept here instead of being sent */
+    /* Group commit (bf_broker_batch.c) */
+    bool batching;              /* a batch is open: sends wait in `held` for its commit */
+    zlistx_t *held;             /* zmsg_t (routing id first) to send once the batch commits */
+    char *fail_commit_on;       /* tests only ($BITFARM_TEST_FAIL_COMMIT): a command whose
+                                   batch fails to commit, once; NULL: none */
+    bool fail_this_batch;       /* ... this batch handled it */
+    uint64_t batches, batched_msgs; /* batches committed; messages handled in them */
 };
+
+/* ---------------------------------------------------------------------- */
+/*  bf_broker_batch.c: group commit.  Each wake-up of the loop handles what
+    is ready (up to BF_BROKER_BATCH_MAX messages), its tick and its dispatch
+    inside one transaction on the jobs database and one on the cache's
+    index (bf_jobs_batch_begin, bf_cache_batch_begin), committed once: one
+    fsync each for the lot.  Every message bf_broker_send is given
+    meanwhile waits in self->held and goes out, in order, only after both
+    commits succeeded: nothing is acknowledged before it is durable. */
+#define BF_BROKER_BATCH_MAX 256
+
+/*  Opens a batch.  When it cannot (a database busy past its timeout),
+    returns false and nothing is held: each operation then commits by
+    itself, as without group commit. */
+bool bf_broker_batch_begin (bf_broker_t *self);
+
+/*  Commits the batch (the cache's index first: the jobs may name its
+    entries), then sends what it held.  When a commit fails, drops what
+    it held unsent and returns BF_EIO with a detail: the broker's memory
+    (leases, workers) may then say more than its disk, so the caller
+    stops the broker, to be restarted from the durable state (systemd's
+    Restart=on-failure). */
+int bf_broker_batch_end (bf_broker_t *self);
+
+/*  A message for a peer while a batch is open: kept until it commits
+    (msg, with its routing id prepended, is taken). */
+void bf_broker_batch_hold (bf_broker_t *self, zmsg_t **msg_p);
+
+/*  Notes a command handled in the batch (counts it; the test hook). */
+void bf_broker_batch_note (bf_broker_t *self, const char *command);
 
 /*  Who the sender of the message being handled is for bf_uploads: its
     CURVE key, or "-" on a plain broker; *name_out (may be NULL) gets a

@@ -34,11 +34,28 @@ bf_jobs_destroy (bf_jobs_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sqlite3_close ((*self_p)->db);
+    bf_db_close ((*self_p)->db);
     free (*self_p);
     *self_p = NULL;
 }
 
+int
+bf_jobs_batch_begin (bf_jobs_t *self)
+{
+    return bf_db_batch_begin (self->db);
+}
+
+int
+bf_jobs_batch_end (bf_jobs_t *self, bool commit)
+{
+    return bf_db_batch_end (self->db, commit);
+}
+
+sqlite3 *
+bf_jobs_db (bf_jobs_t *self)
+{
+    return self->db;
+}
 
 static const char *
 s_jstr (json_t *obj, const char *key)
@@ -76,7 +93,7 @@ s_event_where (bf_jobs_t *self, const char *where, const char *arg, const char *
     char *sql = xasprintf ("INSERT INTO events (job, at, event, attempt, worker, reason) "
                            "SELECT id, ?1, ?2, attempt, IFNULL(?3, worker), ?4 FROM jobs "
                            "WHERE %s ORDER BY seq", where);
-    sqlite3_stmt *st = bf_db_prepare (self->db, sql);
+    sqlite3_stmt *st = bf_db_stmt (self->db, sql);
     free (sql);
     sqlite3_bind_int64 (st, 1, bf_now_ms ());
     sqlite3_bind_text (st, 2, event, -1, SQLITE_STATIC);
@@ -111,7 +128,7 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     if (!hit && !spec->board) {           /* program jobs never coalesce */
         /* Only a running leader with the same requirements (tags, pin):
            one that the same workers run, and that is not stuck queued. */
-        sqlite3_stmt *st = bf_db_prepare (self->db,
+        sqlite3_stmt *st = bf_db_stmt (self->db,
             "SELECT id FROM jobs WHERE action = ? AND state = 'running' AND follows IS NULL "
             "AND kind = 'build' AND toolchain IS ? AND tags = ? ORDER BY seq LIMIT 1");
         sqlite3_bind_text (st, 1, spec->action, -1, SQLITE_STATIC);
@@ -119,9 +136,9 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
         sqlite3_bind_text (st, 3, tags, -1, SQLITE_STATIC);
         if (sqlite3_step (st) == SQLITE_ROW)
             snprintf (leader, sizeof leader, "%s", (const char *) sqlite3_column_text (st, 0));
-        sqlite3_finalize (st);
+        bf_db_done (st);
     }
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "INSERT INTO jobs (id, seq, state, stage, failure_class, priority, action, cache_key, "
         "cache_hit, manifest, bitstream, report, log, error, submitted_at, started_at, "
         "finished_at, timeout_ms, max_attempts, follows, tags, toolchain) VALUES (?1, "
@@ -157,11 +174,11 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     bf_db_bind_str (st, 20, spec->toolchain);
     if (sqlite3_step (st) != SQLITE_DONE)
         rc = bf_error_set (BF_EIO, "cannot record job: %s", sqlite3_errmsg (self->db));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     free (mtext);
     free (tags);
     if (rc == BF_OK && spec->board) {
-        st = bf_db_prepare (self->db,
+        st = bf_db_stmt (self->db,
             "UPDATE jobs SET kind = 'program', board = ?, after_job = ?, token_hash = ?, "
             "bitstream = ?, bitstream_size = ? WHERE id = ?");
         bf_db_bind_str (st, 1, spec->board);
@@ -173,7 +190,7 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
         rc = s_changed (self, st, "record program job");
     }
     if (rc == BF_OK && spec->owner) {
-        st = bf_db_prepare (self->db, "UPDATE jobs SET owner = ?, owner_name = ? WHERE id = ?");
+        st = bf_db_stmt (self->db, "UPDATE jobs SET owner = ?, owner_name = ? WHERE id = ?");
         bf_db_bind_str (st, 1, spec->owner);
         bf_db_bind_str (st, 2, spec->owner_name);
         sqlite3_bind_text (st, 3, id, -1, SQLITE_STATIC);
@@ -181,7 +198,7 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
     }
     if (rc == BF_OK && spec->provenance) {
         char *ptext = json_dumps (spec->provenance, JSON_COMPACT | JSON_SORT_KEYS);
-        st = bf_db_prepare (self->db, "UPDATE jobs SET provenance = ?, git_commit = ?, "
+        st = bf_db_stmt (self->db, "UPDATE jobs SET provenance = ?, git_commit = ?, "
                             "git_remote = ? WHERE id = ?");
         bf_db_bind_str (st, 1, ptext);
         bf_db_bind_str (st, 2, json_string_value (json_object_get (spec->provenance, "commit")));
@@ -208,7 +225,7 @@ bf_jobs_create (bf_jobs_t *self, char *id_out, char *leader_out, const bf_job_sp
             free (why);
             /* The leader runs at the most urgent priority of its followers. */
             if (rc == BF_OK) {
-                st = bf_db_prepare (self->db,
+                st = bf_db_stmt (self->db,
                     "UPDATE jobs SET priority = MAX(priority, ?) WHERE id = ?");
                 sqlite3_bind_int (st, 1, spec->priority);
                 sqlite3_bind_text (st, 2, leader, -1, SQLITE_STATIC);
@@ -233,7 +250,7 @@ bf_jobs_set_bitstream (bf_jobs_t *self, const char *id, const char *bitstream, u
     int rc = s_begin (self);
     if (rc != BF_OK)
         return rc;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE jobs SET bitstream = ?, bitstream_size = ? "
         "WHERE id = ? AND state = 'queued' AND kind = 'program' AND bitstream IS NULL");
     sqlite3_bind_text (st, 1, bitstream, -1, SQLITE_STATIC);
@@ -252,7 +269,7 @@ bf_jobs_start (bf_jobs_t *self, const char *id, const bf_attempt_t *a, int64_t d
     if (rc != BF_OK)
         return rc;
     const char *key = a->cache_key[0] ? a->cache_key : NULL;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE jobs SET state = 'running', stage = 'dispatched', attempt = attempt + 1, "
         "worker = ?, cache_key = ?, started_at = ?, deadline_at = ?, "
         "not_before = 0 WHERE id = ? AND state = 'queued' AND attempt + 1 = ?");
@@ -276,7 +293,7 @@ bf_jobs_recover (bf_jobs_t *self, const char *id, const char *worker, int64_t de
     int rc = s_begin (self);
     if (rc != BF_OK)
         return rc;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE jobs SET state = 'running', worker = ?, deadline_at = ?, not_before = 0, "
         "stage = IFNULL(stage, 'recovered'), started_at = IFNULL(started_at, ?) "
         "WHERE id = ? AND state IN ('queued', 'running') AND follows IS NULL AND attempt > 0");
@@ -296,7 +313,7 @@ bf_jobs_stage (bf_jobs_t *self, const char *id, const char *stage)
     int rc = s_begin (self);
     if (rc != BF_OK)
         return rc;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE jobs SET stage = ? WHERE id = ? AND state = 'running' AND stage IS NOT ?1");
     sqlite3_bind_text (st, 1, stage, -1, SQLITE_STATIC);
     sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
@@ -320,7 +337,7 @@ s_followers (bf_jobs_t *self, const char *leader, const bf_result_t *result, int
         free (why);
         if (rc != BF_OK)
             return rc;
-        st = bf_db_prepare (self->db,
+        st = bf_db_stmt (self->db,
             "UPDATE jobs SET (state, failure_class, stage, error, bitstream, report, log, "
             "cache_hit, cache_key, attempt, started_at, finished_at) = (SELECT state, "
             "failure_class, stage, error, bitstream, report, log, cache_hit, cache_key, 0, "
@@ -341,7 +358,7 @@ s_followers (bf_jobs_t *self, const char *leader, const bf_result_t *result, int
     free (why);
     if (rc != BF_OK)
         return rc;
-    st = bf_db_prepare (self->db,
+    st = bf_db_stmt (self->db,
         "UPDATE jobs SET follows = NULL WHERE follows = ?1 AND state = 'queued'");
     sqlite3_bind_text (st, 1, leader, -1, SQLITE_STATIC);
     rc = s_changed (self, st, "release followers");
@@ -357,7 +374,7 @@ bf_jobs_follow (bf_jobs_t *self, char *leader_out, const char *id)
     int rc = s_begin (self);
     if (rc != BF_OK)
         return rc;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT l.id FROM jobs j JOIN jobs l ON l.action = j.action AND l.state = 'running' "
         "AND l.follows IS NULL AND l.kind = 'build' AND l.toolchain IS j.toolchain "
         "AND l.tags = j.tags AND l.id != j.id "
@@ -367,7 +384,7 @@ bf_jobs_follow (bf_jobs_t *self, char *leader_out, const char *id)
     char leader[BF_JOB_ID_LEN + 1] = "";
     if (sqlite3_step (st) == SQLITE_ROW)
         snprintf (leader, sizeof leader, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (!leader[0])
         return s_end (self, BF_ENOTFOUND);
     char *why = xasprintf ("identical to job %s, which is running; following it", leader);
@@ -377,14 +394,14 @@ bf_jobs_follow (bf_jobs_t *self, char *leader_out, const char *id)
                         "coalesced", NULL, why);
     free (why);
     if (rc == BF_OK) {
-        st = bf_db_prepare (self->db,
+        st = bf_db_stmt (self->db,
             "UPDATE jobs SET follows = ?2 WHERE (id = ?1 OR follows = ?1) AND state = 'queued'");
         sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text (st, 2, leader, -1, SQLITE_STATIC);
         rc = s_changed (self, st, "follow a running job");
     }
     if (rc == BF_OK) {
-        st = bf_db_prepare (self->db,
+        st = bf_db_stmt (self->db,
             "UPDATE jobs SET priority = MAX(priority, (SELECT priority FROM jobs WHERE id = ?1)) "
             "WHERE id = ?2");
         sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
@@ -402,7 +419,7 @@ static int
 s_finish (bf_jobs_t *self, const char *id, const bf_result_t *result, const char *reason,
           int *count)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE jobs SET state = ?, failure_class = ?, stage = IFNULL(?, stage), error = ?, "
         "bitstream = IFNULL(?, bitstream), report = ?, log = ?, cache_hit = ?, finished_at = ?, "
         "deadline_at = NULL WHERE id = ? AND state IN ('queued', 'running')");
@@ -447,13 +464,13 @@ bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t back
     int rc = s_begin (self);
     if (rc != BF_OK)
         return rc;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT attempt >= max_attempts FROM jobs WHERE id = ? "
         "AND state IN ('queued', 'running')");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
     int step = sqlite3_step (st);
     bool last = step == SQLITE_ROW && sqlite3_column_int (st, 0);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (step != SQLITE_ROW)
         return s_end (self, BF_EBUSY);
     if (last) {
@@ -466,7 +483,7 @@ bf_jobs_retry (bf_jobs_t *self, const char *id, const char *reason, int64_t back
         *final_out = true;
         return s_end (self, rc);
     }
-    st = bf_db_prepare (self->db,
+    st = bf_db_stmt (self->db,
         "UPDATE jobs SET state = 'queued', stage = NULL, worker = NULL, deadline_at = NULL, "
         "not_before = ?, error = ? WHERE id = ?");
     sqlite3_bind_int64 (st, 1, bf_now_ms () + backoff_ms);

@@ -31,6 +31,7 @@
 #define BF_JOBS_H_INCLUDED
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "../common/bf_job.h"
@@ -68,6 +69,22 @@ typedef struct {
 /*  Opens (creating, migrating) the database at path.  BF_OK or BF_EIO. */
 int bf_jobs_open (bf_jobs_t **out, const char *path);
 void bf_jobs_destroy (bf_jobs_t **self_p);
+
+/*  Group commit (bf_db_batch_begin): between bf_jobs_batch_begin and
+    bf_jobs_batch_end every change below joins one transaction, each
+    operation a savepoint of it (a failed one undoes only itself), and
+    none is durable, nor may be acknowledged, until bf_jobs_batch_end
+    (self, true) returns BF_OK (one fsync for the batch).  Without a batch
+    each operation commits (and fsyncs) by itself, as it always did.
+    BF_OK or BF_EIO with a detail; a failed end leaves nothing of the
+    batch on disk.  The broker's thread only. */
+int bf_jobs_batch_begin (bf_jobs_t *self);
+int bf_jobs_batch_end (bf_jobs_t *self, bool commit);
+
+/*  The database handle (borrowed: valid until bf_jobs_destroy), for the
+    other tables of the jobs database to share it (bf_boards_open_on,
+    bf_tokens_open_on) and so join its batches. */
+sqlite3 *bf_jobs_db (bf_jobs_t *self);
 
 /*  Creates a job.  With spec->hit the job is created finished, as a cache
     hit (its saved_ms, bf_jobs_set_saved, from the entry's "build_ms", in the

@@ -21,7 +21,7 @@ s_copy_col (char *out, size_t len, sqlite3_stmt *st, int col)
 int
 bf_jobs__attempt_insert (bf_jobs_t *self, const char *id, const bf_attempt_t *a)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "INSERT OR REPLACE INTO attempts (job, attempt, worker, worker_key, toolchain, "
         "cache_key, dispatched_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
@@ -38,7 +38,7 @@ int
 bf_jobs_attempt_get (bf_jobs_t *self, bf_attempt_t *out, const char *id, int64_t attempt)
 {
     memset (out, 0, sizeof *out);
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT attempt, worker, worker_key, toolchain, cache_key, dispatched_at FROM attempts "
         "WHERE job = ? AND attempt = ?");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
@@ -53,7 +53,7 @@ bf_jobs_attempt_get (bf_jobs_t *self, bf_attempt_t *out, const char *id, int64_t
         out->dispatched_at = sqlite3_column_int64 (st, 5);
         rc = BF_OK;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rc;
 }
 
@@ -61,7 +61,7 @@ int
 bf_jobs_toolchain_seen (bf_jobs_t *self, const char *id, const char *family, json_t *versions)
 {
     char *v = json_dumps (versions, JSON_COMPACT | JSON_SORT_KEYS);
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "INSERT INTO toolchains (id, family, versions, last_seen, first_seen) "
         "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
@@ -80,7 +80,7 @@ bf_jobs_toolchain_resolve (bf_jobs_t *self, char *out, const char *prefix)
     if (n < 8 || n > 64 || strspn (prefix, "0123456789abcdef") != n)
         return bf_error_set (BF_EINVAL, "bad toolchain '%.80s' (want 8 to 64 lowercase hex "
                              "characters of an identity, as `bitfarm workers` shows)", prefix);
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id FROM toolchains WHERE substr (id, 1, ?2) = ?1 ORDER BY id LIMIT 2");
     sqlite3_bind_text (st, 1, prefix, -1, SQLITE_STATIC);
     sqlite3_bind_int (st, 2, (int) n);
@@ -88,7 +88,7 @@ bf_jobs_toolchain_resolve (bf_jobs_t *self, char *out, const char *prefix)
     while (sqlite3_step (st) == SQLITE_ROW)
         if (rows++ == 0)
             snprintf (out, 65, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (rows == 0)
         return bf_error_set (BF_ENOTFOUND, "no worker has reported toolchain '%s' (see `bitfarm "
                              "workers`)", prefix);
@@ -102,7 +102,7 @@ json_t *
 bf_jobs_toolchains (bf_jobs_t *self)
 {
     json_t *out = json_array ();
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id, family, versions, IFNULL(first_seen, last_seen), last_seen FROM toolchains "
         "ORDER BY IFNULL(first_seen, last_seen), id");
     while (sqlite3_step (st) == SQLITE_ROW) {
@@ -116,28 +116,28 @@ bf_jobs_toolchains (bf_jobs_t *self)
         if (!json_is_object (v))
             json_decref (v);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return out;
 }
 
 int
 bf_jobs_setting_get (bf_jobs_t *self, char *out, size_t outlen, const char *name)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT value FROM settings WHERE name = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT value FROM settings WHERE name = ?");
     sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
     int rc = BF_ENOTFOUND;
     if (sqlite3_step (st) == SQLITE_ROW) {
         s_copy_col (out, outlen, st, 0);
         rc = BF_OK;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rc;
 }
 
 int
 bf_jobs_setting_set (bf_jobs_t *self, const char *name, const char *value)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, value
+    sqlite3_stmt *st = bf_db_stmt (self->db, value
         ? "INSERT INTO settings (name, value) VALUES (?1, ?2) "
           "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
         : "DELETE FROM settings WHERE name = ?1");
@@ -151,7 +151,7 @@ bf_jobs_setting_set (bf_jobs_t *self, const char *name, const char *value)
 int
 bf_jobs_worker_bind (bf_jobs_t *self, const char *name, const char *key)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "INSERT INTO worker_names (name, key, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3) "
         "ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen "
         "WHERE worker_names.key = excluded.key");
@@ -168,7 +168,7 @@ bf_jobs_worker_bind (bf_jobs_t *self, const char *name, const char *key)
 int
 bf_jobs_worker_release (bf_jobs_t *self, const char *name)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "DELETE FROM worker_names WHERE name = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "DELETE FROM worker_names WHERE name = ?");
     sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
     int rc = bf_db_step_changes (self->db, st, BF_ENOTFOUND, "release worker name");
     if (rc == BF_ENOTFOUND)

@@ -81,14 +81,14 @@ s_row (bf_job_t *j, sqlite3_stmt *st, bool with_manifest)
 static int
 s_get (bf_jobs_t *self, bf_job_t *out, const char *id, bool with_manifest)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT " BF_JOBS_COLS " FROM jobs WHERE id = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT " BF_JOBS_COLS " FROM jobs WHERE id = ?");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
     int rc = BF_ENOTFOUND;
     if (sqlite3_step (st) == SQLITE_ROW) {
         s_row (out, st, with_manifest);
         rc = BF_OK;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (rc != BF_OK)
         bf_error_set (rc, "no job '%s'", id);
     return rc;
@@ -140,7 +140,7 @@ bf_jobs_resolve_owned (bf_jobs_t *self, char *id_out, const char *prefix, const 
     lower[len] = '\0';
     char upper[BF_JOB_ID_LEN + 2];
     snprintf (upper, sizeof upper, "%s~", lower);   /* '~' sorts after every hex digit */
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 AND (?3 IS NULL OR owner = ?3) "
         "ORDER BY id LIMIT 2");
     sqlite3_bind_text (st, 1, lower, -1, SQLITE_STATIC);
@@ -152,7 +152,7 @@ bf_jobs_resolve_owned (bf_jobs_t *self, char *id_out, const char *prefix, const 
             snprintf (id_out, BF_JOB_ID_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
         n++;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (n == 0)
         return bf_error_set (BF_ENOTFOUND, "no job '%s'", lower);
     if (n > 1)
@@ -170,7 +170,7 @@ int
 bf_jobs_owner_key (bf_jobs_t *self, char *key_out, const char *prefix, const char *owner)
 {
     size_t n = strlen (prefix);
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT DISTINCT cache_key FROM jobs WHERE owner = ?1 AND cache_key IS NOT NULL "
         "AND substr (cache_key, 1, ?2) = ?3 LIMIT 2");
     bf_db_bind_str (st, 1, owner);
@@ -181,14 +181,14 @@ bf_jobs_owner_key (bf_jobs_t *self, char *key_out, const char *prefix, const cha
         if (rows++ == 0)
             snprintf (key_out, BF_SHA256_HEX_LEN + 1, "%s",
                       (const char *) sqlite3_column_text (st, 0));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rows == 0 ? BF_ENOTFOUND : rows > 1 ? BF_EAMBIGUOUS : BF_OK;
 }
 
 json_t *
 bf_jobs_events (bf_jobs_t *self, const char *id)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT at, event, attempt, worker, reason FROM events WHERE job = ? ORDER BY id");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
     json_t *arr = json_array ();
@@ -201,7 +201,7 @@ bf_jobs_events (bf_jobs_t *self, const char *id)
         json_object_set_new (e, "reason", s_jtext (st, 4));
         json_array_append_new (arr, e);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
@@ -213,14 +213,14 @@ s_ids (sqlite3_stmt *st)
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (arr, json_string ((const char *) sqlite3_column_text (st, 0)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
 json_t *
 bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id FROM jobs WHERE state = 'queued' AND follows IS NULL AND not_before <= ? "
         "AND (after_job IS NULL OR bitstream IS NOT NULL) ORDER BY priority DESC, seq LIMIT ?");
     sqlite3_bind_int64 (st, 1, now);
@@ -236,7 +236,7 @@ bf_jobs_ready (bf_jobs_t *self, int64_t now, int limit)
 json_t *
 bf_jobs_ready_classes (bf_jobs_t *self, int64_t now)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT " S_CLASS ", tags, toolchain FROM jobs WHERE " S_READY_BUILD " GROUP BY 1");
     sqlite3_bind_int64 (st, 1, now);
     json_t *arr = json_array ();
@@ -246,7 +246,7 @@ bf_jobs_ready_classes (bf_jobs_t *self, int64_t now)
                                                "tags", tags ? tags : json_array (),
                                                "toolchain", s_jtext (st, 2)));
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
@@ -258,7 +258,7 @@ bf_jobs_ready_fair (bf_jobs_t *self, int64_t now, json_t *classes, int limit)
        go first within a priority; among equal turns, the owner whose
        latest build started longest ago (round-robin: with one free slot
        each owner's turn is its place alone, and owners take it in turn). */
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "WITH run AS (SELECT owner, COUNT(*) AS n FROM jobs WHERE state = 'running' "
         "             AND kind = 'build' GROUP BY owner), "
         "q AS (SELECT id, priority, seq, owner, " S_CLASS " AS class FROM jobs "
@@ -281,14 +281,14 @@ bf_jobs_ready_fair (bf_jobs_t *self, int64_t now, json_t *classes, int limit)
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (arr, json_pack ("{s:o, s:o}", "id", s_jtext (st, 0), "class",
                                                s_jtext (st, 1)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
 json_t *
 bf_jobs_ready_programs (bf_jobs_t *self, int64_t now)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id, board || '|' || IFNULL(token_hash, '') FROM jobs WHERE state = 'queued' "
         "AND follows IS NULL AND not_before <= ? AND kind = 'program' AND bitstream IS NOT NULL "
         "ORDER BY priority DESC, seq");
@@ -297,28 +297,28 @@ bf_jobs_ready_programs (bf_jobs_t *self, int64_t now)
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (arr, json_pack ("{s:o, s:o}", "id", s_jtext (st, 0), "gate",
                                                s_jtext (st, 1)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
 int64_t
 bf_jobs_next_ready (bf_jobs_t *self, int64_t now)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT MIN(not_before) FROM jobs WHERE state = 'queued' AND follows IS NULL "
         "AND not_before > ?");
     sqlite3_bind_int64 (st, 1, now);
     int64_t at = 0;
     if (sqlite3_step (st) == SQLITE_ROW)
         at = sqlite3_column_int64 (st, 0);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return at;
 }
 
 json_t *
 bf_jobs_after_done (bf_jobs_t *self)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT p.id, b.id, b.state, b.bitstream, b.error FROM jobs p JOIN jobs b "
         "ON b.id = p.after_job WHERE p.after_job IS NOT NULL AND p.bitstream IS NULL "
         "AND p.state = 'queued' "
@@ -330,14 +330,14 @@ bf_jobs_after_done (bf_jobs_t *self)
                                                "build", s_jtext (st, 1), "state", s_jtext (st, 2),
                                                "bitstream", s_jtext (st, 3), "error",
                                                s_jtext (st, 4)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
 int
 bf_jobs_board_job (bf_jobs_t *self, char *id_out, const char *board)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id FROM jobs WHERE board = ? AND state = 'running' LIMIT 1");
     sqlite3_bind_text (st, 1, board, -1, SQLITE_STATIC);
     int rc = BF_ENOTFOUND;
@@ -345,28 +345,28 @@ bf_jobs_board_job (bf_jobs_t *self, char *id_out, const char *board)
         snprintf (id_out, BF_JOB_ID_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
         rc = BF_OK;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rc;
 }
 
 const char *
 bf_jobs_token_hash (bf_jobs_t *self, char *out, const char *id)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT token_hash FROM jobs WHERE id = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT token_hash FROM jobs WHERE id = ?");
     sqlite3_bind_text (st, 1, id, -1, SQLITE_STATIC);
     const char *r = NULL;
     if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL) {
         snprintf (out, BF_SHA256_HEX_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
         r = out;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return r;
 }
 
 json_t *
 bf_jobs_running (bf_jobs_t *self)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id, worker, attempt, deadline_at FROM jobs WHERE state = 'running'");
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
@@ -374,14 +374,14 @@ bf_jobs_running (bf_jobs_t *self)
                                                "worker", s_jtext (st, 1), "attempt",
                                                sqlite3_column_int (st, 2), "deadline_at",
                                                (json_int_t) sqlite3_column_int64 (st, 3)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
 json_t *
 bf_jobs_overdue (bf_jobs_t *self, int64_t now)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id FROM jobs WHERE state = 'running' AND deadline_at < ?");
     sqlite3_bind_int64 (st, 1, now);
     return s_ids (st);
@@ -430,7 +430,7 @@ bf_jobs_list_where (bf_jobs_t *self, int limit, const char *owner, const bf_jobs
         json_array_append_new (arr, bf_job_to_json (&job));
         bf_job_release (&job);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
@@ -438,7 +438,7 @@ bf_jobs_list_where (bf_jobs_t *self, int limit, const char *owner, const bf_jobs
 json_t *
 bf_jobs_key_sources (bf_jobs_t *self, const char *key, const char *owner, int limit)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT id, provenance FROM jobs WHERE cache_key = ?1 AND provenance IS NOT NULL "
         "AND (?2 IS NULL OR owner = ?2) ORDER BY seq DESC LIMIT ?3");
     sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
@@ -452,6 +452,6 @@ bf_jobs_key_sources (bf_jobs_t *self, const char *key, const char *owner, int li
                                                    (const char *) sqlite3_column_text (st, 0),
                                                    "provenance", p));
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }

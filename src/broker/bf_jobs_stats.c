@@ -12,26 +12,26 @@
 int
 bf_jobs_set_saved (bf_jobs_t *self, const char *id, int64_t saved_ms)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "UPDATE jobs SET saved_ms = ? WHERE id = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "UPDATE jobs SET saved_ms = ? WHERE id = ?");
     sqlite3_bind_int64 (st, 1, saved_ms > 0 ? saved_ms : 0);
     sqlite3_bind_text (st, 2, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step (st) == SQLITE_DONE
              ? BF_OK : bf_error_set (BF_EIO, "cannot record job %s: %s", id,
                                      sqlite3_errmsg (self->db));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rc;
 }
 
 json_t *
 bf_jobs_owner_keys (bf_jobs_t *self, const char *owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT DISTINCT cache_key FROM jobs WHERE owner = ? AND cache_key IS NOT NULL");
     bf_db_bind_str (st, 1, owner);
     json_t *out = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (out, json_string ((const char *) sqlite3_column_text (st, 0)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return out;
 }
 
@@ -71,7 +71,7 @@ static json_t *
 s_groups (bf_jobs_t *self, const char *sql, const char *field, int64_t since,
           const char *owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, sql);
+    sqlite3_stmt *st = bf_db_stmt (self->db, sql);
     sqlite3_bind_int64 (st, 1, since);
     if (owner)
         sqlite3_bind_text (st, 2, owner, -1, SQLITE_STATIC);
@@ -82,18 +82,18 @@ s_groups (bf_jobs_t *self, const char *sql, const char *field, int64_t since,
         json_object_set_new (row, field, json_string (name ? name : ""));
         json_array_append_new (out, row);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return out;
 }
 
 json_t *
 bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT " S_NUMBERS "FROM jobs j WHERE " S_WHERE);
     sqlite3_bind_int64 (st, 1, since);
     json_t *out = sqlite3_step (st) == SQLITE_ROW ? s_numbers (st, 0) : json_object ();
-    sqlite3_finalize (st);
+    bf_db_done (st);
     json_object_set_new (out, "since", json_integer (since));
     json_object_set_new (out, "tags", s_groups (self,
         "SELECT t.value, " S_NUMBERS "FROM jobs j, json_each (j.tags) t WHERE " S_WHERE
@@ -114,14 +114,14 @@ bf_jobs_cache_stats (bf_jobs_t *self, int64_t since, const char *repo_owner)
 static json_t *
 s_counts (bf_jobs_t *self, const char *sql, const char *owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, sql);
+    sqlite3_stmt *st = bf_db_stmt (self->db, sql);
     if (owner)
         sqlite3_bind_text (st, 1, owner, -1, SQLITE_STATIC);
     json_t *out = json_object ();
     while (sqlite3_step (st) == SQLITE_ROW)
         json_object_set_new (out, (const char *) sqlite3_column_text (st, 0),
                              json_integer (sqlite3_column_int64 (st, 1)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return out;
 }
 

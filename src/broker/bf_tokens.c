@@ -5,11 +5,13 @@
 #include "../common/bf_sha256.h"
 #include "../common/bf_util.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct _bf_tokens_t {
     sqlite3 *db;
+    bool borrowed;              /* bf_tokens_open_on: the jobs database's handle */
 };
 
 int
@@ -27,12 +29,22 @@ bf_tokens_open (bf_tokens_t **out, const char *path)
     return BF_OK;
 }
 
+bf_tokens_t *
+bf_tokens_open_on (sqlite3 *db)
+{
+    bf_tokens_t *self = xcalloc (1, sizeof *self);
+    self->db = db;
+    self->borrowed = true;
+    return self;
+}
+
 void
 bf_tokens_destroy (bf_tokens_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sqlite3_close ((*self_p)->db);
+    if (!(*self_p)->borrowed)
+        bf_db_close ((*self_p)->db);
     free (*self_p);
     *self_p = NULL;
 }
@@ -67,7 +79,7 @@ bf_tokens_create (bf_tokens_t *self, char *token_out, json_t **row_out, const ch
                              role ? role : "");
     sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT count (*) FROM http_tokens");
     int64_t count = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (count >= BF_TOKENS_MAX)
         return bf_error_set (BF_ETOOBIG, "the broker already keeps %d tokens: revoke some "
                              "(bitfarm token revoke ID)", BF_TOKENS_MAX);
@@ -90,7 +102,7 @@ bf_tokens_create (bf_tokens_t *self, char *token_out, json_t **row_out, const ch
     sqlite3_bind_int64 (st, 6, now);
     sqlite3_bind_text (st, 7, by, -1, SQLITE_STATIC);
     int src = sqlite3_step (st);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (src != SQLITE_DONE) {
         token_out[0] = '\0';
         return bf_error_set (BF_EIO, "cannot store a token: %s", sqlite3_errmsg (self->db));
@@ -118,7 +130,7 @@ bf_tokens_lookup (bf_tokens_t *self, bf_token_row_t *out, const char *sha256_hex
         out->key = xstrdup ((const char *) sqlite3_column_text (st, 5));
         rc = BF_OK;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rc;
 }
 
@@ -141,7 +153,7 @@ bf_tokens_list (bf_tokens_t *self)
     json_t *arr = json_array ();
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (arr, s_row_json (st));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return arr;
 }
 
@@ -161,7 +173,7 @@ bf_tokens_revoke (bf_tokens_t *self, char *id_out, const char *prefix)
             snprintf (id_out, BF_TOKENS_ID_LEN + 1, "%s",
                       (const char *) sqlite3_column_text (st, 0));
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (found == 0)
         return bf_error_set (BF_ENOTFOUND, "no token '%s'", prefix);
     if (found > 1)
@@ -169,7 +181,7 @@ bf_tokens_revoke (bf_tokens_t *self, char *id_out, const char *prefix)
     st = bf_db_prepare (self->db, "DELETE FROM http_tokens WHERE id = ?1");
     sqlite3_bind_text (st, 1, id_out, -1, SQLITE_STATIC);
     int src = sqlite3_step (st);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (src != SQLITE_DONE)
         return bf_error_set (BF_EIO, "cannot revoke token '%s': %s", id_out,
                              sqlite3_errmsg (self->db));

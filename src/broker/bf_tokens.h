@@ -16,6 +16,7 @@
 #define BF_TOKENS_H_INCLUDED
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 
 #define BF_TOKENS_PREFIX  "bft_"
@@ -36,6 +37,11 @@ typedef struct {
 /*  Opens the table in the jobs database at path (applying migrations).
     BF_OK with *out set, or BF_EIO with a detail. */
 int bf_tokens_open (bf_tokens_t **out, const char *path);
+/*  The same table on db, a handle bf_jobs_db lent (the broker's one
+    connection to its jobs database, so that its writes join the jobs'
+    group commit: bf_jobs_batch_begin).  db stays the lender's: it must
+    outlive the result, which does not close it. */
+bf_tokens_t *bf_tokens_open_on (sqlite3 *db);
 void bf_tokens_destroy (bf_tokens_t **self_p);
 
 /*  True when text has the shape of a token (it may still be unknown). */

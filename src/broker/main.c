@@ -20,8 +20,9 @@ static const char s_head[] =
 
 static const char s_tail[] =
     "\n"
-    "Exit status: 0 after SIGINT/SIGTERM, 1 when the broker cannot start,\n"
-    "2 for a usage error.\n";
+    "Exit status: 0 after SIGINT/SIGTERM, 1 when the broker cannot start or\n"
+    "cannot commit a batch (nothing of it was acknowledged; a restart resumes\n"
+    "from what is on disk: docs/protocol.md 7), 2 for a usage error.\n";
 
 static int
 s_check_salt (const char *option, const char *value)
@@ -180,9 +181,12 @@ main (int argc, char **argv)
     }
     if (common.pid_file && bf_opt_write_pidfile (common.pid_file) != BF_OK)
         bf_warn ("%s", bf_error_last ());
-    bf_broker_run (broker);
+    /* A batch that cannot commit stops the broker (exit 1): its memory may
+       say more than its disk, and a restart (Restart=on-failure) resumes
+       from what is durable. */
+    rc = bf_broker_run (broker);
     bf_broker_destroy (&broker);
     if (common.pid_file)
         remove (common.pid_file);
-    return 0;
+    return rc == BF_OK ? 0 : 1;
 }

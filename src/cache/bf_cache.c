@@ -63,6 +63,23 @@ bf_cache_release (bf_cache_t *self)
         bf_cache__lock (self, LOCK_UN);
 }
 
+int
+bf_cache_batch_begin (bf_cache_t *self)
+{
+    int rc = bf_cache_hold (self);
+    if (rc == BF_OK && (rc = bf_db_batch_begin (self->db)) != BF_OK)
+        bf_cache_release (self);
+    return rc;
+}
+
+int
+bf_cache_batch_end (bf_cache_t *self, bool commit)
+{
+    int rc = bf_db_batch_end (self->db, commit);
+    bf_cache_release (self);
+    return rc;
+}
+
 static void
 s_free_counts (void **item)
 {
@@ -126,7 +143,7 @@ bf_cache_open (bf_cache_t **out, const char *dir, const bf_cache_opts_t *opts)
         free (dbpath);
     }
     if (rc == BF_OK && opts->max_size > 0) {
-        sqlite3_stmt *st = bf_db_prepare (self->db,
+        sqlite3_stmt *st = bf_db_stmt (self->db,
             "INSERT INTO settings (name, value) VALUES ('max_size', ?) "
             "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
         char v[32];
@@ -135,7 +152,7 @@ bf_cache_open (bf_cache_t **out, const char *dir, const bf_cache_opts_t *opts)
         if (sqlite3_step (st) != SQLITE_DONE)
             rc = bf_error_set (BF_EIO, "cannot record the cache's size cap: %s",
                                sqlite3_errmsg (self->db));
-        sqlite3_finalize (st);
+        bf_db_done (st);
     }
     if (rc != BF_OK) {
         bf_cache_destroy (&self);
@@ -153,7 +170,7 @@ bf_cache_destroy (bf_cache_t **self_p)
     bf_cache_t *self = *self_p;
     if (self->db) {
         bf_cache_flush (self);
-        sqlite3_close (self->db);
+        bf_db_close (self->db);
     }
     if (self->lock_fd >= 0)
         close (self->lock_fd);
@@ -225,7 +242,7 @@ bf_cache_flush (bf_cache_t *self)
     if (rc != BF_OK)
         return rc;
     int64_t now = bf_now_ms ();
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "UPDATE objects SET accessed_at = max(accessed_at, ?) WHERE digest = ?");
     for (void *v = zhashx_first (self->touched_objects); v;
          v = zhashx_next (self->touched_objects)) {
@@ -234,8 +251,8 @@ bf_cache_flush (bf_cache_t *self)
         sqlite3_step (st);
         sqlite3_reset (st);
     }
-    sqlite3_finalize (st);
-    st = bf_db_prepare (self->db,
+    bf_db_done (st);
+    st = bf_db_stmt (self->db,
         "UPDATE entries SET accessed_at = max(accessed_at, ?), hits = hits + ? WHERE key = ?");
     for (int64_t *n = zhashx_first (self->touched_entries); n;
          n = zhashx_next (self->touched_entries)) {
@@ -245,8 +262,8 @@ bf_cache_flush (bf_cache_t *self)
         sqlite3_step (st);
         sqlite3_reset (st);
     }
-    sqlite3_finalize (st);
-    st = bf_db_prepare (self->db,
+    bf_db_done (st);
+    st = bf_db_stmt (self->db,
         "INSERT INTO stats (toolchain, hits, misses, corruptions) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (toolchain) DO UPDATE SET hits = hits + excluded.hits, "
         "misses = misses + excluded.misses, corruptions = corruptions + excluded.corruptions");
@@ -260,10 +277,10 @@ bf_cache_flush (bf_cache_t *self)
                                sqlite3_errmsg (self->db));
         sqlite3_reset (st);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     /* The build time the hits saved: each hit adds its entry's build_ms
        to the entry's toolchain (the row exists: the hit was counted). */
-    st = bf_db_prepare (self->db,
+    st = bf_db_stmt (self->db,
         "UPDATE stats SET saved_ms = saved_ms + ?1 * (SELECT build_ms FROM entries "
         "WHERE key = ?2) WHERE toolchain = (SELECT toolchain FROM entries WHERE key = ?2)");
     for (int64_t *n = zhashx_first (self->touched_entries); n && rc == BF_OK;
@@ -277,7 +294,7 @@ bf_cache_flush (bf_cache_t *self)
                                sqlite3_errmsg (self->db));
         sqlite3_reset (st);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if ((rc = bf_db_end (self->db, rc)) != BF_OK)
         return rc;
     zhashx_purge (self->touched_objects);
@@ -293,10 +310,10 @@ bf_cache_flush (bf_cache_t *self)
 static bool
 s_disowned (bf_cache_t *self, const char *toolchain)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT 1 FROM disowned WHERE toolchain = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT 1 FROM disowned WHERE toolchain = ?");
     sqlite3_bind_text (st, 1, toolchain, -1, SQLITE_STATIC);
     bool found = sqlite3_step (st) == SQLITE_ROW;
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return found;
 }
 
@@ -324,7 +341,7 @@ bf_cache_store_entry (bf_cache_t *self, const char *key, const bf_cache_entry_t 
     manifest = entry->manifest ? json_dumps (entry->manifest, JSON_COMPACT | JSON_SORT_KEYS)
                                : NULL;
     if (rc == BF_OK) {
-        sqlite3_stmt *st = bf_db_prepare (self->db,
+        sqlite3_stmt *st = bf_db_stmt (self->db,
             "INSERT INTO entries (key, action, toolchain, outcome, stage, error, bitstream, "
             "report, log, manifest, created_at, accessed_at, build_ms) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -346,7 +363,7 @@ bf_cache_store_entry (bf_cache_t *self, const char *key, const bf_cache_entry_t 
         if (sqlite3_step (st) != SQLITE_DONE)
             rc = bf_error_set (BF_EIO, "cannot record cache entry: %s",
                                sqlite3_errmsg (self->db));
-        sqlite3_finalize (st);
+        bf_db_done (st);
     }
     rc = bf_db_end (self->db, rc);
 out:
@@ -393,12 +410,12 @@ bf_cache_lookup (bf_cache_t *self, bf_cache_entry_t *out, const char *key, bool 
     bf_cache_entry_init (out);
     if (!bf_sha256_is_hex (key))
         return bf_error_set (BF_ENOTFOUND, "bad cache key '%.70s'", key);
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT key, action, toolchain, outcome, stage, error, bitstream, report, log, "
         "manifest, created_at, hits, accessed_at, build_ms FROM entries WHERE key = ?");
     sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step (st) != SQLITE_ROW) {
-        sqlite3_finalize (st);
+        bf_db_done (st);
         return bf_error_set (BF_ENOTFOUND, "no cache entry %.12s", key);
     }
     out->key = s_col_str (st, 0);
@@ -419,7 +436,7 @@ bf_cache_lookup (bf_cache_t *self, bf_cache_entry_t *out, const char *key, bool 
     out->hits = sqlite3_column_int64 (st, 11);
     out->accessed_at = sqlite3_column_int64 (st, 12);
     out->build_ms = sqlite3_column_int64 (st, 13);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (!peek) {
         for (int i = 0; i < BF_CACHE_ENTRY_OBJECTS; i++) {
             const char *d = *bf_cache_entry_object (out, i);
@@ -452,7 +469,7 @@ bf_cache_resolve_key (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1], const c
     if (n < 8 || n > BF_SHA256_HEX_LEN || strspn (prefix, "0123456789abcdef") != n)
         return bf_error_set (BF_EINVAL, "bad cache key '%.80s' (want 8 to 64 lowercase hex "
                              "characters)", prefix);
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT key FROM entries WHERE key >= ?1 AND substr(key, 1, ?2) = ?1 LIMIT 2");
     sqlite3_bind_text (st, 1, prefix, -1, SQLITE_STATIC);
     sqlite3_bind_int (st, 2, (int) n);
@@ -460,7 +477,7 @@ bf_cache_resolve_key (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1], const c
     while (sqlite3_step (st) == SQLITE_ROW)
         if (found++ == 0)
             snprintf (out, BF_SHA256_HEX_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (found == 1)
         return BF_OK;
     return bf_error_set (found ? BF_EAMBIGUOUS : BF_ENOTFOUND, "cache key '%s' %s", prefix,
@@ -471,7 +488,7 @@ int
 bf_cache_key_of_bitstream (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1],
                            const char *bitstream)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT key FROM entries WHERE bitstream = ? AND outcome = 'succeeded' "
         "ORDER BY accessed_at DESC LIMIT 1");
     sqlite3_bind_text (st, 1, bitstream, -1, SQLITE_STATIC);
@@ -480,7 +497,7 @@ bf_cache_key_of_bitstream (bf_cache_t *self, char out[BF_SHA256_HEX_LEN + 1],
         snprintf (out, BF_SHA256_HEX_LEN + 1, "%s", (const char *) sqlite3_column_text (st, 0));
         rc = BF_OK;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rc;
 }
 
@@ -492,9 +509,9 @@ static int
 s_pin_all (bf_cache_t *self, const char *owner, json_t *digests, const char *key)
 {
     int rc = BF_OK;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "INSERT INTO pins (owner, ref) VALUES (?, ?) ON CONFLICT DO NOTHING");
-    sqlite3_stmt *touch = bf_db_prepare (self->db,
+    sqlite3_stmt *touch = bf_db_stmt (self->db,
         "UPDATE objects SET accessed_at = max(accessed_at, ?) WHERE digest = ?");
     int64_t now = bf_now_ms ();
     size_t i;
@@ -516,8 +533,8 @@ s_pin_all (bf_cache_t *self, const char *owner, json_t *digests, const char *key
         if (sqlite3_step (st) != SQLITE_DONE)
             rc = bf_error_set (BF_EIO, "cannot pin: %s", sqlite3_errmsg (self->db));
     }
-    sqlite3_finalize (st);
-    sqlite3_finalize (touch);
+    bf_db_done (st);
+    bf_db_done (touch);
     return rc;
 }
 
@@ -552,11 +569,11 @@ bf_cache_pin (bf_cache_t *self, const char *owner, json_t *digests, const char *
 int
 bf_cache_unpin (bf_cache_t *self, const char *owner)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "DELETE FROM pins WHERE owner = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "DELETE FROM pins WHERE owner = ?");
     sqlite3_bind_text (st, 1, owner, -1, SQLITE_STATIC);
     int rc = sqlite3_step (st) == SQLITE_DONE ? BF_OK
              : bf_error_set (BF_EIO, "cannot unpin: %s", sqlite3_errmsg (self->db));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return rc;
 }
 
@@ -564,10 +581,10 @@ json_t *
 bf_cache_pin_owners (bf_cache_t *self)
 {
     json_t *out = json_array ();
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT DISTINCT owner FROM pins");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT DISTINCT owner FROM pins");
     while (sqlite3_step (st) == SQLITE_ROW)
         json_array_append_new (out, json_string ((const char *) sqlite3_column_text (st, 0)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return out;
 }
 
@@ -577,22 +594,22 @@ bf_cache_pin_owners (bf_cache_t *self)
 void
 bf_cache_usage (bf_cache_t *self, int64_t *bytes, int64_t *objects)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT bytes, objects FROM usage WHERE id = 1");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT bytes, objects FROM usage WHERE id = 1");
     bool row = sqlite3_step (st) == SQLITE_ROW;
     if (bytes)
         *bytes = row ? sqlite3_column_int64 (st, 0) : 0;
     if (objects)
         *objects = row ? sqlite3_column_int64 (st, 1) : 0;
-    sqlite3_finalize (st);
+    bf_db_done (st);
 }
 
 uint64_t
 bf_cache__max_size (bf_cache_t *self)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT value FROM settings WHERE name = 'max_size'");
     uint64_t v = sqlite3_step (st) == SQLITE_ROW
                  ? strtoull ((const char *) sqlite3_column_text (st, 0), NULL, 10) : 0;
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return v;
 }

@@ -110,6 +110,17 @@ int bf_cache_get_object (bf_cache_t *self, char **out, size_t *len_out, const ch
 int bf_cache_hold (bf_cache_t *self);
 void bf_cache_release (bf_cache_t *self);
 
+/*  Group commit (bf_db_batch_begin): holds the shared lock (as
+    bf_cache_hold: taken before the index's write lock, in the order
+    eviction takes them) and opens one transaction on the index that
+    every write until bf_cache_batch_end joins.  Objects are still
+    written and fsync'd before the rows naming them; the rows are durable
+    only when bf_cache_batch_end (self, true) returns BF_OK.  BF_OK or
+    BF_EIO with a detail; the batch (and the hold) is over either way.
+    Eviction in other threads or processes waits for the batch to end. */
+int bf_cache_batch_begin (bf_cache_t *self);
+int bf_cache_batch_end (bf_cache_t *self, bool commit);
+
 /*  Records an entry.  `entry` is a JSON object with: "action", "toolchain",
     "outcome" ("succeeded" or "failed"), optional "stage", "error",
     "bitstream", "report", "log" (object digests, which must be stored

@@ -70,13 +70,13 @@ s_evict_old_entries (bf_cache_t *self, int64_t older_than, s_evicted_t *n)
         "evictions = evictions + excluded.evictions");
     sqlite3_bind_int64 (st, 1, older_than);
     sqlite3_step (st);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     st = bf_db_prepare (self->db, "DELETE FROM entries WHERE accessed_at < ? "
                         "AND key NOT IN (SELECT ref FROM pins)");
     sqlite3_bind_int64 (st, 1, older_than);
     sqlite3_step (st);
     n->entries += sqlite3_changes (self->db);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return bf_db_end (self->db, BF_OK);
 }
 
@@ -120,7 +120,7 @@ s_evict_batch (bf_cache_t *self, uint64_t target_bytes, int64_t older_than, s_ev
         n->bytes += size;
         over = (uint64_t) bytes > target_bytes;
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (rows < BF_CACHE__EVICT_BATCH)
         *more = false;
     for (char *d = zlistx_first (victims); d; d = zlistx_next (victims)) {
@@ -259,7 +259,7 @@ s_gc_unreferenced (bf_cache_t *self, int64_t older_than, const char *only, int64
         zlistx_add_end (victims, xstrdup ((const char *) sqlite3_column_text (st, 0)));
         *bytes += sqlite3_column_int64 (st, 1);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     for (char *d = zlistx_first (victims); d; d = zlistx_next (victims)) {
         bf_cache__drop_object_rows (self, d, false);
         *objects += 1;
@@ -314,7 +314,7 @@ bf_cache_gc (bf_cache_t *self, int64_t temp_age_ms, json_t **report)
                 zlistx_add_end (gone, xstrdup (d));
             free (path);
         }
-        sqlite3_finalize (st);
+        bf_db_done (st);
         for (char *d = zlistx_first (gone); d; d = zlistx_next (gone)) {
             dangling += bf_cache__drop_object_rows (self, d, false);
             missing++;
@@ -352,7 +352,7 @@ bf_cache_verify (bf_cache_t *self, json_t **report)
     sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT digest FROM objects ORDER BY digest");
     while (sqlite3_step (st) == SQLITE_ROW)
         zlistx_add_end (all, xstrdup ((const char *) sqlite3_column_text (st, 0)));
-    sqlite3_finalize (st);
+    bf_db_done (st);
     json_t *bad = json_array ();
     int64_t bytes = 0;
     for (char *d = zlistx_first (all); d; d = zlistx_next (all)) {
@@ -390,7 +390,7 @@ bf_cache_invalidate (bf_cache_t *self, const char *toolchain, json_t **report)
         if (!found++)
             full = xstrdup ((const char *) sqlite3_column_text (st, 0));
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     if (found == 0 && n == BF_SHA256_HEX_LEN)
         full = xstrdup (toolchain), found = 1;   /* disown in advance */
     if (found != 1) {
@@ -406,13 +406,13 @@ bf_cache_invalidate (bf_cache_t *self, const char *toolchain, json_t **report)
         sqlite3_bind_text (st, 1, full, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (st, 2, bf_now_ms ());
         sqlite3_step (st);
-        sqlite3_finalize (st);
+        bf_db_done (st);
         st = bf_db_prepare (self->db, "DELETE FROM entries WHERE toolchain = ?");
         sqlite3_bind_text (st, 1, full, -1, SQLITE_STATIC);
         if (sqlite3_step (st) != SQLITE_DONE)
             rc = bf_error_set (BF_EIO, "cannot invalidate: %s", sqlite3_errmsg (self->db));
         deleted = sqlite3_changes (self->db);
-        sqlite3_finalize (st);
+        bf_db_done (st);
         rc = bf_db_end (self->db, rc);
     }
     if (rc == BF_OK)
@@ -476,7 +476,7 @@ bf_cache_stats (bf_cache_t *self)
         corruptions += sqlite3_column_int64 (st, 6);
         json_array_append_new (tcs, t);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     char *qdir = xasprintf ("%s/quarantine", self->dir);
     int64_t quarantined = s_count_dir (qdir);
     free (qdir);
@@ -515,7 +515,7 @@ s_list (bf_cache_t *self, int limit, json_t *keys)
             bf_cache__set_col (e, cols[i], st, i);
         json_array_append_new (out, e);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     free (text);
     return out;
 }

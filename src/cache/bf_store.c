@@ -20,10 +20,10 @@ bf_cache__object_path (bf_cache_t *self, const char *digest)
 int64_t
 bf_cache__object_size (bf_cache_t *self, const char *digest)
 {
-    sqlite3_stmt *st = bf_db_prepare (self->db, "SELECT size FROM objects WHERE digest = ?");
+    sqlite3_stmt *st = bf_db_stmt (self->db, "SELECT size FROM objects WHERE digest = ?");
     sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
     int64_t size = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : -1;
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return size;
 }
 
@@ -78,7 +78,7 @@ s_index_objects (bf_cache_t *self, size_t n, const char *const *digests, const s
     int rc = bf_db_begin (self->db);
     if (rc != BF_OK)
         return rc;
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "INSERT INTO objects (digest, size, created_at, accessed_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (digest) DO NOTHING");
     int64_t now = bf_now_ms ();
@@ -94,7 +94,7 @@ s_index_objects (bf_cache_t *self, size_t n, const char *const *digests, const s
                                sqlite3_errmsg (self->db));
         sqlite3_reset (st);
     }
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return bf_db_end (self->db, rc);
 }
 
@@ -130,24 +130,24 @@ int
 bf_cache__drop_object_rows (bf_cache_t *self, const char *digest, bool evicted)
 {
     if (evicted) {
-        sqlite3_stmt *st = bf_db_prepare (self->db,
+        sqlite3_stmt *st = bf_db_stmt (self->db,
             "INSERT INTO stats (toolchain, evictions) SELECT toolchain, count(*) FROM entries "
             "WHERE ?1 IN (bitstream, report, log) GROUP BY toolchain "
             "ON CONFLICT (toolchain) DO UPDATE SET evictions = evictions + excluded.evictions");
         sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
         sqlite3_step (st);
-        sqlite3_finalize (st);
+        bf_db_done (st);
     }
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "DELETE FROM entries WHERE bitstream = ?1 OR report = ?1 OR log = ?1");
     sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
     sqlite3_step (st);
     int n = sqlite3_changes (self->db);
-    sqlite3_finalize (st);
-    st = bf_db_prepare (self->db, "DELETE FROM objects WHERE digest = ?");
+    bf_db_done (st);
+    st = bf_db_stmt (self->db, "DELETE FROM objects WHERE digest = ?");
     sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
     sqlite3_step (st);
-    sqlite3_finalize (st);
+    bf_db_done (st);
     return n;
 }
 
@@ -175,12 +175,12 @@ s_quarantine (bf_cache_t *self, const char *digest, const char *path, const char
     bf_warn ("object %s failed verification (%s); moved to %s", digest, why, dest);
     free (dest);
     /* The toolchain of an entry that names it, for the statistics. */
-    sqlite3_stmt *st = bf_db_prepare (self->db,
+    sqlite3_stmt *st = bf_db_stmt (self->db,
         "SELECT toolchain FROM entries WHERE ?1 IN (bitstream, report, log) LIMIT 1");
     sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
     char *tc = sqlite3_step (st) == SQLITE_ROW
                ? xstrdup ((const char *) sqlite3_column_text (st, 0)) : NULL;
-    sqlite3_finalize (st);
+    bf_db_done (st);
     bf_cache__counts (self, tc)->corruptions++;
     self->pending++;
     free (tc);

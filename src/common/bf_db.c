@@ -4,8 +4,112 @@
 #include "bf_log.h"
 #include "bf_util.h"
 
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+/*  The connections of this thread that have a batch open
+    (bf_db_batch_begin): in them bf_db_begin and bf_db_end are savepoints.
+    A handle belongs to one thread (bf_db.h), so the list is too. */
+#define S_BATCH_MAX 8
+static _Thread_local sqlite3 *s_batch[S_BATCH_MAX];
+
+static int
+s_batch_slot (sqlite3 *db)
+{
+    for (int i = 0; i < S_BATCH_MAX; i++)
+        if (s_batch[i] == db)
+            return i;
+    return -1;
+}
+
+/*  Statements kept prepared (bf_db_stmt): per thread, since a handle
+    belongs to one thread.  Found by the SQL text's hash and text. */
+#define S_STMT_MAX 96
+typedef struct {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    uint64_t hash;
+    bool busy;                  /* handed out, not yet given back */
+} s_kept_t;
+static _Thread_local s_kept_t s_kept[S_STMT_MAX];
+static _Thread_local int s_nkept;
+
+static uint64_t
+s_hash (const char *text)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *) text; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    return h;
+}
+
+sqlite3_stmt *
+bf_db_stmt (sqlite3 *db, const char *sql)
+{
+    uint64_t h = s_hash (sql);
+    for (int i = 0; i < s_nkept; i++) {
+        s_kept_t *k = &s_kept[i];
+        if (k->db == db && k->hash == h && !k->busy && strcmp (sqlite3_sql (k->st), sql) == 0) {
+            k->busy = true;
+            return k->st;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3 (db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        bf_err ("cannot prepare '%s': %s", sql, sqlite3_errmsg (db));
+        abort ();
+    }
+    if (s_nkept < S_STMT_MAX)   /* else it is finalized when given back */
+        s_kept[s_nkept++] = (s_kept_t) { db, st, h, true };
+    return st;
+}
+
+void
+bf_db_done (sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < s_nkept; i++)
+        if (s_kept[i].st == st) {
+            sqlite3_reset (st);
+            sqlite3_clear_bindings (st);
+            s_kept[i].busy = false;
+            return;
+        }
+    sqlite3_finalize (st);
+}
+
+void
+bf_db_close (sqlite3 *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; i < s_nkept;)
+        if (s_kept[i].db == db) {
+            sqlite3_finalize (s_kept[i].st);
+            s_kept[i] = s_kept[--s_nkept];
+        }
+        else
+            i++;
+    sqlite3_close (db);
+}
+
+/*  Runs one statement without parameters or rows, kept prepared. */
+static int
+s_exec_kept (sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = bf_db_stmt (db, sql);
+    int step = sqlite3_step (st);
+    int rc = BF_OK;
+    if (step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = bf_error_set (BF_EIO, "database error: %s", sqlite3_errmsg (db));
+    bf_db_done (st);
+    return rc;
+}
 
 int
 bf_db_exec (sqlite3 *db, const char *sql)
@@ -106,28 +210,74 @@ int
 bf_db_step_changes (sqlite3 *db, sqlite3_stmt *st, int none_rc, const char *what)
 {
     int step = sqlite3_step (st);
-    sqlite3_finalize (st);
-    if (step != SQLITE_DONE)
-        return bf_error_set (BF_EIO, "cannot %s: %s", what, sqlite3_errmsg (db));
-    return sqlite3_changes (db) > 0 ? BF_OK : none_rc;
+    int rc = step != SQLITE_DONE ? bf_error_set (BF_EIO, "cannot %s: %s", what,
+                                                 sqlite3_errmsg (db))
+             : sqlite3_changes (db) > 0 ? BF_OK : none_rc;
+    bf_db_done (st);
+    return rc;
 }
 
 int
 bf_db_begin (sqlite3 *db)
 {
-    return bf_db_exec (db, "BEGIN IMMEDIATE");
+    if (s_batch_slot (db) >= 0)
+        return s_exec_kept (db, "SAVEPOINT bf_op");
+    return s_exec_kept (db, "BEGIN IMMEDIATE");
 }
 
 int
 bf_db_end (sqlite3 *db, int rc)
 {
+    if (s_batch_slot (db) >= 0) {
+        if (rc == BF_OK && (rc = s_exec_kept (db, "RELEASE bf_op")) == BF_OK)
+            return BF_OK;
+        /* An error that ended the whole transaction (SQLITE_FULL, an I/O
+           error) leaves no savepoint: then these fail, and so will the
+           batch's commit (bf_db_batch_end). */
+        sqlite3_exec (db, "ROLLBACK TO bf_op; RELEASE bf_op", NULL, NULL, NULL);
+        return rc;
+    }
     if (rc == BF_OK) {
-        rc = bf_db_exec (db, "COMMIT");
+        rc = s_exec_kept (db, "COMMIT");
         if (rc == BF_OK)
             return BF_OK;
     }
-    bf_db_exec (db, "ROLLBACK");
+    if (!sqlite3_get_autocommit (db))
+        s_exec_kept (db, "ROLLBACK");
     return rc;
+}
+
+int
+bf_db_batch_begin (sqlite3 *db)
+{
+    int slot = s_batch_slot (NULL);
+    assert (slot >= 0 && s_batch_slot (db) < 0);
+    int rc = s_exec_kept (db, "BEGIN IMMEDIATE");
+    if (rc == BF_OK)
+        s_batch[slot] = db;
+    return rc;
+}
+
+int
+bf_db_batch_end (sqlite3 *db, bool commit)
+{
+    int slot = s_batch_slot (db);
+    assert (slot >= 0);
+    s_batch[slot] = NULL;
+    if (sqlite3_get_autocommit (db))
+        /* SQLite rolled the whole batch back after an error in it */
+        return bf_error_set (BF_EIO, "database error: a batch was rolled back by an "
+                             "earlier error: %s", sqlite3_errmsg (db));
+    if (commit)
+        return bf_db_end (db, BF_OK);
+    s_exec_kept (db, "ROLLBACK");
+    return BF_OK;
+}
+
+bool
+bf_db_batch_open (sqlite3 *db)
+{
+    return s_batch_slot (db) >= 0;
 }
 
 char *
