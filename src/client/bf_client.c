@@ -266,9 +266,8 @@ bf_client_submit (bf_client_t *self, json_t **job, const bf_design_t *design,
 }
 
 int
-bf_client_status (bf_client_t *self, json_t **job, const char *id, bool events)
+bf_client_status_body (bf_client_t *self, json_t **job, json_t *body)
 {
-    json_t *body = json_pack ("{s:s, s:b}", "id", id, "events", events);
     bf_msg_t *reply = NULL;
     int rc = bf_client_request (self, &reply, "STATUS", body, NULL);
     json_decref (body);
@@ -276,6 +275,13 @@ bf_client_status (bf_client_t *self, json_t **job, const char *id, bool events)
         *job = json_incref (reply->body);
     bf_msg_destroy (&reply);
     return rc;
+}
+
+int
+bf_client_status (bf_client_t *self, json_t **job, const char *id, bool events)
+{
+    return bf_client_status_body (self, job,
+                                  json_pack ("{s:s, s:b}", "id", id, "events", events));
 }
 
 int

@@ -87,6 +87,11 @@ int bf_client_fetch (bf_client_t *self, char **data, size_t *len, const char *id
     with events, its "events" history too. */
 int bf_client_status (bf_client_t *self, json_t **job, const char *id, bool events);
 
+/*  STATUS with a body of the caller's making ({"id", "events", and
+    optionally "wait_ms" and "seen": docs/protocol.md 5.3), which it takes
+    over.  *job as bf_client_status's; the same return codes. */
+int bf_client_status_body (bf_client_t *self, json_t **job, json_t *body);
+
 /*  A reservation's "by" label into out (size bytes): by itself when
     given, else "USER@HOST" followed by " (note)" when note is given. */
 void bf_client_by_label (char *out, size_t size, const char *by, const char *note);

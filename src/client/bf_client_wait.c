@@ -87,13 +87,7 @@ s_status (bf_client_t *self, json_t **job, const char *id, json_t *seen, int64_t
                                                       json_integer_value (json_object_get (
                                                           seen, "attempt"))));
     }
-    bf_msg_t *reply = NULL;
-    int rc = bf_client_request (self, &reply, "STATUS", body, NULL);
-    json_decref (body);
-    if (rc == BF_OK)
-        *job = json_incref (reply->body);
-    bf_msg_destroy (&reply);
-    return rc;
+    return bf_client_status_body (self, job, body);
 }
 
 int
